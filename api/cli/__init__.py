@@ -1,0 +1,24 @@
+"""``lh``: the LiangHua command line. Each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from api.cli import analytics, archive, demo, projections, store, trading
+
+app = typer.Typer(
+    name="lh",
+    help="LiangHua: event-sourced quant trading (audit replay, analytics, reports, recovery).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(store.app, name="store")
+app.add_typer(archive.app, name="archive")
+app.add_typer(projections.app, name="projections")
+app.add_typer(analytics.app, name="analytics")
+trading.register(app)
+demo.register(app)
+
+
+def main() -> None:
+    app()

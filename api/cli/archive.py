@@ -1,0 +1,7 @@
+"""`lh archive` commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="archive", no_args_is_help=True)

@@ -1,0 +1,40 @@
+"""What every command needs: settings, a console, and clean exits on bad configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from infra.eventstore.factory import open_event_store
+from infra.eventstore.store import EventStore
+from infra.settings import ConfigError, Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def event_store(settings: Settings | None = None) -> Iterator[EventStore]:
+    settings = settings or settings_or_exit()
+    store = open_event_store(settings.event_store, key_prefix=settings.redis_key_prefix)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` in red on stderr and return the exit to raise."""
+    err_console.print(f"[red]{message}[/red]")
+    return typer.Exit(code)

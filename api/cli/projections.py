@@ -1,0 +1,7 @@
+"""`lh projections` commands."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(help="projections", no_args_is_help=True)

@@ -1,0 +1,1 @@
+"""Trading domain: events, strategies, risk, accounting. No I/O lives here."""

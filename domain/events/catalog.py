@@ -1,0 +1,315 @@
+"""The event catalog: every trading fact LiangHua records. See docs/events.md.
+
+Stream naming (the aggregate an event belongs to) lives in ``domain.events.streams``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from domain.events.base import DomainEvent, EventValue, Payload, upcaster
+from domain.events.types import (
+    ExactDecimal,
+    Liquidity,
+    Money,
+    NonNegativeMoney,
+    NonNegativeQuantity,
+    OrderType,
+    PositiveMoney,
+    Price,
+    Quantity,
+    RunMode,
+    Side,
+    TimeInForce,
+    TradingState,
+    UtcDatetime,
+)
+
+# --- strategy runs -------------------------------------------------------------------------
+
+
+class StrategyRunStarted(DomainEvent):
+    """A strategy began trading (backtest, paper or live) with these parameters and capital."""
+
+    run_id: str
+    strategy: str
+    params: dict[str, str]
+    symbols: list[str]
+    mode: RunMode
+    account: str
+    initial_cash: NonNegativeMoney
+    currency: str = "USD"
+    config_hash: str
+
+
+class StrategyRunStopped(DomainEvent):
+    """A strategy run ended; ``reason`` says why (data exhausted, operator stop, error)."""
+
+    run_id: str
+    reason: str
+    final_equity: Money
+
+
+class BarClosed(DomainEvent):
+    """A market bar that a strategy saw; the root of the causality chain of a signal."""
+
+    symbol: str
+    interval: str
+    open_time: UtcDatetime
+    open: Price
+    high: Price
+    low: Price
+    close: Price
+    volume: NonNegativeQuantity
+
+
+class SignalGenerated(DomainEvent):
+    """A strategy decided it wants a position change; not yet an order, not yet approved."""
+
+    signal_id: str
+    run_id: str
+    strategy: str
+    symbol: str
+    side: Side
+    quantity: Quantity
+    target_position: ExactDecimal
+    reason: str
+    bar_time: UtcDatetime
+    bar_close: Price
+
+
+class PortfolioValued(DomainEvent):
+    """A mark-to-market snapshot of one strategy's book: cash, positions and equity."""
+
+    run_id: str
+    account: str
+    strategy: str
+    cash: Money
+    positions_value: Money
+    equity: Money
+    realized_pnl: Money
+    unrealized_pnl: Money
+    fees: NonNegativeMoney
+    positions: dict[str, ExactDecimal] = Field(default_factory=dict)
+
+
+# --- risk ----------------------------------------------------------------------------------
+
+
+class RuleOutcome(EventValue):
+    """One pre-trade rule's evaluation, kept inside ``RiskDecisionMade``."""
+
+    rule: str
+    passed: bool
+    value: str
+    limit: str
+    detail: str = ""
+
+
+class OrderIntent(EventValue):
+    """What a strategy asked to trade, before the risk engine decides."""
+
+    client_order_id: str
+    account: str
+    strategy: str
+    symbol: str
+    side: Side
+    quantity: Quantity
+    order_type: OrderType
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    reference_price: Price | None = None
+
+
+class RiskDecisionMade(DomainEvent):
+    """The risk engine approved or rejected an order intent; every rule is listed with its value."""
+
+    decision_id: str
+    intent: OrderIntent
+    approved: bool
+    rules: list[RuleOutcome]
+    signal_id: str | None = None
+
+
+class RiskLimitsChanged(DomainEvent):
+    """An operator changed one risk limit; the old value stays on record."""
+
+    account: str
+    limit: str
+    old_value: str | None
+    new_value: str
+    operator: str
+    reason: str
+
+
+class TradingStateChanged(DomainEvent):
+    """The account moved between ACTIVE, REDUCING and HALTED."""
+
+    account: str
+    old_state: TradingState
+    new_state: TradingState
+    operator: str
+    reason: str
+
+
+class KillSwitchEngaged(DomainEvent):
+    """An operator (or an automatic rule) stopped all trading on the account."""
+
+    account: str
+    operator: str
+    reason: str
+
+
+class KillSwitchReleased(DomainEvent):
+    """An operator allowed trading again after a kill switch."""
+
+    account: str
+    operator: str
+    reason: str
+
+
+# --- orders --------------------------------------------------------------------------------
+
+
+class OrderSubmitted(DomainEvent):
+    """An approved order was sent towards a venue."""
+
+    order_id: str
+    client_order_id: str
+    account: str
+    strategy: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Quantity
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    decision_id: str
+    venue: str
+
+
+class OrderAccepted(DomainEvent):
+    """The venue acknowledged the order and gave it its own id."""
+
+    order_id: str
+    venue_order_id: str
+
+
+class OrderRejected(DomainEvent):
+    """The venue refused the order."""
+
+    order_id: str
+    reason: str
+
+
+class OrderPartiallyFilled(DomainEvent):
+    """Some of the order's quantity traded; the rest is still working."""
+
+    order_id: str
+    filled_quantity: Quantity
+    leaves_quantity: Quantity
+    average_price: Price
+
+
+class OrderFilled(DomainEvent):
+    """The order's whole quantity traded."""
+
+    order_id: str
+    filled_quantity: Quantity
+    average_price: Price
+
+
+class OrderCancelRequested(DomainEvent):
+    """Someone asked the venue to cancel a working order."""
+
+    order_id: str
+    reason: str
+    requested_by: str
+
+
+class OrderCanceled(DomainEvent):
+    """The venue confirmed the cancel; ``filled_quantity`` traded before it."""
+
+    order_id: str
+    reason: str
+    filled_quantity: NonNegativeQuantity
+
+
+class OrderExpired(DomainEvent):
+    """The order's time in force ran out."""
+
+    order_id: str
+    filled_quantity: NonNegativeQuantity
+
+
+class FillRecorded(DomainEvent):
+    """One execution at the venue: the only event that moves positions and cash.
+
+    v2 renamed ``commission`` to ``fee`` and added ``fee_currency`` and ``liquidity``.
+    """
+
+    schema_version = 2
+
+    fill_id: str
+    order_id: str
+    account: str
+    strategy: str
+    symbol: str
+    side: Side
+    price: Price
+    quantity: Quantity
+    fee: NonNegativeMoney
+    fee_currency: str
+    liquidity: Liquidity
+    venue: str
+    venue_order_id: str
+    venue_fill_id: str
+
+
+@upcaster("FillRecorded", from_version=1)
+def _fill_recorded_v1_to_v2(payload: Payload) -> Payload:
+    lifted = dict(payload)
+    lifted["fee"] = lifted.pop("commission")
+    lifted.setdefault("fee_currency", "USD")
+    lifted.setdefault("liquidity", Liquidity.TAKER.value)
+    return lifted
+
+
+# --- venues and accounts -------------------------------------------------------------------
+
+
+class VenueConnectionChanged(DomainEvent):
+    """The link to a venue came up or went down."""
+
+    venue: str
+    connected: bool
+    reason: str
+
+
+class ReconciliationCompleted(DomainEvent):
+    """Open orders and positions were compared with the venue after a (re)start."""
+
+    venue: str
+    account: str
+    local_open_orders: int
+    venue_open_orders: int
+    mismatches: list[str]
+
+
+class AccountFunded(DomainEvent):
+    """Cash entered the account."""
+
+    account: str
+    currency: str
+    amount: PositiveMoney
+
+
+class BalanceAdjusted(DomainEvent):
+    """An operator corrected a balance (transfer, fee rebate, error); the reason is required."""
+
+    account: str
+    currency: str
+    amount: Money
+    reason: str
+    operator: str

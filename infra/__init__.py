@@ -1,0 +1,1 @@
+"""Infrastructure: event store recorders, archive, settings, wiring, logging, metrics."""

@@ -1,0 +1,1 @@
+"""The event store: one facade (``store.EventStore``) over eventsourcing recorders chosen by URL."""

@@ -1,0 +1,19 @@
+"""Errors the event store raises to its callers."""
+
+from __future__ import annotations
+
+
+class StreamVersionConflictError(RuntimeError):
+    """Another writer already recorded a different event at this stream version."""
+
+    def __init__(self, stream_id: str, version: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} already has a different event at version {version}; "
+            "reload the stream and decide again"
+        )
+        self.stream_id = stream_id
+        self.version = version
+
+
+class UnsafeEventStoreError(RuntimeError):
+    """The store cannot keep acknowledged events (for example Redis without persistence)."""
