@@ -1,0 +1,1 @@
+"""Edges to the outside world: market data, venues, the object store. Depends only on domain."""
