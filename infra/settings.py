@@ -93,7 +93,8 @@ def check_url(name: str, url: str) -> None:
             f"for example {EXAMPLE_URLS[name]}"
         )
     is_path_scheme = parts.scheme in ("sqlite", "file", "chdb")
-    if is_path_scheme and not (parts.path or parts.netloc):
+    location = (parts.netloc + parts.path).rstrip("/")
+    if is_path_scheme and (not url.startswith(f"{parts.scheme}://") or not location):
         raise ValueError(f"{variable}={url!r}: no path given; for example {EXAMPLE_URLS[name]}")
     if not is_path_scheme:
         try:

@@ -1,0 +1,147 @@
+"""Write docs/events.md from the event classes, so the catalog never drifts from the code.
+
+Run: .venv/bin/python ops/gen_event_catalog.py  (tests/test_event_docs.py checks it is current)
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import typing
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+
+from pydantic.fields import FieldInfo
+
+from domain.events import catalog
+from domain.events.base import DomainEvent, EventValue, all_event_classes
+
+EMITTERS: dict[str, tuple[str, str]] = {
+    "StrategyRunStarted": ("trading engine, when a backtest/paper/live run starts", "run-{run_id}"),
+    "StrategyRunStopped": ("trading engine, when a run ends", "run-{run_id}"),
+    "BarClosed": ("trading engine, for each bar fed to strategies (optional in backtests)",
+                  "bars-{symbol}-{interval}"),
+    "SignalGenerated": ("a strategy, through the trading engine", "run-{run_id}"),
+    "PortfolioValued": ("trading engine, on every bar or valuation interval", "run-{run_id}"),
+    "RiskDecisionMade": ("risk engine, for every order intent", "risk-{account}"),
+    "RiskLimitsChanged": ("risk engine, on an operator's limit-change command", "risk-{account}"),
+    "TradingStateChanged": ("risk engine, on an operator command or an automatic rule",
+                            "risk-{account}"),
+    "KillSwitchEngaged": ("risk engine, on an operator command or a breach", "risk-{account}"),
+    "KillSwitchReleased": ("risk engine, on an operator command", "risk-{account}"),
+    "OrderSubmitted": ("trading engine, after an approving risk decision", "order-{order_id}"),
+    "OrderAccepted": ("venue adapter", "order-{order_id}"),
+    "OrderRejected": ("venue adapter", "order-{order_id}"),
+    "OrderPartiallyFilled": ("venue adapter", "order-{order_id}"),
+    "OrderFilled": ("venue adapter", "order-{order_id}"),
+    "OrderCancelRequested": ("trading engine (strategy, operator or kill switch)",
+                             "order-{order_id}"),
+    "OrderCanceled": ("venue adapter", "order-{order_id}"),
+    "OrderExpired": ("venue adapter", "order-{order_id}"),
+    "FillRecorded": ("venue adapter, one per execution", "order-{order_id}"),
+    "VenueConnectionChanged": ("venue adapter", "venue-{venue}"),
+    "ReconciliationCompleted": ("recovery, after a restart", "venue-{venue}"),
+    "AccountFunded": ("operator command", "account-{account}"),
+    "BalanceAdjusted": ("operator command", "account-{account}"),
+}
+
+HEADER = """# Event catalog
+
+Generated from `domain/events/catalog.py` by `ops/gen_event_catalog.py`; do not edit by hand.
+
+Every fact is one immutable event in a stream (aggregate). The **envelope** around each payload
+holds: stream id, stream version (1, 2, … per stream; optimistic concurrency), global position
+(gapless, assigned by the store), event type, schema version, event time (venue or simulated
+clock, UTC µs), recorded time (UTC µs), causation id (the event that caused it), correlation id
+(the run or session), actor (kind, name, account), the payload and the payload's sha256 over its
+canonical JSON (sorted keys, no spaces, decimals as strings).
+
+Prices, quantities and money are exact decimals, written as JSON strings. NaN, infinities and
+(where marked `> 0`) zero or negative values are refused when the event is built.
+
+Older schema versions stay in the log as written; they are upcast when read
+(`domain/events/base.py: upcaster`).
+"""
+
+
+def _type_name(annotation: object) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(arg) for arg in args)
+    if origin in (list, dict):
+        return f"{origin.__name__}[{', '.join(_type_name(arg) for arg in args)}]"
+    if annotation is type(None):
+        return "null"
+    if annotation is Decimal:
+        return "decimal"
+    if annotation is datetime:
+        return "UTC datetime"
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return f"{annotation.__name__} ({', '.join(str(member.value) for member in annotation)})"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _constraint(field: FieldInfo) -> str:
+    notes = [str(meta) for meta in field.metadata if type(meta).__name__ in ("Gt", "Ge")]
+    return ", ".join(note.replace("Gt(gt=", "> ").replace("Ge(ge=", ">= ").rstrip(")")
+                     for note in notes)
+
+
+def _describe_annotation(cls: type[DomainEvent | EventValue], name: str) -> str:
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return _type_name(hints[name])
+
+
+def _fields(cls: type[DomainEvent | EventValue]) -> list[str]:
+    rows = ["| field | type | notes |", "|---|---|---|"]
+    for name, field in cls.model_fields.items():
+        notes = _constraint(field)
+        if not field.is_required():
+            notes = ", ".join(filter(None, [notes, f"default {field.get_default(call_default_factory=True)!r}"]))
+        rows.append(f"| `{name}` | {_describe_annotation(cls, name)} | {notes} |")
+    return rows
+
+
+def render() -> str:
+    lines = [HEADER]
+    classes = all_event_classes()
+    missing = sorted(set(classes) - set(EMITTERS))
+    if missing:
+        raise SystemExit(f"add emitter and stream for: {', '.join(missing)}")
+    lines.append("## Index\n")
+    lines.append("| event | stream | emitted by | schema |")
+    lines.append("|---|---|---|---|")
+    for name, cls in classes.items():
+        emitter, stream = EMITTERS[name]
+        lines.append(f"| [{name}](#{name.lower()}) | `{stream}` | {emitter} | v{cls.schema_version} |")
+    for name, cls in classes.items():
+        emitter, stream = EMITTERS[name]
+        doc = " ".join((cls.__doc__ or "").split())
+        lines += ["", f"## {name}", "", doc, "",
+                  f"Stream `{stream}`; emitted by {emitter}; schema version {cls.schema_version}.", ""]
+        lines += _fields(cls)
+    for value in (catalog.OrderIntent, catalog.RuleOutcome):
+        doc = " ".join((value.__doc__ or "").split())
+        lines += ["", f"## {value.__name__} (nested value)", "", doc, ""]
+        lines += _fields(value)
+    lines += ["", "## Upcasters", "",
+              "- `FillRecorded` v1 → v2: `commission` renamed to `fee`; `fee_currency` defaults to "
+              "`USD`, `liquidity` to `TAKER`.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    target = Path(__file__).resolve().parent.parent / "docs" / "events.md"
+    text = render()
+    if "--check" in sys.argv:
+        raise SystemExit(0 if target.read_text() == text else "docs/events.md is out of date")
+    target.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
