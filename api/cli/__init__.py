@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import analytics, archive, demo, projections, store, trading
+from api.cli import analytics, archive, audit, demo, projections, store, trading
 
 app = typer.Typer(
     name="lh",
@@ -16,6 +16,7 @@ app.add_typer(store.app, name="store")
 app.add_typer(archive.app, name="archive")
 app.add_typer(projections.app, name="projections")
 app.add_typer(analytics.app, name="analytics")
+app.add_typer(audit.app, name="audit")
 trading.register(app)
 demo.register(app)
 

@@ -1,0 +1,150 @@
+"""Audit queries answered from the log itself, never from a read model.
+
+An auditor asks three things: why did this fill happen (walk its causation chain back to the
+bar), what was known at a given instant (state folded up to the last event recorded by then),
+and has the history been altered (recompute every payload hash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from domain.events.codec import CorruptEventError, decode
+from domain.events.envelope import RecordedEvent
+from infra.eventstore.store import EventStore
+from projections.state import LogState, compute_log_state
+
+Progress = Callable[[int, int], None]
+
+
+class AuditTargetNotFoundError(LookupError):
+    """No event in the log matches what the auditor asked for."""
+
+
+@dataclass(frozen=True)
+class _Index:
+    position_by_event_id: dict[str, int]
+    cause_by_position: dict[int, str | None]
+    target: int
+
+
+def _scan(
+    store: EventStore, matches: Callable[[RecordedEvent], bool], *, last: bool = False
+) -> _Index:
+    """Index event ids and causes over the whole log; the target is the first (or last) match."""
+    positions: dict[str, int] = {}
+    causes: dict[int, str | None] = {}
+    target = 0
+    for event in store.read_all():
+        positions[event.event_id] = event.position
+        causes[event.position] = event.causation_id
+        if (last or not target) and matches(event):
+            target = event.position
+    if not target:
+        raise AuditTargetNotFoundError("no event in the log matches the request")
+    return _Index(positions, causes, target)
+
+
+def _event_at(store: EventStore, position: int) -> RecordedEvent:
+    return next(store.read_all(position - 1, stop=position, verify=True))
+
+
+def trace(
+    store: EventStore,
+    *,
+    fill_id: str | None = None,
+    order_id: str | None = None,
+    event_id: str | None = None,
+) -> list[RecordedEvent]:
+    """The causation chain of one event, effect first: fill -> order -> decision -> signal -> bar.
+
+    Name exactly one of ``fill_id`` (a FillRecorded), ``order_id`` (the order's last event) or
+    ``event_id``. Every link's payload hash is re-verified on the way.
+    """
+    if sum(value is not None for value in (fill_id, order_id, event_id)) != 1:
+        raise ValueError("name exactly one of fill_id, order_id or event_id")
+    if fill_id is not None:
+        index = _scan(
+            store, lambda e: e.event_type == "FillRecorded" and e.data["fill_id"] == fill_id
+        )
+    elif event_id is not None:
+        index = _scan(store, lambda e: e.event_id == event_id)
+    else:
+        stream = f"order-{order_id}"
+        index = _scan(store, lambda e: e.stream_id == stream, last=True)
+    chain = []
+    position: int | None = index.target
+    seen: set[int] = set()
+    while position is not None and position not in seen:
+        seen.add(position)
+        chain.append(_event_at(store, position))
+        cause = index.cause_by_position.get(position)
+        position = index.position_by_event_id.get(cause) if cause else None
+    return chain
+
+
+def position_known_at(store: EventStore, recorded_time_us: int) -> int:
+    """The last position recorded at or before ``recorded_time_us`` (0 if none)."""
+    known = 0
+    for event in store.read_all():
+        if event.recorded_time_us > recorded_time_us:
+            break
+        known = event.position
+    return known
+
+
+def state_known_at(store: EventStore, recorded_time_us: int) -> LogState:
+    """Orders, positions, fills and cash exactly as the log stood at that instant."""
+    return compute_log_state(store, upto=position_known_at(store, recorded_time_us))
+
+
+@dataclass
+class HashReport:
+    """Every payload hash recomputed; ``bad`` lists (position, reason) for each failure."""
+
+    checked: int = 0
+    first_position: int = 0
+    last_position: int = 0
+    bad: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
+
+
+def verify_hashes(store: EventStore, *, progress: Progress | None = None) -> HashReport:
+    """Recompute the sha256 of every stored payload and compare it with the recorded one."""
+    report = HashReport()
+    head = store.head()
+    for page in store.read_notifications():
+        for notification in page:
+            try:
+                decode(notification, verify=True)
+            except CorruptEventError as error:
+                report.bad.append((notification.id, str(error)))
+            report.first_position = report.first_position or notification.id
+            report.last_position = notification.id
+            report.checked += 1
+        if progress is not None:
+            progress(report.last_position, head)
+    return report
+
+
+def iter_chain_summary(chain: list[RecordedEvent]) -> Iterator[tuple[str, ...]]:
+    """Rows for a table: position, time, type, stream, actor, key facts, hash prefix."""
+    for event in chain:
+        facts = ", ".join(
+            f"{key}={event.data[key]}"
+            for key in ("symbol", "side", "quantity", "price", "approved", "reason", "close")
+            if key in event.data
+        )
+        yield (
+            str(event.position),
+            event.event_time.isoformat(),
+            event.event_type,
+            event.stream_id,
+            f"{event.actor.kind.value}:{event.actor.name}",
+            facts,
+            event.payload_hash[:16],
+        )
