@@ -1,7 +1,250 @@
-"""`lh archive` commands."""
+"""`lh archive`: seal the event log into hash-chained segments, verify, restore, trim, status.
+
+The archive lives in ``LH_OBJECT_STORE`` under ``archive/<archive-id>/``; the archive id
+defaults to ``LH_ARCHIVE_ID`` or else the Redis key prefix (``lh``), so one object store can
+hold the archives of several logs.
+"""
 
 from __future__ import annotations
 
-import typer
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-app = typer.Typer(help="archive", no_args_is_help=True)
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from adapters.objectstore import open_object_store
+from adapters.objectstore.s3 import ObjectStoreError
+from api.cli.common import console, err_console, event_store, fail, settings_or_exit
+from infra.archive import (
+    DEFAULT_SEGMENT_SIZE,
+    Archive,
+    ArchiveError,
+    TrimNotSupportedError,
+    archive_status,
+    restore,
+    seal,
+    trim,
+    verify,
+)
+from infra.eventstore.factory import open_event_store
+from infra.settings import Settings
+
+app = typer.Typer(
+    help="Durable log: sealed, hash-chained segments in the object store.", no_args_is_help=True
+)
+
+ArchiveId = typer.Option(
+    None,
+    "--archive-id",
+    envvar="LH_ARCHIVE_ID",
+    help="Archive name in the object store (default: the Redis key prefix).",
+)
+
+
+def _archive(settings: Settings, archive_id: str | None) -> Archive:
+    try:
+        objects = open_object_store(settings.object_store)
+        return Archive(objects, archive_id or settings.redis_key_prefix)
+    except (ObjectStoreError, ValueError) as error:
+        raise fail(str(error), 2) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+@contextmanager
+def _archive_errors() -> Iterator[None]:
+    try:
+        yield
+    except (ArchiveError, ObjectStoreError) as error:
+        raise fail(str(error)) from None
+
+
+@app.command("seal")
+def seal_command(
+    segment_size: int = typer.Option(DEFAULT_SEGMENT_SIZE, min=1, help="Events per segment."),
+    final: bool = typer.Option(
+        False, "--final", help="Also seal the short tail; later seals start right after it."
+    ),
+    archive_id: str | None = ArchiveId,
+) -> None:
+    """Seal every full segment of unsealed events (resumable, idempotent)."""
+    settings = settings_or_exit()
+    archive = _archive(settings, archive_id)
+    with event_store(settings) as store, _archive_errors(), _progress() as progress:
+        unsealed = max(0, store.head() - archive.load_manifest().sealed_to)
+        total = unsealed if final else unsealed - unsealed % segment_size
+        task = progress.add_task("sealing", total=total)
+        report = seal(
+            store,
+            archive,
+            segment_size=segment_size,
+            final=final,
+            on_progress=lambda count: progress.advance(task, count),
+        )
+    table = Table("segment", "positions", "events", "bytes", "chain hash", "how")
+    for how, entries in (("written", report.written), ("adopted", report.adopted)):
+        for entry in entries:
+            table.add_row(
+                entry.key.rsplit("/", 1)[-1],
+                f"{entry.first}-{entry.last}",
+                str(entry.header.count),
+                str(entry.size),
+                entry.header.chain_hash[:16],
+                how,
+            )
+    if report.written or report.adopted:
+        console.print(table)
+    console.print(
+        f"archive {report.archive_id!r}: sealed {report.events} events in this run; "
+        f"sealed to {report.sealed_to} of head {report.head}"
+    )
+
+
+@app.command("verify")
+def verify_command(
+    against_store: bool = typer.Option(
+        False, "--against-store", help="Also compare sealed records with the event store."
+    ),
+    archive_id: str | None = ArchiveId,
+) -> None:
+    """Recompute every hash; exit 1 naming each bad segment and position."""
+    settings = settings_or_exit()
+    archive = _archive(settings, archive_id)
+    with event_store(settings) as store, _archive_errors(), _progress() as progress:
+        task = progress.add_task("verifying", total=len(archive.load_manifest().segments))
+        report = verify(
+            archive,
+            store=store if against_store else None,
+            on_segment=lambda _entry: progress.advance(task),
+        )
+    table = Table("archive", "segments", "events", "sealed to", "compared with store", "last hash")
+    table.add_row(
+        report.archive_id,
+        str(report.segments),
+        str(report.events),
+        str(report.sealed_to),
+        str(report.compared) if against_store else "-",
+        report.last_hash,
+    )
+    console.print(table)
+    for orphan in report.orphans:
+        console.print(f"[yellow]orphan from an interrupted seal (next seal adopts it): {orphan}")
+    if not report.ok:
+        problems = Table("segment", "positions", "first bad position", "problem", style="red")
+        for problem in report.problems:
+            span = f"{problem.first}-{problem.last}" if problem.first is not None else "-"
+            bad = str(problem.position) if problem.position is not None else "-"
+            problems.add_row(problem.key, span, bad, problem.message)
+        err_console.print(problems)
+        raise fail(
+            f"archive {report.archive_id!r} FAILS verification: {len(report.problems)} problem(s)"
+        )
+    if report.segments == 0:
+        console.print(f"[yellow]archive {report.archive_id!r} holds no segments yet")
+        return
+    console.print("[green]archive verifies: every hash recomputes, the chain is unbroken")
+
+
+@app.command("restore")
+def restore_command(
+    *,
+    to: str = typer.Option(..., "--to", help="EMPTY event store to rebuild (sqlite/redis URL)."),
+    tail_from: str | None = typer.Option(
+        None, "--tail-from", help="Store holding the unsealed tail (usually the old one)."
+    ),
+    to_prefix: str | None = typer.Option(None, help="Redis key prefix of the target."),
+    tail_prefix: str | None = typer.Option(None, help="Redis key prefix of the tail store."),
+    batch_size: int = typer.Option(5_000, min=1, help="Events per insert transaction."),
+    archive_id: str | None = ArchiveId,
+) -> None:
+    """Rebuild an empty store from the archive (+ tail): same positions, same bytes."""
+    settings = settings_or_exit()
+    archive = _archive(settings, archive_id)
+    try:
+        target = open_event_store(to, key_prefix=to_prefix or settings.redis_key_prefix)
+        tail = (
+            open_event_store(tail_from, key_prefix=tail_prefix or settings.redis_key_prefix)
+            if tail_from
+            else None
+        )
+    except ValueError as error:
+        raise fail(str(error), 2) from None
+    try:
+        with _archive_errors(), _progress() as progress:
+            sealed_to = archive.load_manifest().sealed_to
+            total = max(sealed_to, tail.head() if tail else 0)
+            task = progress.add_task("restoring", total=total)
+            report = restore(
+                archive,
+                target,
+                tail=tail,
+                batch_size=batch_size,
+                on_progress=lambda count: progress.advance(task, count),
+            )
+    finally:
+        target.close()
+        if tail is not None:
+            tail.close()
+    table = Table("target", "from archive", "from tail", "last position", "archive hash")
+    table.add_row(
+        to, str(report.archived), str(report.tail), str(report.last_position), report.archive_hash
+    )
+    console.print(table)
+    console.print("[green]restored and re-read: every record matches the source byte for byte")
+
+
+@app.command("trim")
+def trim_command(archive_id: str | None = ArchiveId) -> None:
+    """Drop Redis events below the sealed position, after re-checking them against the archive."""
+    settings = settings_or_exit()
+    archive = _archive(settings, archive_id)
+    with event_store(settings) as store, _archive_errors():
+        try:
+            report = trim(store, archive)
+        except TrimNotSupportedError as error:
+            console.print(f"[yellow]nothing to trim: {error}")
+            return
+    table = Table("trimmed below", "events removed", "events re-checked")
+    table.add_row(str(report.below), str(report.removed), str(report.checked))
+    console.print(table)
+
+
+@app.command("status")
+def status_command(archive_id: str | None = ArchiveId) -> None:
+    """How far the log is sealed, and what is still only in the event store."""
+    settings = settings_or_exit()
+    archive = _archive(settings, archive_id)
+    with event_store(settings) as store, _archive_errors():
+        status = archive_status(store, archive)
+    table = Table(
+        "archive",
+        "object store",
+        "sealed to",
+        "head",
+        "unsealed",
+        "store from",
+        "segments",
+        "last hash",
+    )
+    table.add_row(
+        status.archive_id,
+        status.object_store,
+        str(status.sealed_to),
+        str(status.head),
+        str(status.unsealed),
+        str(status.store_first) if status.store_first is not None else "-",
+        str(status.segments),
+        status.last_hash,
+    )
+    console.print(table)

@@ -1,13 +1,17 @@
-"""`lh store`: look at the event log itself (head, a stream, the tail, hash checks)."""
+"""`lh store`: look at the event log itself (head, a stream, the tail, hash checks, durability)."""
 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
+import redis
 import typer
 from rich.table import Table
 
-from api.cli.common import console, event_store, settings_or_exit
+from api.cli.common import console, event_store, fail, settings_or_exit
+from infra.eventstore.durability import read_persistence, require_durable
+from infra.eventstore.errors import UnsafeEventStoreError
 
 app = typer.Typer(help="Inspect the event log.", no_args_is_help=True)
 
@@ -33,12 +37,53 @@ def tail(
             if shown >= limit:
                 break
             if as_json:
-                print(json.dumps({"position": event.position, "stream": event.stream_id,
-                                  "version": event.stream_version, "type": event.event_type,
-                                  "payload": event.data, "payload_hash": event.payload_hash}))
+                print(
+                    json.dumps(
+                        {
+                            "position": event.position,
+                            "stream": event.stream_id,
+                            "version": event.stream_version,
+                            "type": event.event_type,
+                            "payload": event.data,
+                            "payload_hash": event.payload_hash,
+                        }
+                    )
+                )
                 continue
-            table.add_row(str(event.position), event.stream_id, str(event.stream_version),
-                          event.event_type, event.event_time.isoformat(), event.actor.name,
-                          event.payload_hash[:16])
+            table.add_row(
+                str(event.position),
+                event.stream_id,
+                str(event.stream_version),
+                event.event_type,
+                event.event_time.isoformat(),
+                event.actor.name,
+                event.payload_hash[:16],
+            )
         if not as_json:
             console.print(table)
+
+
+@app.command()
+def durability() -> None:
+    """Show how the configured Redis persists events; exit 1 if it has no append-only file."""
+    settings = settings_or_exit()
+    url = settings.event_store
+    if urlsplit(url).scheme != "redis":
+        console.print(f"event store: {url}\nSQLite commits every append to its file: durable.")
+        return
+    try:
+        persistence = read_persistence(url)
+    except redis.RedisError as error:
+        raise fail(f"cannot read persistence settings of {url}: {error}") from None
+    table = Table("setting", "value", title=f"Redis persistence at {url}")
+    table.add_row("append-only file (AOF)", "yes" if persistence.aof else "no")
+    table.add_row("appendfsync", persistence.fsync or "unknown")
+    rdb = {True: persistence.rdb_schedule or "yes", False: "no", None: "unknown"}
+    table.add_row("RDB snapshots (save)", rdb[persistence.rdb])
+    table.add_row("crash exposure", persistence.exposure)
+    table.add_row("read from", persistence.source)
+    console.print(table)
+    try:
+        require_durable(url)
+    except UnsafeEventStoreError as error:
+        raise fail(str(error)) from None

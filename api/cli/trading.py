@@ -1,9 +1,385 @@
-"""`lh backtest`, `lh optimize`, `lh paper`."""
+"""`lh backtest`, `lh optimize`, `lh paper`: run strategies and record every fact."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from adapters.marketdata import MarketDataError, load_bars
+from api.cli.common import console, err_console, event_store, settings_or_exit
+from domain.events.envelope import from_microseconds
+from domain.events.types import RunMode
+from domain.market import Bar
+from domain.risk import RiskLimits
+from domain.strategy import StrategyError, parse_assignments, resolve_strategy
+from infra.trading.backtest import run_backtest
+from infra.trading.limits import RiskConfigError, configured_limits
+from infra.trading.optimize import GridRun, parse_grid, rank, run_grid
+from infra.trading.paper import run_paper
+from infra.trading.recovery import RecoveryError
+from infra.trading.runs import BacktestConfig, BacktestResult, RunConfigError, prepare_run
+
+BAD_INPUT = 2
+DataOption = typer.Option(..., "--data", help="Bar file (CSV or Parquet).")
+StrategyOption = typer.Option(..., "--strategy", help="Built-in name or path/file.py:ClassName.")
+SymbolOption = typer.Option(None, "--symbol", help="Only this symbol of the file.")
+ParamOption = typer.Option([], "--param", help="Strategy parameter name=value (repeatable).")
+CashOption = typer.Option("100000", "--cash", help="Initial cash.")
+CommissionOption = typer.Option("0.001", "--commission", help="Fee, fraction of notional.")
+SlippageOption = typer.Option("0", "--slippage-bps", help="Slippage in basis points.")
+VolumeCapOption = typer.Option(None, "--volume-cap", help="Max fraction of bar volume per bar.")
+LimitOption = typer.Option([], "--limit", help="Risk limit name=value (repeatable).")
+RunIdOption = typer.Option(None, "--run-id", help="Run id (default: derived from the config).")
+RecordBarsOption = typer.Option(False, "--record-bars", help="Also record BarClosed events.")
+AllowGapsOption = typer.Option(False, "--allow-gaps", help="Accept gaps in the bar file.")
+GridOption = typer.Option(..., "--grid", help="name=v1,v2,... (repeatable).")
+JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object.")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """One unwrapped red line on stderr, and the exit to raise."""
+    err_console.print(Text(message, style="red"), soft_wrap=True)
+    return typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
     """Add the trading commands to the top-level app."""
+    app.command("backtest")(backtest)
+    app.command("optimize")(optimize)
+    app.command("paper")(paper)
+
+
+def backtest(
+    *,
+    data: Path = DataOption,
+    strategy: str = StrategyOption,
+    symbol: str | None = SymbolOption,
+    param: list[str] = ParamOption,
+    cash: str = CashOption,
+    commission: str = CommissionOption,
+    slippage_bps: str = SlippageOption,
+    volume_cap: str | None = VolumeCapOption,
+    limit: list[str] = LimitOption,
+    run_id: str | None = RunIdOption,
+    record_bars: bool = RecordBarsOption,
+    allow_gaps: bool = AllowGapsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Backtest a strategy on a bar file and record the run in the event store."""
+    config = _config(
+        data=data,
+        strategy=strategy,
+        symbol=symbol,
+        params=param,
+        cash=cash,
+        commission=commission,
+        slippage_bps=slippage_bps,
+        volume_cap=volume_cap,
+        limits=limit,
+        run_id=run_id,
+        record_bars=record_bars,
+        allow_gaps=allow_gaps,
+        mode=RunMode.BACKTEST,
+    )
+    settings = settings_or_exit()
+    with event_store(settings) as store, _progress(not as_json, "backtest") as progress:
+        try:
+            result = run_backtest(config, store, progress=progress)
+        except RecoveryError as error:
+            raise fail(str(error), BAD_INPUT) from None
+    _print_result(result, as_json, settings.event_store)
+
+
+def paper(
+    *,
+    data: Path = DataOption,
+    strategy: str = StrategyOption,
+    speed: float = typer.Option(60.0, "--speed", help="x real time; 0 = as fast as possible."),
+    symbol: str | None = SymbolOption,
+    param: list[str] = ParamOption,
+    cash: str = CashOption,
+    commission: str = CommissionOption,
+    slippage_bps: str = SlippageOption,
+    volume_cap: str | None = VolumeCapOption,
+    limit: list[str] = LimitOption,
+    run_id: str | None = RunIdOption,
+    record_bars: bool = RecordBarsOption,
+    allow_gaps: bool = AllowGapsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Paper-trade a strategy on the wall clock, replaying a bar file; resumes after a crash."""
+    if speed < 0:
+        raise fail(f"--speed must be >= 0, got {speed}", BAD_INPUT)
+    config = _config(
+        data=data,
+        strategy=strategy,
+        symbol=symbol,
+        params=param,
+        cash=cash,
+        commission=commission,
+        slippage_bps=slippage_bps,
+        volume_cap=volume_cap,
+        limits=limit,
+        run_id=run_id,
+        record_bars=record_bars,
+        allow_gaps=allow_gaps,
+        mode=RunMode.PAPER,
+    )
+    settings = settings_or_exit()
+    with event_store(settings) as store, _progress(not as_json, "paper") as progress:
+        try:
+            result = run_paper(config, store, speed=speed, progress=progress)
+        except RecoveryError as error:
+            raise fail(str(error), BAD_INPUT) from None
+    _print_result(result, as_json, settings.event_store)
+
+
+def optimize(
+    *,
+    data: Path = DataOption,
+    strategy: str = StrategyOption,
+    grid: list[str] = GridOption,
+    jobs: int = typer.Option(2, "--jobs", min=1, help="Parallel worker processes."),
+    rank_by: str = typer.Option("sharpe", "--rank-by", help="Metric to rank by."),
+    symbol: str | None = SymbolOption,
+    param: list[str] = ParamOption,
+    cash: str = CashOption,
+    commission: str = CommissionOption,
+    slippage_bps: str = SlippageOption,
+    volume_cap: str | None = VolumeCapOption,
+    limit: list[str] = LimitOption,
+    allow_gaps: bool = AllowGapsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Backtest every combination of a parameter grid in parallel and rank the runs."""
+    config = _config(
+        data=data,
+        strategy=strategy,
+        symbol=symbol,
+        params=param,
+        cash=cash,
+        commission=commission,
+        slippage_bps=slippage_bps,
+        volume_cap=volume_cap,
+        limits=limit,
+        run_id=None,
+        record_bars=False,
+        allow_gaps=allow_gaps,
+        mode=None,
+    )
+    try:
+        choices = parse_grid(grid)
+        declared = resolve_strategy(strategy).parameters
+        unknown = sorted(set(choices) - set(declared))
+        if unknown:
+            raise RunConfigError(
+                f"strategy {strategy} has no parameter {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(declared)) or 'none'})"
+            )
+    except (RunConfigError, StrategyError) as error:
+        raise fail(str(error), BAD_INPUT) from None
+    settings = settings_or_exit()
+    with event_store(settings) as store, _progress(not as_json, "grid") as progress:
+        runs = run_grid(config, choices, store, jobs=jobs, progress=progress)
+    ranked = rank(runs, rank_by)
+    known = next((r.result.metrics for r in ranked if r.result is not None), None)
+    if known is not None and rank_by not in known:
+        raise fail(f"unknown metric {rank_by!r} (known: {', '.join(known)})", BAD_INPUT)
+    if known is None:
+        errors = "; ".join(sorted({r.error for r in ranked}))
+        raise fail(f"no valid parameter combination: {errors}", BAD_INPUT)
+    if as_json:
+        print(json.dumps({"rank_by": rank_by, "runs": [_grid_json(r) for r in ranked]}))
+        return
+    _print_grid(ranked, rank_by)
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def _config(
+    *,
+    data: Path,
+    strategy: str,
+    symbol: str | None,
+    params: list[str],
+    cash: str,
+    commission: str,
+    slippage_bps: str,
+    volume_cap: str | None,
+    limits: list[str],
+    run_id: str | None,
+    record_bars: bool,
+    allow_gaps: bool,
+    mode: RunMode | None,
+) -> BacktestConfig:
+    """Everything validated up front: any problem is one line on stderr and exit code 2."""
+    try:
+        config = BacktestConfig(
+            bars=_bars(data, symbol, allow_gaps),
+            strategy=strategy,
+            params=parse_assignments(params),
+            cash=_decimal("--cash", cash),
+            commission=_decimal("--commission", commission),
+            slippage_bps=_decimal("--slippage-bps", slippage_bps),
+            volume_cap=_decimal("--volume-cap", volume_cap) if volume_cap else None,
+            run_id=run_id,
+            record_bars=record_bars,
+            risk_limits=_limits(limits),
+        )
+        if mode is not None:
+            prepare_run(config, mode)
+        else:
+            resolve_strategy(strategy)
+    except (RunConfigError, StrategyError, MarketDataError) as error:
+        raise fail(str(error).splitlines()[0], BAD_INPUT) from None
+    return config
+
+
+def _bars(data: Path, symbol: str | None, allow_gaps: bool) -> dict[str, list[Bar]]:
+    if not data.is_file():
+        raise RunConfigError(f"data file {data} does not exist")
+    bars = load_bars(data, symbol=symbol, allow_gaps=allow_gaps)
+    if symbol is not None and symbol not in bars:
+        raise RunConfigError(f"symbol {symbol} is not in {data} (has: {', '.join(sorted(bars))})")
+    return bars
+
+
+def _decimal(option: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise RunConfigError(f"{option} must be a number, got {text!r}") from None
+    if not value.is_finite():
+        raise RunConfigError(f"{option} must be finite, got {text!r}")
+    return value
+
+
+def _limits(items: list[str]) -> RiskLimits:
+    try:
+        return configured_limits(parse_assignments(items))
+    except RiskConfigError as error:
+        raise RunConfigError(str(error)) from None
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+@contextmanager
+def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    if not enabled:
+        yield None
+        return
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+    )
+    task = bar.add_task(label, total=None)
+    with bar:
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _time(micros: int) -> str:
+    return from_microseconds(micros).isoformat().replace("+00:00", "Z")
+
+
+def _result_json(result: BacktestResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "final_equity": str(result.final_equity),
+        "events": result.events,
+        "first_position": result.first_position,
+        "last_position": result.last_position,
+        "already_recorded": result.already_recorded,
+        "metrics": result.metrics,
+        "trades": [
+            {
+                "symbol": t.symbol,
+                "side": t.side.value,
+                "entry_time": _time(t.entry_time_us),
+                "entry_price": str(t.entry_price),
+                "exit_time": _time(t.exit_time_us),
+                "exit_price": str(t.exit_price),
+                "qty": str(t.quantity),
+                "pnl": str(t.pnl),
+                "fees": str(t.fees),
+            }
+            for t in result.trades
+        ],
+    }
+
+
+def _print_result(result: BacktestResult, as_json: bool, store_url: str) -> None:
+    if as_json:
+        print(json.dumps(_result_json(result)))
+        return
+    table = Table("metric", "value", title=f"run {result.run_id}")
+    for name, value in result.metrics.items():
+        table.add_row(name, _fmt(value))
+    console.print(table)
+    console.print(f"final equity [bold]{result.final_equity}[/bold], {len(result.trades)} trades")
+    if result.already_recorded:
+        console.print(f"already recorded in {store_url}: {result.events} events (nothing new)")
+    else:
+        console.print(
+            f"recorded {result.events} events in {store_url} "
+            f"(positions {result.first_position}..{result.last_position})"
+        )
+
+
+def _grid_json(run: GridRun) -> dict[str, Any]:
+    if run.result is None:
+        return {"params": run.params, "error": run.error}
+    return {"params": run.params} | _result_json(run.result)
+
+
+def _print_grid(runs: list[GridRun], metric: str) -> None:
+    table = Table(
+        "#",
+        "params",
+        "run id",
+        metric,
+        "total return",
+        "max dd",
+        "trades",
+        "final equity",
+        title=f"ranked by {metric}",
+    )
+    for index, run in enumerate(runs, start=1):
+        params = " ".join(f"{k}={v}" for k, v in sorted(run.params.items()))
+        if run.result is None:
+            table.add_row("-", params, "[red]skipped[/red]", run.error, "", "", "", "")
+            continue
+        m = run.result.metrics
+        table.add_row(
+            str(index),
+            params,
+            run.result.run_id,
+            _fmt(m.get(metric)),
+            _fmt(m["total_return"]),
+            _fmt(m["max_drawdown"]),
+            str(m["trades"]),
+            str(run.result.final_equity),
+        )
+    console.print(table)
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)

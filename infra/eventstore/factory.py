@@ -6,7 +6,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
+from eventsourcing.utils import Environment
 
+from infra.eventstore.durability import require_durable
 from infra.eventstore.store import Clock, EventStore, wall_clock_us
 from infra.settings import check_url
 
@@ -18,9 +20,15 @@ def sqlite_path(url: str) -> Path:
     return Path(urlsplit(url).path[1:] if url.startswith("sqlite:///") else urlsplit(url).path)
 
 
-def open_recorder(url: str, *, key_prefix: str = "lh") -> ApplicationRecorder:
+def open_recorder(url: str, *, key_prefix: str = "lh", live: bool = False) -> ApplicationRecorder:
+    """The recorder for ``url``; ``live`` refuses a Redis that would lose acknowledged events.
+
+    SQLite commits each append to its file before returning, so it is always durable.
+    """
     check_url("event_store", url)
     scheme = urlsplit(url).scheme
+    if live and scheme == "redis":
+        require_durable(url)
     if scheme == "sqlite":
         path = sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,11 +45,13 @@ def open_recorder(url: str, *, key_prefix: str = "lh") -> ApplicationRecorder:
             "REDIS_KEY_PREFIX": key_prefix,
             "ORIGINATOR_ID_TYPE": "text",
         }
-    factory = InfrastructureFactory.construct(env=env | {"name": APPLICATION_NAME})
+    factory = InfrastructureFactory.construct(env=Environment(APPLICATION_NAME, env))
     return factory.application_recorder()
 
 
 def open_event_store(
-    url: str, *, key_prefix: str = "lh", clock: Clock = wall_clock_us
+    url: str, *, key_prefix: str = "lh", clock: Clock = wall_clock_us, live: bool = False
 ) -> EventStore:
-    return EventStore(open_recorder(url, key_prefix=key_prefix), url=url, clock=clock)
+    """The event store at ``url``; pass ``live=True`` for live trading (see ``open_recorder``)."""
+    recorder = open_recorder(url, key_prefix=key_prefix, live=live)
+    return EventStore(recorder, url=url, clock=clock)

@@ -116,7 +116,11 @@ class EventStore:
                 yield decode(notification, verify=verify)
 
     def follow(
-        self, after: int = 0, *, poll_seconds: float = 0.2, stop_when: Callable[[], bool] = lambda: False
+        self,
+        after: int = 0,
+        *,
+        poll_seconds: float = 0.2,
+        stop_when: Callable[[], bool] = lambda: False,
     ) -> Iterator[Sequence[Notification]]:
         """Pages of new records as they are appended, forever (or until ``stop_when()``).
 

@@ -1,0 +1,29 @@
+"""Read a bar Parquet file; prices may be decimal, float, integer or text columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from adapters.marketdata.columns import map_columns
+from adapters.marketdata.errors import MarketDataError
+
+
+def read_parquet_columns(path: Path) -> dict[str, pa.Array]:
+    """Our column name -> Arrow array (one chunk), for every column the file has."""
+    where = str(path)
+    if not path.exists():
+        raise MarketDataError(f"{where}: file not found")
+    try:
+        schema = pq.read_schema(path)
+        mapping = map_columns(list(schema.names), where)
+        table = pq.read_table(path, columns=list(mapping.values()))
+    except (pa.ArrowException, OSError) as error:
+        raise MarketDataError(
+            f"{where}: not a readable Parquet file (truncated or corrupt?): {error}"
+        ) from None
+    if table.num_rows == 0:
+        raise MarketDataError(f"{where}: no data rows")
+    return {ours: table.column(theirs).combine_chunks() for ours, theirs in mapping.items()}

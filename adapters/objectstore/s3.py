@@ -1,0 +1,200 @@
+"""An S3-compatible bucket (MinIO, AWS, moto) as the object store, through the ``minio`` SDK.
+
+URL: ``s3://ACCESS:SECRET@host:port/bucket[/prefix][?secure=true|false&region=NAME]``.
+``secure`` (HTTPS) defaults to false for ``localhost``/``127.0.0.1``/``::1`` and true for any
+other host. The bucket is created when missing. The secret never appears in errors or logs:
+messages name the URL with the secret replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import urllib3
+from minio import Minio
+from minio.error import MinioException, S3Error
+
+from adapters.objectstore.base import ObjectNotFoundError
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_MISSING_CODES = ("NoSuchKey", "NoSuchObject")
+_ACCESS_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
+
+
+class ObjectStoreError(RuntimeError):
+    """The object store failed or refused a request (message names the redacted URL)."""
+
+
+class ObjectStoreUnavailableError(ObjectStoreError):
+    """The endpoint cannot be reached."""
+
+
+class ObjectStoreAccessError(ObjectStoreError):
+    """The endpoint rejected our credentials."""
+
+
+def redact(url: str) -> str:
+    """``url`` with the secret key replaced by ``***`` (safe to print or log)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.netloc.rsplit('@', 1)[1]}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _flag(value: str, url: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"object store URL {redact(url)!r}: secure must be true or false")
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """What an ``s3://`` URL says: endpoint, credentials, bucket, key prefix, HTTPS or not."""
+
+    endpoint: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    bucket: str
+    prefix: str
+    secure: bool
+    region: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> S3Location:
+        parts = urlsplit(url)
+        shown = redact(url)
+        if parts.scheme != "s3" or not parts.hostname:
+            raise ValueError(
+                f"object store URL {shown!r}: expected s3://ACCESS:SECRET@host:port/bucket"
+            )
+        bucket, _, prefix = parts.path.lstrip("/").partition("/")
+        if not bucket:
+            raise ValueError(f"object store URL {shown!r}: no bucket given")
+        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+        secure = (
+            _flag(query["secure"], url) if "secure" in query else parts.hostname not in LOCAL_HOSTS
+        )
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return cls(
+            endpoint=f"{host}:{parts.port}" if parts.port else host,
+            access_key=unquote(parts.username or ""),
+            secret_key=unquote(parts.password or ""),
+            bucket=bucket,
+            prefix=prefix.strip("/"),
+            secure=secure,
+            region=query.get("region"),
+        )
+
+
+class S3ObjectStore:
+    """Keys map to ``<prefix>/<key>`` objects in one bucket; a put becomes visible atomically."""
+
+    def __init__(self, client: Minio, bucket: str, prefix: str = "", url: str = "") -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.url = redact(url) if url else f"s3://{bucket}/{self.prefix}"
+        self._ensure_bucket()
+
+    @classmethod
+    def from_url(cls, url: str) -> S3ObjectStore:
+        """Connect and create the bucket if missing (errors name the redacted URL)."""
+        location = S3Location.parse(url)
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=5.0, read=60.0),
+            retries=urllib3.Retry(
+                total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
+            ),
+        )
+        client = Minio(
+            location.endpoint,
+            access_key=location.access_key,
+            secret_key=location.secret_key,
+            secure=location.secure,
+            region=location.region,
+            http_client=http,
+        )
+        return cls(client, location.bucket, location.prefix, url)
+
+    def object_name(self, key: str) -> str:
+        if not key or key.startswith("/") or ".." in key.split("/"):
+            raise ValueError(f"invalid object key {key!r}")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    @contextmanager
+    def _errors(self, action: str, key: str = "") -> Iterator[None]:
+        """Turn SDK and transport errors into ours, naming the redacted URL."""
+        try:
+            yield
+        except S3Error as error:
+            if error.code in _MISSING_CODES:
+                raise ObjectNotFoundError(f"{self.url}: no object {key!r}") from None
+            if error.code in _ACCESS_CODES:
+                raise ObjectStoreAccessError(
+                    f"{self.url}: {action} refused ({error.code}): check the access key and secret"
+                ) from None
+            raise ObjectStoreError(
+                f"{self.url}: {action} failed ({error.code}: {error.message})"
+            ) from None
+        except MinioException as error:
+            raise ObjectStoreError(
+                f"{self.url}: {action} failed ({type(error).__name__})"
+            ) from None
+        except urllib3.exceptions.HTTPError as error:
+            reason = getattr(error, "reason", None) or error
+            raise ObjectStoreUnavailableError(
+                f"{self.url}: cannot reach the S3 endpoint to {action}: {type(reason).__name__}"
+            ) from None
+
+    def _ensure_bucket(self) -> None:
+        with self._errors(f"create bucket {self.bucket!r}"):
+            if not self.client.bucket_exists(self.bucket):
+                self.client.make_bucket(self.bucket)
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        name = self.object_name(key)
+        with self._errors(f"put {key!r}", key):
+            self.client.put_object(self.bucket, name, io.BytesIO(data), len(data), content_type)
+
+    def get(self, key: str) -> bytes:
+        name = self.object_name(key)
+        with self._errors(f"get {key!r}", key):
+            response = self.client.get_object(self.bucket, name)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+    def exists(self, key: str) -> bool:
+        name = self.object_name(key)
+        try:
+            with self._errors(f"stat {key!r}", key):
+                self.client.stat_object(self.bucket, name)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = f"{self.prefix}/" if self.prefix else ""
+        with self._errors(f"list {prefix!r}"):
+            names = [
+                str(item.object_name)
+                for item in self.client.list_objects(
+                    self.bucket, prefix=base + prefix, recursive=True
+                )
+            ]
+        yield from sorted(name[len(base) :] for name in names)
+
+    def delete(self, key: str) -> None:
+        name = self.object_name(key)
+        with self._errors(f"delete {key!r}", key):
+            self.client.remove_object(self.bucket, name)

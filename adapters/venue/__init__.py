@@ -1,0 +1,1 @@
+"""Venues: where approved orders go (the simulated venue; live adapters later)."""

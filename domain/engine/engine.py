@@ -1,0 +1,745 @@
+"""The trading loop: bars in, facts out, against ports (venue, sink, clock).
+
+For each bar time: the venue works open orders against the new bars (fills at their open),
+the book is marked, the strategy sees each bar at its close and may ask for orders, which
+become ``SignalGenerated -> RiskDecisionMade -> OrderSubmitted -> venue events``. Nothing
+reaches the venue without an approved risk decision.
+
+Valuations: the in-memory equity curve gets a point every bar; a ``PortfolioValued`` is
+recorded at the close of the bar that reaches each ``valuation_interval_us`` boundary (UTC
+buckets aligned on bar time), at the close of every bar with a fill, and once when the run
+stops.
+
+Two times: ``market_us`` follows the bars (what strategies, risk counters, accounting and the
+equity curve use, so paper and backtest decide identically); the ``clock`` port stamps event
+times (simulated in a backtest, the wall clock in paper and live).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from domain.engine.journal import Journal
+from domain.engine.ports import (
+    Accepted,
+    Canceled,
+    Clock,
+    EventSink,
+    Expired,
+    Filled,
+    Rejected,
+    Venue,
+    VenueOrder,
+    VenueReport,
+)
+from domain.events.base import DomainEvent
+from domain.events.catalog import (
+    BarClosed,
+    FillRecorded,
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRequested,
+    OrderExpired,
+    OrderFilled,
+    OrderIntent,
+    OrderPartiallyFilled,
+    OrderRejected,
+    OrderSubmitted,
+    PortfolioValued,
+    RiskDecisionMade,
+    RuleOutcome,
+    SignalGenerated,
+    StrategyRunStarted,
+    StrategyRunStopped,
+)
+from domain.events.envelope import Actor
+from domain.events.streams import order_stream, run_stream
+from domain.events.types import ActorKind, OrderType, RunMode, Side, TimeInForce, TradingState
+from domain.market import Bar
+from domain.portfolio import Book
+from domain.risk.engine import RiskEngine
+from domain.risk.rules import RuleResult
+from domain.strategy.base import OrderTicket, Strategy, StrategyFill
+from domain.strategy.params import StrategyError
+from domain.trades import ClosedTrade, EquityPoint
+
+ZERO = Decimal(0)
+E = TypeVar("E", bound=BaseModel)
+DAY_US = 86_400_000_000
+_INTERVAL = re.compile(r"^([1-9][0-9]*)(s|m|h|d)$")
+_UNIT_US = {"s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": DAY_US}
+
+
+def parse_interval(text: str) -> int:
+    """``"1h"`` -> microseconds; seconds, minutes, hours or days (``30s``, ``15m``, ``1d``)."""
+    match = _INTERVAL.match(text.strip())
+    if match is None:
+        raise ValueError(f"interval must look like 30s, 15m, 1h or 1d, got {text!r}")
+    return int(match.group(1)) * _UNIT_US[match.group(2)]
+
+
+_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _trusted(cls: type[E], **values: Any) -> E:
+    """An event (or event value) built from values that are already valid: computed by the
+    engine from validated inputs, so pydantic validation would only repeat work. Every field
+    must be given; the result serializes exactly as the validated model would."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        fields = _FIELDS[cls] = frozenset(cls.model_fields)
+    if len(values) != len(fields) or not fields.issuperset(values):
+        raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(fields)}")
+    model = object.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_extra__", None)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
+_OUTCOMES: dict[RuleResult, RuleOutcome] = {}
+
+
+def _rule_outcome(result: RuleResult) -> RuleOutcome:
+    """The catalog value of one rule's result; equal results share one (immutable) value."""
+    outcome = _OUTCOMES.get(result)
+    if outcome is None:
+        if len(_OUTCOMES) >= 50_000:
+            _OUTCOMES.clear()
+        outcome = _OUTCOMES[result] = _trusted(
+            RuleOutcome,
+            rule=result.rule,
+            passed=result.passed,
+            value=result.value,
+            limit=result.limit,
+            detail=result.detail,
+        )
+    return outcome
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Identity and configuration of one run, as recorded in ``StrategyRunStarted``."""
+
+    run_id: str
+    strategy: str
+    params: dict[str, str]
+    symbols: list[str]
+    mode: RunMode
+    account: str
+    initial_cash: Decimal
+    config_hash: str
+    interval: str
+    interval_us: int
+    record_bars: bool = False
+    currency: str = "USD"
+    valuation_interval_us: int = 3_600_000_000
+
+
+@dataclass
+class OpenOrder:
+    """The engine's view of one order until it is filled, canceled, expired or rejected."""
+
+    order_id: str
+    strategy: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    submitted_event_id: str
+    filled: Decimal = ZERO
+    notional: Decimal = ZERO
+    venue_order_id: str = ""
+
+    @property
+    def leaves(self) -> Decimal:
+        return self.quantity - self.filled
+
+
+@dataclass
+class EngineCounters:
+    """Sequence numbers for derived ids (signals, orders) so ids stay deterministic."""
+
+    intents: int = 0
+    fills: int = 0
+    bars: int = 0
+
+
+@dataclass
+class _BarContext:
+    bar: Bar
+    event_id: str | None
+
+
+class TradingEngine:
+    """Runs one strategy for one account against one venue. Not thread-safe; one per run.
+
+    The journal is flushed at bar boundaries only: after ``flush_every`` bar times, or as soon
+    as ``flush_events`` events are pending (0: no event limit), so the log always ends on one.
+    """
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        strategy: Strategy,
+        *,
+        venue: Venue,
+        risk: RiskEngine,
+        sink: EventSink,
+        clock: Clock,
+        flush_every: int = 1,
+        flush_events: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.run_stream = run_stream(spec.run_id)
+        self._strategy = strategy
+        self._venue = venue
+        self.risk = risk
+        self.clock = clock
+        self.journal = Journal(spec.run_id, sink)
+        self.book = Book(strategy.strategy_name(), spec.initial_cash)
+        self.orders: dict[str, OpenOrder] = {}
+        self.counters = EngineCounters()
+        self.equity_curve: list[EquityPoint] = []
+        self.traded_notional = ZERO
+        self.bars_in_market = 0
+        self.last_valuation: PortfolioValued | None = None
+        self._flush_every = max(1, flush_every)
+        self._flush_events = max(0, flush_events)
+        self._since_flush = 0
+        self._valuation_us = max(1, spec.valuation_interval_us)
+        self._next_valuation_us = 0
+        self._risk_equity: Decimal | None = None
+        self._risk_day = -1
+        self._last_bars: dict[str, _BarContext] = {}
+        self._strategy_actor = Actor(ActorKind.STRATEGY, strategy.strategy_name(), spec.account)
+        self._venue_actor = Actor(ActorKind.VENUE, venue.name, spec.account)
+        self._system_actor = Actor(ActorKind.SYSTEM, "engine", spec.account)
+        self._interval_us = spec.interval_us
+        self._record_bars = spec.record_bars
+        self._started = False
+        self._stopped = False
+        self._running = False
+        self.market_us = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self, time_us: int) -> None:
+        self.clock.observe(time_us)
+        self.market_us = time_us
+        self._next_valuation_us = (time_us // self._valuation_us + 1) * self._valuation_us
+        self._record(
+            self.run_stream,
+            StrategyRunStarted(
+                run_id=self.spec.run_id,
+                strategy=self.spec.strategy,
+                params=self.spec.params,
+                symbols=self.spec.symbols,
+                mode=self.spec.mode,
+                account=self.spec.account,
+                initial_cash=self.spec.initial_cash,
+                currency=self.spec.currency,
+                config_hash=self.spec.config_hash,
+            ),
+            self._system_actor,
+        )
+        self._started = self._running = True
+        self._strategy.bind(_Context(self))
+        self._strategy.on_start()
+        self.journal.flush()
+
+    def process(self, bars: list[Bar]) -> None:
+        """One bar time (one bar per symbol at most): fills, marks, strategy, valuation."""
+        if not self._running:
+            raise RuntimeError("engine is not running; call start() first")
+        open_us = bars[0].time_us
+        close_us = open_us + self._interval_us
+        clock, venue, book, risk, counters = (
+            self.clock,
+            self._venue,
+            self.book,
+            self.risk,
+            self.counters,
+        )
+        clock.observe(open_us)
+        self.market_us = open_us
+        fills = counters.fills
+        for bar in bars:
+            reports = venue.on_bar(bar)
+            if reports:
+                for report in reports:
+                    self._on_report(report, None)
+        marks = book.marks
+        for bar in bars:
+            marks[bar.symbol] = bar.close
+            risk.update_price(bar.symbol, bar.close)
+        clock.observe(close_us)
+        self.market_us = close_us
+        equity, in_market = book.valuation()
+        marked_fills = counters.fills
+        day = close_us // DAY_US
+        # The risk engine's loss and drawdown state depends only on the equity it is given
+        # and the UTC day, so an unchanged equity on the same day is not given again.
+        if equity != self._risk_equity or day != self._risk_day:
+            risk.update_equity(equity, close_us)
+            self._risk_equity, self._risk_day = equity, day
+        strategy, last_bars = self._strategy, self._last_bars
+        if self._record_bars:
+            for bar in bars:
+                event_id = self._record(self.run_stream, self._bar_closed(bar), self._system_actor)
+                last_bars[bar.symbol] = _BarContext(bar, event_id)
+                strategy.on_bar(bar)
+        else:
+            for bar in bars:
+                context = last_bars.get(bar.symbol)
+                if context is None:
+                    last_bars[bar.symbol] = _BarContext(bar, None)
+                else:
+                    context.bar = bar
+                strategy.on_bar(bar)
+        if counters.fills != marked_fills:
+            equity, in_market = book.valuation()  # an order filled as the strategy placed it
+        self.equity_curve.append(EquityPoint(close_us, equity))
+        if in_market:
+            self.bars_in_market += 1
+        if close_us >= self._next_valuation_us or counters.fills != fills:
+            self._value(equity)
+            self._next_valuation_us = (close_us // self._valuation_us + 1) * self._valuation_us
+        counters.bars += 1
+        self._since_flush += 1
+        if self._since_flush >= self._flush_every or (
+            self._flush_events and len(self.journal.pending) >= self._flush_events
+        ):
+            self.journal.flush()
+            self._since_flush = 0
+
+    def stop(self, reason: str) -> None:
+        """Ends the run: the strategy's ``on_stop``, working orders canceled, final facts."""
+        if self._stopped:
+            return
+        self._strategy.on_stop()
+        self._cancel_all("run stopped", None, "engine")
+        self._value(self.book.equity)
+        self._record(
+            self.run_stream,
+            StrategyRunStopped(
+                run_id=self.spec.run_id, reason=reason, final_equity=self.book.equity
+            ),
+            self._system_actor,
+        )
+        self._stopped = True
+        self._running = False
+        self.journal.flush()
+        self._since_flush = 0
+
+    def _bar_closed(self, bar: Bar) -> BarClosed:
+        return BarClosed(
+            symbol=bar.symbol,
+            interval=self.spec.interval,
+            open_time=bar.time,
+            open=bar.open,
+            high=bar.high,
+            low=bar.low,
+            close=bar.close,
+            volume=bar.volume,
+        )
+
+    # --- operator commands -----------------------------------------------------------------
+
+    def engage_kill_switch(self, *, operator: str, reason: str) -> None:
+        """Stop all trading and cancel every working order, with who and why on record."""
+        event = self.risk.engage_kill_switch(operator=operator, reason=reason)
+        cause = self._record(self.run_stream, event, self._operator(operator))
+        self._cancel_all(f"kill switch: {reason}", cause, operator)
+        self.journal.flush()
+
+    def release_kill_switch(self, *, operator: str, reason: str) -> None:
+        event = self.risk.release_kill_switch(operator=operator, reason=reason)
+        self._record(self.run_stream, event, self._operator(operator))
+        self.journal.flush()
+
+    def set_trading_state(self, state: TradingState, *, operator: str, reason: str) -> None:
+        event = self.risk.set_trading_state(state, operator=operator, reason=reason)
+        self._record(self.run_stream, event, self._operator(operator))
+        self.journal.flush()
+
+    def change_limit(self, name: str, value: str, *, operator: str, reason: str) -> None:
+        event = self.risk.change_limit(name, value, operator=operator, reason=reason)
+        self._record(self.run_stream, event, self._operator(operator))
+        self.journal.flush()
+
+    def cancel_order(self, order_id: str, *, reason: str, requested_by: str) -> None:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise StrategyError(f"order {order_id} is not open")
+        cause = self._record(
+            order_stream(order_id),
+            OrderCancelRequested(order_id=order_id, reason=reason, requested_by=requested_by),
+            self._strategy_actor,
+            order.submitted_event_id,
+        )
+        for report in self._venue.cancel(order_id, reason):
+            self._on_report(report, cause)
+
+    # --- orders ----------------------------------------------------------------------------
+
+    def submit(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        order_type: OrderType,
+        limit_price: Decimal | None,
+        stop_price: Decimal | None,
+        time_in_force: TimeInForce,
+        reason: str,
+    ) -> OrderTicket:
+        context = self._last_bars.get(symbol)
+        if context is None:
+            raise StrategyError(f"no bar seen yet for {symbol}; cannot price an order")
+        self.counters.intents += 1
+        n = self.counters.intents
+        run = self.spec.run_id
+        client_order_id, order_id = f"{run}-c{n}", f"{run}-o{n}"
+        signal_id, decision_id = f"{run}-s{n}", f"{run}-d{n}"
+        position = self.book.position(symbol)
+        pending = self.pending_quantity(symbol)
+        try:
+            signal = SignalGenerated(
+                signal_id=signal_id,
+                run_id=run,
+                strategy=self.spec.strategy,
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                target_position=position + pending + side.sign * quantity,
+                reason=reason,
+                bar_time=context.bar.time,
+                bar_close=context.bar.close,
+            )
+            intent = OrderIntent(
+                client_order_id=client_order_id,
+                account=self.spec.account,
+                strategy=self.spec.strategy,
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                order_type=order_type,
+                limit_price=limit_price,
+                stop_price=stop_price,
+                reference_price=context.bar.close,
+            )
+        except ValidationError as error:
+            raise StrategyError(f"invalid order request: {error.errors()[0]['msg']}") from None
+        try:
+            time_in_force = TimeInForce(time_in_force)
+        except ValueError:
+            raise StrategyError(f"invalid time in force {time_in_force!r}") from None
+        signal_event = self._record(self.run_stream, signal, self._strategy_actor, context.event_id)
+        check = self.risk.check(intent, now_us=self.market_us, position=position, pending=pending)
+        decision_event = self._record(
+            self.run_stream,
+            _trusted(
+                RiskDecisionMade,
+                decision_id=decision_id,
+                intent=intent,
+                approved=check.approved,
+                rules=[_rule_outcome(result) for result in check.outcomes],
+                signal_id=signal_id,
+            ),
+            self._strategy_actor,
+            signal_event,
+        )
+        if not check.approved:
+            return OrderTicket(
+                client_order_id, False, None, "rejected by " + ", ".join(check.failed)
+            )
+        submitted = self._record(
+            order_stream(order_id),
+            # Every value was validated in ``intent`` (or is ours): no second validation.
+            _trusted(
+                OrderSubmitted,
+                order_id=order_id,
+                client_order_id=client_order_id,
+                account=intent.account,
+                strategy=intent.strategy,
+                symbol=intent.symbol,
+                side=intent.side,
+                order_type=intent.order_type,
+                quantity=intent.quantity,
+                limit_price=intent.limit_price,
+                stop_price=intent.stop_price,
+                time_in_force=time_in_force,
+                decision_id=decision_id,
+                venue=self._venue.name,
+            ),
+            self._strategy_actor,
+            decision_event,
+        )
+        self.orders[order_id] = OpenOrder(
+            order_id, self.spec.strategy, symbol, intent.side, intent.quantity, submitted
+        )
+        reports = self._venue.submit(
+            VenueOrder(
+                order_id,
+                symbol,
+                intent.side,
+                intent.order_type,
+                intent.quantity,
+                intent.limit_price,
+                intent.stop_price,
+                time_in_force,
+            )
+        )
+        rejected = ""
+        for report in reports:
+            if isinstance(report, Rejected):
+                rejected = report.reason
+            self._on_report(report, submitted)
+        if rejected:
+            return OrderTicket(client_order_id, False, order_id, f"venue rejected: {rejected}")
+        return OrderTicket(client_order_id, True, order_id)
+
+    def pending_quantity(self, symbol: str) -> Decimal:
+        return sum(
+            (o.side.sign * o.leaves for o in self.orders.values() if o.symbol == symbol), ZERO
+        )
+
+    def _on_report(self, report: VenueReport, cause: str | None) -> None:
+        order = self.orders.get(report.order_id)
+        if order is None:
+            raise RuntimeError(f"venue reported on unknown order {report.order_id}")
+        stream = order_stream(order.order_id)
+        cause = cause or order.submitted_event_id
+        if isinstance(report, Accepted):
+            order.venue_order_id = report.venue_order_id
+            self._record(
+                stream,
+                _trusted(
+                    OrderAccepted,
+                    order_id=order.order_id,
+                    venue_order_id=str(report.venue_order_id),
+                ),
+                self._venue_actor,
+                cause,
+            )
+        elif isinstance(report, Rejected):
+            self._record(
+                stream,
+                OrderRejected(order_id=order.order_id, reason=report.reason),
+                self._venue_actor,
+                cause,
+            )
+            del self.orders[order.order_id]
+        elif isinstance(report, Filled):
+            self._on_fill(order, report)
+        elif isinstance(report, Canceled):
+            self._record(
+                stream,
+                OrderCanceled(
+                    order_id=order.order_id, reason=report.reason, filled_quantity=order.filled
+                ),
+                self._venue_actor,
+                cause,
+            )
+            del self.orders[order.order_id]
+        elif isinstance(report, Expired):
+            self._record(
+                stream,
+                OrderExpired(order_id=order.order_id, filled_quantity=order.filled),
+                self._venue_actor,
+                cause,
+            )
+            del self.orders[order.order_id]
+
+    def _on_fill(self, order: OpenOrder, report: Filled) -> None:
+        now = self.market_us
+        self.counters.fills += 1
+        self.book.apply_fill(
+            order.symbol, order.side, report.quantity, report.price, fee=report.fee, time_us=now
+        )
+        self.traded_notional += report.quantity * report.price
+        order.filled += report.quantity
+        order.notional += report.quantity * report.price
+        stream = order_stream(order.order_id)
+        fill_event = self._record(
+            stream,
+            FillRecorded(
+                fill_id=f"{self.spec.run_id}-f{self.counters.fills}",
+                order_id=order.order_id,
+                account=self.spec.account,
+                strategy=order.strategy,
+                symbol=order.symbol,
+                side=order.side,
+                price=report.price,
+                quantity=report.quantity,
+                fee=report.fee,
+                fee_currency=report.fee_currency,
+                liquidity=report.liquidity,
+                venue=self._venue.name,
+                venue_order_id=report.venue_order_id,
+                venue_fill_id=report.venue_fill_id,
+            ),
+            self._venue_actor,
+            order.submitted_event_id,
+        )
+        average = (order.notional / order.filled).quantize(Decimal("0.00000001"))
+        if report.leaves > 0:
+            self._record(
+                stream,
+                _trusted(
+                    OrderPartiallyFilled,
+                    order_id=order.order_id,
+                    filled_quantity=order.filled,
+                    leaves_quantity=report.leaves,
+                    average_price=average,
+                ),
+                self._venue_actor,
+                fill_event,
+            )
+        else:
+            self._record(
+                stream,
+                _trusted(
+                    OrderFilled,
+                    order_id=order.order_id,
+                    filled_quantity=order.filled,
+                    average_price=average,
+                ),
+                self._venue_actor,
+                fill_event,
+            )
+            del self.orders[order.order_id]
+        self._strategy.on_fill(
+            StrategyFill(
+                order.order_id,
+                order.symbol,
+                order.side,
+                report.price,
+                report.quantity,
+                report.fee,
+                now,
+            )
+        )
+
+    def _cancel_all(self, reason: str, cause: str | None, requested_by: str) -> None:
+        for order_id in list(self.orders):
+            order = self.orders[order_id]
+            request = self._record(
+                order_stream(order_id),
+                OrderCancelRequested(order_id=order_id, reason=reason, requested_by=requested_by),
+                self._system_actor,
+                cause or order.submitted_event_id,
+            )
+            for report in self._venue.cancel(order_id, reason):
+                self._on_report(report, request)
+
+    # --- valuation -------------------------------------------------------------------------
+
+    def _value(self, equity: Decimal) -> None:
+        """Record a ``PortfolioValued`` of the book as it is now (``equity`` is its equity)."""
+        book = self.book
+        valuation = _trusted(
+            PortfolioValued,
+            run_id=self.spec.run_id,
+            account=self.spec.account,
+            strategy=self.spec.strategy,
+            cash=book.cash,
+            positions_value=book.positions_value,
+            equity=equity,
+            realized_pnl=book.realized,
+            unrealized_pnl=book.unrealized,
+            fees=book.fees,
+            positions=book.open_positions(),
+        )
+        self.last_valuation = valuation
+        self._record(self.run_stream, valuation, self._system_actor)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def venue_name(self) -> str:
+        return self._venue.name
+
+    def venue_open_orders(self) -> list[str]:
+        return self._venue.open_order_ids()
+
+    def record_fact(self, payload: DomainEvent) -> None:
+        """Record a system fact about the run (reconciliation after a restart) and flush."""
+        self._record(self.run_stream, payload, self._system_actor)
+        self.journal.flush()
+
+    @property
+    def trades(self) -> list[ClosedTrade]:
+        return self.book.trades
+
+    def _operator(self, name: str) -> Actor:
+        return Actor(ActorKind.OPERATOR, name, self.spec.account)
+
+    def _record(
+        self, stream: str, payload: DomainEvent, actor: Actor, cause: str | None = None
+    ) -> str:
+        return self.journal.record(
+            stream, payload, time_us=self.clock.now_us(), actor=actor, causation_id=cause
+        )
+
+
+class _Context:
+    """The strategy's window on the engine: its book, the clock and the order API, no venue."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: TradingEngine) -> None:
+        self._engine = engine
+
+    @property
+    def now_us(self) -> int:
+        return self._engine.market_us
+
+    @property
+    def cash(self) -> Decimal:
+        return self._engine.book.cash
+
+    @property
+    def equity(self) -> Decimal:
+        return self._engine.book.equity
+
+    def position(self, symbol: str) -> Decimal:
+        return self._engine.book.position(symbol)
+
+    def pending_quantity(self, symbol: str) -> Decimal:
+        return self._engine.pending_quantity(symbol)
+
+    def submit_order(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        limit_price: Decimal | None = None,
+        stop_price: Decimal | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reason: str = "",
+    ) -> OrderTicket:
+        return self._engine.submit(
+            symbol,
+            side,
+            quantity,
+            order_type=order_type,
+            limit_price=limit_price,
+            stop_price=stop_price,
+            time_in_force=time_in_force,
+            reason=reason,
+        )
+
+    def cancel_order(self, order_id: str, *, reason: str = "") -> None:
+        self._engine.cancel_order(
+            order_id, reason=reason or "strategy request", requested_by=self._engine.spec.strategy
+        )

@@ -1,0 +1,64 @@
+"""Risk limits: a validated model with safe defaults, compiled to plain values for the hot path.
+
+``None`` disables a loss limit (its outcome is still recorded, with limit "none").
+Limits change only through ``RiskEngine.change_limit``, which records ``RiskLimitsChanged``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RiskLimits(BaseModel):
+    """Per-account pre-trade limits. Quantities and money in units of the instrument / account."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_order_quantity: Decimal = Field(default=Decimal(1_000_000), gt=0)
+    max_order_notional: Decimal = Field(default=Decimal(10_000_000), gt=0)
+    max_position: Decimal = Field(default=Decimal(1_000_000), gt=0)
+    price_collar: Decimal = Field(default=Decimal("0.10"), gt=0)
+    max_orders_per_second: int = Field(default=100, gt=0)
+    max_orders_per_day: int = Field(default=100_000, gt=0)
+    max_strategy_orders_per_second: int = Field(default=50, gt=0)
+    max_strategy_orders_per_day: int = Field(default=50_000, gt=0)
+    duplicate_window_us: int = Field(default=1_000_000, ge=0)
+    max_daily_loss: Decimal | None = Field(default=None, gt=0)
+    max_drawdown: Decimal | None = Field(default=None, gt=0, le=1)
+    restricted_symbols: frozenset[str] = frozenset()
+
+    def value_text(self, name: str) -> str:
+        value = getattr(self, name)
+        if value is None:
+            return "none"
+        if isinstance(value, frozenset):
+            return ",".join(sorted(value))
+        return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledLimits:
+    """The same limits as plain attributes and preformatted strings (no pydantic per check)."""
+
+    max_order_quantity: Decimal
+    max_order_notional: Decimal
+    max_position: Decimal
+    price_collar: Decimal
+    max_orders_per_second: int
+    max_orders_per_day: int
+    max_strategy_orders_per_second: int
+    max_strategy_orders_per_day: int
+    duplicate_window_us: int
+    max_daily_loss: Decimal | None
+    max_drawdown: Decimal | None
+    restricted_symbols: frozenset[str]
+    text: dict[str, str]
+
+    @classmethod
+    def of(cls, limits: RiskLimits) -> CompiledLimits:
+        names = list(RiskLimits.model_fields)
+        values = {name: getattr(limits, name) for name in names}
+        return cls(**values, text={name: limits.value_text(name) for name in names})

@@ -1,0 +1,224 @@
+"""Pre-trade rules: small pure functions of (order facts, limits, counters) -> RuleResult.
+
+A ``RuleResult`` is the plain-tuple twin of the catalog's ``RuleOutcome`` (building a pydantic
+model per rule would cost more than the rule itself); the ``RiskDecisionMade`` that records
+the results converts and validates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from domain.events.catalog import RuleOutcome
+from domain.events.types import TradingState
+from domain.risk.limits import CompiledLimits
+
+ZERO = Decimal(0)
+_SIX_PLACES = Decimal("0.000001")
+
+
+@dataclass(slots=True)
+class OrderFacts:
+    """Everything the rules need about one intent, computed once per check."""
+
+    strategy: str
+    symbol: str
+    quantity: Decimal
+    price: Decimal | None
+    last_price: Decimal | None
+    notional: Decimal | None
+    position: Decimal
+    projected: Decimal
+    reducing: bool
+    now_us: int
+
+
+@dataclass(slots=True)
+class Counters:
+    """Counter readings for this check (orders already sent in the window, loss, drawdown)."""
+
+    kill_switch: bool
+    state: TradingState
+    account_last_second: int
+    account_today: int
+    strategy_last_second: int
+    strategy_today: int
+    duplicate_age_us: int | None
+    daily_loss: Decimal
+    drawdown: Decimal
+    daily_loss_text: str
+    drawdown_text: str
+
+
+class RuleResult(NamedTuple):
+    """One rule's verdict with the value it measured and the limit it compared against."""
+
+    rule: str
+    passed: bool
+    value: str
+    limit: str
+    detail: str = ""
+
+    def to_event_value(self) -> RuleOutcome:
+        return RuleOutcome(
+            rule=self.rule,
+            passed=self.passed,
+            value=self.value,
+            limit=self.limit,
+            detail=self.detail,
+        )
+
+
+_outcome = RuleResult
+
+Rule = Callable[[OrderFacts, CompiledLimits, Counters], RuleResult]
+
+
+def kill_switch(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    value = "engaged" if c.kill_switch else "released"
+    return _outcome("kill_switch", not c.kill_switch, value, "released")
+
+
+def trading_state(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    if c.state is TradingState.ACTIVE:
+        return _outcome("trading_state", True, "ACTIVE", "ACTIVE|REDUCING")
+    if c.state is TradingState.REDUCING:
+        detail = "reduces the position" if o.reducing else "would not reduce the position"
+        return _outcome("trading_state", o.reducing, "REDUCING", "reducing orders only", detail)
+    return _outcome("trading_state", False, c.state.value, "ACTIVE|REDUCING")
+
+
+def restricted_symbol(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    restricted = o.symbol in lim.restricted_symbols
+    return _outcome(
+        "restricted_symbol", not restricted, o.symbol, lim.text["restricted_symbols"] or "none"
+    )
+
+
+def max_order_quantity(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    return _outcome(
+        "max_order_quantity",
+        o.quantity <= lim.max_order_quantity,
+        str(o.quantity),
+        lim.text["max_order_quantity"],
+    )
+
+
+def max_order_notional(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    if o.notional is None:
+        return _outcome(
+            "max_order_notional", False, "unknown", lim.text["max_order_notional"], "no price"
+        )
+    return _outcome(
+        "max_order_notional",
+        o.notional <= lim.max_order_notional,
+        str(o.notional),
+        lim.text["max_order_notional"],
+    )
+
+
+def max_position(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    size = abs(o.projected)
+    passed = size <= lim.max_position or o.reducing
+    return _outcome("max_position", passed, str(size), lim.text["max_position"])
+
+
+def price_collar(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    if o.last_price is None or o.price is None:
+        return _outcome("price_collar", False, "unknown", lim.text["price_collar"], "no last price")
+    if o.price == o.last_price:  # market orders priced at the last close: no deviation
+        return _outcome("price_collar", True, "0", lim.text["price_collar"])
+    deviation = abs(o.price - o.last_price) / o.last_price
+    return _outcome(
+        "price_collar",
+        deviation <= lim.price_collar,
+        str(deviation.quantize(_SIX_PLACES)),
+        lim.text["price_collar"],
+        f"last {o.last_price}",
+    )
+
+
+def orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    count = c.account_last_second + 1
+    return _outcome(
+        "max_orders_per_second",
+        count <= lim.max_orders_per_second,
+        str(count),
+        lim.text["max_orders_per_second"],
+    )
+
+
+def strategy_orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    count = c.strategy_last_second + 1
+    return _outcome(
+        "max_strategy_orders_per_second",
+        count <= lim.max_strategy_orders_per_second,
+        str(count),
+        lim.text["max_strategy_orders_per_second"],
+    )
+
+
+def orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    count = c.account_today + 1
+    return _outcome(
+        "max_orders_per_day",
+        count <= lim.max_orders_per_day,
+        str(count),
+        lim.text["max_orders_per_day"],
+    )
+
+
+def strategy_orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    count = c.strategy_today + 1
+    return _outcome(
+        "max_strategy_orders_per_day",
+        count <= lim.max_strategy_orders_per_day,
+        str(count),
+        lim.text["max_strategy_orders_per_day"],
+    )
+
+
+def duplicate_order(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    if c.duplicate_age_us is None:
+        return _outcome("duplicate_order", True, "none", lim.text["duplicate_window_us"])
+    passed = c.duplicate_age_us >= lim.duplicate_window_us
+    return _outcome(
+        "duplicate_order",
+        passed,
+        str(c.duplicate_age_us),
+        lim.text["duplicate_window_us"],
+        "µs since an identical order",
+    )
+
+
+def max_daily_loss(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    limit = lim.max_daily_loss
+    passed = limit is None or c.daily_loss <= limit or o.reducing
+    return _outcome("max_daily_loss", passed, c.daily_loss_text, lim.text["max_daily_loss"])
+
+
+def max_drawdown(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+    limit = lim.max_drawdown
+    passed = limit is None or c.drawdown <= limit or o.reducing
+    return _outcome("max_drawdown", passed, c.drawdown_text, lim.text["max_drawdown"])
+
+
+ALL_RULES: tuple[Rule, ...] = (
+    kill_switch,
+    trading_state,
+    restricted_symbol,
+    max_order_quantity,
+    max_order_notional,
+    max_position,
+    price_collar,
+    orders_per_second,
+    strategy_orders_per_second,
+    orders_per_day,
+    strategy_orders_per_day,
+    duplicate_order,
+    max_daily_loss,
+    max_drawdown,
+)

@@ -1,0 +1,132 @@
+"""One Redis connection pool, the key layout and the Lua scripts, shared by a factory's recorders.
+
+Redis errors are translated to the eventsourcing persistence errors so callers (and the
+library's own test cases) see ``IntegrityError`` for conflicts and ``OperationalError`` when
+the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from uuid import UUID
+
+import redis
+from eventsourcing.persistence import (
+    DataError,
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+    ProgrammingError,
+)
+
+OriginatorIdType = Literal["uuid", "text"]
+
+CONFLICT = "LHCONFLICT"
+TRACKING_CONFLICT = "LHTRACKING"
+BAD_VERSION = "LHBADVERSION"
+
+
+class PositionTrimmedError(LookupError):
+    """The requested events were trimmed from Redis after sealing; read them from the archive."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventKeys:
+    """Where one recorder keeps its events: ``<prefix>:<application>:<purpose>:...``."""
+
+    base: str
+
+    @property
+    def log(self) -> str:
+        """The global stream, entry id ``<notification id>-0``."""
+        return f"{self.base}:log"
+
+    @property
+    def sequence(self) -> str:
+        return f"{self.base}:seq"
+
+    @property
+    def versions(self) -> str:
+        """Hash of originator id -> last recorded version; never trimmed."""
+        return f"{self.base}:versions"
+
+    @property
+    def floor(self) -> str:
+        """The lowest position still held (1 until something is trimmed)."""
+        return f"{self.base}:floor"
+
+    @property
+    def trimmed(self) -> str:
+        """Hash of originator id -> highest version trimmed away."""
+        return f"{self.base}:trimmed"
+
+    @property
+    def aggregate_prefix(self) -> str:
+        """Per-aggregate streams, entry id ``<version>-1``."""
+        return f"{self.base}:agg:"
+
+    def aggregate(self, originator_id: str) -> str:
+        return self.aggregate_prefix + originator_id
+
+
+class RedisDatastore:
+    """A connection pool plus what every recorder needs to name keys and run scripts."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "eventsourcing",
+        originator_id_type: OriginatorIdType = "uuid",
+        max_connections: int = 64,
+    ) -> None:
+        self.url = url
+        self.key_prefix = key_prefix
+        self.originator_id_type = originator_id_type
+        # A blocking pool makes extra threads wait for a connection instead of failing.
+        self.pool: redis.BlockingConnectionPool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=30
+        )
+        self.client = redis.Redis(connection_pool=self.pool)
+        self.insert_script = self.client.register_script(_lua("insert.lua"))
+        self.trim_script = self.client.register_script(_lua("trim.lua"))
+
+    def event_keys(self, application: str, purpose: str) -> EventKeys:
+        return EventKeys(f"{self.key_prefix}:{application}:{purpose}")
+
+    def tracking_key(self, application: str) -> str:
+        return f"{self.key_prefix}:{application}:tracking"
+
+    def originator_id(self, raw: bytes) -> UUID | str:
+        text = raw.decode()
+        return UUID(text) if self.originator_id_type == "uuid" else text
+
+    def close(self) -> None:
+        """Close pooled connections; the pool reconnects if it is used again."""
+        self.pool.disconnect()
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Raise eventsourcing's persistence errors instead of redis-py's."""
+    try:
+        yield
+    except redis.ResponseError as error:
+        message = str(error)
+        if message.startswith((CONFLICT, TRACKING_CONFLICT)):
+            raise IntegrityError(message) from error
+        if message.startswith(BAD_VERSION) or "WRONGTYPE" in message:
+            raise DataError(message) from error
+        raise ProgrammingError(message) from error
+    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as error:
+        raise OperationalError(f"Redis is not reachable: {error}") from error
+    except redis.RedisError as error:
+        raise PersistenceError(str(error)) from error
+
+
+def _lua(name: str) -> str:
+    return Path(__file__).with_name(name).read_text(encoding="utf-8")

@@ -1,0 +1,304 @@
+"""eventsourcing recorders on Redis Streams.
+
+Layout (``<base>`` is ``<prefix>:<application>:<purpose>``):
+
+- ``<base>:log`` one stream holding every event in application order; the entry id
+  ``<n>-0`` *is* the notification id ``n`` (gapless, from ``INCRBY <base>:seq`` in the script);
+- ``<base>:agg:<originator id>`` one stream per aggregate, entry id ``<version>-1``;
+- ``<base>:versions`` the last version of each aggregate, the optimistic-concurrency check.
+
+An insert is one ``EVALSHA`` of ``insert.lua``: it checks every version (and the tracking
+record) before writing, so a batch is recorded entirely or not at all. Versions of an
+aggregate must strictly increase: a version at or below the last recorded one is a conflict
+(stricter than the SQL recorders, which only refuse an exact duplicate; event-sourced
+streams only ever append).
+
+Keys are built inside the scripts, so this needs a standalone Redis (or one primary), not
+Redis Cluster. Trimming (``trim_below``) removes sealed events from Redis. Reads that would
+need a trimmed event raise ``PositionTrimmedError``: those events must be read from the archive.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    DataError,
+    Notification,
+    ProcessRecorder,
+    StoredEvent,
+    Subscription,
+    Tracking,
+    TrackingRecorder,
+)
+
+from infra.eventstore.redis.datastore import (
+    EventKeys,
+    PositionTrimmedError,
+    RedisDatastore,
+    translated_errors,
+)
+
+if TYPE_CHECKING:
+    from infra.eventstore.redis.subscription import RedisSubscription
+
+Entry = tuple[bytes, dict[bytes, bytes]]
+TRIM_CHUNK = 5_000
+_HEADER = struct.Struct("<IQII")
+MAX_VERSION = 2**53
+
+
+def pack_events(stored_events: Sequence[StoredEvent]) -> bytes:
+    """One binary argument for the whole batch (see insert.lua for the layout)."""
+    parts: list[bytes] = []
+    header = _HEADER.pack
+    for event in stored_events:
+        version = event.originator_version
+        if type(version) is not int or not 0 <= version <= MAX_VERSION:
+            raise DataError(
+                f"originator version {version!r} of {event.originator_id!s} is not an integer "
+                f"from 0 to {MAX_VERSION} (Lua numbers are doubles)"
+            )
+        originator_id = str(event.originator_id).encode()
+        topic = event.topic.encode()
+        state = event.state
+        parts += (
+            header(len(originator_id), version, len(topic), len(state)),
+            originator_id,
+            topic,
+            state,
+        )
+    return b"".join(parts)
+
+
+class RedisRecorder:
+    """State shared by every Redis recorder: the datastore and the keys it writes."""
+
+    def __init__(
+        self, datastore: RedisDatastore, *, application: str = "", purpose: str = "events"
+    ) -> None:
+        self.datastore = datastore
+        self.application = application.lower() or "stored"
+        self.keys: EventKeys = datastore.event_keys(self.application, purpose)
+        self.tracking_key = datastore.tracking_key(self.application)
+
+    def _insert(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        with_log: bool,
+        tracking: Tracking | None = None,
+    ) -> int:
+        """Run the insert script; return the notification id before the first event."""
+        keys = self.keys
+        args = [
+            keys.aggregate_prefix,
+            "1" if with_log else "0",
+            tracking.application_name if tracking else "",
+            tracking.notification_id if tracking else 0,
+            len(stored_events),
+            pack_events(stored_events),
+        ]
+        with translated_errors():
+            base = self.datastore.insert_script(
+                keys=[keys.sequence, keys.log, keys.versions, self.tracking_key], args=args
+            )
+        return int(base)
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+class RedisAggregateRecorder(RedisRecorder, AggregateRecorder):
+    """Aggregate sequences only (used for snapshots): one stream per aggregate."""
+
+    checks_trimmed = False
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if stored_events:
+            self._insert(stored_events, with_log=False)
+        return None
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        if (lte is not None and lte < 0) or limit == 0:
+            return []
+        key = self.keys.aggregate(str(originator_id))
+        low = "-" if gt is None else f"{max(gt + 1, 0)}-0"
+        high = "+" if lte is None else f"{lte}-1"
+        client = self.datastore.client
+        with translated_errors():
+            # Checking the trim mark in the same transaction keeps the answer consistent.
+            pipe = client.pipeline(transaction=self.checks_trimmed)
+            if self.checks_trimmed:
+                pipe.hget(self.keys.trimmed, str(originator_id))
+            if desc:
+                pipe.xrevrange(key, high, low, count=limit)
+            else:
+                pipe.xrange(key, low, high, count=limit)
+            replies = pipe.execute()
+        entries: list[Entry] = replies[-1]
+        raw_trimmed = replies[0] if self.checks_trimmed else None
+        trimmed_version = None if raw_trimmed is None else int(raw_trimmed)
+        if trimmed_version is not None and (gt is None or gt < trimmed_version):
+            complete = desc and limit is not None and len(entries) == limit
+            if not complete:
+                raise PositionTrimmedError(
+                    f"aggregate {originator_id!s} versions up to {trimmed_version} were trimmed "
+                    "from Redis after sealing; read them from the archive"
+                )
+        return [
+            StoredEvent(
+                originator_id=originator_id,
+                originator_version=int(entry_id[: entry_id.index(b"-")]),
+                topic=fields[b"t"].decode(),
+                state=fields[b"s"],
+            )
+            for entry_id, fields in entries
+        ]
+
+
+class RedisApplicationRecorder(RedisAggregateRecorder, ApplicationRecorder):
+    """Aggregate sequences plus the gapless application sequence (the global stream)."""
+
+    checks_trimmed = True
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        tracking = cast("Tracking | None", kwargs.get("tracking"))
+        if not stored_events and tracking is None:
+            return []
+        base = self._insert(stored_events, with_log=True, tracking=tracking)
+        return list(range(base + 1, base + 1 + len(stored_events)))
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        low = 1 if start is None else start if inclusive_of_start else start + 1
+        low = max(low, 1)
+        if limit <= 0 or (stop is not None and stop < low):
+            return []
+        high = "+" if stop is None else f"{stop}-0"
+        wanted = frozenset(topics)
+        page_size = limit if not wanted else max(limit, 500)
+        client = self.datastore.client
+        with translated_errors():
+            pipe = client.pipeline(transaction=True)
+            pipe.get(self.keys.floor)
+            pipe.xrange(self.keys.log, f"{low}-0", high, count=page_size)
+            raw_floor, entries = pipe.execute()
+            floor = 1 if raw_floor is None else int(raw_floor)
+            if low < floor:
+                raise PositionTrimmedError(
+                    f"positions {low}..{floor - 1} were trimmed from Redis after sealing; "
+                    f"read them from the archive (Redis holds positions from {floor})"
+                )
+            results: list[Notification] = []
+            while True:
+                for entry in entries:
+                    notification = self._notification(entry)
+                    if wanted and notification.topic not in wanted:
+                        continue
+                    results.append(notification)
+                    if len(results) == limit:
+                        return results
+                if len(entries) < page_size:
+                    return results
+                entries = client.xrange(self.keys.log, b"(" + entries[-1][0], high, count=page_size)
+
+    def _notification(self, entry: Entry) -> Notification:
+        entry_id, fields = entry
+        return Notification(
+            id=int(entry_id[:-2]),
+            originator_id=self.datastore.originator_id(fields[b"o"]),
+            originator_version=int(fields[b"v"]),
+            topic=fields[b"t"].decode(),
+            state=fields[b"s"],
+        )
+
+    def max_notification_id(self) -> int | None:
+        with translated_errors():
+            raw = self.datastore.client.get(self.keys.sequence)
+        return int(raw) if raw else None
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        from infra.eventstore.redis.subscription import RedisSubscription
+
+        subscription: RedisSubscription = RedisSubscription(self, gt=gt, topics=topics)
+        return subscription
+
+    def wait_for_notification(self, after: int, timeout: float) -> None:
+        """Block (XREAD BLOCK) until a position above ``after`` exists or ``timeout`` passes."""
+        block_ms = max(1, round(timeout * 1000))
+        with translated_errors():
+            self.datastore.client.xread({self.keys.log: f"{after}-0"}, count=1, block=block_ms)
+
+    def first_position(self) -> int | None:
+        """The lowest position Redis still holds; ``None`` when it holds none.
+
+        Positions below it were trimmed after sealing and must be read from the archive.
+        """
+        with translated_errors():
+            entries = cast("list[Entry]", self.datastore.client.xrange(self.keys.log, count=1))
+        return int(entries[0][0][:-2]) if entries else None
+
+    def trim_below(self, position: int) -> int:
+        """Delete events with positions below ``position`` (global and per-aggregate copies).
+
+        Only sealed (archived) positions may be trimmed. Last versions are kept, so a trimmed
+        version is still refused on insert. Returns how many events were removed.
+        """
+        head = self.max_notification_id() or 0
+        if position > head + 1:
+            raise ValueError(f"cannot trim below position {position}: the log only reaches {head}")
+        keys = self.keys
+        removed = 0
+        more = True
+        while more:
+            with translated_errors():
+                count, more_flag = self.datastore.trim_script(
+                    keys=[keys.log, keys.floor, keys.trimmed],
+                    args=[keys.aggregate_prefix, position, TRIM_CHUNK],
+                )
+            removed += int(count)
+            more = bool(more_flag)
+        return removed
+
+
+class RedisTrackingRecorder(RedisRecorder, TrackingRecorder):
+    """The highest notification id each upstream application has been processed up to."""
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        self._insert((), with_log=False, tracking=tracking)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        with translated_errors():
+            raw = self.datastore.client.hget(self.tracking_key, application_name)
+        return None if raw is None else int(raw)
+
+
+class RedisProcessRecorder(RedisTrackingRecorder, RedisApplicationRecorder, ProcessRecorder):
+    """Events and the tracking record of the upstream event they came from, in one script."""

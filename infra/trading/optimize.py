@@ -1,0 +1,173 @@
+"""Parameter grids: every combination backtested in parallel processes, then ranked.
+
+Workers never touch the event store (SQLite allows one writer at a time): each simulates its
+run in memory and returns the events; the parent appends them through ``EventStore.append``
+in grid order. A run already in the store is skipped, a partly recorded one is completed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from domain.engine.ports import CollectingSink, SimulatedClock
+from domain.events.envelope import NewEvent
+from domain.events.types import RunMode
+from domain.market import Bar
+from infra.eventstore.store import EventStore
+from infra.trading.backtest import FLUSH_EVERY_BARS
+from infra.trading.recovery import read_run
+from infra.trading.runs import (
+    BacktestConfig,
+    BacktestResult,
+    RunConfigError,
+    build_engine,
+    prepare_run,
+    result_of,
+    run_groups,
+)
+
+APPEND_BATCH = 2_000
+LOWER_IS_BETTER = {"max_drawdown", "max_drawdown_duration_days", "annual_volatility", "fees"}
+
+
+@dataclass(frozen=True)
+class GridRun:
+    params: dict[str, str]
+    result: BacktestResult | None
+    error: str = ""
+
+
+def parse_grid(items: list[str]) -> dict[str, list[str]]:
+    """``["fast=5,10", "slow=30"]`` -> ``{"fast": ["5", "10"], "slow": ["30"]}``."""
+    grid: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, values = item.partition("=")
+        choices = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not name.strip() or not choices:
+            raise RunConfigError(f"grid {item!r} must look like name=v1,v2,...")
+        grid[name.strip()] = choices
+    if not grid:
+        raise RunConfigError("give at least one --grid name=v1,v2,...")
+    return grid
+
+
+def combinations(base: dict[str, str], grid: dict[str, list[str]]) -> list[dict[str, str]]:
+    names = sorted(grid)
+    return [
+        base | dict(zip(names, values, strict=True))
+        for values in itertools.product(*(grid[n] for n in names))
+    ]
+
+
+def simulate(config: BacktestConfig) -> tuple[BacktestResult, list[NewEvent]]:
+    """A whole backtest in memory: its result and every event it would record."""
+    prepared = prepare_run(config, RunMode.BACKTEST)
+    sink = CollectingSink()
+    engine = build_engine(prepared, sink, SimulatedClock(), flush_every=FLUSH_EVERY_BARS)
+    engine.start(prepared.groups[0][0].time_us)
+    for _ in run_groups(engine, prepared.groups, None):
+        pass
+    engine.stop("data exhausted")
+    result = result_of(
+        engine, prepared, events=engine.journal.sequence, first_position=0, last_position=0
+    )
+    return result, sink.events
+
+
+_WORKER_BARS: dict[str, list[Bar]] = {}
+
+
+def _init_worker(bars: dict[str, list[Bar]]) -> None:
+    _WORKER_BARS.clear()
+    _WORKER_BARS.update(bars)
+
+
+def _simulate_in_worker(config: BacktestConfig) -> tuple[BacktestResult, list[NewEvent]]:
+    return simulate(replace(config, bars=_WORKER_BARS))
+
+
+def run_grid(
+    base: BacktestConfig,
+    grid: dict[str, list[str]],
+    store: EventStore,
+    *,
+    jobs: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[GridRun]:
+    """Backtest every combination; invalid ones are reported, not run."""
+    runs: list[GridRun] = []
+    pending: list[tuple[dict[str, str], BacktestConfig]] = []
+    for params in combinations(base.params, grid):
+        config = replace(base, params=params, run_id=None)
+        try:
+            prepare_run(config, RunMode.BACKTEST)
+        except RunConfigError as error:
+            runs.append(GridRun(params, None, str(error)))
+            continue
+        pending.append((params, config))
+    if not pending:
+        return runs
+    done = 0
+    # "spawn": workers never inherit the parent's threads (progress bar) or store connection.
+    with ProcessPoolExecutor(
+        max_workers=max(1, min(jobs, len(pending))),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(base.bars,),
+    ) as pool:
+        futures: list[tuple[dict[str, str], Future[Any]]] = [
+            (params, pool.submit(_simulate_in_worker, replace(config, bars={})))
+            for params, config in pending
+        ]
+        for params, future in futures:
+            result, events = future.result()
+            runs.append(GridRun(params, _record(store, result, events)))
+            done += 1
+            if progress is not None:
+                progress(done, len(futures))
+    return runs
+
+
+def _record(store: EventStore, result: BacktestResult, events: list[NewEvent]) -> BacktestResult:
+    recorded = read_run(store, result.run_id)
+    already = recorded.events if recorded else 0
+    if already and events[already - 1].event_id != f"{result.run_id}:{already}":
+        raise RuntimeError(f"run {result.run_id} in the store does not match its replay")
+    first = last = 0
+    for start in range(already, len(events), APPEND_BATCH):
+        appended = store.append(events[start : start + APPEND_BATCH])
+        if appended.positions:
+            first = first or appended.positions[0]
+            last = appended.positions[-1]
+    return replace(
+        result, first_position=first, last_position=last, already_recorded=already == len(events)
+    )
+
+
+def rank(runs: list[GridRun], metric: str) -> list[GridRun]:
+    """Successful runs best first by ``metric`` (undefined values last), then failures."""
+    lower = metric in LOWER_IS_BETTER
+
+    def key(run: GridRun) -> tuple[int, float]:
+        assert run.result is not None
+        value = run.result.metrics.get(metric)
+        if not isinstance(value, int | float) and not _is_number(value):
+            return (1, 0.0)
+        number = float(value)  # type: ignore[arg-type]
+        return (0, number if lower else -number)
+
+    ok = sorted((r for r in runs if r.result is not None), key=key)
+    return ok + [r for r in runs if r.result is None]
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,118 @@
+"""Paper trading: the same strategy and simulated venue, on the wall clock, fed bar by bar.
+
+``ReplayFeed`` replays a bar file at ``speed`` x real time (0 = as fast as possible) through
+the ``LiveFeed`` port, so a live market-data adapter can replace it. Each bar time is appended
+before the next is processed; running the same command again after a crash resumes the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from domain.engine.engine import TradingEngine
+from domain.engine.ports import Clock, LiveFeed
+from domain.events.types import RunMode
+from domain.market import Bar
+from infra.eventstore.store import EventStore, wall_clock_us
+from infra.trading.recovery import reconciliation, resume_engine
+from infra.trading.runs import (
+    BacktestConfig,
+    BacktestResult,
+    Progress,
+    StoreSink,
+    prepare_run,
+    result_of,
+)
+
+
+class WallClock:
+    """Event time is now; bars do not move it."""
+
+    def now_us(self) -> int:
+        return wall_clock_us()
+
+    def observe(self, time_us: int) -> None:
+        return None
+
+
+class ReplayFeed:
+    """Bar groups from a file, paced at ``speed`` x their interval (0 = no pause)."""
+
+    def __init__(
+        self,
+        groups: list[list[Bar]],
+        *,
+        interval_us: int,
+        speed: float,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if speed < 0:
+            raise ValueError(f"speed must be >= 0, got {speed}")
+        self._groups = groups
+        self._pause = 0.0 if speed == 0 else interval_us / 1_000_000 / speed
+        self._sleep = sleep
+
+    def __iter__(self) -> Iterator[list[Bar]]:
+        for index, group in enumerate(self._groups):
+            if index and self._pause:
+                self._sleep(self._pause)
+            yield group
+
+
+def run_paper(
+    config: BacktestConfig,
+    store: EventStore,
+    *,
+    speed: float = 60.0,
+    clock: Clock | None = None,
+    feed: Callable[[list[list[Bar]], int], LiveFeed] | None = None,
+    progress: Progress | None = None,
+    controls: Callable[[TradingEngine, int], None] | None = None,
+) -> BacktestResult:
+    """Paper-trade ``config.bars``; an unfinished run with the same id is resumed.
+
+    ``controls(engine, bars_done)`` runs after each bar time: the place for operator commands
+    (``engine.engage_kill_switch``...), which are recorded and survive a restart.
+    """
+    prepared = prepare_run(config, RunMode.PAPER)
+    sink = StoreSink(store)
+    engine, recorded = resume_engine(prepared, store, sink, clock or WallClock(), flush_every=1)
+    if recorded is not None and recorded.stopped:
+        return result_of(
+            engine,
+            prepared,
+            events=recorded.events,
+            first_position=0,
+            last_position=0,
+            already_recorded=True,
+        )
+    done = recorded.groups_done if recorded else 0
+    if recorded is not None:
+        engine.record_fact(reconciliation(engine, recorded))
+    remaining = prepared.groups[done:]
+    interval_us = prepared.spec.interval_us
+    source = (
+        feed(remaining, interval_us)
+        if feed
+        else ReplayFeed(remaining, interval_us=interval_us, speed=speed)
+    )
+    total = len(prepared.groups)
+    reason = "data exhausted"
+    try:
+        for index, group in enumerate(source, start=done + 1):
+            engine.process(group)
+            if controls is not None:
+                controls(engine, index)
+            if progress is not None:
+                progress(index, total)
+    except KeyboardInterrupt:
+        reason = "operator stop"
+    engine.stop(reason)
+    return result_of(
+        engine,
+        prepared,
+        events=engine.journal.sequence,
+        first_position=sink.first_position,
+        last_position=sink.last_position,
+    )

@@ -1,0 +1,262 @@
+"""What backtest, paper and optimize share: validated run preparation and the store sink."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from adapters.venue.simulated import SimulatedVenue
+from domain.engine.engine import RunSpec, TradingEngine, parse_interval
+from domain.engine.ports import Clock, EventSink
+from domain.events.envelope import NewEvent
+from domain.events.types import RunMode
+from domain.market import INTERVAL_MICROSECONDS, Bar
+from domain.metrics import compute_metrics
+from domain.risk import RiskEngine, RiskLimits
+from domain.strategy import Strategy, StrategyError, resolve_strategy
+from domain.trades import ClosedTrade, EquityPoint
+from infra.eventstore.store import EventStore
+
+Progress = Callable[[int, int], None]
+
+
+class RunConfigError(ValueError):
+    """The run cannot start (unknown strategy, bad parameter, no bars); nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """Everything that defines a run; the same config always yields the same events."""
+
+    bars: dict[str, list[Bar]]
+    strategy: str
+    params: dict[str, str]
+    cash: Decimal = Decimal(100000)
+    commission: Decimal = Decimal("0.001")
+    slippage_bps: Decimal = Decimal(0)
+    volume_cap: Decimal | None = None
+    run_id: str | None = None
+    record_bars: bool = False
+    account: str = "backtest"
+    risk_limits: RiskLimits = field(default_factory=RiskLimits)
+    valuation_interval: str = "1h"
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    run_id: str
+    final_equity: Decimal
+    events: int
+    metrics: dict[str, float | int | str]
+    trades: list[ClosedTrade]
+    equity_curve: list[EquityPoint]
+    first_position: int
+    last_position: int
+    already_recorded: bool = False
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A validated config: the strategy instance, bar groups in time order, ids and hashes."""
+
+    config: BacktestConfig
+    strategy: Strategy
+    groups: list[list[Bar]]
+    spec: RunSpec
+
+
+def prepare_run(config: BacktestConfig, mode: RunMode) -> PreparedRun:
+    """Validate everything that can be wrong before a single event is recorded."""
+    try:
+        strategy_class = resolve_strategy(config.strategy)
+        strategy = strategy_class(config.params)
+    except StrategyError as error:
+        raise RunConfigError(str(error)) from None
+    bars = {symbol: rows for symbol, rows in config.bars.items() if rows}
+    if not bars:
+        raise RunConfigError("no bars to run on")
+    if config.cash <= 0:
+        raise RunConfigError(f"cash must be positive, got {config.cash}")
+    if config.commission < 0 or config.slippage_bps < 0:
+        raise RunConfigError("commission and slippage must not be negative")
+    if config.volume_cap is not None and not Decimal(0) < config.volume_cap <= 1:
+        raise RunConfigError(f"volume cap must be in (0, 1], got {config.volume_cap}")
+    try:
+        valuation_us = parse_interval(config.valuation_interval)
+    except ValueError as error:
+        raise RunConfigError(f"valuation interval: {error}") from None
+    interval, interval_us = infer_interval(bars)
+    digest = config_hash(config, bars, mode)
+    run_id = config.run_id or f"{'bt' if mode is RunMode.BACKTEST else mode.value}-{digest[:16]}"
+    spec = RunSpec(
+        run_id=run_id,
+        strategy=strategy_class.strategy_name(),
+        params={name: str(value) for name, value in sorted(strategy.params.items())},
+        symbols=sorted(bars),
+        mode=mode,
+        account=config.account,
+        initial_cash=config.cash,
+        config_hash=digest,
+        interval=interval,
+        interval_us=interval_us,
+        record_bars=config.record_bars,
+        valuation_interval_us=valuation_us,
+    )
+    return PreparedRun(config, strategy, group_by_time(bars), spec)
+
+
+def build_engine(
+    prepared: PreparedRun,
+    sink: EventSink,
+    clock: Clock,
+    *,
+    flush_every: int,
+    flush_events: int = 0,
+) -> TradingEngine:
+    config = prepared.config
+    venue = SimulatedVenue(
+        commission=config.commission,
+        slippage_bps=config.slippage_bps,
+        volume_cap=config.volume_cap,
+    )
+    risk = RiskEngine(config.account, config.risk_limits)
+    return TradingEngine(
+        prepared.spec,
+        prepared.strategy,
+        venue=venue,
+        risk=risk,
+        sink=sink,
+        clock=clock,
+        flush_every=flush_every,
+        flush_events=flush_events,
+    )
+
+
+def group_by_time(bars: dict[str, list[Bar]]) -> list[list[Bar]]:
+    """Bars of all symbols merged into one list per open time, symbols in name order."""
+    if len(bars) == 1:
+        [rows] = bars.values()
+        if all(a.time_us < b.time_us for a, b in itertools.pairwise(rows)):
+            return [[bar] for bar in rows]
+    by_time: dict[int, list[Bar]] = {}
+    for symbol in sorted(bars):
+        for bar in bars[symbol]:
+            by_time.setdefault(bar.time_us, []).append(bar)
+    return [by_time[t] for t in sorted(by_time)]
+
+
+def infer_interval(bars: dict[str, list[Bar]]) -> tuple[str, int]:
+    """The smallest step between consecutive bars of any symbol, named if it is a standard one."""
+    steps = [
+        b.time_us - a.time_us
+        for rows in bars.values()
+        for a, b in itertools.pairwise(rows)
+        if b.time_us > a.time_us
+    ]
+    step = min(steps) if steps else INTERVAL_MICROSECONDS["1d"]
+    for name, micros in INTERVAL_MICROSECONDS.items():
+        if micros == step:
+            return name, step
+    return f"{step // 1_000_000}s", step
+
+
+def config_hash(config: BacktestConfig, bars: dict[str, list[Bar]], mode: RunMode) -> str:
+    """SHA-256 over the bars and every setting that can change the events."""
+    digest = hashlib.sha256()
+    settings = {
+        "mode": mode.value,
+        "strategy": config.strategy,
+        "params": dict(sorted(config.params.items())),
+        "cash": str(config.cash),
+        "commission": str(config.commission),
+        "slippage_bps": str(config.slippage_bps),
+        "volume_cap": None if config.volume_cap is None else str(config.volume_cap),
+        "record_bars": config.record_bars,
+        "account": config.account,
+        "risk_limits": config.risk_limits.model_dump(mode="json"),
+        "valuation_interval": config.valuation_interval,
+    }
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    for symbol in sorted(bars):
+        rows = bars[symbol]
+        for start in range(0, len(rows), 10_000):  # one line per bar, hashed in chunks
+            digest.update(
+                "".join(
+                    [
+                        f"{symbol},{bar.time_us},{bar.open!s},{bar.high!s},{bar.low!s},"
+                        f"{bar.close!s},{bar.volume!s}\n"
+                        for bar in rows[start : start + 10_000]
+                    ]
+                ).encode()
+            )
+    return digest.hexdigest()
+
+
+class StoreSink:
+    """Appends each batch through ``EventStore.append`` and remembers the positions it got."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self.first_position = 0
+        self.last_position = 0
+        self.appended = 0
+        self.duplicates = 0
+
+    def append(self, events: Sequence[NewEvent]) -> None:
+        result = self.store.append(events)
+        if result.duplicate:
+            self.duplicates += len(events)
+            return
+        if result.positions:
+            self.first_position = self.first_position or result.positions[0]
+            self.last_position = result.positions[-1]
+        self.appended += len(events)
+
+
+def run_groups(
+    engine: TradingEngine, groups: list[list[Bar]], progress: Progress | None, *, start: int = 0
+) -> Iterator[int]:
+    """Feed ``groups[start:]`` to the engine, reporting progress; yields after each group."""
+    total = len(groups)
+    step = max(1, total // 200)
+    for index in range(start + 1, total + 1):
+        engine.process(groups[index - 1])
+        if progress is not None and (index % step == 0 or index == total):
+            progress(index, total)
+        yield index
+
+
+def result_of(
+    engine: TradingEngine,
+    prepared: PreparedRun,
+    *,
+    events: int,
+    first_position: int,
+    last_position: int,
+    already_recorded: bool = False,
+) -> BacktestResult:
+    book = engine.book
+    metrics = compute_metrics(
+        engine.equity_curve,
+        book.trades,
+        initial_equity=prepared.config.cash,
+        fees=book.fees,
+        traded_notional=engine.traded_notional,
+        bars_in_market=engine.bars_in_market,
+        total_bars=len(prepared.groups),
+    )
+    return BacktestResult(
+        run_id=prepared.spec.run_id,
+        final_equity=book.equity,
+        events=events,
+        metrics=metrics.as_dict(),
+        trades=list(book.trades),
+        equity_curve=list(engine.equity_curve),
+        first_position=first_position,
+        last_position=last_position,
+        already_recorded=already_recorded,
+    )

@@ -1,0 +1,58 @@
+"""Run a named query or ad-hoc read-only SQL and hand back plain columns and rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from projections.analytics.filters import FilterError, Filters
+from projections.analytics.queries import QUERIES, NamedQuery
+from projections.analytics.readonly import ensure_read_only
+
+READ_ONLY = {"readonly": 1}
+
+
+class UnknownQueryError(LookupError):
+    """No named query by that name."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+    def records(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+
+def named_query(name: str) -> NamedQuery:
+    try:
+        return QUERIES[name]
+    except KeyError:
+        raise UnknownQueryError(
+            f"no analytics query {name!r}; choose from {', '.join(sorted(QUERIES))}"
+        ) from None
+
+
+def run_named(client: Any, name: str, filters: Filters | None = None) -> QueryResult:
+    """Run query ``name`` with ``filters`` bound as parameters, in a read-only session."""
+    query = named_query(name)
+    filters = filters or Filters()
+    unsupported = filters.given() - query.filters
+    if unsupported:
+        raise FilterError(
+            f"{name} does not take {', '.join('--' + item for item in sorted(unsupported))} "
+            f"(it takes {', '.join('--' + item for item in sorted(query.filters))})"
+        )
+    parameters = filters.parameters(query.default_interval)
+    result = client.query(query.sql, parameters=parameters, settings=READ_ONLY)
+    columns = [column for column in result.column_names if column != "q"]
+    keep = [index for index, column in enumerate(result.column_names) if column != "q"]
+    return QueryResult(columns, [tuple(row[i] for i in keep) for row in result.result_rows])
+
+
+def run_sql(client: Any, sql: str) -> QueryResult:
+    """Run one read-only statement; anything else raises ``ReadOnlyViolationError``."""
+    statement = ensure_read_only(sql)
+    result = client.query(statement, settings=READ_ONLY)
+    return QueryResult(list(result.column_names), [tuple(row) for row in result.result_rows])

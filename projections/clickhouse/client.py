@@ -1,0 +1,106 @@
+"""Open a clickhouse-connect client from ``LH_CLICKHOUSE_URL``.
+
+``chdb:///abs/path`` runs the real ClickHouse engine in-process (chDB) and
+``http(s)://user:pass@host:port/db`` talks to a server; both give the same ``Client`` API and
+run the same SQL, so nothing above this module knows which one it has.
+chDB hosts one engine (one path) per process: close every client before opening another path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import clickhouse_connect
+
+from infra.settings import check_url
+
+DEFAULT_DATABASE = "lianghua"
+
+
+@dataclass(frozen=True, slots=True)
+class ClickHouseTarget:
+    """Where the analytics database lives; ``path`` for chDB, ``host`` for a server."""
+
+    scheme: str
+    database: str
+    path: str = ""
+    host: str = ""
+    port: int = 0
+    username: str = "default"
+    password: str = ""
+
+    @property
+    def embedded(self) -> bool:
+        return self.scheme == "chdb"
+
+    def describe(self) -> str:
+        """The target without its password, safe for logs and error messages."""
+        if self.embedded:
+            return f"chdb://{self.path} (database {self.database})"
+        return f"{self.scheme}://{self.username}@{self.host}:{self.port}/{self.database}"
+
+
+class ClickHouseUnavailableError(RuntimeError):
+    """The ClickHouse named by ``LH_CLICKHOUSE_URL`` cannot be opened (message has no password)."""
+
+
+def parse_clickhouse_url(url: str) -> ClickHouseTarget:
+    """Split a ``chdb://`` or ``http(s)://`` URL; raise ``ValueError`` naming the variable."""
+    check_url("clickhouse_url", url)
+    parts = urlsplit(url)
+    if parts.scheme == "chdb":
+        location = unquote(parts.netloc + parts.path)
+        database = parse_qs(parts.query).get("database", [DEFAULT_DATABASE])[0]
+        return ClickHouseTarget("chdb", _identifier(database), path=str(Path(location).resolve()))
+    database = unquote(parts.path.strip("/")) or DEFAULT_DATABASE
+    return ClickHouseTarget(
+        parts.scheme,
+        _identifier(database),
+        host=parts.hostname or "",
+        port=parts.port or (8443 if parts.scheme == "https" else 8123),
+        username=unquote(parts.username or "default"),
+        password=unquote(parts.password or ""),
+    )
+
+
+def _identifier(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"LH_CLICKHOUSE_URL: database name {name!r} must be letters, digits or _")
+    return name
+
+
+def open_client(url: str, *, create_database: bool = True) -> Any:
+    """A client whose current database is the target's (created if missing and allowed)."""
+    target = parse_clickhouse_url(url)
+    try:
+        client = _connect(target)
+    except Exception as error:
+        detail = str(error).replace(target.password, "***") if target.password else str(error)
+        first = (detail.strip().splitlines() or [type(error).__name__])[0]
+        raise ClickHouseUnavailableError(
+            f"LH_CLICKHOUSE_URL: cannot open {target.describe()}: {first}"
+        ) from None
+    try:
+        if create_database:
+            client.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+        client.database = target.database
+    except Exception:
+        client.close()
+        raise
+    return client
+
+
+def _connect(target: ClickHouseTarget) -> Any:
+    if target.embedded:
+        Path(target.path).mkdir(parents=True, exist_ok=True)
+        return clickhouse_connect.get_client(interface="chdb", path=target.path)
+    return clickhouse_connect.get_client(
+        interface=target.scheme,
+        host=target.host,
+        port=target.port,
+        username=target.username,
+        password=target.password,
+    )

@@ -1,0 +1,179 @@
+"""``ObjectStoreProjection``: end-of-day position snapshots under deterministic keys.
+
+Positions are the signed sums of ``FillRecorded`` quantities per (account, strategy, symbol).
+When an event's UTC day (by event time) is later than the last one seen, the day(s) just
+ended are sealed: ``snapshots/positions/<account>/<YYYY-MM-DD>.json`` holds every position of
+that account at the end of the day, as the log stood before the first event of a later day.
+
+Exactly once without transactions: each object is a pure function of the log (same log, same
+bytes, whatever the batching), data objects are written before the checkpoint object, and the
+checkpoint carries the running positions. A crash between the two means the next run rewrites
+the same objects with identical bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from adapters.objectstore import ObjectNotFoundError, ObjectStore, open_object_store
+from domain.events.codec import canonical_json
+from domain.events.envelope import RecordedEvent
+from projections.state import LogState
+
+SNAPSHOT_PREFIX = "snapshots/positions/"
+CHECKPOINT_KEY = "projections/objectstore/checkpoint.json"
+FORMAT_VERSION = 1
+
+Positions = dict[str, dict[tuple[str, str], Decimal]]  # account -> (strategy, symbol) -> qty
+
+
+def snapshot_key(account: str, day: date) -> str:
+    if not account or "/" in account or account.startswith("."):
+        raise ValueError(f"account {account!r} cannot be used in an object key")
+    return f"{SNAPSHOT_PREFIX}{account}/{day.isoformat()}.json"
+
+
+@dataclass
+class _Progress:
+    """Everything needed to resume: last position, the current UTC day, running positions."""
+
+    position: int = 0
+    day: date | None = None
+    positions: Positions = field(default_factory=dict)
+
+    def copy(self) -> _Progress:
+        return _Progress(
+            self.position, self.day, {acct: dict(book) for acct, book in self.positions.items()}
+        )
+
+    def encode(self) -> bytes:
+        return canonical_json(
+            {
+                "format": FORMAT_VERSION,
+                "position": self.position,
+                "day": self.day.isoformat() if self.day else None,
+                "positions": {
+                    account: [[s, sym, str(q)] for (s, sym), q in sorted(book.items())]
+                    for account, book in sorted(self.positions.items())
+                },
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> _Progress:
+        raw = json.loads(data)
+        if raw.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{CHECKPOINT_KEY}: unknown format {raw.get('format')!r}")
+        return cls(
+            position=int(raw["position"]),
+            day=date.fromisoformat(raw["day"]) if raw["day"] else None,
+            positions={
+                account: {(s, sym): Decimal(q) for s, sym, q in rows}
+                for account, rows in raw["positions"].items()
+            },
+        )
+
+
+class ObjectStoreProjection:
+    """Writes one JSON snapshot per account per UTC day the log has moved past."""
+
+    def __init__(self, store: ObjectStore, *, name: str = "objectstore") -> None:
+        self.name = name
+        self.store = store
+        self._progress = self._load()
+
+    @classmethod
+    def open(cls, url: str) -> ObjectStoreProjection:
+        return cls(open_object_store(url))
+
+    def checkpoint(self) -> int:
+        return self._progress.position
+
+    def apply(self, batch: Sequence[RecordedEvent]) -> None:
+        progress = self._progress.copy()
+        writes: dict[str, bytes] = {}
+        for event in batch:
+            if event.position <= progress.position:
+                continue
+            day = datetime.fromtimestamp(event.event_time_us // 1_000_000, UTC).date()
+            if progress.day is not None and day > progress.day:
+                for ended in _days(progress.day, day):
+                    writes.update(_snapshots(progress, ended))
+            if progress.day is None or day > progress.day:
+                progress.day = day
+            if event.event_type == "FillRecorded":
+                _book_fill(progress.positions, event.data)
+            progress.position = event.position
+        if progress.position == self._progress.position:
+            return
+        for key in sorted(writes):
+            self.store.put(key, writes[key], "application/json")
+        self.store.put(CHECKPOINT_KEY, progress.encode(), "application/json")
+        self._progress = progress
+
+    def reset(self) -> None:
+        for key in list(self.store.list(SNAPSHOT_PREFIX)):
+            self.store.delete(key)
+        self.store.delete(CHECKPOINT_KEY)
+        self._progress = _Progress()
+
+    def close(self) -> None:
+        """Nothing to release: every write is already durable."""
+
+    def snapshot(self, account: str, day: date) -> dict[str, Any]:
+        """A stored end-of-day snapshot, parsed."""
+        loaded: dict[str, Any] = json.loads(self.store.get(snapshot_key(account, day)))
+        return loaded
+
+    def mismatches(self, state: LogState) -> list[str]:
+        """Running positions at the checkpoint vs positions folded from the log."""
+        mine = {
+            (account, strategy, symbol): quantity
+            for account, book in self._progress.positions.items()
+            for (strategy, symbol), quantity in book.items()
+        }
+        return [
+            f"position {'/'.join(key)}: objectstore {mine.get(key)}, log {state.positions.get(key)}"
+            for key in sorted(set(mine) | set(state.positions))
+            if mine.get(key) != state.positions.get(key)
+        ]
+
+    def _load(self) -> _Progress:
+        try:
+            return _Progress.decode(self.store.get(CHECKPOINT_KEY))
+        except ObjectNotFoundError:
+            return _Progress()
+
+
+def _days(last: date, now: date) -> list[date]:
+    """The days that ended between an event on ``last`` and one on ``now``."""
+    return [last + timedelta(days=offset) for offset in range((now - last).days)]
+
+
+def _book_fill(positions: Positions, data: dict[str, Any]) -> None:
+    quantity = Decimal(data["quantity"])
+    book = positions.setdefault(data["account"], {})
+    key = (data["strategy"], data["symbol"])
+    book[key] = book.get(key, Decimal(0)) + (quantity if data["side"] == "BUY" else -quantity)
+
+
+def _snapshots(progress: _Progress, day: date) -> dict[str, bytes]:
+    return {
+        snapshot_key(account, day): canonical_json(
+            {
+                "account": account,
+                "date": day.isoformat(),
+                "as_of_position": progress.position,
+                "positions": [
+                    {"strategy": strategy, "symbol": symbol, "quantity": str(quantity)}
+                    for (strategy, symbol), quantity in sorted(book.items())
+                ],
+            }
+        )
+        for account, book in sorted(progress.positions.items())
+    }

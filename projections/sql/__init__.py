@@ -1,0 +1,1 @@
+"""The MySQL/SQLite current-state read model: orders, fills, positions, cash, risk, runs."""

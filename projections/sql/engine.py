@@ -1,0 +1,73 @@
+"""Engines for the read model: MySQL/MariaDB (database created if missing) or embedded SQLite.
+
+SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` (connections opened
+with the ``lh_write`` execution option) so two writers serialize instead of failing late.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
+
+from infra.settings import check_url
+
+
+class SqlReadModelError(RuntimeError):
+    """The read-model database cannot be opened or used; the message says which and why."""
+
+
+def create_read_model_engine(url: str) -> Engine:
+    check_url("sql_url", url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    if "charset" not in parsed.query:
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    _ensure_mysql_database(parsed.render_as_string(hide_password=False))
+    return create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: atomic and durable across crashes
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("lh_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _ensure_mysql_database(url: str) -> None:
+    parsed = make_url(url)
+    name = parsed.database
+    if not name:
+        raise SqlReadModelError(f"LH_SQL_URL names no database: {parsed!r}")
+    server = create_engine(parsed.set(database=""))
+    try:
+        with server.begin() as connection:
+            connection.execute(
+                text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+            )
+    except OperationalError as error:
+        raise SqlReadModelError(
+            f"cannot reach the read-model database at {parsed!r}: {error.orig}"
+        ) from None
+    finally:
+        server.dispose()

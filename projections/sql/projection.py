@@ -1,0 +1,193 @@
+"""``SqlProjection``: the current-state read model, applied exactly once per event.
+
+Each ``apply`` is one transaction: lock the checkpoint row, drop events at or below it, load the
+rows the batch changes, fold the batch in memory, write it back with bulk upserts, move the
+checkpoint. A crash anywhere rolls the whole batch back, so no event is applied twice or skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, Table, select, tuple_
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from domain.events.envelope import RecordedEvent
+from projections.sql import migrate
+from projections.sql.engine import create_read_model_engine
+from projections.sql.fold import BatchFold, Row, needed_keys
+from projections.sql.models import (
+    CASH,
+    CHECKPOINTS,
+    DECISIONS,
+    FILLS,
+    KILL_LOG,
+    LIMIT_CHANGES,
+    LIMITS,
+    ORDERS,
+    OUTCOMES,
+    POSITIONS,
+    RUNS,
+    TRADING,
+    VIEW_TABLES,
+)
+from projections.sql.mysql_bulk import write_rows
+from projections.state import LogState
+
+_IN_CHUNK = 500  # keys per IN (...) lookup
+
+
+class PositionGapError(RuntimeError):
+    """A batch does not continue exactly after the checkpoint; applying it would skip events."""
+
+
+class SqlProjection:
+    """Orders, fills, positions, cash, risk decisions, runs, limits and the kill-switch log."""
+
+    def __init__(self, engine: Engine, *, name: str = "sql") -> None:
+        self.engine = engine
+        self.name = name
+        self.url = engine.url.render_as_string(hide_password=True)
+        self._mysql = engine.dialect.name in ("mysql", "mariadb")
+
+    @classmethod
+    def open(cls, url: str, *, name: str = "sql") -> SqlProjection:
+        """Connect (creating the MySQL database or SQLite file if needed) and migrate to head."""
+        engine = create_read_model_engine(url)
+        migrate.upgrade(engine)
+        return cls(engine, name=name)
+
+    # --- the Projection protocol ----------------------------------------------------------
+
+    def checkpoint(self) -> int:
+        with self.engine.connect() as connection:
+            return self._read_checkpoint(connection, lock=False)
+
+    def apply(self, batch: Sequence[RecordedEvent]) -> None:
+        if not batch:
+            return
+        writer = self.engine.connect().execution_options(lh_write=True)
+        with writer as connection, connection.begin():
+            done = self._read_checkpoint(connection, lock=True)
+            events = [event for event in batch if event.position > done]
+            if not events:
+                return
+            _check_contiguous(done, events)
+            fold = self._load(connection, events)
+            fold.apply(events)
+            self._write(connection, fold)
+            self._write_checkpoint(connection, events[-1].position)
+
+    def reset(self) -> None:
+        """Drop every table (alembic downgrade to base) and create them again, empty."""
+        migrate.downgrade(self.engine)
+        migrate.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def mismatches(self, state: LogState) -> list[str]:
+        from projections.sql.verify import sql_mismatches
+
+        return sql_mismatches(self, state)
+
+    # --- checkpoint -----------------------------------------------------------------------
+
+    def _read_checkpoint(self, connection: Connection, *, lock: bool) -> int:
+        query = select(CHECKPOINTS.c.position).where(CHECKPOINTS.c.name == self.name)
+        if lock and self._mysql:
+            query = query.with_for_update()
+        found = connection.execute(query).scalar()
+        return int(found or 0)
+
+    def _write_checkpoint(self, connection: Connection, position: int) -> None:
+        row = {"name": self.name, "position": position, "updated_at": _utc_now()}
+        self._upsert(connection, CHECKPOINTS, [row])
+
+    # --- load the rows a batch changes ----------------------------------------------------
+
+    def _load(self, connection: Connection, events: Sequence[RecordedEvent]) -> BatchFold:
+        keys = needed_keys(events)
+        fold = BatchFold()
+        for row in self._rows(connection, ORDERS, [ORDERS.c.order_id], keys.orders):
+            fold.orders[row["order_id"]] = row
+        position_key = [POSITIONS.c.account, POSITIONS.c.strategy, POSITIONS.c.symbol]
+        for row in self._rows(connection, POSITIONS, position_key, keys.positions):
+            fold.positions[(row["account"], row["strategy"], row["symbol"])] = row
+        for row in self._rows(connection, CASH, [CASH.c.account, CASH.c.currency], keys.cash):
+            fold.cash[(row["account"], row["currency"])] = row
+        for row in self._rows(connection, RUNS, [RUNS.c.run_id], keys.runs):
+            fold.runs[row["run_id"]] = row
+        for row in self._rows(connection, TRADING, [TRADING.c.account], keys.trading):
+            fold.trading[row["account"]] = row
+        return fold
+
+    @staticmethod
+    def _rows(
+        connection: Connection, table: Table, columns: list[Any], keys: Iterable[Any]
+    ) -> Iterable[Row]:
+        wanted = list(keys)
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            where = columns[0].in_(chunk) if len(columns) == 1 else tuple_(*columns).in_(chunk)
+            for found in connection.execute(select(table).where(where)).mappings():
+                yield dict(found)
+
+    # --- write ----------------------------------------------------------------------------
+
+    def _write(self, connection: Connection, fold: BatchFold) -> None:
+        self._upsert(connection, ORDERS, list(fold.orders.values()))
+        self._upsert(connection, POSITIONS, list(fold.positions.values()))
+        self._upsert(connection, CASH, list(fold.cash.values()))
+        self._upsert(connection, RUNS, list(fold.runs.values()))
+        self._upsert(connection, TRADING, list(fold.trading.values()))
+        self._upsert(connection, LIMITS, list(fold.limits.values()))
+        for table, rows in (
+            (FILLS, fold.fills),
+            (DECISIONS, fold.decisions),
+            (OUTCOMES, fold.outcomes),
+            (LIMIT_CHANGES, fold.limit_changes),
+            (KILL_LOG, fold.kill_log),
+        ):
+            if rows:
+                self._insert(connection, table, rows)
+
+    def _insert(self, connection: Connection, table: Table, rows: list[Row]) -> None:
+        if self._mysql:
+            write_rows(connection, table, rows, upsert=False)
+        else:
+            connection.execute(table.insert(), rows)
+
+    def _upsert(self, connection: Connection, table: Table, rows: list[Row]) -> None:
+        if not rows:
+            return
+        keys = {column.name for column in table.primary_key.columns}
+        if self._mysql:
+            write_rows(connection, table, rows, upsert=True)
+        else:
+            sqlite_stmt = sqlite_insert(table)
+            updates = {c.name: sqlite_stmt.excluded[c.name] for c in table.c if c.name not in keys}
+            connection.execute(
+                sqlite_stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows
+            )
+
+    def view_tables(self) -> tuple[Table, ...]:
+        return VIEW_TABLES
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _check_contiguous(done: int, events: Sequence[RecordedEvent]) -> None:
+    expected = done + 1
+    for event in events:
+        if event.position != expected:
+            raise PositionGapError(
+                f"expected the event at position {expected} next, got {event.position}: "
+                "the batch would skip or reorder events; read from the checkpoint"
+            )
+        expected += 1

@@ -1,0 +1,42 @@
+"""Column types that keep money exact and times to the microsecond on MySQL and SQLite alike.
+
+MySQL/MariaDB get ``DECIMAL(38, 18)`` and ``DATETIME(6)``. SQLite has no decimal type (its
+NUMERIC affinity silently turns values into binary floats), so there decimals are stored as
+canonical fixed-point text and read back as ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Numeric, String, TypeDecorator
+from sqlalchemy.dialects import mysql
+
+SCALE = 18
+QUANTUM = Decimal(1).scaleb(-SCALE)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """A decimal kept as text (SQLite): exact, never a float."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return format(Decimal(value).quantize(QUANTUM), "f")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def exact_decimal() -> Numeric[Decimal]:
+    """38 digits, 18 after the point: room for notional sums and crypto quantities."""
+    return Numeric(38, SCALE, asdecimal=True).with_variant(DecimalText(), "sqlite")
+
+
+def utc_micros() -> DateTime:
+    """Naive UTC datetimes with microseconds (DATETIME(6) on MySQL)."""
+    return DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")

@@ -1,0 +1,79 @@
+"""Verify read models against the log: recompute state (``LogState``) and list every difference.
+
+Each projection is compared at its own checkpoint: the log is folded once, in position order,
+stopping at each checkpoint (lowest first) to ask that projection for its ``mismatches``. When
+all projections are caught up this is one common position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from domain.events.codec import decode
+from infra.eventstore.store import EventStore
+from projections.base import Projection
+from projections.state import LogState, fold
+
+
+@runtime_checkable
+class Verifiable(Protocol):
+    name: str
+
+    def checkpoint(self) -> int: ...
+
+    def mismatches(self, state: LogState) -> list[str]: ...
+
+
+@dataclass
+class VerifyResult:
+    name: str
+    position: int
+    mismatches: list[str] = field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and not self.skipped
+
+
+Progress = Callable[[int, int], None]  # (folded up to, target)
+
+
+def verify(
+    store: EventStore, projections: Sequence[Projection], *, progress: Progress | None = None
+) -> list[VerifyResult]:
+    """One result per projection (in the order given); ``skipped`` when it cannot be checked."""
+    head = store.head()
+    results: dict[str, VerifyResult] = {}
+    checkable: list[tuple[int, str, Verifiable]] = []
+    for projection in projections:
+        checkpoint = projection.checkpoint()
+        if not isinstance(projection, Verifiable):
+            results[projection.name] = VerifyResult(
+                projection.name, checkpoint, skipped="has no mismatches() check"
+            )
+        elif checkpoint > head:
+            results[projection.name] = VerifyResult(
+                projection.name,
+                checkpoint,
+                [
+                    f"{projection.name}: checkpoint {checkpoint} is beyond the log head {head} "
+                    "(was it built from another event store?)"
+                ],
+            )
+        else:
+            checkable.append((checkpoint, projection.name, projection))
+    state = LogState()
+    for checkpoint, name, verifiable in sorted(checkable, key=lambda item: item[0]):
+        _advance(store, state, checkpoint, progress)
+        results[name] = VerifyResult(name, checkpoint, verifiable.mismatches(state))
+    return [results[projection.name] for projection in projections]
+
+
+def _advance(store: EventStore, state: LogState, upto: int, progress: Progress | None) -> None:
+    for page in store.read_notifications(state.head, stop=upto, batch_size=5_000):
+        fold((decode(notification) for notification in page), state)
+        if progress:
+            progress(state.head, upto)

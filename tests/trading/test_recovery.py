@@ -1,0 +1,209 @@
+"""Crash recovery: SIGKILL a real paper run mid-flight, restart it, lose and duplicate nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from domain.events.catalog import ReconciliationCompleted, StrategyRunStarted
+from infra.eventstore.factory import open_event_store
+from infra.trading.backtest import run_backtest
+from domain.events.types import RunMode
+from infra.eventstore.store import EventStore
+from infra.trading.paper import WallClock, run_paper
+from infra.trading.recovery import read_run, resume_engine
+from infra.trading.runs import BacktestConfig, StoreSink, prepare_run
+from tests.trading.helpers import wave_bars
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_ID = "crash-run"
+CHILD = """
+import sys
+from infra.eventstore.factory import open_event_store
+from infra.trading.paper import run_paper
+from tests.trading.test_recovery import config
+store = open_event_store(sys.argv[1])
+run_paper(config(), store, speed=float(sys.argv[2]))
+"""
+
+
+def config() -> BacktestConfig:
+    return BacktestConfig(
+        bars={"BTC": wave_bars(300), "ETH": wave_bars(300, "ETH", 40.0)},
+        strategy="sma_cross",
+        params={"fast": "4", "slow": "12", "size": "3"},
+        volume_cap=Decimal("0.02"),
+        run_id=RUN_ID,
+    )
+
+
+def bars_done(store: EventStore) -> int:
+    """Bar times the log of ``RUN_ID`` covers, as a resume finds them by replay."""
+    prepared = prepare_run(config(), RunMode.PAPER)
+    _, recorded = resume_engine(prepared, store, StoreSink(store), WallClock(), flush_every=1)
+    assert recorded is not None
+    return recorded.groups_done
+
+
+def payloads(url: str) -> list[tuple[str, dict[str, object]]]:
+    store = open_event_store(url)
+    out = []
+    for event in store.read_all(verify=True):
+        data = dict(event.data)
+        if event.event_type == StrategyRunStarted.event_type():
+            data.pop("mode")
+            data.pop("config_hash")
+        if event.event_type != ReconciliationCompleted.event_type():
+            out.append((event.event_type, data))
+    store.close()
+    return out
+
+
+@pytest.mark.crash
+def test_paper_run_killed_mid_flight_resumes_without_loss_or_duplicates(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'paper.sqlite'}"
+    script = tmp_path / "child.py"
+    script.write_text(textwrap.dedent(CHILD))
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    # 1-minute bars at 3000x: 20 ms per bar time, ~6 s for the whole file.
+    child = subprocess.Popen([sys.executable, str(script), url, "3000"], cwd=ROOT, env=env)
+    store = open_event_store(url)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and child.poll() is None:
+            if store.head() > 150:
+                break
+            time.sleep(0.05)
+        assert child.poll() is None, "the child finished before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        crashed = read_run(store, RUN_ID)
+        assert crashed is not None and not crashed.stopped
+        assert 0 < bars_done(store) < 300
+
+        result = run_paper(config(), store, speed=0)
+        assert not result.already_recorded
+        events = list(store.read_all())
+        ids = [e.event_id for e in events]
+        assert len(ids) == len(set(ids)) == result.events
+        assert sorted(int(i.rsplit(":", 1)[1]) for i in ids) == list(range(1, len(ids) + 1))
+        [reconciled] = [e for e in events if e.event_type == "ReconciliationCompleted"]
+        assert reconciled.data["mismatches"] == []
+        assert reconciled.data["local_open_orders"] == reconciled.data["venue_open_orders"]
+        assert reconciled.data["local_open_orders"] == len(crashed.open_orders)
+        assert Counter(e.event_type for e in events)["StrategyRunStarted"] == 1
+        recovered = read_run(store, RUN_ID)
+        assert recovered is not None and recovered.stopped and bars_done(store) == 300
+    finally:
+        if child.poll() is None:
+            child.kill()
+        store.close()
+
+    reference = f"sqlite:///{tmp_path / 'reference.sqlite'}"
+    clean = open_event_store(reference)
+    expected = run_backtest(config(), clean)
+    reference_run = read_run(clean, RUN_ID)
+    clean.close()
+    assert reference_run is not None and reference_run.last_valuation is not None
+    assert payloads(url) == payloads(reference)
+    assert result.final_equity == expected.final_equity
+    assert result.trades == expected.trades
+    positions = recovered.book.open_positions()
+    assert positions and positions == reference_run.last_valuation.positions
+    assert recovered.book.cash == reference_run.last_valuation.cash
+
+
+def test_resuming_a_finished_run_records_nothing(tmp_path: Path) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path / 'e.sqlite'}")
+    small = BacktestConfig(
+        bars={"BTC": wave_bars(60)}, strategy="sma_cross", params={"fast": "3", "slow": "8"}
+    )
+    first = run_paper(small, store, speed=0)
+    head = store.head()
+    again = run_paper(small, store, speed=0)
+    assert again.already_recorded and store.head() == head == first.events
+    assert again.final_equity == first.final_equity
+
+
+@pytest.mark.services
+def test_backtest_into_redis_is_recorded_once_and_matches_sqlite(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    small = BacktestConfig(
+        bars={"BTC": wave_bars(120)}, strategy="sma_cross", params={"fast": "3", "slow": "9"}
+    )
+    redis_store = open_event_store(redis_url, key_prefix=redis_prefix)
+    sqlite_store = open_event_store(f"sqlite:///{tmp_path / 'e.sqlite'}")
+    try:
+        first = run_backtest(small, redis_store)
+        again = run_backtest(small, redis_store)
+        assert again.already_recorded and redis_store.head() == first.events
+        run_backtest(small, sqlite_store)
+        in_redis = [(e.event_id, e.payload_hash) for e in redis_store.read_all(verify=True)]
+        in_sqlite = [(e.event_id, e.payload_hash) for e in sqlite_store.read_all(verify=True)]
+        assert in_redis == in_sqlite and len(in_redis) == first.events
+    finally:
+        redis_store.close()
+        sqlite_store.close()
+
+
+class CrashError(Exception):
+    pass
+
+
+def test_operator_commands_survive_a_restart(tmp_path: Path) -> None:
+    from domain.engine.engine import TradingEngine
+    from domain.events.types import TradingState
+
+    plan: dict[str, int] = {}
+
+    def controls(crash_at: int | None) -> Callable[[TradingEngine, int], None]:
+        def apply(engine: TradingEngine, done: int) -> None:
+            if "kill" not in plan and done >= 40 and engine.orders:
+                plan["kill"] = done  # the first bar time with working orders, found once
+            if done == plan.get("kill"):
+                engine.engage_kill_switch(operator="alice", reason="drill")
+            elif done == plan.get("kill", -99) + 20:
+                engine.release_kill_switch(operator="alice", reason="drill over")
+            elif done == plan.get("kill", -99) + 30:
+                engine.change_limit("max_order_quantity", "2", operator="bob", reason="tighten")
+            elif done == 250:
+                engine.set_trading_state(TradingState.REDUCING, operator="bob", reason="wind down")
+            if done == crash_at:
+                raise CrashError
+
+        return apply
+
+    smooth, crashed = f"sqlite:///{tmp_path / 'a.sqlite'}", f"sqlite:///{tmp_path / 'b.sqlite'}"
+    store = open_event_store(smooth)
+    expected = run_paper(config(), store, speed=0, controls=controls(None))
+    store.close()
+    assert "kill" in plan and plan["kill"] + 30 < 200
+    store = open_event_store(crashed)
+    with pytest.raises(CrashError):
+        run_paper(config(), store, speed=0, controls=controls(200))
+    result = run_paper(config(), store, speed=0, controls=controls(None))
+    store.close()
+    assert result.final_equity == expected.final_equity
+    recorded = payloads(crashed)
+    assert recorded == payloads(smooth)
+    kinds = [kind for kind, _ in recorded]
+    assert {"KillSwitchEngaged", "KillSwitchReleased", "RiskLimitsChanged"} <= set(kinds)
+    assert "TradingStateChanged" in kinds and "OrderCancelRequested" in kinds
+    rejected_by_limit = [
+        d
+        for kind, d in recorded
+        if kind == "RiskDecisionMade"
+        and any(r["rule"] == "max_order_quantity" and not r["passed"] for r in d["rules"])  # type: ignore[attr-defined]
+    ]
+    assert rejected_by_limit
