@@ -21,14 +21,18 @@ from domain.events.base import DomainEvent, EventValue, all_event_classes
 EMITTERS: dict[str, tuple[str, str]] = {
     "StrategyRunStarted": ("trading engine, when a backtest/paper/live run starts", "run-{run_id}"),
     "StrategyRunStopped": ("trading engine, when a run ends", "run-{run_id}"),
-    "BarClosed": ("trading engine, for each bar fed to strategies (optional in backtests)",
-                  "bars-{symbol}-{interval}"),
+    "BarClosed": (
+        "trading engine, for each bar fed to strategies (optional in backtests)",
+        "bars-{symbol}-{interval}",
+    ),
     "SignalGenerated": ("a strategy, through the trading engine", "run-{run_id}"),
     "PortfolioValued": ("trading engine, on every bar or valuation interval", "run-{run_id}"),
     "RiskDecisionMade": ("risk engine, for every order intent", "risk-{account}"),
     "RiskLimitsChanged": ("risk engine, on an operator's limit-change command", "risk-{account}"),
-    "TradingStateChanged": ("risk engine, on an operator command or an automatic rule",
-                            "risk-{account}"),
+    "TradingStateChanged": (
+        "risk engine, on an operator command or an automatic rule",
+        "risk-{account}",
+    ),
     "KillSwitchEngaged": ("risk engine, on an operator command or a breach", "risk-{account}"),
     "KillSwitchReleased": ("risk engine, on an operator command", "risk-{account}"),
     "OrderSubmitted": ("trading engine, after an approving risk decision", "order-{order_id}"),
@@ -36,8 +40,10 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "OrderRejected": ("venue adapter", "order-{order_id}"),
     "OrderPartiallyFilled": ("venue adapter", "order-{order_id}"),
     "OrderFilled": ("venue adapter", "order-{order_id}"),
-    "OrderCancelRequested": ("trading engine (strategy, operator or kill switch)",
-                             "order-{order_id}"),
+    "OrderCancelRequested": (
+        "trading engine (strategy, operator or kill switch)",
+        "order-{order_id}",
+    ),
     "OrderCanceled": ("venue adapter", "order-{order_id}"),
     "OrderExpired": ("venue adapter", "order-{order_id}"),
     "FillRecorded": ("venue adapter, one per execution", "order-{order_id}"),
@@ -88,8 +94,9 @@ def _type_name(annotation: object) -> str:
 
 def _constraint(field: FieldInfo) -> str:
     notes = [str(meta) for meta in field.metadata if type(meta).__name__ in ("Gt", "Ge")]
-    return ", ".join(note.replace("Gt(gt=", "> ").replace("Ge(ge=", ">= ").rstrip(")")
-                     for note in notes)
+    return ", ".join(
+        note.replace("Gt(gt=", "> ").replace("Ge(ge=", ">= ").rstrip(")") for note in notes
+    )
 
 
 def _describe_annotation(cls: type[DomainEvent | EventValue], name: str) -> str:
@@ -102,7 +109,9 @@ def _fields(cls: type[DomainEvent | EventValue]) -> list[str]:
     for name, field in cls.model_fields.items():
         notes = _constraint(field)
         if not field.is_required():
-            notes = ", ".join(filter(None, [notes, f"default {field.get_default(call_default_factory=True)!r}"]))
+            notes = ", ".join(
+                filter(None, [notes, f"default {field.get_default(call_default_factory=True)!r}"])
+            )
         rows.append(f"| `{name}` | {_describe_annotation(cls, name)} | {notes} |")
     return rows
 
@@ -118,20 +127,34 @@ def render() -> str:
     lines.append("|---|---|---|---|")
     for name, cls in classes.items():
         emitter, stream = EMITTERS[name]
-        lines.append(f"| [{name}](#{name.lower()}) | `{stream}` | {emitter} | v{cls.schema_version} |")
+        lines.append(
+            f"| [{name}](#{name.lower()}) | `{stream}` | {emitter} | v{cls.schema_version} |"
+        )
     for name, cls in classes.items():
         emitter, stream = EMITTERS[name]
         doc = " ".join((cls.__doc__ or "").split())
-        lines += ["", f"## {name}", "", doc, "",
-                  f"Stream `{stream}`; emitted by {emitter}; schema version {cls.schema_version}.", ""]
+        lines += [
+            "",
+            f"## {name}",
+            "",
+            doc,
+            "",
+            f"Stream `{stream}`; emitted by {emitter}; schema version {cls.schema_version}.",
+            "",
+        ]
         lines += _fields(cls)
     for value in (catalog.OrderIntent, catalog.RuleOutcome):
         doc = " ".join((value.__doc__ or "").split())
         lines += ["", f"## {value.__name__} (nested value)", "", doc, ""]
         lines += _fields(value)
-    lines += ["", "## Upcasters", "",
-              "- `FillRecorded` v1 → v2: `commission` renamed to `fee`; `fee_currency` defaults to "
-              "`USD`, `liquidity` to `TAKER`.", ""]
+    lines += [
+        "",
+        "## Upcasters",
+        "",
+        "- `FillRecorded` v1 → v2: `commission` renamed to `fee`; `fee_currency` defaults to "
+        "`USD`, `liquidity` to `TAKER`.",
+        "",
+    ]
     return "\n".join(lines)
 
 

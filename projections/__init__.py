@@ -1,1 +1,1 @@
-"""Read models built from the log: MySQL/SQLite current state, ClickHouse analytics, object store."""
+"""Read models built from the log: SQL current state, ClickHouse analytics, object store."""

@@ -11,7 +11,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_event_catalog_doc_is_current() -> None:
     result = subprocess.run(
-        [sys.executable, "ops/gen_event_catalog.py", "--check"], cwd=ROOT, capture_output=True,
-        text=True, check=False,
+        [sys.executable, "ops/gen_event_catalog.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr + " (run: python ops/gen_event_catalog.py)"

@@ -17,10 +17,20 @@ from domain.events.envelope import Actor, NewEvent, from_microseconds, to_micros
 from domain.events.types import ActorKind
 
 FILL = {
-    "fill_id": "f-1", "order_id": "o-1", "account": "a", "strategy": "sma_cross",
-    "symbol": "BTCUSDT", "side": "BUY", "price": "42000.10", "quantity": "0.5",
-    "fee": "21.00005", "fee_currency": "USD", "liquidity": "TAKER", "venue": "SIM",
-    "venue_order_id": "v-1", "venue_fill_id": "vf-1",
+    "fill_id": "f-1",
+    "order_id": "o-1",
+    "account": "a",
+    "strategy": "sma_cross",
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "price": "42000.10",
+    "quantity": "0.5",
+    "fee": "21.00005",
+    "fee_currency": "USD",
+    "liquidity": "TAKER",
+    "venue": "SIM",
+    "venue_order_id": "v-1",
+    "venue_fill_id": "vf-1",
 }
 
 
@@ -52,8 +62,16 @@ def test_every_event_type_is_registered_once_and_named_in_the_past_tense() -> No
 
 def _recorded(payload: object, version: int = 1) -> NewEvent:
     assert isinstance(payload, OrderSubmitted | FillRecorded | AccountFunded)
-    return NewEvent("order-o-1", version, payload, f"e-{version}", 1_700_000_000_000_001,
-                    Actor(ActorKind.STRATEGY, "sma_cross", "a"), "cause", "corr")
+    return NewEvent(
+        "order-o-1",
+        version,
+        payload,
+        f"e-{version}",
+        1_700_000_000_000_001,
+        Actor(ActorKind.STRATEGY, "sma_cross", "a"),
+        "cause",
+        "corr",
+    )
 
 
 def test_encode_decode_round_trip_keeps_the_envelope() -> None:
@@ -78,26 +96,54 @@ def test_a_flipped_payload_byte_fails_the_hash_check() -> None:
     stored = encode(_recorded(FillRecorded.model_validate(FILL)), 5)
     tampered = stored.state.replace(b'"0.5"', b'"0.6"')
     with pytest.raises(CorruptEventError, match="position 9"):
-        decode(Notification(id=9, originator_id=stored.originator_id, originator_version=1,
-                            topic=stored.topic, state=tampered), verify=True)
+        decode(
+            Notification(
+                id=9,
+                originator_id=stored.originator_id,
+                originator_version=1,
+                topic=stored.topic,
+                state=tampered,
+            ),
+            verify=True,
+        )
 
 
 def test_garbage_state_is_a_corrupt_event_error() -> None:
     with pytest.raises(CorruptEventError, match="position 3"):
-        decode(Notification(id=3, originator_id="x", originator_version=1,
-                            topic="FillRecorded", state=b"{not json"))
+        decode(
+            Notification(
+                id=3,
+                originator_id="x",
+                originator_version=1,
+                topic="FillRecorded",
+                state=b"{not json",
+            )
+        )
 
 
 def test_fill_recorded_v1_is_upcast_on_read_and_its_stored_hash_still_verifies() -> None:
-    v1_payload = {key: value for key, value in FILL.items()
-                  if key not in ("fee", "fee_currency", "liquidity")} | {"commission": "1.25"}
-    state = canonical_json({
-        "actor": {"kind": "venue", "name": "SIM", "account": "a"}, "causation_id": None,
-        "correlation_id": None, "event_id": "legacy-1", "event_time_us": 1, "recorded_time_us": 2,
-        "payload": v1_payload, "payload_hash": payload_hash(v1_payload), "schema_version": 1,
-    })
-    event = decode(Notification(id=1, originator_id="order-o-1", originator_version=1,
-                                topic="FillRecorded", state=state), verify=True)
+    v1_payload = {
+        key: value for key, value in FILL.items() if key not in ("fee", "fee_currency", "liquidity")
+    } | {"commission": "1.25"}
+    state = canonical_json(
+        {
+            "actor": {"kind": "venue", "name": "SIM", "account": "a"},
+            "causation_id": None,
+            "correlation_id": None,
+            "event_id": "legacy-1",
+            "event_time_us": 1,
+            "recorded_time_us": 2,
+            "payload": v1_payload,
+            "payload_hash": payload_hash(v1_payload),
+            "schema_version": 1,
+        }
+    )
+    event = decode(
+        Notification(
+            id=1, originator_id="order-o-1", originator_version=1, topic="FillRecorded", state=state
+        ),
+        verify=True,
+    )
     assert event.stored_schema_version == 1
     fill = event.payload
     assert isinstance(fill, FillRecorded)

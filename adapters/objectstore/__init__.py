@@ -19,4 +19,6 @@ def open_object_store(url: str) -> ObjectStore:
         from adapters.objectstore.s3 import S3ObjectStore
 
         return S3ObjectStore.from_url(url)
-    raise ValueError(f"object store URL {url!r}: expected file:///path or s3://KEY:SECRET@host:port/bucket")
+    raise ValueError(
+        f"object store URL {url!r}: expected file:///path or s3://KEY:SECRET@host:port/bucket"
+    )

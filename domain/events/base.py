@@ -73,7 +73,8 @@ def upcast(event_type: str, version: int, payload: Payload) -> Payload:
     target = event_class(event_type).schema_version
     if version > target:
         raise ValueError(
-            f"{event_type} v{version} was written by a newer build (this build reads up to v{target})"
+            f"{event_type} v{version} was written by a newer build "
+            f"(this build reads up to v{target})"
         )
     while version < target:
         try:

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 
 def _float_via_shortest_repr(value: Any) -> Any:
-    """Read a float as the decimal a person typed (0.1 -> Decimal("0.1"), not 0.1000000000000000055)."""
+    """Read a float as the decimal a person typed: 0.1 -> Decimal("0.1"), not 0.1000…0055."""
     if isinstance(value, float):
         return Decimal(repr(value))
     return value
@@ -32,7 +32,9 @@ def _utc_microseconds(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-ExactDecimal = Annotated[Decimal, BeforeValidator(_float_via_shortest_repr), AfterValidator(_finite)]
+ExactDecimal = Annotated[
+    Decimal, BeforeValidator(_float_via_shortest_repr), AfterValidator(_finite)
+]
 Price = Annotated[ExactDecimal, Field(gt=0)]
 Quantity = Annotated[ExactDecimal, Field(gt=0)]
 NonNegativeQuantity = Annotated[ExactDecimal, Field(ge=0)]

@@ -1,0 +1,5 @@
+"""``python -m api`` is ``lh``."""
+
+from api.cli import main
+
+main()
