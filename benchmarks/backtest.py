@@ -4,7 +4,9 @@ Both run the same rules on the same synthetic 1-minute bars: SMA cross of close 
 long ``size`` when fast > slow starts, flat when it ends, market orders decided on bar t fill
 at the open of bar t+1, same commission (default none). Each side runs in its own process so
 its peak memory (max RSS) is its own; the parent compares the round trips one by one.
-Also times ``RiskEngine.check`` (p50/p99 µs). Prints ONE JSON object.
+Ours records a ``PortfolioValued`` per ``--valuation-interval`` of bar time (default 1h), after
+each bar with a fill and at the end. Also times ``RiskEngine.check`` (p50/p99 µs). Prints ONE
+JSON object.
 
     .venv/bin/python -m benchmarks.backtest                 # 1,000,000 bars
     .venv/bin/python -m benchmarks.backtest --bars 100000   # quicker
@@ -54,6 +56,7 @@ def run_ours(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         params={"fast": str(args.fast), "slow": str(args.slow), "size": str(args.size)},
         cash=CASH,
         commission=Decimal(args.commission),
+        valuation_interval=args.valuation_interval,
     )
     started = time.perf_counter()
     result = run_backtest(config, store)
@@ -242,6 +245,7 @@ def child(kind: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[st
         "--work", str(work), "--fast", str(args.fast), "--slow", str(args.slow),
         "--size", str(args.size), "--commission", str(args.commission),
         "--risk-intents", str(args.risk_intents),
+        "--valuation-interval", args.valuation_interval,
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -259,6 +263,7 @@ def main() -> None:
     parser.add_argument("--size", default="1")
     parser.add_argument("--commission", default="0")
     parser.add_argument("--risk-intents", type=int, default=100_000)
+    parser.add_argument("--valuation-interval", default="1h", help="ours: PortfolioValued cadence")
     parser.add_argument("--child", choices=["ours", "backtrader", "risk"])
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--work", type=Path)
@@ -286,6 +291,7 @@ def main() -> None:
         "bars": args.bars,
         "strategy": f"sma_cross fast={args.fast} slow={args.slow} size={args.size}",
         "commission": args.commission,
+        "valuation_interval": args.valuation_interval,
         "data": f"synthetic GBM with regimes, 1m bars, seed {args.seed}",
         "generate_seconds": round(generate_seconds, 2),
         "ours": {k: v for k, v in ours.items() if k != "trips"},

@@ -18,7 +18,7 @@ class SimpleMovingAverage:
     arithmetic compare equal here too; a running sum drifts over a long series.
     """
 
-    __slots__ = ("period", "_window", "_value")
+    __slots__ = ("_value", "_window", "period")
 
     def __init__(self, period: int) -> None:
         if period < 1:

@@ -23,18 +23,18 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "StrategyRunStopped": ("trading engine, when a run ends", "run-{run_id}"),
     "BarClosed": (
         "trading engine, for each bar fed to strategies (optional in backtests)",
-        "bars-{symbol}-{interval}",
+        "run-{run_id}",
     ),
     "SignalGenerated": ("a strategy, through the trading engine", "run-{run_id}"),
     "PortfolioValued": ("trading engine, on every bar or valuation interval", "run-{run_id}"),
-    "RiskDecisionMade": ("risk engine, for every order intent", "risk-{account}"),
-    "RiskLimitsChanged": ("risk engine, on an operator's limit-change command", "risk-{account}"),
+    "RiskDecisionMade": ("risk engine, for every order intent", "run-{run_id}"),
+    "RiskLimitsChanged": ("risk engine, on an operator's limit-change command", "run-{run_id}"),
     "TradingStateChanged": (
         "risk engine, on an operator command or an automatic rule",
-        "risk-{account}",
+        "run-{run_id}",
     ),
-    "KillSwitchEngaged": ("risk engine, on an operator command or a breach", "risk-{account}"),
-    "KillSwitchReleased": ("risk engine, on an operator command", "risk-{account}"),
+    "KillSwitchEngaged": ("risk engine, on an operator command or a breach", "run-{run_id}"),
+    "KillSwitchReleased": ("risk engine, on an operator command", "run-{run_id}"),
     "OrderSubmitted": ("trading engine, after an approving risk decision", "order-{order_id}"),
     "OrderAccepted": ("venue adapter", "order-{order_id}"),
     "OrderRejected": ("venue adapter", "order-{order_id}"),
@@ -47,10 +47,10 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "OrderCanceled": ("venue adapter", "order-{order_id}"),
     "OrderExpired": ("venue adapter", "order-{order_id}"),
     "FillRecorded": ("venue adapter, one per execution", "order-{order_id}"),
-    "VenueConnectionChanged": ("venue adapter", "venue-{venue}"),
+    "VenueConnectionChanged": ("live venue adapters (none ships yet)", "venue-{venue}"),
     "ReconciliationCompleted": ("recovery, after a restart", "venue-{venue}"),
-    "AccountFunded": ("operator command", "account-{account}"),
-    "BalanceAdjusted": ("operator command", "account-{account}"),
+    "AccountFunded": ("treasury/operator tooling (no command ships yet)", "account-{account}"),
+    "BalanceAdjusted": ("treasury/operator tooling (no command ships yet)", "account-{account}"),
 }
 
 HEADER = """# Event catalog

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from adapters.marketdata import MarketDataError, load_bars
 from api.cli.common import console, err_console, event_store, settings_or_exit
+from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
 from domain.events.types import RunMode
 from domain.market import Bar
@@ -40,6 +41,12 @@ VolumeCapOption = typer.Option(None, "--volume-cap", help="Max fraction of bar v
 LimitOption = typer.Option([], "--limit", help="Risk limit name=value (repeatable).")
 RunIdOption = typer.Option(None, "--run-id", help="Run id (default: derived from the config).")
 RecordBarsOption = typer.Option(False, "--record-bars", help="Also record BarClosed events.")
+ValuationOption = typer.Option(
+    "1h",
+    "--valuation-interval",
+    help="Record PortfolioValued every interval of bar time (30s, 15m, 1h, 1d), after bars "
+    "with fills and at the end.",
+)
 AllowGapsOption = typer.Option(False, "--allow-gaps", help="Accept gaps in the bar file.")
 GridOption = typer.Option(..., "--grid", help="name=v1,v2,... (repeatable).")
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object.")
@@ -71,6 +78,7 @@ def backtest(
     limit: list[str] = LimitOption,
     run_id: str | None = RunIdOption,
     record_bars: bool = RecordBarsOption,
+    valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -87,6 +95,7 @@ def backtest(
         limits=limit,
         run_id=run_id,
         record_bars=record_bars,
+        valuation_interval=valuation_interval,
         allow_gaps=allow_gaps,
         mode=RunMode.BACKTEST,
     )
@@ -113,6 +122,7 @@ def paper(
     limit: list[str] = LimitOption,
     run_id: str | None = RunIdOption,
     record_bars: bool = RecordBarsOption,
+    valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -131,6 +141,7 @@ def paper(
         limits=limit,
         run_id=run_id,
         record_bars=record_bars,
+        valuation_interval=valuation_interval,
         allow_gaps=allow_gaps,
         mode=RunMode.PAPER,
     )
@@ -157,6 +168,7 @@ def optimize(
     slippage_bps: str = SlippageOption,
     volume_cap: str | None = VolumeCapOption,
     limit: list[str] = LimitOption,
+    valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -173,6 +185,7 @@ def optimize(
         limits=limit,
         run_id=None,
         record_bars=False,
+        valuation_interval=valuation_interval,
         allow_gaps=allow_gaps,
         mode=None,
     )
@@ -219,6 +232,7 @@ def _config(
     limits: list[str],
     run_id: str | None,
     record_bars: bool,
+    valuation_interval: str,
     allow_gaps: bool,
     mode: RunMode | None,
 ) -> BacktestConfig:
@@ -235,7 +249,12 @@ def _config(
             run_id=run_id,
             record_bars=record_bars,
             risk_limits=_limits(limits),
+            valuation_interval=valuation_interval,
         )
+        try:
+            parse_interval(valuation_interval)
+        except ValueError as error:
+            raise RunConfigError(f"--valuation-interval: {error}") from None
         if mode is not None:
             prepare_run(config, mode)
         else:

@@ -205,7 +205,10 @@ class TradingEngine:
         self.book = Book(strategy.strategy_name(), spec.initial_cash)
         self.orders: dict[str, OpenOrder] = {}
         self.counters = EngineCounters()
-        self.equity_curve: list[EquityPoint] = []
+        # The equity curve as two flat lists (ints and Decimals are not tracked by the garbage
+        # collector; a million ``EquityPoint``s would be, and slow every collection down).
+        self._curve_times: list[int] = []
+        self._curve_equity: list[Decimal] = []
         self.traded_notional = ZERO
         self.bars_in_market = 0
         self.last_valuation: PortfolioValued | None = None
@@ -304,7 +307,8 @@ class TradingEngine:
                 strategy.on_bar(bar)
         if counters.fills != marked_fills:
             equity, in_market = book.valuation()  # an order filled as the strategy placed it
-        self.equity_curve.append(EquityPoint(close_us, equity))
+        self._curve_times.append(close_us)
+        self._curve_equity.append(equity)
         if in_market:
             self.bars_in_market += 1
         if close_us >= self._next_valuation_us or counters.fills != fills:
@@ -662,6 +666,11 @@ class TradingEngine:
         self._record(self.run_stream, valuation, self._system_actor)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def equity_curve(self) -> list[EquityPoint]:
+        """Equity at the close of every bar time processed (a new list on each call)."""
+        return list(map(EquityPoint, self._curve_times, self._curve_equity))
 
     @property
     def venue_name(self) -> str:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from eventsourcing.persistence import Notification, StoredEvent
+from pydantic import BaseModel
 
-from domain.events.base import upcast
+from domain.events.base import DomainEvent, upcast
 from domain.events.envelope import Actor, NewEvent, RecordedEvent
 from domain.events.types import ActorKind
 
@@ -51,6 +54,109 @@ def _make_canonical_text() -> Callable[[Any], str]:
 
 
 _canonical_text = _make_canonical_text()
+
+
+class _UnsupportedValueError(Exception):
+    """A value the direct writer does not handle: the payload goes through pydantic."""
+
+
+# Per model class: its fields in sorted order with their JSON key text, or None if the class
+# is not written directly (custom serializers, aliases, exclusions, computed fields, or a
+# value once met that only pydantic knows how to write, like a datetime).
+_plans: dict[type[BaseModel], tuple[tuple[str, str], ...] | None] = {}
+# Canonical text of immutable nested values (rule outcomes are shared by many decisions).
+_values: dict[int, tuple[BaseModel, str]] = {}
+
+
+def _plan(cls: type[BaseModel]) -> tuple[tuple[str, str], ...] | None:
+    if cls in _plans:
+        return _plans[cls]
+    decorators = cls.__pydantic_decorators__
+    fields = cls.model_fields
+    direct = (
+        not cls.model_computed_fields
+        and not decorators.field_serializers
+        and not decorators.model_serializers
+        and not cls.__subclasses__()
+        and all(
+            f.alias is None and f.serialization_alias is None and not f.exclude
+            for f in fields.values()
+        )
+    )
+    plan = tuple((name, _string(name) + ":") for name in sorted(fields)) if direct else None
+    _plans[cls] = plan
+    return plan
+
+
+def _value_text(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is Decimal:
+        return '"' + str(value) + '"'
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is list:
+        return "[" + ",".join([_value_text(item) for item in value]) + "]"
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise _UnsupportedValueError
+        return (
+            "{"
+            + ",".join([_string(key) + ":" + _value_text(value[key]) for key in sorted(value)])
+            + "}"
+        )
+    if isinstance(value, Enum) and type(value.value) in (str, int):
+        return _value_text(value.value)
+    if isinstance(value, BaseModel):
+        cached = _values.get(id(value))
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        text, scalar = _model_text(value)
+        if scalar and value.model_config.get("frozen"):
+            if len(_values) >= 20_000:
+                _values.clear()
+            _values[id(value)] = (value, text)
+        return text
+    raise _UnsupportedValueError
+
+
+_SCALARS = (str, Decimal, bool, int, type(None))
+
+
+def _model_text(model: BaseModel) -> tuple[str, bool]:
+    """The canonical JSON of ``model`` as pydantic's JSON mode would give it, and whether all
+    its field values are immutable scalars."""
+    plan = _plan(type(model))
+    if plan is None:
+        raise _UnsupportedValueError
+    values = model.__dict__
+    parts = []
+    scalar = True
+    for name, key in plan:
+        value = values[name]
+        if scalar and not isinstance(value, _SCALARS):
+            scalar = False
+        parts.append(key + _value_text(value))
+    return "{" + ",".join(parts) + "}", scalar
+
+
+def _payload_text(model: DomainEvent) -> str:
+    """``canonical_json(model.model_dump(mode="json"))`` as text, without the dict in between
+    when every value is one the writer knows; pydantic otherwise (and from then on)."""
+    cls = type(model)
+    if _plans.get(cls, ()) is not None and not model.__pydantic_extra__:
+        try:
+            return _model_text(model)[0]
+        except (_UnsupportedValueError, KeyError):
+            _plans[cls] = None
+    return _canonical_text(model.__pydantic_serializer__.to_python(model, mode="json"))
+
+
 _sha256 = hashlib.sha256
 _actors: dict[Actor, str] = {}
 
@@ -71,7 +177,6 @@ def encode(event: NewEvent, recorded_time_us: int) -> StoredEvent:
     ``canonical_json(state)`` (``tests/test_events.py`` checks both ways agree).
     """
     model = event.payload
-    payload = model.__pydantic_serializer__.to_python(model, mode="json")
     schema_version = model.schema_version
     event_time_us = event.event_time_us
     causation, correlation, event_id = event.causation_id, event.correlation_id, event.event_id
@@ -83,8 +188,10 @@ def encode(event: NewEvent, recorded_time_us: int) -> StoredEvent:
         and (causation is None or type(causation) is str)
         and (correlation is None or type(correlation) is str)
     ):
-        return _encode_plain(event, payload, recorded_time_us)
-    payload_text = _canonical_text(payload)
+        return _encode_plain(
+            event, model.__pydantic_serializer__.to_python(model, mode="json"), recorded_time_us
+        )
+    payload_text = _payload_text(model)
     payload_bytes = payload_text.encode()
     actor = _actors.get(event.actor)
     if actor is None:

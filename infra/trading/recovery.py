@@ -27,9 +27,9 @@ from domain.events.base import DomainEvent
 from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
-    OrderCancelRequested,
     KillSwitchReleased,
     OrderCanceled,
+    OrderCancelRequested,
     OrderExpired,
     OrderFilled,
     OrderRejected,

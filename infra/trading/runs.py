@@ -240,8 +240,9 @@ def result_of(
     already_recorded: bool = False,
 ) -> BacktestResult:
     book = engine.book
+    curve = engine.equity_curve
     metrics = compute_metrics(
-        engine.equity_curve,
+        curve,
         book.trades,
         initial_equity=prepared.config.cash,
         fees=book.fees,
@@ -255,7 +256,7 @@ def result_of(
         events=events,
         metrics=metrics.as_dict(),
         trades=list(book.trades),
-        equity_curve=list(engine.equity_curve),
+        equity_curve=curve,
         first_position=first_position,
         last_position=last_position,
         already_recorded=already_recorded,

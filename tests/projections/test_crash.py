@@ -22,7 +22,7 @@ from tests.projections.support import apply_in_batches, build_log, dump, events_
 
 pytestmark = pytest.mark.crash
 
-RUN = "from api.cli import main; main()"
+RUN = "from api.cli.projections import app; app(prog_name='lh projections')"  # `lh projections`
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def _env(log: str, sql_url: str) -> dict[str, str]:
 def _start(env: dict[str, str], log_file: Path, *args: str) -> subprocess.Popen[bytes]:
     with log_file.open("ab") as output:
         return subprocess.Popen(
-            [sys.executable, "-c", RUN, "projections", "run", "--only", "sql", *args],
+            [sys.executable, "-c", RUN, "run", "--only", "sql", *args],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -54,7 +54,7 @@ def test_sigkill_mid_run_then_restart_applies_every_event_once(
     env = _env(crash_log, sql_url)
     output = tmp_path / "children.log"
     checkpoints = []
-    for target in (head // 4, head // 2, 3 * head // 4):
+    for target in (head // 5, 2 * head // 5, 3 * head // 5):
         child = _start(env, output, "--batch-size", "150")
 
         def there(goal: int = target, running: subprocess.Popen[bytes] = child) -> bool:

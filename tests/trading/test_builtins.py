@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import math
+import random
 from decimal import Decimal
 
 import pytest
@@ -27,6 +29,22 @@ def test_indicators() -> None:
     assert channel.update(10, 5) is None
     assert channel.update(12, 6) is None
     assert channel.update(11, 7) == (5, 12)
+
+
+def test_sma_is_the_correctly_rounded_window_mean_however_long_the_series() -> None:
+    """No running-sum drift: equal windows give equal averages (backtrader's arithmetic)."""
+    rng = random.Random(7)
+    fast, slow = SimpleMovingAverage(2), SimpleMovingAverage(4)
+    values = [round(rng.uniform(20_000, 30_000), 2) for _ in range(200_000)]
+    for value in values:
+        fast.update(value)
+        slow.update(value)
+    assert fast.value == math.fsum(values[-2:]) / 2
+    assert slow.value == math.fsum(values[-4:]) / 4
+    for value in (26040.22, 26040.23, 26040.22, 26040.23):  # fast and slow windows equal
+        fast.update(value)
+        slow.update(value)
+    assert fast.value == slow.value == math.fsum([26040.22, 26040.23]) / 2
 
 
 def test_sma_cross_goes_long_on_golden_cross_and_flat_on_death_cross() -> None:

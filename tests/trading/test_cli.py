@@ -96,6 +96,7 @@ def test_backtest_human_summary(app: typer.Typer, csv_file: Path) -> None:
         (["--strategy", "sma_cross", "--symbol", "XRP"], "XRP"),
         (["--strategy", "sma_cross", "--cash", "lots"], "--cash must be a number"),
         (["--strategy", "sma_cross", "--limit", "max_position=-1"], "risk limit max_position"),
+        (["--strategy", "sma_cross", "--valuation-interval", "1w"], "--valuation-interval"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_records_nothing(
@@ -105,6 +106,24 @@ def test_bad_input_is_one_line_exit_2_and_records_nothing(
     assert result.exit_code == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert store_head() == 0
+
+
+def test_valuation_interval_sets_how_often_the_book_is_valued(
+    app: typer.Typer, csv_file: Path
+) -> None:
+    def valuations(interval: str) -> int:
+        args = ["backtest", "--data", str(csv_file), "--strategy", "sma_cross", "--symbol", "BTC"]
+        result = runner.invoke(app, [*args, "--valuation-interval", interval, "--json"])
+        assert result.exit_code == 0, result.output
+        store = open_event_store(load_settings().event_store)
+        try:
+            run = f"run-{json.loads(result.stdout)['run_id']}"
+            return sum(e.event_type == "PortfolioValued" for e in store.read_stream(run))
+        finally:
+            store.close()
+
+    assert valuations("1m") == 200 + 1  # every bar, and once at the end
+    assert valuations("1h") < valuations("1m") // 2
 
 
 def test_missing_file(app: typer.Typer, tmp_path: Path) -> None:

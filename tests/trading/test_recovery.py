@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from domain.events.catalog import ReconciliationCompleted, StrategyRunStarted
-from infra.eventstore.factory import open_event_store
-from infra.trading.backtest import run_backtest
 from domain.events.types import RunMode
+from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
+from infra.trading.backtest import run_backtest
 from infra.trading.paper import WallClock, run_paper
 from infra.trading.recovery import read_run, resume_engine
 from infra.trading.runs import BacktestConfig, StoreSink, prepare_run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from adapters.venue.simulated import SimulatedVenue
@@ -40,7 +41,7 @@ def venue(**kwargs: object) -> SimulatedVenue:
     return sim
 
 
-def fills(reports: list[object]) -> list[Filled]:
+def fills(reports: Sequence[object]) -> list[Filled]:
     return [r for r in reports if isinstance(r, Filled)]
 
 

@@ -1,0 +1,159 @@
+"""Valuation cadence, batched appends and their recovery, events built without re-validation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from domain.engine.engine import parse_interval
+from domain.events.catalog import FillRecorded, PortfolioValued, StrategyRunStopped
+from domain.events.codec import encode
+from domain.events.envelope import NewEvent
+from domain.market import INTERVAL_MICROSECONDS
+from infra.eventstore.factory import open_event_store
+from infra.eventstore.store import AppendResult, EventStore
+from infra.trading.backtest import run_backtest
+from infra.trading.optimize import simulate
+from infra.trading.recovery import read_run
+from infra.trading.runs import BacktestConfig, RunConfigError
+from tests.trading.helpers import wave_bars
+
+D = Decimal
+HOUR_US = INTERVAL_MICROSECONDS["1h"]
+
+
+def config(**overrides: object) -> BacktestConfig:
+    values: dict[str, object] = {
+        "bars": {"BTC": wave_bars(500), "ETH": wave_bars(500, "ETH", 50.0)},
+        "strategy": "sma_cross",
+        "params": {"fast": "5", "slow": "15", "size": "2"},
+        "volume_cap": D("0.05"),
+        "run_id": "valued",
+    }
+    values.update(overrides)
+    return BacktestConfig(**values)  # type: ignore[arg-type]
+
+
+def test_parse_interval() -> None:
+    assert parse_interval("1h") == HOUR_US
+    assert parse_interval("15m") == INTERVAL_MICROSECONDS["15m"]
+    assert parse_interval("30s") == 30_000_000
+    assert parse_interval("1d") == INTERVAL_MICROSECONDS["1d"]
+    for bad in ("", "0h", "1w", "h", "1.5h", "-1m"):
+        with pytest.raises(ValueError, match="interval"):
+            parse_interval(bad)
+    with pytest.raises(RunConfigError, match="valuation interval"):
+        simulate(config(valuation_interval="hourly"))
+
+
+def test_valuations_at_each_hour_after_each_fill_bar_and_at_the_end() -> None:
+    result, events = simulate(config())
+    bar_us = INTERVAL_MICROSECONDS["1m"]
+    closes = sorted({b.time_us + bar_us for b in wave_bars(500)})
+    hour_closes = [c for c in closes if c % HOUR_US == 0]
+    fill_bars = {e.event_time_us for e in events if isinstance(e.payload, FillRecorded)}
+    valued = [e for e in events if isinstance(e.payload, PortfolioValued)]
+    *during, final = valued
+    # during the run: at the close of each bar that reaches an hour, or that had a fill
+    expected = sorted(set(hour_closes) | {t + bar_us for t in fill_bars})
+    assert [e.event_time_us for e in during] == expected
+    assert len(hour_closes) == 8 and len(fill_bars) > 10
+    # and once more when the run stops, just before StrategyRunStopped
+    assert isinstance(events[-1].payload, StrategyRunStopped)
+    assert events[-2] is final and isinstance(final.payload, PortfolioValued)
+    assert final.payload.equity == result.final_equity
+    # the in-memory equity curve still has every bar time, and agrees with every valuation
+    assert [p.time_us for p in result.equity_curve] == closes
+    curve = {p.time_us: p.equity for p in result.equity_curve}
+    for event in during:
+        assert isinstance(event.payload, PortfolioValued)
+        assert curve[event.event_time_us] == event.payload.equity
+
+
+def test_a_valuation_every_bar_with_an_interval_of_one_bar() -> None:
+    hourly, hourly_events = simulate(config())
+    every, every_events = simulate(config(valuation_interval="1m"))
+
+    def valuations(events: list[NewEvent]) -> list[NewEvent]:
+        return [e for e in events if isinstance(e.payload, PortfolioValued)]
+
+    assert len(valuations(every_events)) == 500 + 1
+    assert len(valuations(hourly_events)) < 500 // 4
+    # the cadence changes what is recorded about the book, never the trading
+    assert every.trades == hourly.trades and every.final_equity == hourly.final_equity
+    trading = [e.payload for e in every_events if not isinstance(e.payload, PortfolioValued)]
+    assert (
+        trading[1:]
+        == [e.payload for e in hourly_events if not isinstance(e.payload, PortfolioValued)][1:]
+    )
+
+
+def test_events_built_by_the_engine_are_valid_and_encode_as_validated_ones() -> None:
+    _, events = simulate(config(slippage_bps=D(3), record_bars=True))
+    for event in events:
+        payload = event.payload
+        again = type(payload).model_validate(payload.model_dump())
+        assert again == payload
+        rebuilt = NewEvent(
+            event.stream_id,
+            event.stream_version,
+            again,
+            event.event_id,
+            event.event_time_us,
+            event.actor,
+            event.causation_id,
+            event.correlation_id,
+        )
+        assert encode(rebuilt, 7) == encode(event, 7)
+
+
+class CrashingStore:
+    """An event store that dies (raises) on its ``fail_at``-th append."""
+
+    def __init__(self, store: EventStore, fail_at: int) -> None:
+        self.store = store
+        self.fail_at = fail_at
+        self.appends = 0
+
+    def append(self, events: Sequence[NewEvent]) -> AppendResult:
+        self.appends += 1
+        if self.appends == self.fail_at:
+            raise OSError("disk gone")
+        return self.store.append(events)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+@pytest.mark.parametrize("fail_at", [2, 3])
+def test_a_backtest_that_died_between_batches_resumes_to_the_same_log(
+    tmp_path: Path, fail_at: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import infra.trading.backtest as backtest
+
+    monkeypatch.setattr(backtest, "FLUSH_EVENTS", 40)  # small batches: several per run
+    bars = {"BTC": wave_bars(1500), "ETH": wave_bars(1500, "ETH", 50.0)}
+    clean = open_event_store(f"sqlite:///{tmp_path / 'clean.sqlite'}")
+    expected = run_backtest(config(bars=bars), clean)
+    crashed = open_event_store(f"sqlite:///{tmp_path / 'crashed.sqlite'}")
+    with pytest.raises(OSError, match="disk gone"):
+        run_backtest(config(bars=bars), CrashingStore(crashed, fail_at))  # type: ignore[arg-type]
+    partial = read_run(crashed, "valued")
+    assert partial is not None and not partial.stopped
+    assert 0 < partial.events < expected.events
+    resumed = run_backtest(config(bars=bars), crashed)
+    assert not resumed.already_recorded
+    assert resumed.final_equity == expected.final_equity and resumed.trades == expected.trades
+
+    def log(store: EventStore) -> list[tuple[str, str, str]]:
+        return [(e.event_id, e.event_type, e.payload_hash) for e in store.read_all(verify=True)]
+
+    assert log(crashed) == log(clean)
+    assert crashed.head() == expected.events
+    again = run_backtest(config(bars=bars), crashed)
+    assert again.already_recorded and crashed.head() == expected.events
+    clean.close()
+    crashed.close()
