@@ -49,7 +49,10 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "FillRecorded": ("venue adapter, one per execution", "order-{order_id}"),
     "VenueConnectionChanged": ("live venue adapters (none ships yet)", "venue-{venue}"),
     "ReconciliationCompleted": ("recovery, after a restart", "venue-{venue}"),
-    "AccountFunded": ("treasury/operator tooling (no command ships yet)", "account-{account}"),
+    "AccountFunded": (
+        "trading engine, with a backtest's or paper run's simulated capital",
+        "run-{run_id} (simulated runs)",
+    ),
     "BalanceAdjusted": ("treasury/operator tooling (no command ships yet)", "account-{account}"),
 }
 

@@ -39,6 +39,7 @@ from domain.engine.ports import (
 )
 from domain.events.base import DomainEvent
 from domain.events.catalog import (
+    AccountFunded,
     BarClosed,
     FillRecorded,
     OrderAccepted,
@@ -251,6 +252,16 @@ class TradingEngine:
             ),
             self._system_actor,
         )
+        if self.spec.mode is not RunMode.LIVE and self.spec.initial_cash > 0:
+            self._record(
+                self.run_stream,
+                AccountFunded(
+                    account=self.spec.account,
+                    currency=self.spec.currency,
+                    amount=self.spec.initial_cash,
+                ),
+                self._system_actor,
+            )
         self._started = self._running = True
         self._strategy.bind(_Context(self))
         self._strategy.on_start()

@@ -41,7 +41,7 @@ class BacktestConfig:
     volume_cap: Decimal | None = None
     run_id: str | None = None
     record_bars: bool = False
-    account: str = "backtest"
+    account: str | None = None  # default: the run id, so every run has its own book and cash
     risk_limits: RiskLimits = field(default_factory=RiskLimits)
     valuation_interval: str = "1h"
 
@@ -98,7 +98,7 @@ def prepare_run(config: BacktestConfig, mode: RunMode) -> PreparedRun:
         params={name: str(value) for name, value in sorted(strategy.params.items())},
         symbols=sorted(bars),
         mode=mode,
-        account=config.account,
+        account=config.account or run_id,
         initial_cash=config.cash,
         config_hash=digest,
         interval=interval,
@@ -123,7 +123,7 @@ def build_engine(
         slippage_bps=config.slippage_bps,
         volume_cap=config.volume_cap,
     )
-    risk = RiskEngine(config.account, config.risk_limits)
+    risk = RiskEngine(prepared.spec.account, config.risk_limits)
     return TradingEngine(
         prepared.spec,
         prepared.strategy,
