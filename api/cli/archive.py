@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from adapters.objectstore import open_object_store
 from adapters.objectstore.s3 import ObjectStoreError
-from api.cli.common import console, err_console, event_store, fail, settings_or_exit
+from api.cli.common import console, err_console, event_store, fail, progress_bar, settings_or_exit
 from infra.archive import (
     DEFAULT_SEGMENT_SIZE,
     Archive,
@@ -51,17 +50,6 @@ def _archive(settings: Settings, archive_id: str | None) -> Archive:
         raise fail(str(error), 2) from None
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-
-
 @contextmanager
 def _archive_errors() -> Iterator[None]:
     try:
@@ -81,7 +69,11 @@ def seal_command(
     """Seal every full segment of unsealed events (resumable, idempotent)."""
     settings = settings_or_exit()
     archive = _archive(settings, archive_id)
-    with event_store(settings) as store, _archive_errors(), _progress() as progress:
+    with (
+        event_store(settings) as store,
+        _archive_errors(),
+        progress_bar(on_stderr=True) as progress,
+    ):
         unsealed = max(0, store.head() - archive.load_manifest().sealed_to)
         total = unsealed if final else unsealed - unsealed % segment_size
         task = progress.add_task("sealing", total=total)
@@ -121,7 +113,11 @@ def verify_command(
     """Recompute every hash; exit 1 naming each bad segment and position."""
     settings = settings_or_exit()
     archive = _archive(settings, archive_id)
-    with event_store(settings) as store, _archive_errors(), _progress() as progress:
+    with (
+        event_store(settings) as store,
+        _archive_errors(),
+        progress_bar(on_stderr=True) as progress,
+    ):
         task = progress.add_task("verifying", total=len(archive.load_manifest().segments))
         report = verify(
             archive,
@@ -181,7 +177,7 @@ def restore_command(
     except ValueError as error:
         raise fail(str(error), 2) from None
     try:
-        with _archive_errors(), _progress() as progress:
+        with _archive_errors(), progress_bar(on_stderr=True) as progress:
             sealed_to = archive.load_manifest().sealed_to
             total = max(sealed_to, tail.head() if tail else 0)
             task = progress.add_task("restoring", total=total)

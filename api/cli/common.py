@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
@@ -38,3 +39,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` in red on stderr and return the exit to raise."""
     err_console.print(f"[red]{message}[/red]")
     return typer.Exit(code)
+
+
+def progress_bar(*, on_stderr: bool = False) -> Progress:
+    """The one progress bar style of ``lh``: label, bar, done/total, elapsed; gone when done."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console if on_stderr else console,
+        transient=True,
+    )

@@ -13,19 +13,14 @@ from typing import Any
 import typer
 from rich.panel import Panel
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
 from adapters.objectstore import open_object_store
-from api.cli.common import console, event_store, settings_or_exit
+from api.cli.common import console, event_store, progress_bar, settings_or_exit
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
 from infra.settings import Settings
@@ -49,17 +44,6 @@ SLIPPAGE_BPS = Decimal(2)
 def register(app: typer.Typer) -> None:
     """Add ``lh demo`` to the top-level app."""
     app.command("demo")(demo)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def demo() -> None:
@@ -95,7 +79,7 @@ def _backtests(
     objects = open_object_store(settings.object_store)
     results = []
     runs = [(strategy, symbol) for strategy in STRATEGIES for symbol in sorted(bars)]
-    with _progress() as progress:
+    with progress_bar() as progress:
         overall = progress.add_task("backtests", total=len(runs))
         for strategy, symbol in runs:
             task = progress.add_task(f"  {strategy} {symbol}", total=len(bars[symbol]))
@@ -150,7 +134,7 @@ def _build_read_models(store: EventStore, settings: Settings) -> None:
     projections = open_projections(settings)
     try:
         runner = ProjectionRunner(store, projections, batch_size=20_000)
-        with _progress() as progress:
+        with progress_bar() as progress:
             tasks = {
                 p.name: progress.add_task(f"read model {p.name}", total=store.head())
                 for p in projections
