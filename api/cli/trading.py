@@ -21,13 +21,14 @@ from domain.events.envelope import from_microseconds
 from domain.events.types import RunMode
 from domain.market import Bar
 from domain.risk import RiskLimits
-from domain.strategy import StrategyError, parse_assignments, resolve_strategy
+from domain.strategy import StrategyError, parse_assignments
 from infra.trading.backtest import run_backtest
 from infra.trading.limits import RiskConfigError, configured_limits
 from infra.trading.optimize import GridRun, parse_grid, rank, run_grid
 from infra.trading.paper import run_paper
 from infra.trading.recovery import RecoveryError
 from infra.trading.runs import BacktestConfig, BacktestResult, RunConfigError, prepare_run
+from infra.trading.strategies import resolve_strategy
 
 BAD_INPUT = 2
 DataOption = typer.Option(..., "--data", help="Bar file (CSV or Parquet).")

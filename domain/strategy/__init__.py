@@ -2,7 +2,7 @@
 
 from domain.strategy.base import OrderTicket, Strategy, StrategyContext, StrategyFill
 from domain.strategy.params import Param, StrategyError, parse_assignments, validate_params
-from domain.strategy.registry import register, registered, resolve_strategy
+from domain.strategy.registry import register, registered, strategy_by_name
 
 __all__ = [
     "OrderTicket",
@@ -14,6 +14,6 @@ __all__ = [
     "parse_assignments",
     "register",
     "registered",
-    "resolve_strategy",
+    "strategy_by_name",
     "validate_params",
 ]

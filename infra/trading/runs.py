@@ -17,9 +17,10 @@ from domain.events.types import RunMode
 from domain.market import INTERVAL_MICROSECONDS, Bar
 from domain.metrics import compute_metrics
 from domain.risk import RiskEngine, RiskLimits
-from domain.strategy import Strategy, StrategyError, resolve_strategy
+from domain.strategy import Strategy, StrategyError
 from domain.trades import ClosedTrade, EquityPoint
 from infra.eventstore.store import EventStore
+from infra.trading.strategies import resolve_strategy
 
 Progress = Callable[[int, int], None]
 

@@ -12,10 +12,11 @@ from domain.events.catalog import OrderSubmitted, RiskDecisionMade
 from domain.events.types import RunMode, Side
 from domain.market import Bar
 from domain.risk import RiskLimits
-from domain.strategy import Strategy, StrategyError, parse_assignments, resolve_strategy
+from domain.strategy import Strategy, StrategyError, parse_assignments
 from domain.strategy.builtins import SmaCross
 from infra.trading.optimize import simulate
 from infra.trading.runs import BacktestConfig, RunConfigError, prepare_run
+from infra.trading.strategies import resolve_strategy
 from tests.trading.helpers import wave_bars
 
 

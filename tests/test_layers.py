@@ -1,0 +1,66 @@
+"""The package layering from DESIGN.md, checked on the source: domain/ does no I/O and imports
+no storage or web library; adapters/ never reaches up into infra/, projections/ or api/."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FORBIDDEN = {
+    "domain": {
+        "redis",
+        "sqlalchemy",
+        "clickhouse_connect",
+        "chdb",
+        "minio",
+        "fastapi",
+        "pymysql",
+        "sqlite3",
+        "importlib",
+        "socket",
+        "subprocess",
+        "urllib",
+        "requests",
+        "httpx",
+        "infra",
+        "adapters",
+        "projections",
+        "api",
+    },
+    "adapters": {"infra", "projections", "api"},
+    "infra": {"projections", "api"},
+    "projections": {"api"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_respect_the_layers(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & FORBIDDEN[package])
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {file: bad for file, bad in offenders.items() if bad} == {}
+
+
+def test_domain_opens_no_files() -> None:
+    calls = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "domain").rglob("*.py")
+        if "open(" in path.read_text().replace("_open(", "")
+    ]
+    assert calls == []
