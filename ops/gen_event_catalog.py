@@ -102,20 +102,16 @@ def _constraint(field: FieldInfo) -> str:
     )
 
 
-def _describe_annotation(cls: type[DomainEvent | EventValue], name: str) -> str:
-    hints = typing.get_type_hints(cls, include_extras=True)
-    return _type_name(hints[name])
-
-
 def _fields(cls: type[DomainEvent | EventValue]) -> list[str]:
     rows = ["| field | type | notes |", "|---|---|---|"]
+    hints = typing.get_type_hints(cls, include_extras=True)
     for name, field in cls.model_fields.items():
         notes = _constraint(field)
         if not field.is_required():
             notes = ", ".join(
                 filter(None, [notes, f"default {field.get_default(call_default_factory=True)!r}"])
             )
-        rows.append(f"| `{name}` | {_describe_annotation(cls, name)} | {notes} |")
+        rows.append(f"| `{name}` | {_type_name(hints[name])} | {notes} |")
     return rows
 
 

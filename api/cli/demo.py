@@ -19,7 +19,7 @@ from rich.table import Table
 
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
-from adapters.objectstore import open_object_store
+from adapters.objectstore import ObjectStore, open_object_store
 from api.cli.common import console, event_store, progress_bar, settings_or_exit
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
@@ -60,11 +60,12 @@ def demo() -> None:
         )
     )
     bars = load_bars(SAMPLE_CSV)
+    objects = open_object_store(settings.object_store)
     with event_store(settings) as store:
-        results = _backtests(store, settings, bars)
+        results = _backtests(store, objects, bars)
         _print_backtests(results)
         _build_read_models(store, settings)
-        _seal_and_verify(store, settings)
+        _seal_and_verify(store, Archive(objects, settings.redis_key_prefix))
     _print_analytics(settings)
     console.print(
         "\nNext: [bold]lh store tail[/bold] · [bold]lh audit trace --fill ID[/bold] · "
@@ -74,9 +75,8 @@ def demo() -> None:
 
 
 def _backtests(
-    store: EventStore, settings: Settings, bars: dict[str, list[Any]]
+    store: EventStore, objects: ObjectStore, bars: dict[str, list[Any]]
 ) -> list[tuple[str, str, BacktestResult]]:
-    objects = open_object_store(settings.object_store)
     results = []
     runs = [(strategy, symbol) for strategy in STRATEGIES for symbol in sorted(bars)]
     with progress_bar() as progress:
@@ -154,8 +154,7 @@ def _build_read_models(store: EventStore, settings: Settings) -> None:
             projection.close()
 
 
-def _seal_and_verify(store: EventStore, settings: Settings) -> None:
-    archive = Archive(open_object_store(settings.object_store), settings.redis_key_prefix)
+def _seal_and_verify(store: EventStore, archive: Archive) -> None:
     sealed = seal(store, archive, final=True)
     report = verify(archive)
     status = "[green]chain verified[/green]" if report.ok else "[red]VERIFY FAILED[/red]"

@@ -54,20 +54,15 @@ class EventStore:
         try:
             positions = self.recorder.insert_events(stored)
         except IntegrityError:
-            if self._already_recorded(events):
+            recorded = [self._recorded_event_id(event) for event in events]
+            if all(r == e.event_id for r, e in zip(recorded, events, strict=True)):
                 return AppendResult((), duplicate=True)
-            conflict = self._first_conflict(events)
+            conflict = next(
+                (e for r, e in zip(recorded, events, strict=True) if r not in (None, e.event_id)),
+                events[0],
+            )
             raise StreamVersionConflictError(conflict.stream_id, conflict.stream_version) from None
         return AppendResult(tuple(positions or ()))
-
-    def _already_recorded(self, events: Sequence[NewEvent]) -> bool:
-        return all(self._recorded_event_id(event) == event.event_id for event in events)
-
-    def _first_conflict(self, events: Sequence[NewEvent]) -> NewEvent:
-        for event in events:
-            if self._recorded_event_id(event) not in (None, event.event_id):
-                return event
-        return events[0]
 
     def _recorded_event_id(self, event: NewEvent) -> str | None:
         found = self.recorder.select_events(
