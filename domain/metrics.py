@@ -32,7 +32,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from domain.trades import ClosedTrade, EquityPoint
+from domain.trades import ClosedTrade, EquityCurve, EquityPoint
 
 DAY_US = 86_400_000_000
 YEAR_US = 365.25 * DAY_US
@@ -80,25 +80,46 @@ class Metrics:
 
 def daily_closes(equity: Sequence[EquityPoint]) -> list[tuple[int, Decimal]]:
     """(UTC day index, last equity of that day) for each day with at least one point."""
-    closes: list[tuple[int, Decimal]] = []
-    for point in sorted(equity, key=lambda p: p.time_us):
-        day = point.time_us // DAY_US
-        if closes and closes[-1][0] == day:
-            closes[-1] = (day, point.equity)
-        else:
-            closes.append((day, point.equity))
-    return closes
+    stamps, values = _in_time_order(_as_curve(equity))
+    days, closes = _day_closes(stamps, values)
+    return list(zip(days, closes, strict=True))
 
 
 def daily_returns(equity: Sequence[EquityPoint], initial_equity: Decimal) -> np.ndarray:
     """Simple returns between consecutive daily closes, the first one from ``initial_equity``."""
-    return _returns(_close_values(equity, initial_equity))
+    stamps, values = _in_time_order(_as_curve(equity))
+    return _returns(_close_values(_day_closes(stamps, values)[1], initial_equity))
 
 
-def _close_values(equity: Sequence[EquityPoint], initial_equity: Decimal) -> np.ndarray:
+def _as_curve(equity: Sequence[EquityPoint]) -> EquityCurve:
+    """Columns of the curve; an ``EquityCurve`` already is (no point objects are made)."""
+    return equity if isinstance(equity, EquityCurve) else EquityCurve.of(equity)
+
+
+def _in_time_order(curve: EquityCurve) -> tuple[np.ndarray, Sequence[Decimal]]:
+    """Times as int64 and the equity values, sorted by time only if they are not already.
+    The sort is stable, as ``sorted`` was: of two points at one time the later given is last."""
+    stamps = np.fromiter(curve.times, dtype=np.int64, count=len(curve.times))
+    if len(stamps) > 1 and bool(np.any(stamps[1:] < stamps[:-1])):
+        order = np.argsort(stamps, kind="stable")
+        return stamps[order], [curve.equity[i] for i in order.tolist()]
+    return stamps, curve.equity  # the usual case (a run's curve): no copy
+
+
+def _day_closes(stamps: np.ndarray, values: Sequence[Decimal]) -> tuple[list[int], list[Decimal]]:
+    """The UTC days that have points, and the last value of each (time-ordered input)."""
+    if len(stamps) == 0:
+        return [], []
+    days = stamps // DAY_US
+    last = np.flatnonzero(days[1:] != days[:-1]).tolist()
+    last.append(len(days) - 1)
+    return days[last].tolist(), [values[i] for i in last]
+
+
+def _close_values(closes: Sequence[Decimal], initial_equity: Decimal) -> np.ndarray:
     """``initial_equity`` followed by each day's close, as floats."""
-    closes = [float(initial_equity)] + [float(value) for _, value in daily_closes(equity)]
-    return np.array(closes, dtype=np.float64)
+    values = [float(initial_equity)] + [float(value) for value in closes]
+    return np.array(values, dtype=np.float64)
 
 
 def _returns(values: np.ndarray) -> np.ndarray:
@@ -121,16 +142,21 @@ def compute_metrics(
     total_bars: int,
     periods_per_year: int = 365,
 ) -> Metrics:
-    """Every statistic of the run; see the module docstring for the conventions."""
+    """Every statistic of the run; see the module docstring for the conventions.
+
+    ``equity`` may be in any order. An ``EquityCurve`` (what a run produces) is read as its two
+    columns, so no million ``EquityPoint`` objects are made for a million bars.
+    """
     if initial_equity <= 0:
         raise ValueError(f"initial_equity must be positive, got {initial_equity}")
-    ordered = sorted(equity, key=lambda p: p.time_us)
-    final_equity = ordered[-1].equity if ordered else initial_equity
+    stamps, values = _in_time_order(_as_curve(equity))
+    final_equity = values[-1] if len(values) else initial_equity
     total_return = float(final_equity / initial_equity - 1)
-    closes = _close_values(ordered, initial_equity)
+    closes = _close_values(_day_closes(stamps, values)[1], initial_equity)
     returns = _returns(closes)
     drawdown, duration = _max_drawdown(closes)
-    cagr = _cagr(ordered, initial_equity, final_equity)
+    span_us = int(stamps[-1]) - int(stamps[0]) if len(stamps) >= 2 else None
+    cagr = _cagr(span_us, initial_equity, final_equity)
     volatility, sharpe, sortino = _risk_ratios(returns, periods_per_year)
     stats = _trade_stats(trades)
     return Metrics(
@@ -158,12 +184,11 @@ def compute_metrics(
     )
 
 
-def _cagr(
-    ordered: Sequence[EquityPoint], initial_equity: Decimal, final_equity: Decimal
-) -> float | None:
-    if len(ordered) < 2 or final_equity <= 0:
+def _cagr(span_us: int | None, initial_equity: Decimal, final_equity: Decimal) -> float | None:
+    """``span_us``: first to last point, ``None`` for fewer than two points."""
+    if span_us is None or final_equity <= 0:
         return None
-    years = (ordered[-1].time_us - ordered[0].time_us) / YEAR_US
+    years = span_us / YEAR_US
     if years <= 0:
         return None
     growth = float(final_equity / initial_equity)

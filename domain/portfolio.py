@@ -75,6 +75,7 @@ class Book:
     positions: dict[str, Position] = field(default_factory=dict)
     marks: dict[str, Decimal] = field(default_factory=dict)
     trades: list[ClosedTrade] = field(default_factory=list)
+    _open: set[str] = field(default_factory=set, repr=False)  # symbols with a position
 
     def __post_init__(self) -> None:
         self.cash = self.initial_cash
@@ -136,6 +137,10 @@ class Book:
             held.trip.entry_quantity += remaining
             held.trip.entry_notional += remaining * price
             held.trip.fees += open_fee
+        if held.quantity:
+            self._open.add(symbol)
+        else:
+            self._open.discard(symbol)
         self.trades.extend(closed)
         return closed
 
@@ -204,6 +209,8 @@ class Book:
 
     def valuation(self) -> tuple[Decimal, bool]:
         """``(equity, in_market())`` in one pass over the positions (the engine, every bar)."""
+        if not self._open:
+            return self.cash + ZERO, False  # the same Decimal sum as with positions, all flat
         value = ZERO
         held_any = False
         marks = self.marks

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import overload
 
 from domain.events.types import Side
 
@@ -27,3 +29,45 @@ class ClosedTrade:
 class EquityPoint:
     time_us: int
     equity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class EquityCurve(Sequence[EquityPoint]):
+    """Equity over time as two parallel columns that read as a sequence of ``EquityPoint``.
+
+    A run has a point per bar time, a million or more: two tuples are cheap to build, copy and
+    pickle, where as many ``EquityPoint`` objects would cost most of a second to create and
+    slow every garbage collection. Points are made only when one is asked for.
+    """
+
+    times: tuple[int, ...]
+    equity: tuple[Decimal, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.times) != len(self.equity):
+            raise ValueError(
+                f"{len(self.times)} times but {len(self.equity)} equity values in a curve"
+            )
+
+    @classmethod
+    def of(cls, points: Iterable[EquityPoint]) -> EquityCurve:
+        """The curve of ``points``, in the order given."""
+        listed = list(points)
+        return cls(tuple(p.time_us for p in listed), tuple(p.equity for p in listed))
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @overload
+    def __getitem__(self, index: int) -> EquityPoint: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> EquityCurve: ...
+
+    def __getitem__(self, index: int | slice) -> EquityPoint | EquityCurve:
+        if isinstance(index, slice):
+            return EquityCurve(self.times[index], self.equity[index])
+        return EquityPoint(self.times[index], self.equity[index])
+
+    def __iter__(self) -> Iterator[EquityPoint]:
+        return map(EquityPoint, self.times, self.equity)

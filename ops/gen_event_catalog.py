@@ -26,7 +26,10 @@ EMITTERS: dict[str, tuple[str, str]] = {
         "run-{run_id}",
     ),
     "SignalGenerated": ("a strategy, through the trading engine", "run-{run_id}"),
-    "PortfolioValued": ("trading engine, on every bar or valuation interval", "run-{run_id}"),
+    "PortfolioValued": (
+        "trading engine, each valuation interval of bar time and at the end of a run",
+        "run-{run_id}",
+    ),
     "RiskDecisionMade": ("risk engine, for every order intent", "run-{run_id}"),
     "RiskLimitsChanged": ("risk engine, on an operator's limit-change command", "run-{run_id}"),
     "TradingStateChanged": (

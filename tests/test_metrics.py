@@ -1,8 +1,11 @@
 """compute_metrics against independent computations: empyrical on the same daily returns
-(built here with pandas, not with our resampler) and hand-computed trade fixtures."""
+(built here with pandas, not with our resampler), hand-computed trade fixtures, and a
+straightforward point-by-point reference (the implementation before the columnar fast path)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from decimal import Decimal
 
 import empyrical
@@ -13,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.events.types import Side
-from domain.metrics import DAY_US, Metrics, compute_metrics
-from domain.trades import ClosedTrade, EquityPoint
+from domain.metrics import DAY_US, YEAR_US, Metrics, compute_metrics, daily_closes
+from domain.trades import ClosedTrade, EquityCurve, EquityPoint
 
 START = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
 HOUR = 3_600_000_000
@@ -36,7 +39,7 @@ def trade(pnl: str, n: int = 0) -> ClosedTrade:
 
 
 def metrics_of(
-    equity: list[EquityPoint], trades: list[ClosedTrade] | None = None, **kw: object
+    equity: Sequence[EquityPoint], trades: list[ClosedTrade] | None = None, **kw: object
 ) -> Metrics:
     options: dict[str, object] = {
         "initial_equity": INITIAL,
@@ -190,3 +193,144 @@ def test_bounded_statistics(values: list[Decimal], hours: list[int], pnls: list[
     assert m.win_rate is None or 0.0 <= m.win_rate <= 1.0
     assert m.trades == len(pnls)
     assert m.max_drawdown_duration_days <= m.days
+
+
+def reference_metrics(
+    equity: Sequence[EquityPoint],
+    trades: Sequence[ClosedTrade],
+    *,
+    initial_equity: Decimal,
+    fees: Decimal,
+    traded_notional: Decimal,
+    bars_in_market: int,
+    total_bars: int,
+    periods_per_year: int = 365,
+) -> dict[str, float | int | str]:
+    """The metrics computed the plain way, one ``EquityPoint`` at a time (as before the
+    columnar fast path): the fast path must give exactly this dict, float for float."""
+    ordered = sorted(equity, key=lambda p: p.time_us)
+    day_closes: list[tuple[int, Decimal]] = []
+    for point in ordered:
+        day = point.time_us // DAY_US
+        if day_closes and day_closes[-1][0] == day:
+            day_closes[-1] = (day, point.equity)
+        else:
+            day_closes.append((day, point.equity))
+    final_equity = ordered[-1].equity if ordered else initial_equity
+    closes = np.array([float(initial_equity)] + [float(v) for _, v in day_closes])
+    returns = np.zeros(0)
+    if len(closes) >= 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = np.where(closes[:-1] != 0, closes[1:] / closes[:-1] - 1.0, 0.0)
+    peaks = np.maximum.accumulate(closes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        falls = np.where(peaks > 0, 1.0 - closes / peaks, 0.0)
+    longest = current = 0
+    for below in falls > 0:
+        current = current + 1 if below else 0
+        longest = max(longest, current)
+    drawdown = float(min(max(np.max(falls), 0.0), 1.0))
+    cagr = None
+    if len(ordered) >= 2 and final_equity > 0:
+        years = (ordered[-1].time_us - ordered[0].time_us) / YEAR_US
+        if years > 0:
+            try:
+                value = float(final_equity / initial_equity) ** (1.0 / years) - 1.0
+                cagr = value if math.isfinite(value) else None
+            except OverflowError:
+                cagr = None
+    volatility = sharpe = sortino = None
+    if len(returns) >= 2:
+        scale = math.sqrt(periods_per_year)
+        mean = float(np.mean(returns))
+        deviation = float(np.std(returns, ddof=1))
+        volatility = deviation * scale
+        sharpe = mean / deviation * scale if deviation > 0 else None
+        downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+        sortino = mean / downside * scale if downside > 0 else None
+    pnls = [t.pnl for t in trades]
+    wins = [x for x in pnls if x > 0]
+    losses = [x for x in pnls if x < 0]
+    profit, loss = sum(wins, Decimal(0)), -sum(losses, Decimal(0))
+    return Metrics(
+        total_return=float(final_equity / initial_equity - 1),
+        cagr=cagr,
+        annual_volatility=volatility,
+        sharpe=sharpe,
+        sortino=sortino,
+        calmar=cagr / drawdown if cagr is not None and drawdown > 0 else None,
+        max_drawdown=drawdown,
+        max_drawdown_duration_days=longest,
+        trades=len(pnls),
+        win_rate=len(wins) / len(pnls) if pnls else None,
+        profit_factor=float(profit / loss) if loss > 0 else None,
+        expectancy=sum(pnls, Decimal(0)) / len(pnls) if pnls else None,
+        average_win=profit / len(wins) if wins else None,
+        average_loss=-loss / len(losses) if losses else None,
+        best_trade=max(pnls) if pnls else None,
+        worst_trade=min(pnls) if pnls else None,
+        exposure=bars_in_market / total_bars if total_bars > 0 else 0.0,
+        turnover=float(traded_notional / initial_equity),
+        fees=fees,
+        final_equity=final_equity,
+        days=len(returns),
+    ).as_dict()
+
+
+def reference_of(
+    equity: Sequence[EquityPoint], trades: Sequence[ClosedTrade]
+) -> dict[str, float | int | str]:
+    """``reference_metrics`` with the options ``metrics_of`` uses."""
+    return reference_metrics(
+        equity,
+        trades,
+        initial_equity=INITIAL,
+        fees=Decimal("1.5"),
+        traded_notional=Decimal(25_000),
+        bars_in_market=30,
+        total_bars=120,
+    )
+
+
+def test_a_curve_and_its_points_give_exactly_the_reference_metrics(
+    curve: list[EquityPoint],
+) -> None:
+    trades = [trade("100", 0), trade("-50", 1), trade("30", 2)]
+    expected = reference_of(curve, trades)
+    assert metrics_of(curve, trades).as_dict() == expected
+    assert metrics_of(EquityCurve.of(curve), trades).as_dict() == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    points=st.lists(
+        st.tuples(st.integers(min_value=-3 * 24, max_value=20 * 24), money),
+        max_size=60,
+    ),
+    pnls=st.lists(pnl, max_size=10),
+    origin=st.sampled_from([START, 0]),
+)
+def test_any_order_and_equal_times_match_the_reference(
+    points: list[tuple[int, Decimal]], pnls: list[Decimal], origin: int
+) -> None:
+    """Unsorted, with ties, and days before 1970 (floor division): exactly the reference."""
+    curve = [EquityPoint(origin + hours * HOUR, value) for hours, value in points]
+    trades = [trade(str(p)) for p in pnls]
+    expected = reference_of(curve, trades)
+    assert metrics_of(curve, trades).as_dict() == expected
+    assert metrics_of(EquityCurve.of(curve), trades).as_dict() == expected
+    assert daily_closes(EquityCurve.of(curve)) == daily_closes(curve)
+
+
+def test_equity_curve_reads_as_points() -> None:
+    times = (START, START + HOUR, START + 2 * HOUR)
+    values = (Decimal(1), Decimal("2.0"), Decimal("3.00"))
+    curve = EquityCurve(times, values)
+    points = [EquityPoint(t, v) for t, v in zip(times, values, strict=True)]
+    assert list(curve) == points and len(curve) == 3
+    assert curve[1] == points[1] and curve[-1] == points[-1]
+    assert curve[1:] == EquityCurve(times[1:], values[1:])
+    assert list(reversed(curve)) == points[::-1] and points[2] in curve
+    assert EquityCurve.of(points) == curve
+    with pytest.raises(ValueError, match="2 times but 3"):
+        EquityCurve(times[:2], values)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
@@ -89,10 +90,10 @@ class SimulatedVenue:
             return []
         return [Canceled(order_id, reason)]
 
-    def on_bar(self, bar: Bar) -> list[VenueReport]:
+    def on_bar(self, bar: Bar) -> Sequence[VenueReport]:
         self._last_bar_us[bar.symbol] = bar.time_us
         if not self._working:
-            return []
+            return ()
         reports: list[VenueReport] = []
         capacity = self.volume_cap * bar.volume if self.volume_cap is not None else None
         for order_id, working in list(self._working.items()):

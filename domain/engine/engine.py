@@ -7,8 +7,8 @@ reaches the venue without an approved risk decision.
 
 Valuations: the in-memory equity curve gets a point every bar; a ``PortfolioValued`` is
 recorded at the close of the bar that reaches each ``valuation_interval_us`` boundary (UTC
-buckets aligned on bar time), at the close of every bar with a fill, and once when the run
-stops.
+buckets aligned on bar time) and once when the run stops. Fills are facts of their own, so
+positions and cash between two valuations follow from the log without another snapshot.
 
 Two times: ``market_us`` follows the bars (what strategies, risk counters, accounting and the
 equity curve use, so paper and backtest decide identically); the ``clock`` port stamps event
@@ -18,6 +18,7 @@ times (simulated in a backtest, the wall clock in paper and live).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, KeysView
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -60,7 +61,15 @@ from domain.events.catalog import (
 )
 from domain.events.envelope import Actor
 from domain.events.streams import order_stream, run_stream
-from domain.events.types import ActorKind, OrderType, RunMode, Side, TimeInForce, TradingState
+from domain.events.types import (
+    ActorKind,
+    Liquidity,
+    OrderType,
+    RunMode,
+    Side,
+    TimeInForce,
+    TradingState,
+)
 from domain.market import Bar
 from domain.portfolio import Book
 from domain.risk.engine import RiskEngine
@@ -84,23 +93,25 @@ def parse_interval(text: str) -> int:
     return int(match.group(1)) * _UNIT_US[match.group(2)]
 
 
-_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+_SHAPES: dict[type[BaseModel], tuple[KeysView[str], set[str]]] = {}
+_set_attribute = object.__setattr__
 
 
 def _trusted(cls: type[E], **values: Any) -> E:
     """An event (or event value) built from values that are already valid: computed by the
     engine from validated inputs, so pydantic validation would only repeat work. Every field
-    must be given; the result serializes exactly as the validated model would."""
-    fields = _FIELDS.get(cls)
-    if fields is None:
-        fields = _FIELDS[cls] = frozenset(cls.model_fields)
-    if len(values) != len(fields) or not fields.issuperset(values):
-        raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(fields)}")
+    must be given; the result serializes exactly as the validated model would. Models of one
+    class share one fields-set (frozen models never change it; pydantic copies it on copy)."""
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        shape = _SHAPES[cls] = (cls.model_fields.keys(), set(cls.model_fields))
+    if values.keys() != shape[0]:
+        raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(shape[0])}")
     model = object.__new__(cls)
-    object.__setattr__(model, "__dict__", values)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
+    _set_attribute(model, "__dict__", values)
+    _set_attribute(model, "__pydantic_fields_set__", shape[1])
+    _set_attribute(model, "__pydantic_extra__", None)
+    _set_attribute(model, "__pydantic_private__", None)
     return model
 
 
@@ -122,6 +133,46 @@ def _rule_outcome(result: RuleResult) -> RuleOutcome:
             detail=result.detail,
         )
     return outcome
+
+
+def _plain_request(
+    side: object,
+    quantity: object,
+    order_type: object,
+    reason: object,
+    *,
+    limit_price: object,
+    stop_price: object,
+) -> bool:
+    """Whether an order request is already valid as given: enum members, positive finite
+    Decimals and a str reason. Such requests skip pydantic; anything else is validated."""
+    return (
+        type(side) is Side
+        and type(order_type) is OrderType
+        and type(reason) is str
+        and _positive_decimal(quantity)
+        and (limit_price is None or _positive_decimal(limit_price))
+        and (stop_price is None or _positive_decimal(stop_price))
+    )
+
+
+def _plain_fill(report: Filled) -> bool:
+    fee = report.fee
+    return (
+        _positive_decimal(report.price)
+        and _positive_decimal(report.quantity)
+        and type(fee) is Decimal
+        and fee.is_finite()
+        and fee >= 0
+        and type(report.liquidity) is Liquidity
+        and type(report.fee_currency) is str
+        and type(report.venue_order_id) is str
+        and type(report.venue_fill_id) is str
+    )
+
+
+def _positive_decimal(value: object) -> bool:
+    return type(value) is Decimal and value.is_finite() and value > 0
 
 
 @dataclass(frozen=True)
@@ -269,69 +320,73 @@ class TradingEngine:
 
     def process(self, bars: list[Bar]) -> None:
         """One bar time (one bar per symbol at most): fills, marks, strategy, valuation."""
+        self.process_many((bars,))
+
+    def process_many(self, groups: Iterable[list[Bar]]) -> None:
+        """``process`` for each bar time in order, with the per-call lookups done once (a
+        backtest calls this with thousands of bar times at a time)."""
         if not self._running:
             raise RuntimeError("engine is not running; call start() first")
-        open_us = bars[0].time_us
-        close_us = open_us + self._interval_us
-        clock, venue, book, risk, counters = (
-            self.clock,
-            self._venue,
-            self.book,
-            self.risk,
-            self.counters,
-        )
-        clock.observe(open_us)
-        self.market_us = open_us
-        fills = counters.fills
-        for bar in bars:
-            reports = venue.on_bar(bar)
-            if reports:
-                for report in reports:
-                    self._on_report(report, None)
-        marks = book.marks
-        for bar in bars:
-            marks[bar.symbol] = bar.close
-            risk.update_price(bar.symbol, bar.close)
-        clock.observe(close_us)
-        self.market_us = close_us
-        equity, in_market = book.valuation()
-        marked_fills = counters.fills
-        day = close_us // DAY_US
-        # The risk engine's loss and drawdown state depends only on the equity it is given
-        # and the UTC day, so an unchanged equity on the same day is not given again.
-        if equity != self._risk_equity or day != self._risk_day:
-            risk.update_equity(equity, close_us)
-            self._risk_equity, self._risk_day = equity, day
-        strategy, last_bars = self._strategy, self._last_bars
-        if self._record_bars:
+        observe, venue_on_bar = self.clock.observe, self._venue.on_bar
+        book, risk, counters, journal = self.book, self.risk, self.counters, self.journal
+        marks, valuation = book.marks, book.valuation
+        update_price, update_equity = risk.update_price, risk.update_equity
+        strategy_on_bar, last_bars = self._strategy.on_bar, self._last_bars
+        add_time, add_equity = self._curve_times.append, self._curve_equity.append
+        interval_us, valuation_us = self._interval_us, self._valuation_us
+        flush_every, flush_events = self._flush_every, self._flush_events
+        record_bars = self._record_bars
+        for bars in groups:
+            open_us = bars[0].time_us
+            close_us = open_us + interval_us
+            observe(open_us)
+            self.market_us = open_us
             for bar in bars:
-                event_id = self._record(self.run_stream, self._bar_closed(bar), self._system_actor)
-                last_bars[bar.symbol] = _BarContext(bar, event_id)
-                strategy.on_bar(bar)
-        else:
+                reports = venue_on_bar(bar)
+                if reports:
+                    for report in reports:
+                        self._on_report(report, None)
+            for bar in bars:
+                marks[bar.symbol] = bar.close
+                update_price(bar.symbol, bar.close)
+            observe(close_us)
+            self.market_us = close_us
+            equity, in_market = valuation()
+            marked_fills = counters.fills
+            day = close_us // DAY_US
+            # The risk engine's loss and drawdown state depends only on the equity it is
+            # given and the UTC day, so an unchanged equity on the same day is not given again.
+            if equity != self._risk_equity or day != self._risk_day:
+                update_equity(equity, close_us)
+                self._risk_equity, self._risk_day = equity, day
             for bar in bars:
                 context = last_bars.get(bar.symbol)
+                event_id = (
+                    self._record(self.run_stream, self._bar_closed(bar), self._system_actor)
+                    if record_bars
+                    else None
+                )
                 if context is None:
-                    last_bars[bar.symbol] = _BarContext(bar, None)
+                    last_bars[bar.symbol] = _BarContext(bar, event_id)
                 else:
-                    context.bar = bar
-                strategy.on_bar(bar)
-        if counters.fills != marked_fills:
-            equity, in_market = book.valuation()  # an order filled as the strategy placed it
-        self._curve_times.append(close_us)
-        self._curve_equity.append(equity)
-        if in_market:
-            self.bars_in_market += 1
-        if close_us >= self._next_valuation_us or counters.fills != fills:
-            self._value(equity)
-            self._next_valuation_us = (close_us // self._valuation_us + 1) * self._valuation_us
-        counters.bars += 1
-        self._since_flush += 1
-        if self._since_flush >= self._flush_every or (
-            self._flush_events and len(self.journal.pending) >= self._flush_events
-        ):
-            self.journal.flush()
-            self._since_flush = 0
+                    context.bar, context.event_id = bar, event_id
+                strategy_on_bar(bar)
+            if counters.fills != marked_fills:
+                equity, in_market = valuation()  # an order filled as the strategy placed it
+            add_time(close_us)
+            add_equity(equity)
+            if in_market:
+                self.bars_in_market += 1
+            if close_us >= self._next_valuation_us:
+                self._value(equity)
+                self._next_valuation_us = (close_us // valuation_us + 1) * valuation_us
+            counters.bars += 1
+            self._since_flush += 1
+            if self._since_flush >= flush_every or (
+                flush_events and len(journal.pending) >= flush_events
+            ):
+                journal.flush()
+                self._since_flush = 0
 
     def stop(self, reason: str) -> None:
         """Ends the run: the strategy's ``on_stop``, working orders canceled, final facts."""
@@ -418,46 +473,65 @@ class TradingEngine:
         context = self._last_bars.get(symbol)
         if context is None:
             raise StrategyError(f"no bar seen yet for {symbol}; cannot price an order")
-        self.counters.intents += 1
-        n = self.counters.intents
-        run = self.spec.run_id
+        counters = self.counters
+        counters.intents += 1
+        n = counters.intents
+        spec = self.spec
+        run = spec.run_id
         client_order_id, order_id = f"{run}-c{n}", f"{run}-o{n}"
         signal_id, decision_id = f"{run}-s{n}", f"{run}-d{n}"
         position = self.book.position(symbol)
-        pending = self.pending_quantity(symbol)
-        try:
-            signal = SignalGenerated(
-                signal_id=signal_id,
-                run_id=run,
-                strategy=self.spec.strategy,
-                symbol=symbol,
-                side=side,
-                quantity=quantity,
-                target_position=position + pending + side.sign * quantity,
-                reason=reason,
-                bar_time=context.bar.time,
-                bar_close=context.bar.close,
-            )
-            intent = OrderIntent(
-                client_order_id=client_order_id,
-                account=self.spec.account,
-                strategy=self.spec.strategy,
-                symbol=symbol,
-                side=side,
-                quantity=quantity,
-                order_type=order_type,
-                limit_price=limit_price,
-                stop_price=stop_price,
-                reference_price=context.bar.close,
-            )
-        except ValidationError as error:
-            raise StrategyError(f"invalid order request: {error.errors()[0]['msg']}") from None
-        try:
-            time_in_force = TimeInForce(time_in_force)
-        except ValueError:
-            raise StrategyError(f"invalid time in force {time_in_force!r}") from None
-        signal_event = self._record(self.run_stream, signal, self._strategy_actor, context.event_id)
+        pending = self.pending_quantity(symbol) if self.orders else ZERO
+        bar = context.bar
+        signal_fields: dict[str, Any] = {
+            "signal_id": signal_id,
+            "run_id": run,
+            "strategy": spec.strategy,
+            "symbol": symbol,
+            "side": side,
+            "quantity": quantity,
+            "target_position": None,
+            "reason": reason,
+            "bar_time": bar.time,
+            "bar_close": bar.close,
+        }
+        intent_fields: dict[str, Any] = {
+            "client_order_id": client_order_id,
+            "account": spec.account,
+            "strategy": spec.strategy,
+            "symbol": symbol,
+            "side": side,
+            "quantity": quantity,
+            "order_type": order_type,
+            "limit_price": limit_price,
+            "stop_price": stop_price,
+            "reference_price": bar.close,
+        }
+        if _plain_request(
+            side, quantity, order_type, reason, limit_price=limit_price, stop_price=stop_price
+        ):
+            signal_fields["target_position"] = position + pending + side.sign * quantity
+            signal = _trusted(SignalGenerated, **signal_fields)
+            intent = _trusted(OrderIntent, **intent_fields)
+        else:  # unusual input: full validation, for its precise error messages
+            try:
+                intent = OrderIntent(**intent_fields)
+                signal_fields["side"], signal_fields["quantity"] = intent.side, intent.quantity
+                signal_fields["target_position"] = (
+                    position + pending + intent.side.sign * intent.quantity
+                )
+                signal = SignalGenerated(**signal_fields)
+            except ValidationError as error:
+                raise StrategyError(f"invalid order request: {error.errors()[0]['msg']}") from None
+        if type(time_in_force) is not TimeInForce:
+            try:
+                time_in_force = TimeInForce(time_in_force)
+            except ValueError:
+                raise StrategyError(f"invalid time in force {time_in_force!r}") from None
+        strategy_actor = self._strategy_actor
+        signal_event = self._record(self.run_stream, signal, strategy_actor, context.event_id)
         check = self.risk.check(intent, now_us=self.market_us, position=position, pending=pending)
+        outcomes = _OUTCOMES
         decision_event = self._record(
             self.run_stream,
             _trusted(
@@ -465,16 +539,17 @@ class TradingEngine:
                 decision_id=decision_id,
                 intent=intent,
                 approved=check.approved,
-                rules=[_rule_outcome(result) for result in check.outcomes],
+                rules=[outcomes.get(r) or _rule_outcome(r) for r in check.outcomes],
                 signal_id=signal_id,
             ),
-            self._strategy_actor,
+            strategy_actor,
             signal_event,
         )
         if not check.approved:
             return OrderTicket(
                 client_order_id, False, None, "rejected by " + ", ".join(check.failed)
             )
+        side, quantity = intent.side, intent.quantity
         submitted = self._record(
             order_stream(order_id),
             # Every value was validated in ``intent`` (or is ours): no second validation.
@@ -484,29 +559,29 @@ class TradingEngine:
                 client_order_id=client_order_id,
                 account=intent.account,
                 strategy=intent.strategy,
-                symbol=intent.symbol,
-                side=intent.side,
+                symbol=symbol,
+                side=side,
                 order_type=intent.order_type,
-                quantity=intent.quantity,
+                quantity=quantity,
                 limit_price=intent.limit_price,
                 stop_price=intent.stop_price,
                 time_in_force=time_in_force,
                 decision_id=decision_id,
                 venue=self._venue.name,
             ),
-            self._strategy_actor,
+            strategy_actor,
             decision_event,
         )
         self.orders[order_id] = OpenOrder(
-            order_id, self.spec.strategy, symbol, intent.side, intent.quantity, submitted
+            order_id, spec.strategy, symbol, side, quantity, submitted
         )
         reports = self._venue.submit(
             VenueOrder(
                 order_id,
                 symbol,
-                intent.side,
+                side,
                 intent.order_type,
-                intent.quantity,
+                quantity,
                 intent.limit_price,
                 intent.stop_price,
                 time_in_force,
@@ -514,7 +589,7 @@ class TradingEngine:
         )
         rejected = ""
         for report in reports:
-            if isinstance(report, Rejected):
+            if type(report) is Rejected:
                 rejected = report.reason
             self._on_report(report, submitted)
         if rejected:
@@ -579,31 +654,35 @@ class TradingEngine:
         self.book.apply_fill(
             order.symbol, order.side, report.quantity, report.price, fee=report.fee, time_us=now
         )
-        self.traded_notional += report.quantity * report.price
+        notional = report.quantity * report.price
+        self.traded_notional += notional
         order.filled += report.quantity
-        order.notional += report.quantity * report.price
+        order.notional += notional
         stream = order_stream(order.order_id)
-        fill_event = self._record(
-            stream,
-            FillRecorded(
-                fill_id=f"{self.spec.run_id}-f{self.counters.fills}",
-                order_id=order.order_id,
-                account=self.spec.account,
-                strategy=order.strategy,
-                symbol=order.symbol,
-                side=order.side,
-                price=report.price,
-                quantity=report.quantity,
-                fee=report.fee,
-                fee_currency=report.fee_currency,
-                liquidity=report.liquidity,
-                venue=self._venue.name,
-                venue_order_id=report.venue_order_id,
-                venue_fill_id=report.venue_fill_id,
-            ),
-            self._venue_actor,
-            order.submitted_event_id,
+        fields: dict[str, Any] = {
+            "fill_id": f"{self.spec.run_id}-f{self.counters.fills}",
+            "order_id": order.order_id,
+            "account": self.spec.account,
+            "strategy": order.strategy,
+            "symbol": order.symbol,
+            "side": order.side,
+            "price": report.price,
+            "quantity": report.quantity,
+            "fee": report.fee,
+            "fee_currency": report.fee_currency,
+            "liquidity": report.liquidity,
+            "venue": self._venue.name,
+            "venue_order_id": report.venue_order_id,
+            "venue_fill_id": report.venue_fill_id,
+        }
+        # A report of plain valid values (the simulated venue's always are) is not validated
+        # again; anything else a venue adapter hands over goes through the catalog's checks.
+        fill = (
+            _trusted(FillRecorded, **fields)
+            if _plain_fill(report)
+            else FillRecorded.model_validate(fields)
         )
+        fill_event = self._record(stream, fill, self._venue_actor, order.submitted_event_id)
         average = (order.notional / order.filled).quantize(Decimal("0.00000001"))
         if report.leaves > 0:
             self._record(
@@ -677,6 +756,16 @@ class TradingEngine:
         self._record(self.run_stream, valuation, self._system_actor)
 
     # --- helpers ---------------------------------------------------------------------------
+
+    @property
+    def curve_times(self) -> list[int]:
+        """Close time (UTC µs) of every bar time processed; read-only, do not mutate."""
+        return self._curve_times
+
+    @property
+    def curve_equity(self) -> list[Decimal]:
+        """Equity at each of ``curve_times``; read-only, do not mutate."""
+        return self._curve_equity
 
     @property
     def equity_curve(self) -> list[EquityPoint]:

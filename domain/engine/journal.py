@@ -44,14 +44,7 @@ class Journal:
         event_id = f"{self.run_id}:{self.sequence}"
         self.pending.append(
             NewEvent(
-                stream_id=stream_id,
-                stream_version=version,
-                payload=payload,
-                event_id=event_id,
-                event_time_us=time_us,
-                actor=actor,
-                causation_id=causation_id,
-                correlation_id=self.run_id,
+                stream_id, version, payload, event_id, time_us, actor, causation_id, self.run_id
             )
         )
         return event_id

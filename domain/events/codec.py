@@ -7,18 +7,26 @@ values events hold (str keys, str/int/bool/null, lists and objects; ints within 
 is several times faster; tests/test_codec_canonical.py proves the two agree on random values.
 The payload hash covers the payload exactly as stored (before any upcast), so an auditor can
 recompute it from the log with nothing but the standard library.
+
+A payload's canonical form is that of ``model.model_dump(mode="json")``. ``payload_json``
+writes it straight from the model's fields with orjson (Decimals as ``str``, enums by value,
+UTC datetimes with ``Z``, nested models as their fields), several times faster than building
+pydantic's JSON dict first; tests/test_codec_canonical.py proves the bytes are identical.
 """
 
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from eventsourcing.persistence import Notification, StoredEvent
+from pydantic import BaseModel
 
 from domain.events.base import upcast
+from domain.events.catalog import RuleOutcome
 from domain.events.envelope import Actor, NewEvent, RecordedEvent
 from domain.events.types import ActorKind
 
@@ -33,6 +41,42 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=_SORTED)
 
 
+_PAYLOAD_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+
+
+_OUTCOME_JSON: dict[int, tuple[RuleOutcome, orjson.Fragment]] = {}
+
+
+def _payload_value(value: Any) -> Any:
+    """What orjson cannot write itself, as pydantic's JSON mode writes it."""
+    if type(value) is Decimal:
+        return str(value)
+    if type(value) is RuleOutcome:
+        return _outcome_json(value)
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"cannot encode {type(value).__name__} in an event payload")
+
+
+def _outcome_json(outcome: RuleOutcome) -> orjson.Fragment:
+    """Rule outcomes repeat from one risk decision to the next (the engine shares equal ones):
+    each is written once, while this cache holds it (so its ``id`` stays its own)."""
+    cached = _OUTCOME_JSON.get(id(outcome))
+    if cached is not None and cached[0] is outcome:
+        return cached[1]
+    if len(_OUTCOME_JSON) >= 10_000:
+        _OUTCOME_JSON.clear()
+    fragment = orjson.Fragment(orjson.dumps(outcome.__dict__, option=_PAYLOAD_OPTIONS))
+    _OUTCOME_JSON[id(outcome)] = (outcome, fragment)
+    return fragment
+
+
+def payload_json(model: BaseModel) -> bytes:
+    """Canonical bytes of an event payload, equal to ``canonical_json(model.model_dump(
+    mode="json"))``."""
+    return orjson.dumps(model.__dict__, default=_payload_value, option=_PAYLOAD_OPTIONS)
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
@@ -42,10 +86,41 @@ def _actor_json(actor: Actor) -> orjson.Fragment:
     return orjson.Fragment(canonical_json(actor.as_dict()))
 
 
-def encode(event: NewEvent, recorded_time_us: int) -> StoredEvent:
-    """The stored form of ``event``; the payload is serialized once, hashed, and spliced in."""
+class SerializedEvent(NamedTuple):
+    """A ``NewEvent`` with its payload already in canonical bytes: everything else in its
+    stored form is cheap to add, so another process can finish the job (``stored_form``)."""
+
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    payload: bytes
+    event_id: str
+    event_time_us: int
+    actor: Actor
+    causation_id: str | None
+    correlation_id: str | None
+
+
+def serialize(event: NewEvent) -> SerializedEvent:
     model = event.payload
-    payload = canonical_json(model.__pydantic_serializer__.to_python(model, mode="json"))
+    return SerializedEvent(
+        event.stream_id,
+        event.stream_version,
+        model.event_type(),
+        model.schema_version,
+        payload_json(model),
+        event.event_id,
+        event.event_time_us,
+        event.actor,
+        event.causation_id,
+        event.correlation_id,
+    )
+
+
+def stored_form(event: SerializedEvent, recorded_time_us: int) -> StoredEvent:
+    """The envelope around the payload bytes, which are hashed and spliced in as they are."""
+    payload = event.payload
     state = {
         "actor": _actor_json(event.actor),
         "causation_id": event.causation_id,
@@ -55,14 +130,16 @@ def encode(event: NewEvent, recorded_time_us: int) -> StoredEvent:
         "payload": orjson.Fragment(payload),
         "payload_hash": hashlib.sha256(payload).hexdigest(),
         "recorded_time_us": recorded_time_us,
-        "schema_version": model.schema_version,
+        "schema_version": event.schema_version,
     }
     return StoredEvent(
-        originator_id=event.stream_id,
-        originator_version=event.stream_version,
-        topic=model.event_type(),
-        state=canonical_json(state),
+        event.stream_id, event.stream_version, event.event_type, orjson.dumps(state, option=_SORTED)
     )
+
+
+def encode(event: NewEvent, recorded_time_us: int) -> StoredEvent:
+    """The stored form of ``event``."""
+    return stored_form(serialize(event), recorded_time_us)
 
 
 @lru_cache(maxsize=4_096)

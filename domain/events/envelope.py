@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.events.base import DomainEvent, event_class
 from domain.events.types import ActorKind
@@ -44,9 +44,11 @@ def from_microseconds(micros: int) -> datetime:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event the domain wants recorded at ``stream_version`` (the stream's next version)."""
+class NewEvent(NamedTuple):
+    """An event the domain wants recorded at ``stream_version`` (the stream's next version).
+
+    A named tuple rather than a frozen dataclass: just as immutable, and a backtest builds
+    hundreds of thousands of them, where a frozen dataclass's ``__init__`` costs 5x more."""
 
     stream_id: str
     stream_version: int

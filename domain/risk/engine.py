@@ -83,6 +83,7 @@ class RiskEngine:
         self._drawdown = ZERO
         self._daily_loss_text = "0"
         self._drawdown_text = "0.000000"
+        self._losses_stale = False
 
     # --- market and account updates --------------------------------------------------------
 
@@ -96,10 +97,12 @@ class RiskEngine:
         if self._peak_equity is None or equity > self._peak_equity:
             self._peak_equity = equity
         self._equity = equity
-        self._measure_losses()
+        self._losses_stale = True
 
     def _measure_losses(self) -> None:
-        """Daily loss and drawdown change only with equity: measured here, not per check."""
+        """Daily loss and drawdown, measured when a check needs them: equity changes every
+        bar a position is open, intents arrive far less often."""
+        self._losses_stale = False
         equity, start, peak = self._equity, self._day_start_equity, self._peak_equity
         self._daily_loss = start - equity if start is not None and equity is not None else ZERO
         self._drawdown = (peak - equity) / peak if peak and equity is not None else ZERO
@@ -113,7 +116,7 @@ class RiskEngine:
             self._account_today = 0
             self._strategy_today.clear()
             self._day_start_equity = self._equity
-            self._measure_losses()
+            self._losses_stale = True
 
     # --- the hot path ----------------------------------------------------------------------
 
@@ -126,6 +129,8 @@ class RiskEngine:
         signed remaining quantity.
         """
         self._roll_day(now_us)
+        if self._losses_stale:
+            self._measure_losses()
         signed = intent.quantity if intent.side.sign > 0 else -intent.quantity
         exposure = position + pending
         projected = exposure + signed

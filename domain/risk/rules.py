@@ -77,14 +77,18 @@ _outcome = RuleResult
 Rule = Callable[[OrderFacts, CompiledLimits, Counters], RuleResult]
 
 
+_RELEASED = _outcome("kill_switch", True, "released", "released")
+_ENGAGED = _outcome("kill_switch", False, "engaged", "released")
+_ACTIVE = _outcome("trading_state", True, "ACTIVE", "ACTIVE|REDUCING")
+
+
 def kill_switch(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
-    value = "engaged" if c.kill_switch else "released"
-    return _outcome("kill_switch", not c.kill_switch, value, "released")
+    return _ENGAGED if c.kill_switch else _RELEASED
 
 
 def trading_state(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
     if c.state is TradingState.ACTIVE:
-        return _outcome("trading_state", True, "ACTIVE", "ACTIVE|REDUCING")
+        return _ACTIVE
     if c.state is TradingState.REDUCING:
         detail = "reduces the position" if o.reducing else "would not reduce the position"
         return _outcome("trading_state", o.reducing, "REDUCING", "reducing orders only", detail)

@@ -30,31 +30,41 @@ class SmaCross(Strategy):
             )
 
     def on_start(self) -> None:
-        self._fast: dict[str, SimpleMovingAverage] = {}
-        self._slow: dict[str, SimpleMovingAverage] = {}
-        self._above: dict[str, bool] = {}
+        self._symbols: dict[str, _CrossState] = {}
 
     def on_bar(self, bar: Bar) -> None:
-        symbol = bar.symbol
-        fast = self._fast.get(symbol)
-        if fast is None:
-            fast = self._fast[symbol] = SimpleMovingAverage(self.params["fast"])
-            self._slow[symbol] = SimpleMovingAverage(self.params["slow"])
+        try:
+            state = self._symbols[bar.symbol]
+        except KeyError:  # the symbol's first bar
+            state = self._symbols[bar.symbol] = _CrossState(
+                SimpleMovingAverage(self.params["fast"]), SimpleMovingAverage(self.params["slow"])
+            )
         close = float(bar.close)
-        fast_value, slow_value = fast.update(close), self._slow[symbol].update(close)
-        if fast_value is None or slow_value is None:
+        fast, slow = state.fast.update(close), state.slow.update(close)
+        if fast is None or slow is None:
             return
-        above = fast_value > slow_value
-        previous = self._above.get(symbol)
-        if previous == above:
+        above = fast > slow
+        previous = state.above
+        if above == previous:
             return
-        self._above[symbol] = above
-        if previous is None:
+        state.above = above
+        if previous is None:  # the first comparison sets the side, it is not a cross
             return
         if above:
             self.target_position(bar.symbol, self.params["size"], reason="fast SMA crossed above")
         else:
             self.target_position(bar.symbol, Decimal(0), reason="fast SMA crossed below")
+
+
+class _CrossState:
+    """One symbol's averages, and whether fast was above slow at the last bar."""
+
+    __slots__ = ("above", "fast", "slow")
+
+    def __init__(self, fast: SimpleMovingAverage, slow: SimpleMovingAverage) -> None:
+        self.fast = fast
+        self.slow = slow
+        self.above: bool | None = None
 
 
 @register

@@ -14,6 +14,9 @@ class StreamVersionConflictError(RuntimeError):
         self.stream_id = stream_id
         self.version = version
 
+    def __reduce__(self) -> tuple[type[StreamVersionConflictError], tuple[str, int]]:
+        return type(self), (self.stream_id, self.version)  # crosses process boundaries intact
+
 
 class UnsafeEventStoreError(RuntimeError):
     """The store cannot keep acknowledged events (for example Redis without persistence)."""

@@ -33,7 +33,7 @@ def open_recorder(url: str, *, key_prefix: str = "lh", live: bool = False) -> Ap
         path = sqlite_path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "infra.eventstore.sqlite",
             "SQLITE_DBNAME": str(path),
             "ORIGINATOR_ID_TYPE": "text",
             "SQLITE_LOCK_TIMEOUT": "30",
@@ -54,4 +54,4 @@ def open_event_store(
 ) -> EventStore:
     """The event store at ``url``; pass ``live=True`` for live trading (see ``open_recorder``)."""
     recorder = open_recorder(url, key_prefix=key_prefix, live=live)
-    return EventStore(recorder, url=url, clock=clock)
+    return EventStore(recorder, url=url, key_prefix=key_prefix, clock=clock)

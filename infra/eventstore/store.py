@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification
 
-from domain.events.codec import decode, encode
+from domain.events.codec import SerializedEvent, decode, serialize, stored_form
 from domain.events.envelope import NewEvent, RecordedEvent
 from infra.eventstore.errors import StreamVersionConflictError
 
@@ -36,25 +36,41 @@ class EventStore:
     """Append and read events; everything else in LiangHua goes through this one object."""
 
     def __init__(
-        self, recorder: ApplicationRecorder, *, url: str = "", clock: Clock = wall_clock_us
+        self,
+        recorder: ApplicationRecorder,
+        *,
+        url: str = "",
+        key_prefix: str = "lh",
+        clock: Clock = wall_clock_us,
     ) -> None:
         self.recorder = recorder
         self.url = url
+        self.key_prefix = key_prefix
         self._clock = clock
+
+    @property
+    def reopenable(self) -> bool:
+        """Whether ``open_event_store(url, key_prefix=...)`` elsewhere gives this same store,
+        clock included (another process can then write for it)."""
+        return bool(self.url) and self._clock is wall_clock_us
 
     def append(self, events: Sequence[NewEvent]) -> AppendResult:
         """Record ``events`` atomically, or recognise them as already recorded.
 
         Raises ``StreamVersionConflictError`` when a stream version is taken by another event.
         """
+        return self.append_serialized([serialize(event) for event in events])
+
+    def append_serialized(self, events: Sequence[SerializedEvent]) -> AppendResult:
+        """``append`` for events whose payloads are already bytes (a writer process's input)."""
         if not events:
             return AppendResult(())
         recorded_time = self._clock()
-        stored = [encode(event, recorded_time) for event in events]
+        stored = [stored_form(event, recorded_time) for event in events]
         try:
             positions = self.recorder.insert_events(stored)
         except IntegrityError:
-            recorded = [self._recorded_event_id(event) for event in events]
+            recorded = [self._recorded_event_id(e.stream_id, e.stream_version) for e in events]
             if all(r == e.event_id for r, e in zip(recorded, events, strict=True)):
                 return AppendResult((), duplicate=True)
             conflict = next(
@@ -64,10 +80,8 @@ class EventStore:
             raise StreamVersionConflictError(conflict.stream_id, conflict.stream_version) from None
         return AppendResult(tuple(positions or ()))
 
-    def _recorded_event_id(self, event: NewEvent) -> str | None:
-        found = self.recorder.select_events(
-            event.stream_id, gt=event.stream_version - 1, lte=event.stream_version
-        )
+    def _recorded_event_id(self, stream_id: str, version: int) -> str | None:
+        found = self.recorder.select_events(stream_id, gt=version - 1, lte=version)
         if not found:
             return None
         record = decode(Notification(id=0, **vars(found[0])))

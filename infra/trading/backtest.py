@@ -1,9 +1,10 @@
 """Run a backtest into the event store: ``run_backtest(config, store)``.
 
-Events are appended in batches at bar boundaries: one ``EventStore.append`` once
-``FLUSH_EVENTS`` events are pending, or after ``FLUSH_EVERY_BARS`` bar times. A run id already
-in the store is resumed (crash) or recognised as complete, so running the same config twice
-records it once.
+Events are appended in batches at bar boundaries: one batch once ``FLUSH_EVENTS`` events are
+pending, or after ``FLUSH_EVERY_BARS`` bar times, appended by a writer process when the store
+can be reopened by URL (``infra.trading.writer_process``), else in this process. A run id
+already in the store is resumed (crash) or recognised as complete, so running the same config
+twice records it once.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from infra.trading.runs import (
     result_of,
     run_groups,
 )
+from infra.trading.writer_process import WriterProcessSink
 
 FLUSH_EVERY_BARS = 50_000
-FLUSH_EVENTS = 2_000
+FLUSH_EVENTS = 10_000
 REFREEZE_EVERY_BARS = 20_000
 
 __all__ = ["BacktestConfig", "BacktestResult", "RunConfigError", "run_backtest"]
@@ -64,36 +66,44 @@ def _collector_frozen() -> Iterator[Callable[[], None]]:
             gc.enable()
 
 
+def _sink_for(store: EventStore) -> StoreSink | WriterProcessSink:
+    """A writer process where the store can be opened again by URL; otherwise this process."""
+    if store.reopenable:
+        return WriterProcessSink(store.url, key_prefix=store.key_prefix)
+    return StoreSink(store)
+
+
 def run_backtest(
     config: BacktestConfig, store: EventStore, *, progress: Progress | None = None
 ) -> BacktestResult:
     """Validate, run and record one backtest; ``RunConfigError`` before anything is written."""
     with _collector_frozen() as freeze:
         prepared = prepare_run(config, RunMode.BACKTEST)
-        sink = StoreSink(store)
-        engine, recorded = resume_engine(
-            prepared,
-            store,
-            sink,
-            SimulatedClock(),
-            flush_every=FLUSH_EVERY_BARS,
-            flush_events=FLUSH_EVENTS,
-        )
-        if recorded is not None and recorded.stopped:
-            return result_of(
-                engine,
+        with _sink_for(store) as sink:
+            engine, recorded = resume_engine(
                 prepared,
-                events=recorded.events,
-                first_position=0,
-                last_position=0,
-                already_recorded=True,
+                store,
+                sink,
+                SimulatedClock(),
+                flush_every=FLUSH_EVERY_BARS,
+                flush_events=FLUSH_EVENTS,
             )
-        freeze()
-        done = recorded.groups_done if recorded else 0
-        for index in run_groups(engine, prepared.groups, progress, start=done):
-            if index % REFREEZE_EVERY_BARS == 0:
-                freeze()  # the equity curve and other run-long state grow as the run goes
-        engine.stop("data exhausted")
+            if recorded is not None and recorded.stopped:
+                return result_of(
+                    engine,
+                    prepared,
+                    events=recorded.events,
+                    first_position=0,
+                    last_position=0,
+                    already_recorded=True,
+                )
+            freeze()
+            start = frozen_at = recorded.groups_done if recorded else 0
+            for done in run_groups(engine, prepared.groups, progress, start=start):
+                if done - frozen_at >= REFREEZE_EVERY_BARS:
+                    freeze()  # the equity curve and other run-long state grow as the run goes
+                    frozen_at = done
+            engine.stop("data exhausted")
         return result_of(
             engine,
             prepared,

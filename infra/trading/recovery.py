@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from domain.engine.engine import TradingEngine
-from domain.engine.ports import Clock, CollectingSink
+from domain.engine.ports import Clock, CollectingSink, EventSink
 from domain.events.base import DomainEvent
 from domain.events.catalog import (
     FillRecorded,
@@ -47,7 +47,7 @@ from domain.events.envelope import RecordedEvent
 from domain.events.streams import order_stream, run_stream
 from domain.portfolio import Book
 from infra.eventstore.store import EventStore
-from infra.trading.runs import PreparedRun, StoreSink, build_engine
+from infra.trading.runs import PreparedRun, build_engine
 
 _TERMINAL = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
 _COMMANDS = (
@@ -194,7 +194,7 @@ def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
 def resume_engine(
     prepared: PreparedRun,
     store: EventStore,
-    sink: StoreSink,
+    sink: EventSink,
     clock: Clock,
     *,
     flush_every: int,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from domain.engine.engine import TradingEngine
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.catalog import (
@@ -22,7 +24,7 @@ from domain.events.catalog import (
 from domain.events.envelope import NewEvent, to_microseconds
 from domain.events.types import OrderType, RunMode, Side, TimeInForce, TradingState
 from domain.market import Bar
-from domain.strategy import Strategy
+from domain.strategy import Strategy, StrategyError
 from infra.eventstore.factory import open_event_store
 from infra.trading.backtest import run_backtest
 from infra.trading.optimize import simulate
@@ -308,3 +310,37 @@ def test_replay_feed_paces_bars_at_the_chosen_speed() -> None:
     pauses.clear()
     assert list(ReplayFeed(groups, interval_us=60_000_000, speed=0, sleep=pauses.append)) == groups
     assert pauses == []
+
+
+def test_unusual_order_requests_are_validated_and_bad_ones_refused_before_recording() -> None:
+    engine, sink, groups = engine_with(RestingBuyer())
+    engine.process(groups[0])
+
+    def submit(side: object, quantity: object, **prices: object) -> object:
+        return engine.submit(
+            "BTC",
+            side,  # type: ignore[arg-type]
+            quantity,  # type: ignore[arg-type]
+            order_type=OrderType.LIMIT if prices else OrderType.MARKET,
+            limit_price=prices.get("limit"),  # type: ignore[arg-type]
+            stop_price=None,
+            time_in_force=TimeInForce.GTC,
+            reason="probe",
+        )
+
+    recorded = len(sink.events) + len(engine.journal.pending)
+    for side, quantity, prices in [
+        (Side.BUY, D(-1), {}),
+        (Side.BUY, D("NaN"), {}),
+        (Side.BUY, D(0), {}),
+        ("SIDEWAYS", D(1), {}),
+        (Side.BUY, D(1), {"limit": D(-5)}),
+    ]:
+        with pytest.raises(StrategyError, match="invalid order request"):
+            submit(side, quantity, **prices)
+    assert len(sink.events) + len(engine.journal.pending) == recorded
+    # values pydantic accepts (a str side, a float quantity) are recorded in their exact form
+    ticket = submit("SELL", 0.1)
+    assert ticket.approved  # type: ignore[attr-defined]
+    signal = [e.payload for e in engine.journal.pending if isinstance(e.payload, SignalGenerated)]
+    assert (signal[-1].side, signal[-1].quantity) == (Side.SELL, D("0.1"))

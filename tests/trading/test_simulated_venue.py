@@ -55,13 +55,13 @@ def test_market_order_fills_at_next_bar_open_not_the_current_bar() -> None:
         D(0),
         Liquidity.TAKER,
     )
-    assert sim.on_bar(bar(2, "90", "91", "89", "90")) == []
+    assert not sim.on_bar(bar(2, "90", "91", "89", "90"))
 
 
 def test_limit_buy_fills_at_limit_when_traded_through_and_waits_otherwise() -> None:
     sim = venue()
     sim.submit(order(order_type=OrderType.LIMIT, limit="98"))
-    assert sim.on_bar(bar(1, "100", "101", "98.5", "100")) == []
+    assert not sim.on_bar(bar(1, "100", "101", "98.5", "100"))
     [fill] = fills(sim.on_bar(bar(2, "99", "100", "97", "98")))
     assert (fill.price, fill.liquidity) == (D(98), Liquidity.MAKER)
 
@@ -125,7 +125,7 @@ def test_day_orders_expire_at_the_next_utc_day_and_cancel_works() -> None:
     sim = venue()
     sim.submit(order(order_type=OrderType.LIMIT, limit="50", tif=TimeInForce.DAY, order_id="d"))
     sim.submit(order(order_type=OrderType.LIMIT, limit="50", order_id="g"))
-    assert sim.on_bar(bar(1, "100", "101", "99", "100")) == []
+    assert not sim.on_bar(bar(1, "100", "101", "99", "100"))
     assert sim.on_bar(bar(24 * 60, "100", "101", "99", "100")) == [Expired("d")]
     assert [type(r).__name__ for r in sim.cancel("g", "test")] == ["Canceled"]
     assert sim.cancel("g", "again") == []

@@ -1,0 +1,147 @@
+"""SQLite persistence with batched appends: ``PERSISTENCE_MODULE=infra.eventstore.sqlite``.
+
+Everything is the library's ``eventsourcing.sqlite`` except how the application (and process)
+recorder inserts events. The library runs one ``INSERT`` per row so that it can read each
+row's ``lastrowid`` (its global position): 2,000 ``execute`` calls for a 2,000-event batch.
+
+Here a batch is written with one multi-row ``INSERT ... VALUES (?,?,?,?),(?,?,?,?),...`` per
+``rows_per_statement`` rows (and within SQLite's bound-variable limit): a handful of long
+GIL-free calls per batch (prepare, step, commit). The positions are computed instead of
+read back row by row:
+
+* the transaction starts with ``BEGIN IMMEDIATE``, so it holds SQLite's write lock before it
+  reads ``MAX(rowid)`` (a deferred transaction that reads first could not take the lock
+  later if another process had committed in between, and would fail instead of waiting);
+* SQLite gives a new row ``MAX(rowid) + 1``, so the batch gets ``max+1 .. max+n`` in order;
+  this is checked (the last row inserted must have got ``max+n``: ``lastrowid``, which needs
+  no extra statement) and, should it not hold (once rowid ``2**63-1`` is taken SQLite picks
+  random free ones), the rowids are selected by key instead.
+
+A duplicate ``(originator_id, originator_version)`` still raises ``IntegrityError`` and
+nothing of the batch is kept. The statement is ``INSERT OR ROLLBACK``: a conflict rolls the
+whole transaction back (as the caller would anyway), which spares SQLite the statement
+journal it otherwise keeps for a multi-row statement to undo just that statement; beyond
+64 KiB that journal spills to a temp file, and cost more than the per-row calls saved.
+Measured (docs/performance.md): batches of 2,000 append about 20% faster than with the
+library's recorder; SQLite 3.40 spends on parsing the long statement much of what the
+per-row calls spent in Python.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing import sqlite as library
+from eventsourcing.persistence import OperationalError, StoredEvent
+
+# Only ``Factory`` may be a factory class in this module's namespace: the library finds the
+# factory of a persistence module by scanning it for subclasses of ``InfrastructureFactory``.
+
+
+class _WriteTransaction(library.SQLiteTransaction):
+    """The library's transaction (rollback, error translation), opened ``BEGIN IMMEDIATE``."""
+
+    def __enter__(self) -> library.SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            cursor.sqlite_cursor.close()
+            raise OperationalError(error) from error
+        return cursor
+
+
+class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
+    """Inserts a batch with one statement per chunk and computes its positions."""
+
+    rows_per_statement = 2_000
+    """One backtest flush per statement. Longer ones cost more per row to prepare (parsing
+    grows faster than the row count, and the connection's one-entry statement cache cannot
+    keep them): 1.5-3 ms for 2,000 rows, 12 ms for the 8,191 the variable limit allows."""
+
+    min_batch_rows = 64
+    """Smaller batches (live and paper trading append a few events at a time) take the
+    library's row-by-row path: for them reading ``MAX(rowid)`` and preparing a statement of
+    their own cost more than the per-row calls they would save."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with (
+            self.datastore.get_connection(commit=True) as connection,
+            _WriteTransaction(connection, commit=True) as cursor,
+        ):
+            try:
+                return self._insert_events(cursor, stored_events, **kwargs)
+            finally:
+                cursor.sqlite_cursor.close()
+
+    def _insert_events(
+        self, c: library.SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any
+    ) -> Sequence[int] | None:
+        if len(stored_events) < self.min_batch_rows:
+            return super()._insert_events(c, stored_events)
+        before = self._max_notification_id(c) or 0
+        step = self._chunk_rows(c)
+        for start in range(0, len(stored_events), step):
+            chunk = stored_events[start : start + step]
+            params: list[object] = []
+            for event in chunk:
+                originator_id = event.originator_id
+                params += (
+                    originator_id.hex if isinstance(originator_id, UUID) else originator_id,
+                    event.originator_version,
+                    event.topic,
+                    event.state,
+                )
+            c.execute(self._insert_statement(len(chunk)), params)
+        after = before + len(stored_events)
+        if c.lastrowid == after:  # the last row got max+n: so the n rows got max+1 .. max+n
+            return list(range(before + 1, after + 1))
+        return self._select_positions(c, stored_events)
+
+    def _chunk_rows(self, c: library.SQLiteCursor) -> int:
+        """Rows per statement: ``rows_per_statement``, less if the variable limit is lower."""
+        limit = c.sqlite_cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return min(self.rows_per_statement, limit // 4)
+
+    def _insert_statement(self, rows: int) -> str:
+        values = "(?,?,?,?)" + ",(?,?,?,?)" * (rows - 1)
+        return f"INSERT OR ROLLBACK INTO {self.events_table_name} VALUES {values}"
+
+    def _select_positions(
+        self, c: library.SQLiteCursor, stored_events: Sequence[StoredEvent]
+    ) -> list[int]:
+        """The rowids of the rows just inserted, looked up by key (the rare slow path)."""
+        statement = (
+            f"SELECT rowid FROM {self.events_table_name} "
+            "WHERE originator_id=? AND originator_version=?"
+        )
+        positions = []
+        for event in stored_events:
+            originator_id = event.originator_id
+            key = originator_id.hex if isinstance(originator_id, UUID) else originator_id
+            c.execute(statement, (key, event.originator_version))
+            positions.append(int(c.fetchone()[0]))
+        return positions
+
+
+class BatchSQLiteProcessRecorder(library.SQLiteProcessRecorder, BatchSQLiteApplicationRecorder):
+    """The library's process recorder (events and tracking in one transaction), batched."""
+
+
+class Factory(library.SQLiteFactory):
+    """The library's SQLite factory, with the batched application and process recorders."""
+
+    application_recorder_class = BatchSQLiteApplicationRecorder
+    process_recorder_class = BatchSQLiteProcessRecorder
+
+
+__all__ = [
+    "BatchSQLiteApplicationRecorder",
+    "BatchSQLiteProcessRecorder",
+    "Factory",
+]

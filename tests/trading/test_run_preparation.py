@@ -1,0 +1,203 @@
+"""Run preparation and results on their fast paths: the config digest is still the one runs
+were recorded under (run ids derive from it), bar grouping and interval inference agree with
+plain pairwise loops, and a realistic run's metrics are exactly the point-by-point reference."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from decimal import Decimal
+
+import pytest
+
+from adapters.marketdata import load_bars
+from adapters.marketdata.sample import SAMPLE_CSV
+from domain.engine.ports import CollectingSink, SimulatedClock
+from domain.events.types import RunMode
+from domain.market import INTERVAL_MICROSECONDS, Bar
+from domain.risk import RiskLimits
+from infra.trading.runs import (
+    BacktestConfig,
+    build_engine,
+    config_hash,
+    group_by_time,
+    infer_interval,
+    prepare_run,
+    result_of,
+    run_groups,
+)
+from tests.test_metrics import reference_metrics
+from tests.trading.helpers import MINUTE_US, bar, wave_bars
+
+D = Decimal
+# The digest of ``base_config()`` as the line-per-bar implementation has always computed it.
+RECORDED_DIGEST = "f71e926a4fe8f226d8ddd5e09a35ae69b3cdaf74d012d0b383392367d0ad82e2"
+
+
+def base_config(**overrides: object) -> BacktestConfig:
+    values: dict[str, object] = {
+        "bars": {"BTC": wave_bars(300), "ETH": wave_bars(300, "ETH", 50.0)},
+        "strategy": "sma_cross",
+        "params": {"fast": "5", "slow": "15"},
+        "volume_cap": D("0.05"),
+    }
+    values.update(overrides)
+    return BacktestConfig(**values)  # type: ignore[arg-type]
+
+
+def digest_of(config: BacktestConfig, mode: RunMode = RunMode.BACKTEST) -> str:
+    return config_hash(config, config.bars, mode)
+
+
+def reference_hash(config: BacktestConfig, mode: RunMode) -> str:
+    """The digest written the plain way: settings as sorted JSON, then one line per bar."""
+    settings = {
+        "mode": mode.value,
+        "strategy": config.strategy,
+        "params": dict(sorted(config.params.items())),
+        "cash": str(config.cash),
+        "commission": str(config.commission),
+        "slippage_bps": str(config.slippage_bps),
+        "volume_cap": None if config.volume_cap is None else str(config.volume_cap),
+        "record_bars": config.record_bars,
+        "account": config.account,
+        "risk_limits": config.risk_limits.model_dump(mode="json"),
+        "valuation_interval": config.valuation_interval,
+    }
+    text = json.dumps(settings, sort_keys=True, default=str)
+    for symbol in sorted(config.bars):
+        for b in config.bars[symbol]:
+            text += f"{symbol},{b.time_us},{b.open},{b.high},{b.low},{b.close},{b.volume}\n"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_config_hash_is_the_digest_runs_were_recorded_under() -> None:
+    config = base_config()
+    assert digest_of(config) == RECORDED_DIGEST == reference_hash(config, RunMode.BACKTEST)
+    long = base_config(bars={"BTC": wave_bars(5_003)})  # more than one chunk, a partial last
+    assert digest_of(long, RunMode.PAPER) == reference_hash(long, RunMode.PAPER)
+    prepared = prepare_run(config, RunMode.BACKTEST)
+    assert prepared.spec.config_hash == RECORDED_DIGEST
+    assert prepared.spec.run_id == f"bt-{RECORDED_DIGEST[:16]}"
+
+
+def test_every_bar_field_and_every_setting_changes_the_digest() -> None:
+    config = base_config()
+    rows = config.bars["ETH"]
+    middle = rows[150]
+    bar_changes = [
+        dataclasses.replace(middle, time_us=middle.time_us + 1),
+        dataclasses.replace(middle, symbol="ETH2"),
+        *(
+            dataclasses.replace(middle, **{name: getattr(middle, name) + D("0.01")})
+            for name in ("open", "high", "low", "close", "volume")
+        ),
+        dataclasses.replace(middle, volume=D(f"{middle.volume}.0")),  # equal value, new text
+    ]
+    variants = [
+        base_config(bars={"BTC": config.bars["BTC"], "ETH": [*rows[:150], b, *rows[151:]]})
+        for b in bar_changes
+    ]
+    variants += [
+        base_config(bars={"BTC": config.bars["BTC"], "ETH": rows[:-1]}),
+        base_config(bars={"XBT": config.bars["BTC"], "ETH": rows}),
+        base_config(strategy="buy_and_hold"),
+        base_config(params={"fast": "5", "slow": "16"}),
+        base_config(cash=D(100001)),
+        base_config(commission=D("0.0010")),
+        base_config(slippage_bps=D(1)),
+        base_config(volume_cap=None),
+        base_config(record_bars=True),
+        base_config(account="acct"),
+        base_config(risk_limits=RiskLimits(max_position=D(5))),
+        base_config(valuation_interval="15m"),
+    ]
+    digests = [digest_of(v) for v in variants] + [digest_of(config, RunMode.PAPER)]
+    assert len(set(digests)) == len(digests) and digest_of(config) not in digests
+    assert digest_of(base_config(run_id="named")) == digest_of(config)  # the id is not content
+
+
+def reference_groups(bars: dict[str, list[Bar]]) -> list[list[Bar]]:
+    by_time: dict[int, list[Bar]] = {}
+    for symbol in sorted(bars):
+        for b in bars[symbol]:
+            by_time.setdefault(b.time_us, []).append(b)
+    return [by_time[t] for t in sorted(by_time)]
+
+
+def reference_interval(bars: dict[str, list[Bar]]) -> tuple[str, int]:
+    steps = [
+        b.time_us - a.time_us
+        for rows in bars.values()
+        for a, b in itertools.pairwise(rows)
+        if b.time_us > a.time_us
+    ]
+    step = min(steps) if steps else INTERVAL_MICROSECONDS["1d"]
+    names = {micros: name for name, micros in INTERVAL_MICROSECONDS.items()}
+    return names.get(step, f"{step // 1_000_000}s"), step
+
+
+def shifted(rows: list[Bar], times: list[int]) -> list[Bar]:
+    return [dataclasses.replace(b, time_us=t) for b, t in zip(rows, times, strict=True)]
+
+
+def flat(minute: int, price: str) -> Bar:
+    return bar(minute, price, price, price, price)
+
+
+CASES: dict[str, dict[str, list[Bar]]] = {
+    "one symbol, increasing": {"BTC": wave_bars(50)},
+    "one bar": {"BTC": wave_bars(1)},
+    "one symbol, a repeated time": {"BTC": [flat(0, "1"), flat(0, "2"), flat(1, "1")]},
+    "one symbol, out of order": {"BTC": [flat(2, "1"), flat(0, "2"), flat(1, "3")]},
+    "two symbols, misaligned": {
+        "ETH": wave_bars(40, "ETH")[5:],
+        "BTC": shifted(wave_bars(30), [MINUTE_US * 3 * i for i in range(30)]),
+    },
+    "gaps and a 90 s step": {
+        "BTC": shifted(wave_bars(4), [0, 90_000_000, 300_000_000, 3_900_000_000]),
+    },
+    "15 minute bars": {"BTC": shifted(wave_bars(10), [900_000_000 * i for i in range(10)])},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_grouping_and_interval_agree_with_pairwise_loops(name: str) -> None:
+    bars = CASES[name]
+    assert group_by_time(bars) == reference_groups(bars)
+    assert infer_interval(bars) == reference_interval(bars)
+
+
+def test_a_realistic_run_gives_exactly_the_metrics_of_its_points() -> None:
+    """Both sample symbols, 42 days of 5-minute bars, with fees and slippage: the result's
+    metrics equal the reference computed from the engine's ``EquityPoint`` list, as before."""
+    config = BacktestConfig(
+        bars=load_bars(SAMPLE_CSV),
+        strategy="sma_cross",
+        params={"fast": "8", "slow": "21", "size": "0.5"},
+        commission=D("0.001"),
+        slippage_bps=D(2),
+    )
+    prepared = prepare_run(config, RunMode.BACKTEST)
+    engine = build_engine(prepared, CollectingSink(), SimulatedClock(), flush_every=1_000)
+    engine.start(prepared.groups[0][0].time_us)
+    for _ in run_groups(engine, prepared.groups, None):
+        pass
+    engine.stop("data exhausted")
+    result = result_of(engine, prepared, events=0, first_position=0, last_position=0)
+    points = engine.equity_curve
+    assert list(result.equity_curve) == points and len(points) == len(prepared.groups)
+    expected = reference_metrics(
+        points,
+        engine.book.trades,
+        initial_equity=config.cash,
+        fees=engine.book.fees,
+        traded_notional=engine.traded_notional,
+        bars_in_market=engine.bars_in_market,
+        total_bars=len(prepared.groups),
+    )
+    assert result.metrics == expected
+    assert isinstance(expected["trades"], int) and expected["trades"] > 10
+    assert isinstance(expected["days"], int) and expected["days"] >= 40
