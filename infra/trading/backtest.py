@@ -10,6 +10,7 @@ twice records it once.
 from __future__ import annotations
 
 import gc
+import multiprocessing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -67,8 +68,9 @@ def _collector_frozen() -> Iterator[Callable[[], None]]:
 
 
 def _sink_for(store: EventStore) -> StoreSink | WriterProcessSink:
-    """A writer process where the store can be opened again by URL; otherwise this process."""
-    if store.reopenable:
+    """A writer process where the store can be opened again by URL (and this process may
+    have children: a daemonic pool worker may not); otherwise this process."""
+    if store.reopenable and not multiprocessing.current_process().daemon:
         return WriterProcessSink(store.url, key_prefix=store.key_prefix)
     return StoreSink(store)
 

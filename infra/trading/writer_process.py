@@ -146,6 +146,8 @@ class WriterProcessSink:
             self._process.kill()  # the run failed: what is in flight does not matter now
             self._closed = True
             self._process.join()
+            self._requests.close()
+            self._replies.close()
             return
         self.close()
 
@@ -156,6 +158,7 @@ def _serve(
     """The writer process: append each batch received, in order, and answer for each."""
     requests, replies, parents_end = pipes
     _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     parents_end.close()  # a forked copy of the sending end would keep ``recv`` from ever ending
     store = open_event_store(url, key_prefix=key_prefix)
     batches: queue.SimpleQueue[list[tuple[object, ...]] | None] = queue.SimpleQueue()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -114,3 +115,13 @@ def test_a_store_that_cannot_be_reopened_elsewhere_records_in_process(tmp_path: 
     writer.close()
     fixed = open_event_store(_url(tmp_path), clock=lambda: 7)
     assert type(_sink_for(fixed)) is StoreSink
+
+
+def _sink_kind(url: str) -> str:
+    return type(_sink_for(open_event_store(url))).__name__
+
+
+def test_a_daemonic_pool_worker_records_in_process(tmp_path: Path) -> None:
+    """Daemonic processes may not start children: there the backtest appends itself."""
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_sink_kind, (_url(tmp_path),)) == "StoreSink"
