@@ -4,9 +4,9 @@ Both run the same rules on the same synthetic 1-minute bars: SMA cross of close 
 long ``size`` when fast > slow starts, flat when it ends, market orders decided on bar t fill
 at the open of bar t+1, same commission (default none). Each side runs in its own process so
 its peak memory (max RSS) is its own; the parent compares the round trips one by one.
-Ours records a ``PortfolioValued`` per ``--valuation-interval`` of bar time (default 1h), after
-each bar with a fill and at the end. Also times ``RiskEngine.check`` (p50/p99 µs). Prints ONE
-JSON object.
+Ours records a ``PortfolioValued`` per ``--valuation-interval`` of bar time (default 1h) and at
+the end, through a writer process (its peak memory is reported separately). Also times
+``RiskEngine.check`` (p50/p99 µs). Prints ONE JSON object.
 
     .venv/bin/python -m benchmarks.backtest                 # 1,000,000 bars
     .venv/bin/python -m benchmarks.backtest --bars 100000   # quicker
@@ -85,6 +85,8 @@ def run_ours(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         "events_db_mib": round((work / "events.db").stat().st_size / 2**20, 1),
         "peak_rss_mib_after_load": round(rss_after_load),
         "peak_rss_mib": round(peak_rss_mib()),
+        # the writer process (forked, so much of it is shared with this one's pages)
+        "writer_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "final_equity": str(result.final_equity),
         "trips": trips,
     }

@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -159,6 +160,9 @@ def _serve(
     requests, replies, parents_end = pipes
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The receiving thread must get the GIL at once when data arrives: until it has read a
+    # batch off the pipe, the parent's ``send`` blocks (the default 5 ms turns cost seconds).
+    sys.setswitchinterval(0.0001)
     parents_end.close()  # a forked copy of the sending end would keep ``recv`` from ever ending
     store = open_event_store(url, key_prefix=key_prefix)
     batches: queue.SimpleQueue[list[tuple[object, ...]] | None] = queue.SimpleQueue()
