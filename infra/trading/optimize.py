@@ -26,6 +26,7 @@ from infra.trading.runs import (
     BacktestResult,
     RunConfigError,
     build_engine,
+    check_config,
     prepare_run,
     result_of,
     run_groups,
@@ -105,7 +106,7 @@ def run_grid(
     for params in combinations(base.params, grid):
         config = replace(base, params=params, run_id=None)
         try:
-            prepare_run(config, RunMode.BACKTEST)
+            check_config(config)  # the workers prepare (and hash the bars); here only check
         except RunConfigError as error:
             runs.append(GridRun(params, None, str(error)))
             continue
