@@ -481,20 +481,8 @@ class TradingEngine:
         client_order_id, order_id = f"{run}-c{n}", f"{run}-o{n}"
         signal_id, decision_id = f"{run}-s{n}", f"{run}-d{n}"
         position = self.book.position(symbol)
-        pending = self.pending_quantity(symbol) if self.orders else ZERO
+        pending = self.pending_quantity(symbol)
         bar = context.bar
-        signal_fields: dict[str, Any] = {
-            "signal_id": signal_id,
-            "run_id": run,
-            "strategy": spec.strategy,
-            "symbol": symbol,
-            "side": side,
-            "quantity": quantity,
-            "target_position": None,
-            "reason": reason,
-            "bar_time": bar.time,
-            "bar_close": bar.close,
-        }
         intent_fields: dict[str, Any] = {
             "client_order_id": client_order_id,
             "account": spec.account,
@@ -507,22 +495,34 @@ class TradingEngine:
             "stop_price": stop_price,
             "reference_price": bar.close,
         }
-        if _plain_request(
+        # A request of plain valid values skips pydantic; anything else is validated, for its
+        # precise error messages.
+        plain = _plain_request(
             side, quantity, order_type, reason, limit_price=limit_price, stop_price=stop_price
-        ):
-            signal_fields["target_position"] = position + pending + side.sign * quantity
-            signal = _trusted(SignalGenerated, **signal_fields)
-            intent = _trusted(OrderIntent, **intent_fields)
-        else:  # unusual input: full validation, for its precise error messages
-            try:
-                intent = OrderIntent(**intent_fields)
-                signal_fields["side"], signal_fields["quantity"] = intent.side, intent.quantity
-                signal_fields["target_position"] = (
-                    position + pending + intent.side.sign * intent.quantity
-                )
-                signal = SignalGenerated(**signal_fields)
-            except ValidationError as error:
-                raise StrategyError(f"invalid order request: {error.errors()[0]['msg']}") from None
+        )
+        try:
+            intent = (
+                _trusted(OrderIntent, **intent_fields) if plain else OrderIntent(**intent_fields)
+            )
+            signal_fields: dict[str, Any] = {
+                "signal_id": signal_id,
+                "run_id": run,
+                "strategy": spec.strategy,
+                "symbol": symbol,
+                "side": intent.side,
+                "quantity": intent.quantity,
+                "target_position": position + pending + intent.side.sign * intent.quantity,
+                "reason": reason,
+                "bar_time": bar.time,
+                "bar_close": bar.close,
+            }
+            signal = (
+                _trusted(SignalGenerated, **signal_fields)
+                if plain
+                else SignalGenerated(**signal_fields)
+            )
+        except ValidationError as error:
+            raise StrategyError(f"invalid order request: {error.errors()[0]['msg']}") from None
         if type(time_in_force) is not TimeInForce:
             try:
                 time_in_force = TimeInForce(time_in_force)
@@ -597,6 +597,8 @@ class TradingEngine:
         return OrderTicket(client_order_id, True, order_id)
 
     def pending_quantity(self, symbol: str) -> Decimal:
+        if not self.orders:
+            return ZERO  # the usual case, asked before every order
         return sum(
             (o.side.sign * o.leaves for o in self.orders.values() if o.symbol == symbol), ZERO
         )

@@ -133,7 +133,7 @@ def stored_form(event: SerializedEvent, recorded_time_us: int) -> StoredEvent:
         "schema_version": event.schema_version,
     }
     return StoredEvent(
-        event.stream_id, event.stream_version, event.event_type, orjson.dumps(state, option=_SORTED)
+        event.stream_id, event.stream_version, event.event_type, canonical_json(state)
     )
 
 

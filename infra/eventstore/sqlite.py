@@ -90,13 +90,7 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
             chunk = stored_events[start : start + step]
             params: list[object] = []
             for event in chunk:
-                originator_id = event.originator_id
-                params += (
-                    originator_id.hex if isinstance(originator_id, UUID) else originator_id,
-                    event.originator_version,
-                    event.topic,
-                    event.state,
-                )
+                params += (_key(event), event.originator_version, event.topic, event.state)
             c.execute(self._insert_statement(len(chunk)), params)
         after = before + len(stored_events)
         if c.lastrowid == after:  # the last row got max+n: so the n rows got max+1 .. max+n
@@ -122,11 +116,15 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
         )
         positions = []
         for event in stored_events:
-            originator_id = event.originator_id
-            key = originator_id.hex if isinstance(originator_id, UUID) else originator_id
-            c.execute(statement, (key, event.originator_version))
+            c.execute(statement, (_key(event), event.originator_version))
             positions.append(int(c.fetchone()[0]))
         return positions
+
+
+def _key(event: StoredEvent) -> str:
+    """The stored ``originator_id``: as the library stores it (a UUID as its hex)."""
+    originator_id = event.originator_id
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 class BatchSQLiteProcessRecorder(library.SQLiteProcessRecorder, BatchSQLiteApplicationRecorder):
