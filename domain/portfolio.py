@@ -76,6 +76,8 @@ class Book:
     marks: dict[str, Decimal] = field(default_factory=dict)
     trades: list[ClosedTrade] = field(default_factory=list)
     _open: set[str] = field(default_factory=set, repr=False)  # symbols with a position
+    # equity while flat (``cash + 0``) for the cash it was computed from: asked every bar
+    _flat: tuple[Decimal, Decimal] = field(default=(ZERO, ZERO), repr=False)
 
     def __post_init__(self) -> None:
         self.cash = self.initial_cash
@@ -210,7 +212,10 @@ class Book:
     def valuation(self) -> tuple[Decimal, bool]:
         """``(equity, in_market())`` in one pass over the positions (the engine, every bar)."""
         if not self._open:
-            return self.cash + ZERO, False  # the same Decimal sum as with positions, all flat
+            cash, flat = self.cash, self._flat
+            if cash is not flat[0]:  # the same Decimal sum as with positions, all flat
+                flat = self._flat = (cash, cash + ZERO)
+            return flat[1], False
         value = ZERO
         held_any = False
         marks = self.marks

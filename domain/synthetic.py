@@ -226,13 +226,18 @@ class SyntheticLog:
                 signal_id=f"sig-{key}",
                 rules=[
                     RuleOutcome(
-                        rule="max_order_quantity", passed=True, value=str(quantity), limit="100"
+                        rule="max_order_quantity",
+                        passed=True,
+                        value=str(quantity),
+                        limit="100",
+                        detail="",
                     ),
                     RuleOutcome(
                         rule="max_order_notional",
                         passed=approved,
                         value=str(notional),
                         limit="250000" if approved else str(notional - 1),
+                        detail="",
                     ),
                 ],
             ),

@@ -108,6 +108,9 @@ def _constraint(field: FieldInfo) -> str:
 def _fields(cls: type[DomainEvent | EventValue]) -> list[str]:
     rows = ["| field | type | notes |", "|---|---|---|"]
     hints = typing.get_type_hints(cls, include_extras=True)
+    if not hasattr(cls, "model_fields"):  # a typed dict: every key required, no defaults
+        rows += [f"| `{name}` | {_type_name(hint)} |  |" for name, hint in hints.items()]
+        return rows
     for name, field in cls.model_fields.items():
         notes = _constraint(field)
         if not field.is_required():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -158,3 +159,12 @@ def test_a_payload_from_a_newer_build_is_refused_clearly() -> None:
 @given(st.integers(min_value=0, max_value=4_102_444_800_000_000))
 def test_microsecond_times_round_trip(micros: int) -> None:
     assert to_microseconds(from_microseconds(micros)) == micros
+
+
+@given(st.integers(min_value=-62_135_596_800_000_000, max_value=253_402_300_799_999_999))
+def test_microsecond_times_are_the_utc_calendar_times(micros: int) -> None:
+    seconds, fraction = divmod(micros, 1_000_000)
+    expected = datetime.fromtimestamp(seconds, UTC).replace(microsecond=fraction)
+    moment = from_microseconds(micros)
+    assert moment == expected and moment.tzinfo is UTC
+    assert moment.isoformat() == expected.isoformat()

@@ -1,4 +1,4 @@
-"""Load OHLCV bars from a CSV or Parquet file into exact-decimal ``Bar`` lists, validated."""
+"""Load OHLCV bars from a CSV or Parquet file into exact-decimal ``BarSeries``, validated."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pyarrow.compute as pc
 
 from adapters.marketdata.columns import VALUE_COLUMNS
 from adapters.marketdata.csv_source import read_csv_columns
+from adapters.marketdata.digest import columns_digest
 from adapters.marketdata.errors import MarketDataError
-from adapters.marketdata.numbers import NumericColumn, decimals, numeric_column
+from adapters.marketdata.numbers import NumericColumn, exact_columns, numeric_column
 from adapters.marketdata.parquet_source import read_parquet_columns
 from adapters.marketdata.timestamps import parse_timestamps
 from adapters.marketdata.validation import (
@@ -26,7 +27,7 @@ from adapters.marketdata.validation import (
     check_times,
     check_values,
 )
-from domain.market import Bar
+from domain.market import Bar, BarSeries
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -34,8 +35,9 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 
 def load_bars(
     path: Path, *, symbol: str | None = None, allow_gaps: bool = False
-) -> dict[str, list[Bar]]:
-    """Bars per symbol, in file order. Raises ``MarketDataError`` naming file, row and reason.
+) -> dict[str, BarSeries]:
+    """Bars per symbol, in file order, each series with its digest computed from the columns.
+    Raises ``MarketDataError`` naming file, row and reason.
 
     A file without a ``symbol`` column holds one symbol: ``symbol``, or the file name's stem
     uppercased. With a ``symbol`` column, ``symbol`` selects one of the symbols present.
@@ -46,7 +48,7 @@ def load_bars(
 
 def read_bars(
     path: Path, *, symbol: str | None = None, allow_gaps: bool = False
-) -> tuple[dict[str, list[Bar]], DataReport]:
+) -> tuple[dict[str, BarSeries], DataReport]:
     """Like ``load_bars`` but also returns the validation report (gaps, interval, format)."""
     try:
         return _read_bars(Path(path), symbol, allow_gaps)
@@ -57,7 +59,7 @@ def read_bars(
 
 def _read_bars(
     path: Path, symbol: str | None, allow_gaps: bool
-) -> tuple[dict[str, list[Bar]], DataReport]:
+) -> tuple[dict[str, BarSeries], DataReport]:
     where = str(path)
     columns = _read_columns(path)
     rows = len(columns["timestamp"])
@@ -162,14 +164,20 @@ def _build_bars(
     numbers: dict[str, NumericColumn],
     indices: np.ndarray,
     rows: int,
-) -> list[Bar]:
+) -> BarSeries:
+    """The symbol's bars, and their digest computed from the same texts by Arrow kernels (no
+    Python work per bar beyond making the ``Bar`` objects)."""
     everything = len(indices) == rows
     take = pa.array(indices)
     texts = [
         numbers[name].text if everything else numbers[name].text.take(take)
         for name in VALUE_COLUMNS
     ]
-    times = (micros if everything else micros[indices]).tolist()
-    opens, highs, lows, closes = decimals(*texts[:4])
-    (volumes,) = decimals(texts[4])
-    return list(map(Bar, repeat(symbol), times, opens, highs, lows, closes, volumes))
+    times = micros if everything else micros[indices]
+    prices = exact_columns(*texts[:4])
+    volumes = exact_columns(texts[4])
+    opens, highs, lows, closes = prices.decimals()
+    (volume_values,) = volumes.decimals()
+    bars = map(Bar, repeat(symbol), times.tolist(), opens, highs, lows, closes, volume_values)
+    digest = columns_digest(symbol, times, prices.canonical_texts() + volumes.canonical_texts())
+    return BarSeries.with_digest(symbol, bars, digest)

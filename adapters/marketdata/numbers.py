@@ -10,6 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$"
+# Texts that ``str(Decimal(text))`` gives back unchanged: plain notation without "+", leading
+# zeros or a bare "." (``.5``, ``1.``), not below 1e-6 in size nor a zero with over six places,
+# where ``str`` switches to exponent form (``0.0000001`` -> ``1E-7``, ``0.0000000`` ->
+# ``0E-7``). Checked against ``str`` in tests/marketdata/test_digest.py.
+CANONICAL = r"^-?([1-9][0-9]*(\.[0-9]+)?|0(\.(0{0,5}[1-9][0-9]*|0{1,6}))?)$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,19 +44,42 @@ def numeric_column(column: pa.Array) -> NumericColumn:
     return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False))
 
 
-def decimals(*texts: pa.Array) -> list[list[Decimal]]:
-    """Exact decimals from the text of columns that passed validation, one list per column.
+@dataclass(frozen=True, slots=True)
+class ExactColumns:
+    """Columns of validated number texts, dictionary-encoded together so that each distinct
+    text is worked on once: its ``Decimal`` is made once and shared (bars repeat prices a lot:
+    open = previous close), which saves time and most of the memory."""
 
-    Each distinct text is converted once and the ``Decimal`` objects are shared (bars repeat
-    prices a lot: open = previous close), which saves time and most of the memory.
-    """
+    texts: tuple[pa.Array, ...]
+    distinct_text: pa.Array
+    distinct: np.ndarray  # the Decimal of each distinct text
+    indices: np.ndarray  # the columns' rows, one after the other -> position in ``distinct``
+
+    def decimals(self) -> list[list[Decimal]]:
+        """Exact decimals, one list per column."""
+        return [self.distinct[self.indices[rows]].tolist() for rows in self._rows()]
+
+    def canonical_texts(self) -> list[pa.Array]:
+        """Each column as ``str`` of its Decimals writes it, without Python work per value: a
+        text matching ``CANONICAL`` is its own ``str``; only the others (rare) are converted."""
+        plain = pc.match_substring_regex(self.distinct_text, CANONICAL)
+        if pc.all(plain).as_py():
+            return list(self.texts)
+        redo = ~plain.to_numpy(zero_copy_only=False)
+        written = pa.array([str(value) for value in self.distinct[redo]], self.distinct_text.type)
+        canonical = pc.replace_with_mask(self.distinct_text, pc.invert(plain), written)
+        return [canonical.take(pa.array(self.indices[rows])) for rows in self._rows()]
+
+    def _rows(self) -> list[slice]:
+        """Where each column's rows are in ``indices``."""
+        ends = np.cumsum([len(text) for text in self.texts]).tolist()
+        return [slice(end - len(text), end) for end, text in zip(ends, self.texts, strict=True)]
+
+
+def exact_columns(*texts: pa.Array) -> ExactColumns:
+    """Encode columns that passed validation and convert each distinct text to a Decimal."""
     encoded = pc.dictionary_encode(pa.concat_arrays(list(texts)))
     distinct = np.empty(len(encoded.dictionary), dtype=object)
     distinct[:] = list(map(Decimal, encoded.dictionary.to_pylist()))
-    everything = distinct[encoded.indices.to_numpy(zero_copy_only=False)]
-    out: list[list[Decimal]] = []
-    start = 0
-    for text in texts:
-        out.append(everything[start : start + len(text)].tolist())
-        start += len(text)
-    return out
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return ExactColumns(tuple(texts), encoded.dictionary, distinct, indices)

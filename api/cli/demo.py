@@ -7,6 +7,7 @@ resume from their checkpoints and sealing only adds new full segments.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -75,7 +76,7 @@ def demo() -> None:
 
 
 def _backtests(
-    store: EventStore, objects: ObjectStore, bars: dict[str, list[Any]]
+    store: EventStore, objects: ObjectStore, bars: Mapping[str, Sequence[Any]]
 ) -> list[tuple[str, str, BacktestResult]]:
     results = []
     runs = [(strategy, symbol) for strategy in STRATEGIES for symbol in sorted(bars)]

@@ -19,7 +19,7 @@ from api.cli.common import console, err_console, event_store, settings_or_exit
 from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
 from domain.events.types import RunMode
-from domain.market import Bar
+from domain.market import BarSeries
 from domain.risk import RiskLimits
 from domain.strategy import StrategyError, parse_assignments
 from infra.trading.backtest import run_backtest
@@ -265,7 +265,7 @@ def _config(
     return config
 
 
-def _bars(data: Path, symbol: str | None, allow_gaps: bool) -> dict[str, list[Bar]]:
+def _bars(data: Path, symbol: str | None, allow_gaps: bool) -> dict[str, BarSeries]:
     if not data.is_file():
         raise RunConfigError(f"data file {data} does not exist")
     bars = load_bars(data, symbol=symbol, allow_gaps=allow_gaps)

@@ -18,7 +18,7 @@ times (simulated in a backtest, the wall clock in paper and live).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, KeysView
+from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -54,7 +54,6 @@ from domain.events.catalog import (
     OrderSubmitted,
     PortfolioValued,
     RiskDecisionMade,
-    RuleOutcome,
     SignalGenerated,
     StrategyRunStarted,
     StrategyRunStopped,
@@ -73,7 +72,6 @@ from domain.events.types import (
 from domain.market import Bar
 from domain.portfolio import Book
 from domain.risk.engine import RiskEngine
-from domain.risk.rules import RuleResult
 from domain.strategy.base import OrderTicket, Strategy, StrategyFill
 from domain.strategy.params import StrategyError
 from domain.trades import ClosedTrade, EquityPoint
@@ -113,26 +111,6 @@ def _trusted(cls: type[E], **values: Any) -> E:
     _set_attribute(model, "__pydantic_extra__", None)
     _set_attribute(model, "__pydantic_private__", None)
     return model
-
-
-_OUTCOMES: dict[RuleResult, RuleOutcome] = {}
-
-
-def _rule_outcome(result: RuleResult) -> RuleOutcome:
-    """The catalog value of one rule's result; equal results share one (immutable) value."""
-    outcome = _OUTCOMES.get(result)
-    if outcome is None:
-        if len(_OUTCOMES) >= 50_000:
-            _OUTCOMES.clear()
-        outcome = _OUTCOMES[result] = _trusted(
-            RuleOutcome,
-            rule=result.rule,
-            passed=result.passed,
-            value=result.value,
-            limit=result.limit,
-            detail=result.detail,
-        )
-    return outcome
 
 
 def _plain_request(
@@ -318,11 +296,11 @@ class TradingEngine:
         self._strategy.on_start()
         self.journal.flush()
 
-    def process(self, bars: list[Bar]) -> None:
+    def process(self, bars: Sequence[Bar]) -> None:
         """One bar time (one bar per symbol at most): fills, marks, strategy, valuation."""
         self.process_many((bars,))
 
-    def process_many(self, groups: Iterable[list[Bar]]) -> None:
+    def process_many(self, groups: Iterable[Sequence[Bar]]) -> None:
         """``process`` for each bar time in order, with the per-call lookups done once (a
         backtest calls this with thousands of bar times at a time)."""
         if not self._running:
@@ -531,7 +509,6 @@ class TradingEngine:
         strategy_actor = self._strategy_actor
         signal_event = self._record(self.run_stream, signal, strategy_actor, context.event_id)
         check = self.risk.check(intent, now_us=self.market_us, position=position, pending=pending)
-        outcomes = _OUTCOMES
         decision_event = self._record(
             self.run_stream,
             _trusted(
@@ -539,7 +516,7 @@ class TradingEngine:
                 decision_id=decision_id,
                 intent=intent,
                 approved=check.approved,
-                rules=[outcomes.get(r) or _rule_outcome(r) for r in check.outcomes],
+                rules=check.rule_outcomes(),
                 signal_id=signal_id,
             ),
             strategy_actor,

@@ -103,9 +103,9 @@ class Clock(Protocol):
 
 
 class LiveFeed(Protocol):
-    """Bars as they close, grouped by close time (one list per timestamp, any symbols)."""
+    """Bars as they close, grouped by close time (one group per timestamp, any symbols)."""
 
-    def __iter__(self) -> Iterator[list[Bar]]: ...
+    def __iter__(self) -> Iterator[Sequence[Bar]]: ...
 
 
 class SimulatedClock:

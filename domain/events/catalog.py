@@ -5,7 +5,8 @@ Stream naming (the aggregate an event belongs to) lives in ``domain.events.strea
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from domain.events.base import DomainEvent, EventValue, Payload, upcaster
 from domain.events.types import (
@@ -96,14 +97,19 @@ class PortfolioValued(DomainEvent):
 # --- risk ----------------------------------------------------------------------------------
 
 
-class RuleOutcome(EventValue):
-    """One pre-trade rule's evaluation, kept inside ``RiskDecisionMade``."""
+# A typed dict rather than a model: every decision holds one per rule (fourteen) and a
+# backtest makes tens of thousands of decisions; the rules build these plain dicts, the log
+# writes them as they are, and reading an event back validates them like any other field.
+@with_config(ConfigDict(extra="forbid"))
+class RuleOutcome(TypedDict):
+    """One pre-trade rule's evaluation, kept inside ``RiskDecisionMade``; every key is always
+    present (``detail`` is "" when there is nothing to add)."""
 
     rule: str
     passed: bool
     value: str
     limit: str
-    detail: str = ""
+    detail: str
 
 
 class OrderIntent(EventValue):

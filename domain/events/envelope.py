@@ -7,7 +7,7 @@ with its gapless global ``position``. Times are integer microseconds since the U
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -38,7 +38,7 @@ def to_microseconds(moment: datetime) -> int:
 
 
 def from_microseconds(micros: int) -> datetime:
-    return datetime.fromtimestamp(micros // 1_000_000, UTC).replace(microsecond=micros % 1_000_000)
+    return _EPOCH + timedelta(0, 0, micros)  # exact, and faster than fromtimestamp + replace
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -24,7 +24,7 @@ from domain.events.catalog import (
 )
 from domain.events.types import OrderType, TradingState
 from domain.risk.limits import CompiledLimits, RiskLimits
-from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule, RuleResult
+from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule
 
 ZERO = Decimal(0)
 SIX_PLACES = Decimal("0.000001")
@@ -42,15 +42,15 @@ class RiskCheck:
     """The verdict on one intent: approved only if every outcome passed."""
 
     approved: bool
-    outcomes: tuple[RuleResult, ...]
+    outcomes: tuple[RuleOutcome, ...]
 
     @property
     def failed(self) -> list[str]:
-        return [o.rule for o in self.outcomes if not o.passed]
+        return [o["rule"] for o in self.outcomes if not o["passed"]]
 
     def rule_outcomes(self) -> list[RuleOutcome]:
-        """The outcomes as validated catalog values, for ``RiskDecisionMade``."""
-        return [o.to_event_value() for o in self.outcomes]
+        """The outcomes in rule order, as ``RiskDecisionMade`` records them."""
+        return list(self.outcomes)
 
 
 class RiskEngine:
@@ -188,7 +188,7 @@ class RiskEngine:
         outcomes = tuple([rule(facts, limits, counters) for rule in self._rules])
         approved = True
         for outcome in outcomes:
-            if not outcome.passed:
+            if not outcome["passed"]:
                 approved = False
                 break
         if approved:

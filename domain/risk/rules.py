@@ -1,8 +1,7 @@
-"""Pre-trade rules: small pure functions of (order facts, limits, counters) -> RuleResult.
+"""Pre-trade rules: small pure functions of (order facts, limits, counters) -> RuleOutcome.
 
-A ``RuleResult`` is the plain-tuple twin of the catalog's ``RuleOutcome`` (building a pydantic
-model per rule would cost more than the rule itself); the ``RiskDecisionMade`` that records
-the results converts and validates them.
+Each rule returns the catalog's ``RuleOutcome`` (a typed dict) built afresh, which goes into
+``RiskDecisionMade`` as it is: no second form to convert, nothing shared between decisions.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
 
 from domain.events.catalog import RuleOutcome
 from domain.events.types import TradingState
@@ -53,56 +51,36 @@ class Counters:
     drawdown_text: str
 
 
-class RuleResult(NamedTuple):
-    """One rule's verdict with the value it measured and the limit it compared against."""
-
-    rule: str
-    passed: bool
-    value: str
-    limit: str
-    detail: str = ""
-
-    def to_event_value(self) -> RuleOutcome:
-        return RuleOutcome(
-            rule=self.rule,
-            passed=self.passed,
-            value=self.value,
-            limit=self.limit,
-            detail=self.detail,
-        )
+def _outcome(rule: str, passed: bool, value: str, limit: str, detail: str = "") -> RuleOutcome:
+    return {"rule": rule, "passed": passed, "value": value, "limit": limit, "detail": detail}
 
 
-_outcome = RuleResult
-
-Rule = Callable[[OrderFacts, CompiledLimits, Counters], RuleResult]
+Rule = Callable[[OrderFacts, CompiledLimits, Counters], RuleOutcome]
 
 
-_RELEASED = _outcome("kill_switch", True, "released", "released")
-_ENGAGED = _outcome("kill_switch", False, "engaged", "released")
-_ACTIVE = _outcome("trading_state", True, "ACTIVE", "ACTIVE|REDUCING")
+def kill_switch(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
+    if c.kill_switch:
+        return _outcome("kill_switch", False, "engaged", "released")
+    return _outcome("kill_switch", True, "released", "released")
 
 
-def kill_switch(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
-    return _ENGAGED if c.kill_switch else _RELEASED
-
-
-def trading_state(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def trading_state(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     if c.state is TradingState.ACTIVE:
-        return _ACTIVE
+        return _outcome("trading_state", True, "ACTIVE", "ACTIVE|REDUCING")
     if c.state is TradingState.REDUCING:
         detail = "reduces the position" if o.reducing else "would not reduce the position"
         return _outcome("trading_state", o.reducing, "REDUCING", "reducing orders only", detail)
     return _outcome("trading_state", False, c.state.value, "ACTIVE|REDUCING")
 
 
-def restricted_symbol(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def restricted_symbol(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     restricted = o.symbol in lim.restricted_symbols
     return _outcome(
         "restricted_symbol", not restricted, o.symbol, lim.text["restricted_symbols"] or "none"
     )
 
 
-def max_order_quantity(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def max_order_quantity(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     return _outcome(
         "max_order_quantity",
         o.quantity <= lim.max_order_quantity,
@@ -111,7 +89,7 @@ def max_order_quantity(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleR
     )
 
 
-def max_order_notional(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def max_order_notional(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     if o.notional is None:
         return _outcome(
             "max_order_notional", False, "unknown", lim.text["max_order_notional"], "no price"
@@ -124,13 +102,13 @@ def max_order_notional(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleR
     )
 
 
-def max_position(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def max_position(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     size = abs(o.projected)
     passed = size <= lim.max_position or o.reducing
     return _outcome("max_position", passed, str(size), lim.text["max_position"])
 
 
-def price_collar(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def price_collar(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     if o.last_price is None or o.price is None:
         return _outcome("price_collar", False, "unknown", lim.text["price_collar"], "no last price")
     if o.price == o.last_price:  # market orders priced at the last close: no deviation
@@ -145,7 +123,7 @@ def price_collar(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
     )
 
 
-def orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     count = c.account_last_second + 1
     return _outcome(
         "max_orders_per_second",
@@ -155,7 +133,7 @@ def orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleRe
     )
 
 
-def strategy_orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def strategy_orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     count = c.strategy_last_second + 1
     return _outcome(
         "max_strategy_orders_per_second",
@@ -165,7 +143,7 @@ def strategy_orders_per_second(o: OrderFacts, lim: CompiledLimits, c: Counters) 
     )
 
 
-def orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     count = c.account_today + 1
     return _outcome(
         "max_orders_per_day",
@@ -175,7 +153,7 @@ def orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResul
     )
 
 
-def strategy_orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def strategy_orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     count = c.strategy_today + 1
     return _outcome(
         "max_strategy_orders_per_day",
@@ -185,7 +163,7 @@ def strategy_orders_per_day(o: OrderFacts, lim: CompiledLimits, c: Counters) -> 
     )
 
 
-def duplicate_order(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def duplicate_order(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     if c.duplicate_age_us is None:
         return _outcome("duplicate_order", True, "none", lim.text["duplicate_window_us"])
     passed = c.duplicate_age_us >= lim.duplicate_window_us
@@ -198,13 +176,13 @@ def duplicate_order(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResu
     )
 
 
-def max_daily_loss(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def max_daily_loss(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     limit = lim.max_daily_loss
     passed = limit is None or c.daily_loss <= limit or o.reducing
     return _outcome("max_daily_loss", passed, c.daily_loss_text, lim.text["max_daily_loss"])
 
 
-def max_drawdown(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleResult:
+def max_drawdown(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
     limit = lim.max_drawdown
     passed = limit is None or c.drawdown <= limit or o.reducing
     return _outcome("max_drawdown", passed, c.drawdown_text, lim.text["max_drawdown"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -80,10 +80,10 @@ def simulate(config: BacktestConfig) -> tuple[BacktestResult, list[NewEvent]]:
     return result, sink.events
 
 
-_WORKER_BARS: dict[str, list[Bar]] = {}
+_WORKER_BARS: dict[str, Sequence[Bar]] = {}
 
 
-def _init_worker(bars: dict[str, list[Bar]]) -> None:
+def _init_worker(bars: Mapping[str, Sequence[Bar]]) -> None:
     _WORKER_BARS.clear()
     _WORKER_BARS.update(bars)
 

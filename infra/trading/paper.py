@@ -8,7 +8,7 @@ before the next is processed; running the same command again after a crash resum
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from domain.engine.engine import TradingEngine
 from domain.engine.ports import Clock, LiveFeed
@@ -41,7 +41,7 @@ class ReplayFeed:
 
     def __init__(
         self,
-        groups: list[list[Bar]],
+        groups: Sequence[Sequence[Bar]],
         *,
         interval_us: int,
         speed: float,
@@ -53,7 +53,7 @@ class ReplayFeed:
         self._pause = 0.0 if speed == 0 else interval_us / 1_000_000 / speed
         self._sleep = sleep
 
-    def __iter__(self) -> Iterator[list[Bar]]:
+    def __iter__(self) -> Iterator[Sequence[Bar]]:
         for index, group in enumerate(self._groups):
             if index and self._pause:
                 self._sleep(self._pause)
@@ -66,7 +66,7 @@ def run_paper(
     *,
     speed: float = 60.0,
     clock: Clock | None = None,
-    feed: Callable[[list[list[Bar]], int], LiveFeed] | None = None,
+    feed: Callable[[Sequence[Sequence[Bar]], int], LiveFeed] | None = None,
     progress: Progress | None = None,
     controls: Callable[[TradingEngine, int], None] | None = None,
 ) -> BacktestResult:

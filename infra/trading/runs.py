@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -15,7 +15,7 @@ from domain.engine.engine import RunSpec, TradingEngine, parse_interval
 from domain.engine.ports import Clock, EventSink
 from domain.events.envelope import NewEvent
 from domain.events.types import RunMode
-from domain.market import INTERVAL_MICROSECONDS, Bar
+from domain.market import INTERVAL_MICROSECONDS, Bar, MisfiledBarError, bars_digest
 from domain.metrics import compute_metrics
 from domain.risk import RiskEngine, RiskLimits
 from domain.strategy import Strategy, StrategyError
@@ -35,7 +35,7 @@ class RunConfigError(ValueError):
 class BacktestConfig:
     """Everything that defines a run; the same config always yields the same events."""
 
-    bars: dict[str, list[Bar]]
+    bars: Mapping[str, Sequence[Bar]]
     strategy: str
     params: dict[str, str]
     cash: Decimal = Decimal(100000)
@@ -71,13 +71,14 @@ class PreparedRun:
 
     config: BacktestConfig
     strategy: Strategy
-    groups: list[list[Bar]]
+    groups: list[tuple[Bar, ...]]
     spec: RunSpec
 
 
 def check_config(config: BacktestConfig) -> tuple[Strategy, int]:
-    """Every check ``prepare_run`` makes, without its passes over the bars (hashing them costs
-    ~1 s per million): the strategy instance and the valuation interval in µs."""
+    """Every check ``prepare_run`` makes, without its passes over the bars (hashing bars that
+    are not a loaded ``BarSeries`` costs ~1 s per million): the strategy instance and the
+    valuation interval in µs. Misfiled bars are found by that pass, in ``prepare_run``."""
     try:
         strategy = resolve_strategy(config.strategy)(config.params)
     except StrategyError as error:
@@ -103,7 +104,10 @@ def prepare_run(config: BacktestConfig, mode: RunMode) -> PreparedRun:
     strategy_class = type(strategy)
     bars = {symbol: rows for symbol, rows in config.bars.items() if rows}
     interval, interval_us = infer_interval(bars)
-    digest = config_hash(config, bars, mode)
+    try:
+        digest = config_hash(config, bars, mode)
+    except MisfiledBarError as error:
+        raise RunConfigError(str(error)) from None
     run_id = config.run_id or f"{'bt' if mode is RunMode.BACKTEST else mode.value}-{digest[:16]}"
     spec = RunSpec(
         run_id=run_id,
@@ -149,20 +153,23 @@ def build_engine(
     )
 
 
-def group_by_time(bars: dict[str, list[Bar]]) -> list[list[Bar]]:
-    """Bars of all symbols merged into one list per open time, symbols in name order."""
+def group_by_time(bars: Mapping[str, Sequence[Bar]]) -> list[tuple[Bar, ...]]:
+    """Bars of all symbols merged into one tuple per open time, symbols in name order.
+
+    Tuples, not lists: a tuple holds its items inline, a list in a second allocation, and the
+    run reads one group per bar time from memory (a million of them for a million bars)."""
     if len(bars) == 1:
         [rows] = bars.values()
         if bool(np.all(np.diff(_open_times(rows)) > 0)):
-            return list(map(list, zip(rows)))  # one bar per time: [[bar], ...], built in C
+            return list(zip(rows))  # one bar per time: [(bar,), ...], built in C
     by_time: dict[int, list[Bar]] = {}
     for symbol in sorted(bars):
         for bar in bars[symbol]:
             by_time.setdefault(bar.time_us, []).append(bar)
-    return [by_time[t] for t in sorted(by_time)]
+    return [tuple(by_time[t]) for t in sorted(by_time)]
 
 
-def infer_interval(bars: dict[str, list[Bar]]) -> tuple[str, int]:
+def infer_interval(bars: Mapping[str, Sequence[Bar]]) -> tuple[str, int]:
     """The smallest step between consecutive bars of any symbol, named if it is a standard one."""
     steps = [np.diff(_open_times(rows)) for rows in bars.values()]
     positive = [int(found[found > 0].min()) for found in steps if np.any(found > 0)]
@@ -173,19 +180,19 @@ def infer_interval(bars: dict[str, list[Bar]]) -> tuple[str, int]:
     return f"{step // 1_000_000}s", step
 
 
-def _open_times(rows: list[Bar]) -> np.ndarray:
+def _open_times(rows: Sequence[Bar]) -> np.ndarray:
     """Open times as int64, for vectorized checks (pairwise Python loops over 1M bars are slow)."""
     return np.fromiter([bar.time_us for bar in rows], dtype=np.int64, count=len(rows))
 
 
-def config_hash(config: BacktestConfig, bars: dict[str, list[Bar]], mode: RunMode) -> str:
-    """SHA-256 over the bars and every setting that can change the events.
+def config_hash(config: BacktestConfig, bars: Mapping[str, Sequence[Bar]], mode: RunMode) -> str:
+    """SHA-256 over every setting that can change the events, then the bars.
 
-    Each bar is hashed as the line ``symbol,time_us,open,high,low,close,volume`` (``symbol``:
-    its key in ``bars``) with the exact ``str`` of each Decimal, so ``1.0`` and ``1.00`` differ
-    as they do in the events. Those five ``str`` calls per bar are most of the cost, and no
-    exact encoding of a ``Decimal`` is cheaper (``float()`` goes through the text too); the
-    per-line f-string is the cheapest way measured to build the text around them.
+    The settings are sorted JSON; then one line ``{symbol} {bars_digest(symbol, rows)}`` per
+    symbol in name order. ``bars_digest`` hashes a line per bar with the exact ``str`` of each
+    Decimal (``1.0`` and ``1.00`` differ, as they do in the events); a ``BarSeries`` from the
+    loader brings it computed from the file's columns, so only other sequences pay the ~1 s per
+    million bars here. A bar filed under another symbol's key raises ``MisfiledBarError``.
     """
     digest = hashlib.sha256()
     settings = {
@@ -203,23 +210,7 @@ def config_hash(config: BacktestConfig, bars: dict[str, list[Bar]], mode: RunMod
     }
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for symbol in sorted(bars):
-        rows = bars[symbol]
-        for start in range(0, len(rows), 10_000):  # one line per bar, hashed in chunks
-            digest.update(
-                "".join(
-                    [
-                        f"{symbol},{bar.time_us},{bar.open!s},{bar.high!s},{bar.low!s},"
-                        f"{bar.close!s},{bar.volume!s}\n"
-                        for bar in rows[start : start + 10_000]
-                    ]
-                ).encode()
-            )
-        if [bar.symbol for bar in rows].count(symbol) != len(rows):  # ~10 ms per 1M bars
-            # A bar filed under another symbol's key: its own symbol is in the events too.
-            misfiled = [
-                [index, bar.symbol] for index, bar in enumerate(rows) if bar.symbol != symbol
-            ]
-            digest.update(f"misfiled {json.dumps([symbol, misfiled])}\n".encode())
+        digest.update(f"{symbol} {bars_digest(symbol, bars[symbol])}\n".encode())
     return digest.hexdigest()
 
 
@@ -251,7 +242,11 @@ class StoreSink:
 
 
 def run_groups(
-    engine: TradingEngine, groups: list[list[Bar]], progress: Progress | None, *, start: int = 0
+    engine: TradingEngine,
+    groups: Sequence[Sequence[Bar]],
+    progress: Progress | None,
+    *,
+    start: int = 0,
 ) -> Iterator[int]:
     """Feed ``groups[start:]`` to the engine a chunk at a time (at most ``CHUNK_GROUPS``, and
     1/200 of the run so progress moves smoothly); yields the number of groups done after each."""

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from types import TracebackType
 
-from domain.events.codec import SerializedEvent, serialize
+from domain.events.codec import SerializedEvent, serialized_row
 from domain.events.envelope import NewEvent
 from infra.eventstore.factory import open_event_store
 
@@ -81,8 +81,7 @@ class WriterProcessSink:
             return
         while self._in_flight >= self._max_pending:
             self._collect(wait=True)
-        # Plain tuples: pickle writes those in C, a named tuple costs it a Python call each.
-        batch = [tuple(serialize(event)) for event in events]
+        batch = list(map(serialized_row, events))
         try:
             self._requests.send(batch)
         except (BrokenPipeError, ConnectionResetError):

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from adapters.marketdata import MarketDataError, load_bars, read_bars
-from domain.market import Bar
+from domain.market import Bar, BarSeries
 
 T0 = 1_704_067_200  # 2024-01-01T00:00:00Z in seconds
 HEADER = "timestamp,open,high,low,close,volume\n"
@@ -45,9 +45,9 @@ def test_csv_gives_exact_decimal_bars_named_after_the_file(tmp_path: Path) -> No
     )
     assert str(first.open) == "100.10"  # from the text, trailing zero kept, no float noise
     assert [b.time_us for b in bars["BTCUSDT"]] == [(T0 + 60 * i) * 1_000_000 for i in range(3)]
-    assert load_bars(path, symbol="XBT")["XBT"] == [
-        Bar("XBT", *vars_of(b)) for b in bars["BTCUSDT"]
-    ]
+    renamed = load_bars(path, symbol="XBT")["XBT"]
+    assert list(renamed) == [Bar("XBT", *vars_of(b)) for b in bars["BTCUSDT"]]
+    assert isinstance(renamed, BarSeries) and renamed.symbol == "XBT"
 
 
 def vars_of(bar: Bar) -> tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal]:

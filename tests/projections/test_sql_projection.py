@@ -130,7 +130,9 @@ def _lifecycle(tmp_path: Path) -> list[RecordedEvent]:
             intent=intent,
             approved=False,
             rules=[
-                RuleOutcome(rule="max_order_quantity", passed=True, value="9", limit="10"),
+                RuleOutcome(
+                    rule="max_order_quantity", passed=True, value="9", limit="10", detail=""
+                ),
                 RuleOutcome(
                     rule="max_position", passed=False, value="9", limit="5", detail="too big"
                 ),

@@ -6,8 +6,9 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from pydantic import TypeAdapter
 
-from domain.events.catalog import OrderIntent
+from domain.events.catalog import OrderIntent, RuleOutcome
 from domain.events.types import OrderType, Side, TradingState
 from domain.risk import RiskCommandError, RiskEngine, RiskLimits
 from domain.risk.rules import ALL_RULES
@@ -47,15 +48,32 @@ def engine(**limits: object) -> RiskEngine:
 
 def outcome(check: object, rule: str) -> tuple[bool, str, str]:
     for result in check.outcomes:  # type: ignore[attr-defined]
-        if result.rule == rule:
-            return result.passed, result.value, result.limit
+        if result["rule"] == rule:
+            return result["passed"], result["value"], result["limit"]
     raise AssertionError(f"rule {rule} not evaluated")
 
 
 def test_every_rule_is_evaluated_and_recorded_as_catalog_values() -> None:
     check = engine().check(intent(), now_us=T0, position=Decimal(0))
     assert check.approved
-    assert [o.rule for o in check.rule_outcomes()] == [o.rule for o in check.outcomes]
+    recorded = TypeAdapter(list[RuleOutcome]).validate_python(check.rule_outcomes())
+    assert recorded == list(check.outcomes)
+    assert [o["rule"] for o in recorded] == [
+        "kill_switch",
+        "trading_state",
+        "restricted_symbol",
+        "max_order_quantity",
+        "max_order_notional",
+        "max_position",
+        "price_collar",
+        "max_orders_per_second",
+        "max_strategy_orders_per_second",
+        "max_orders_per_day",
+        "max_strategy_orders_per_day",
+        "duplicate_order",
+        "max_daily_loss",
+        "max_drawdown",
+    ]
     assert len(check.outcomes) == len(ALL_RULES) == 14
 
 

