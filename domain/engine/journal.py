@@ -10,6 +10,8 @@ from domain.engine.ports import EventSink
 from domain.events.base import DomainEvent
 from domain.events.envelope import Actor, NewEvent
 
+_new_event = tuple.__new__  # ``NewEvent(...)`` without the named tuple's Python-level __new__
+
 
 class Journal:
     """Buffers the events of one run and hands them to the sink on ``flush``."""
@@ -43,8 +45,9 @@ class Journal:
         self.sequence += 1
         event_id = f"{self.run_id}:{self.sequence}"
         self.pending.append(
-            NewEvent(
-                stream_id, version, payload, event_id, time_us, actor, causation_id, self.run_id
+            _new_event(
+                NewEvent,
+                (stream_id, version, payload, event_id, time_us, actor, causation_id, self.run_id),
             )
         )
         return event_id

@@ -1,8 +1,9 @@
 """Run a backtest into the event store: ``run_backtest(config, store)``.
 
 Events are appended in batches at bar boundaries: one batch once ``FLUSH_EVENTS`` events are
-pending, or after ``FLUSH_EVERY_BARS`` bar times, appended by a writer process when the store
-can be reopened by URL (``infra.trading.writer_process``), else in this process. A run id
+pending, or after ``FLUSH_EVERY_BARS`` bar times, appended by a writer process when the run
+is long enough to repay starting one and the store can be reopened by URL
+(``infra.trading.writer_process``), else in this process. A run id
 already in the store is resumed (crash) or recognised as complete, so running the same config
 twice records it once.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -33,6 +35,7 @@ from infra.trading.writer_process import WriterProcessSink
 FLUSH_EVERY_BARS = 50_000
 FLUSH_EVENTS = 10_000
 COLLECT_EVERY_BARS = 100_000
+WRITER_MIN_BAR_TIMES = 20_000  # the writer process starts in ~0.25 s; a run this long repays it
 
 __all__ = ["BacktestConfig", "BacktestResult", "RunConfigError", "run_backtest"]
 
@@ -70,10 +73,17 @@ def _collector_paused() -> Iterator[Callable[[], None]]:
             gc.enable()
 
 
-def _sink_for(store: EventStore) -> StoreSink | WriterProcessSink:
-    """A writer process where the store can be opened again by URL (and this process may
-    have children: a daemonic pool worker may not); otherwise this process."""
-    if store.reopenable and not multiprocessing.current_process().daemon:
+def _sink_for(store: EventStore, bar_times: int) -> StoreSink | WriterProcessSink:
+    """A writer process for a run long enough to repay starting one (``WRITER_MIN_BAR_TIMES``),
+    where the store can be opened again by URL and the system has POSIX pipes; otherwise this
+    process. Not in a daemonic pool worker either: ``lh optimize`` already gives each worker a
+    core, a writer each would only compete with them."""
+    if (
+        bar_times >= WRITER_MIN_BAR_TIMES
+        and store.reopenable
+        and os.name == "posix"
+        and not multiprocessing.current_process().daemon
+    ):
         return WriterProcessSink(store.url, key_prefix=store.key_prefix)
     return StoreSink(store)
 
@@ -84,7 +94,7 @@ def run_backtest(
     """Validate, run and record one backtest; ``RunConfigError`` before anything is written."""
     with _collector_paused() as collect:
         prepared = prepare_run(config, RunMode.BACKTEST)
-        with _sink_for(store) as sink:
+        with _sink_for(store, len(prepared.groups)) as sink:
             engine, recorded = resume_engine(
                 prepared,
                 store,
@@ -106,6 +116,7 @@ def run_backtest(
             start = collected_at = recorded.groups_done if recorded else 0
             for done in run_groups(engine, prepared.groups, progress, start=start):
                 if done - collected_at >= COLLECT_EVERY_BARS:
+                    engine.journal.flush()  # pending events are most of what is young
                     collect()
                     collected_at = done
             engine.stop("data exhausted")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 
 from domain.engine.engine import parse_interval
 from domain.events.catalog import FillRecorded, PortfolioValued, StrategyRunStopped
-from domain.events.codec import SerializedEvent, encode
+from domain.events.codec import encode
 from domain.events.envelope import NewEvent
 from domain.market import INTERVAL_MICROSECONDS
 from infra.eventstore.factory import open_event_store
@@ -19,6 +21,7 @@ from infra.trading.backtest import run_backtest
 from infra.trading.optimize import simulate
 from infra.trading.recovery import read_run
 from infra.trading.runs import BacktestConfig, RunConfigError
+from infra.trading.writer_process import WriterProcessError, WriterProcessSink
 from tests.trading.helpers import wave_bars
 
 D = Decimal
@@ -130,18 +133,30 @@ class CrashingStore:
         return getattr(self.store, name)
 
 
-def _crash_the_writer_process_at(fail_at: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The writer process is forked from this one, so it inherits this patch."""
-    appended = EventStore.append_serialized
-    calls = [0]
+def _kill_the_writer_process_at(append: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGKILL the run's writer process as the engine hands it batch number ``append``."""
+    import infra.trading.backtest as backtest
 
-    def append_or_die(store: EventStore, events: Sequence[SerializedEvent]) -> AppendResult:
-        calls[0] += 1
-        if calls[0] == fail_at:
-            raise OSError("disk gone")
-        return appended(store, events)
+    monkeypatch.setattr(backtest, "WRITER_MIN_BAR_TIMES", 0)
+    real_sink_for = backtest._sink_for
 
-    monkeypatch.setattr(EventStore, "append_serialized", append_or_die)
+    def sink_for(store: EventStore, bar_times: int) -> object:
+        sink = real_sink_for(store, bar_times)
+        assert isinstance(sink, WriterProcessSink)
+        hand_over, calls = sink.append, [0]
+
+        def append_or_kill(events: Sequence[NewEvent]) -> None:
+            calls[0] += 1
+            if calls[0] == append:
+                sink.drain()  # the batches before this one are in the log
+                os.kill(sink.writer_pid, signal.SIGKILL)
+                sink._process.wait()
+            hand_over(events)
+
+        sink.append = append_or_kill  # type: ignore[method-assign]
+        return sink
+
+    monkeypatch.setattr(backtest, "_sink_for", sink_for)
 
 
 @pytest.mark.parametrize("writer", ["in process", "writer process"])
@@ -156,12 +171,14 @@ def test_a_backtest_that_died_between_batches_resumes_to_the_same_log(
     clean = open_event_store(f"sqlite:///{tmp_path / 'clean.sqlite'}")
     expected = run_backtest(config(bars=bars), clean)
     crashed = open_event_store(f"sqlite:///{tmp_path / 'crashed.sqlite'}")
-    with monkeypatch.context() as patch, pytest.raises(OSError, match="disk gone"):
+    with monkeypatch.context() as patch:
         if writer == "in process":
-            run_backtest(config(bars=bars), CrashingStore(crashed, fail_at))  # type: ignore[arg-type]
+            with pytest.raises(OSError, match="disk gone"):
+                run_backtest(config(bars=bars), CrashingStore(crashed, fail_at))  # type: ignore[arg-type]
         else:
-            _crash_the_writer_process_at(fail_at, patch)
-            run_backtest(config(bars=bars), crashed)
+            _kill_the_writer_process_at(fail_at, patch)
+            with pytest.raises(WriterProcessError, match="exited"):
+                run_backtest(config(bars=bars), crashed)
     partial = read_run(crashed, "valued")
     assert partial is not None and not partial.stopped
     assert 0 < partial.events < expected.events

@@ -14,10 +14,12 @@ import pytest
 
 from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store
-from infra.trading.backtest import _sink_for
+from infra.trading.backtest import WRITER_MIN_BAR_TIMES, _sink_for
 from infra.trading.runs import StoreSink
 from infra.trading.writer_process import WriterProcessError, WriterProcessSink
 from tests.eventstore.events import venue_event
+
+LONG_RUN = WRITER_MIN_BAR_TIMES
 
 
 def _url(tmp_path: Path) -> str:
@@ -110,18 +112,41 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_store_that_cannot_be_reopened_elsewhere_records_in_process(tmp_path: Path) -> None:
-    writer = _sink_for(open_event_store(_url(tmp_path)))
+    writer = _sink_for(open_event_store(_url(tmp_path)), LONG_RUN)
     assert isinstance(writer, WriterProcessSink)
     writer.close()
     fixed = open_event_store(_url(tmp_path), clock=lambda: 7)
-    assert type(_sink_for(fixed)) is StoreSink
+    assert type(_sink_for(fixed, LONG_RUN)) is StoreSink
+
+
+def test_a_short_run_records_in_process(tmp_path: Path) -> None:
+    """Starting the writer costs ~0.25 s: a short run would only wait for it."""
+    store = open_event_store(_url(tmp_path))
+    assert type(_sink_for(store, WRITER_MIN_BAR_TIMES - 1)) is StoreSink
 
 
 def _sink_kind(url: str) -> str:
-    return type(_sink_for(open_event_store(url))).__name__
+    return type(_sink_for(open_event_store(url), LONG_RUN)).__name__
 
 
 def test_a_daemonic_pool_worker_records_in_process(tmp_path: Path) -> None:
-    """Daemonic processes may not start children: there the backtest appends itself."""
+    """A pool worker already has a core of its own: there the backtest appends itself."""
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply(_sink_kind, (_url(tmp_path),)) == "StoreSink"
+
+
+def test_a_store_the_writer_cannot_open_is_reported() -> None:
+    sink = WriterProcessSink("nosuch://x")
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        sink.close()
+
+
+def test_the_store_url_is_not_on_the_writers_command_line(tmp_path: Path) -> None:
+    """``ps`` shows command lines to every user; a URL may hold a password."""
+    url = f"sqlite:///{tmp_path / 'secret-name.db'}"
+    with WriterProcessSink(url) as sink:
+        sink.append([venue_event("s", 1)])
+        sink.drain()  # it has answered: it runs the writer's code, not the exec in between
+        command_line = Path(f"/proc/{sink.writer_pid}/cmdline").read_bytes()
+    assert b"infra.trading.writer_process" in command_line
+    assert b"secret-name" not in command_line
