@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -59,9 +61,15 @@ def run_ours(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         commission=Decimal(args.commission),
         valuation_interval=args.valuation_interval,
     )
+    writer_peak_kib = [0]
+    stop_watching = threading.Event()
+    watcher = threading.Thread(target=_watch_children_peak, args=(stop_watching, writer_peak_kib))
+    watcher.start()
     started = time.perf_counter()
     result = run_backtest(config, store)
     seconds = time.perf_counter() - started
+    stop_watching.set()
+    watcher.join()
     head = store.head()
     store.close()
     trips = [
@@ -86,11 +94,29 @@ def run_ours(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         "events_db_mib": round((work / "events.db").stat().st_size / 2**20, 1),
         "peak_rss_mib_after_load": round(rss_after_load),
         "peak_rss_mib": round(peak_rss_mib()),
-        # the writer process (forked, so much of it is shared with this one's pages)
-        "writer_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "writer_peak_rss_mib": round(writer_peak_kib[0] / 1024),
         "final_equity": str(result.final_equity),
         "trips": trips,
     }
+
+
+def _watch_children_peak(stop: threading.Event, peak_kib: list[int]) -> None:
+    """The writer process's own peak memory (``VmHWM``, counted from its exec; ``getrusage``
+    would count the parent's pages it was started from), read every 0.2 s until ``stop``."""
+    me = os.getpid()
+    while not stop.wait(0.2):
+        try:
+            children = Path(f"/proc/{me}/task/{me}/children").read_text().split()
+        except OSError:
+            return
+        for child in children:
+            try:
+                status = Path(f"/proc/{child}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kib[0] = max(peak_kib[0], int(line.split()[1]))
 
 
 # --- backtrader ------------------------------------------------------------------------------
