@@ -27,11 +27,11 @@ class NumericColumn:
 
 
 def numeric_column(column: pa.Array) -> NumericColumn:
-    """Read any Arrow column as numbers via its text form (floats: the shortest repr)."""
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        text = column
-    else:
-        text = pc.cast(column, pa.string())
+    """Read any Arrow column as numbers via its text form (floats: the shortest repr).
+
+    Every column's text is ``pa.string()`` (a Parquet file may hold ``large_string``), so the
+    value columns can be encoded together."""
+    text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
     text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
     try:
         values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)

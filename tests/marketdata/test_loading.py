@@ -123,6 +123,29 @@ def test_parquet_with_float_decimal_and_timestamp_columns(tmp_path: Path) -> Non
     assert report.timestamp_format == "Arrow timestamps (UTC)"
 
 
+def test_parquet_with_large_string_prices_beside_other_column_types(tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "timestamp": pa.array([T0, T0 + 60], pa.int64()),
+            "open": pa.array(["100.5", "101.0"], pa.large_string()),
+            "high": pa.array([102.0, 103.25]),
+            "low": pa.array(["99.75", "100.50"], pa.string()),
+            "close": pa.array(["101.0", "102.00"], pa.large_string()),
+            "volume": pa.array([5, 7], pa.int64()),
+        }
+    )
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(table, path)
+    first, second = load_bars(path)["MIXED"]
+    assert (first.open, first.high, first.low, first.close) == (
+        Decimal("100.5"),
+        Decimal("102.0"),
+        Decimal("99.75"),
+        Decimal("101.0"),
+    )
+    assert second.low == Decimal("100.50") and second.close == Decimal("102.00")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
