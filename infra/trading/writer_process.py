@@ -101,22 +101,28 @@ class WriterProcessSink:
 
     def drain(self) -> None:
         """Wait until every batch sent so far is appended; re-raise the first writer error."""
-        while self._in_flight and self._error is None:
+        while self._in_flight:
             self._collect(wait=True)
         self._raise_error()
 
     def close(self) -> None:
-        """Wait until every batch sent is appended; re-raise the first writer error."""
+        """Wait until every batch sent is appended; re-raise the first writer error. The
+        writer is reaped and the pipes closed whether or not it failed."""
         if not self._closed:
             self._closed = True
-            while self._in_flight and self._error is None:
-                self._collect(wait=True)
-            with contextlib.suppress(BrokenPipeError):  # the writer's end of input: it exits
-                self._requests.close()
-            self._process.wait()
-            self._take_unasked_error()
-            self._replies.close()
+            try:
+                self.drain()
+            finally:
+                self._shut_down()
         self._raise_error()
+
+    def _shut_down(self) -> None:
+        """End the writer's input (it exits once done), reap it, close our ends."""
+        with contextlib.suppress(BrokenPipeError):
+            self._requests.close()
+        self._process.wait()
+        self._take_unasked_error()
+        self._replies.close()
 
     def _take_unasked_error(self) -> None:
         """An answer no batch waited for: the writer could not open the store."""
@@ -185,10 +191,7 @@ class WriterProcessSink:
         if exc is not None:
             self._process.kill()  # the run failed: what is in flight does not matter now
             self._closed = True
-            self._process.wait()
-            with contextlib.suppress(BrokenPipeError):
-                self._requests.close()
-            self._replies.close()
+            self._shut_down()
             return
         self.close()
 

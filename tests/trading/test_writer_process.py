@@ -65,6 +65,18 @@ def test_a_conflict_is_raised_in_the_parent_and_nothing_after_it_is_written(
     assert [r.event_id for r in open_event_store(_url(tmp_path)).read_all()] == ["s:1"]
 
 
+def test_an_error_met_while_closing_is_raised_and_the_writer_still_reaped(
+    tmp_path: Path,
+) -> None:
+    sink = WriterProcessSink(_url(tmp_path))
+    sink.append([venue_event("s", 1)])
+    sink.append([venue_event("s", 1, tag="-other")])  # answered only while closing
+    with pytest.raises(StreamVersionConflictError):
+        sink.close()
+    with pytest.raises(ChildProcessError):  # reaped, not left behind as a zombie
+        os.waitpid(sink.writer_pid, os.WNOHANG)
+
+
 def test_a_dead_writer_is_reported_not_ignored(tmp_path: Path) -> None:
     sink = WriterProcessSink(_url(tmp_path))
     sink.append([venue_event("s", 1)])
