@@ -106,11 +106,11 @@ def serialized_row(event: NewEvent) -> SerializedRow:
     )
 
 
+_as_serialized = tuple.__new__  # ``SerializedEvent._make`` without its Python-level call
+
+
 def serialize(event: NewEvent) -> SerializedEvent:
     return _as_serialized(SerializedEvent, serialized_row(event))
-
-
-_as_serialized = tuple.__new__
 
 
 def stored_form(event: SerializedEvent, recorded_time_us: int) -> StoredEvent:

@@ -26,6 +26,7 @@ from infra.trading.runs import (
     Progress,
     RunConfigError,
     StoreSink,
+    already_recorded_result,
     prepare_run,
     result_of,
     run_groups,
@@ -104,14 +105,7 @@ def run_backtest(
                 flush_events=FLUSH_EVENTS,
             )
             if recorded is not None and recorded.stopped:
-                return result_of(
-                    engine,
-                    prepared,
-                    events=recorded.events,
-                    first_position=0,
-                    last_position=0,
-                    already_recorded=True,
-                )
+                return already_recorded_result(engine, prepared, events=recorded.events)
             collect()
             start = collected_at = recorded.groups_done if recorded else 0
             for done in run_groups(engine, prepared.groups, progress, start=start):

@@ -21,6 +21,7 @@ from infra.trading.runs import (
     BacktestResult,
     Progress,
     StoreSink,
+    already_recorded_result,
     prepare_run,
     result_of,
 )
@@ -79,14 +80,7 @@ def run_paper(
     sink = StoreSink(store)
     engine, recorded = resume_engine(prepared, store, sink, clock or WallClock(), flush_every=1)
     if recorded is not None and recorded.stopped:
-        return result_of(
-            engine,
-            prepared,
-            events=recorded.events,
-            first_position=0,
-            last_position=0,
-            already_recorded=True,
-        )
+        return already_recorded_result(engine, prepared, events=recorded.events)
     done = recorded.groups_done if recorded else 0
     if recorded is not None:
         engine.record_fact(reconciliation(engine, recorded))

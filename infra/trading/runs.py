@@ -292,3 +292,13 @@ def result_of(
         last_position=last_position,
         already_recorded=already_recorded,
     )
+
+
+def already_recorded_result(
+    engine: TradingEngine, prepared: PreparedRun, *, events: int
+) -> BacktestResult:
+    """The result of a run the log already holds to its end (rebuilt by replay); nothing was
+    appended, so no positions."""
+    return result_of(
+        engine, prepared, events=events, first_position=0, last_position=0, already_recorded=True
+    )
