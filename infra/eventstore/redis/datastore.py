@@ -28,6 +28,11 @@ OriginatorIdType = Literal["uuid", "text"]
 CONFLICT = "LHCONFLICT"
 TRACKING_CONFLICT = "LHTRACKING"
 BAD_VERSION = "LHBADVERSION"
+STRAY = "LHSTRAY"
+
+
+class StrayEntryError(DataError):
+    """A Redis stream holds an entry the store did not write; appends stop until it is removed."""
 
 
 class PositionTrimmedError(LookupError):
@@ -119,6 +124,8 @@ def translated_errors() -> Iterator[None]:
         message = str(error)
         if message.startswith((CONFLICT, TRACKING_CONFLICT)):
             raise IntegrityError(message) from error
+        if message.startswith(STRAY):
+            raise StrayEntryError(message.removeprefix(STRAY).strip()) from error
         if message.startswith(BAD_VERSION) or "WRONGTYPE" in message:
             raise DataError(message) from error
         raise ProgrammingError(message) from error

@@ -55,6 +55,46 @@ for i = 1, count do
     ids[i], versions[i], topics[i] = id, string.format("%d", version), topic
 end
 
+-- A stream whose last id is not the one our bookkeeping expects holds an entry we did not
+-- write (a stray): XADD would fail part-way, so refuse the whole batch before any write.
+local function last_id(key)
+    if redis.call("EXISTS", key) == 0 then
+        return nil
+    end
+    local info = redis.call("XINFO", "STREAM", key)
+    for j = 1, #info, 2 do
+        if info[j] == "last-generated-id" then
+            return info[j + 1]
+        end
+    end
+    return nil
+end
+
+local function refuse_stray(key, expected, found)
+    return redis.error_reply("LHSTRAY " .. key .. " ends at " .. found .. ", expected "
+        .. expected .. ": an entry this store did not write; nothing was recorded")
+end
+
+if with_log and count > 0 then
+    local counter = tonumber(redis.call("GET", KEYS[1]) or "0")
+    local found = last_id(KEYS[2])
+    local expected = string.format("%d-0", counter)
+    if found ~= nil and found ~= expected and not (counter == 0 and found == "0-0") then
+        return refuse_stray(KEYS[2], expected, found)
+    end
+end
+
+for id, _ in pairs(last) do
+    local recorded = tonumber(redis.call("HGET", KEYS[3], id) or "-1")
+    local found = last_id(agg_prefix .. id)
+    if found ~= nil and recorded < 0 then
+        return refuse_stray(agg_prefix .. id, "no stream", found)
+    end
+    if found ~= nil and found ~= string.format("%d-1", recorded) then
+        return refuse_stray(agg_prefix .. id, string.format("%d-1", recorded), found)
+    end
+end
+
 local base = 0
 if with_log and count > 0 then
     base = redis.call("INCRBY", KEYS[1], count) - count

@@ -1,0 +1,76 @@
+"""A stray entry in a Redis stream: the append refuses it whole and leaves no hole."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from infra.eventstore.factory import open_event_store
+from infra.eventstore.redis import RedisApplicationRecorder
+from infra.eventstore.redis.datastore import StrayEntryError
+from infra.eventstore.store import EventStore
+from tests.eventstore.events import venue_event
+
+
+@pytest.fixture
+def store(redis_url: str, redis_prefix: str) -> Iterator[EventStore]:
+    opened = open_event_store(redis_url, key_prefix=redis_prefix)
+    for version in range(1, 4):
+        opened.append([venue_event("venue-a", version)])
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    opened = redis.Redis.from_url(redis_url)
+    yield opened
+    opened.close()
+
+
+def recorder_of(store: EventStore) -> RedisApplicationRecorder:
+    assert isinstance(store.recorder, RedisApplicationRecorder)
+    return store.recorder
+
+
+def test_a_stray_log_entry_refuses_the_append_and_moves_nothing(
+    store: EventStore, client: redis.Redis
+) -> None:
+    keys = recorder_of(store).keys
+    client.xadd(keys.log, {"x": "1"}, id="4-0")
+    with pytest.raises(StrayEntryError, match=r":log ends at 4-0, expected 3-0"):
+        store.append([venue_event("venue-b", 1)])
+    assert client.get(keys.sequence) == b"3"
+    assert client.exists(keys.aggregate("venue-b")) == 0
+    with pytest.raises(StrayEntryError):
+        store.append([venue_event("venue-b", 1)])
+
+    # The runbook's repair: delete the stray and set the stream's last id back to the head.
+    client.xdel(keys.log, "4-0")
+    client.execute_command("XSETID", keys.log, "3-0")
+    store.append([venue_event("venue-b", 1)])
+    assert [event.position for event in store.read_all()] == [1, 2, 3, 4]
+
+
+def test_a_stray_aggregate_entry_refuses_the_batch_before_the_log_is_written(
+    store: EventStore, client: redis.Redis
+) -> None:
+    keys = recorder_of(store).keys
+    client.xadd(keys.aggregate("venue-a"), {"x": "1"}, id="9-1")
+    with pytest.raises(StrayEntryError, match=r"venue-a ends at 9-1, expected 3-1"):
+        store.append([venue_event("venue-b", 1), venue_event("venue-a", 4)])
+    assert client.xlen(keys.log) == 3
+    assert client.get(keys.sequence) == b"3"
+    assert client.exists(keys.aggregate("venue-b")) == 0
+
+
+def test_a_stray_in_a_new_aggregate_stream_is_refused(
+    store: EventStore, client: redis.Redis
+) -> None:
+    keys = recorder_of(store).keys
+    client.xadd(keys.aggregate("venue-c"), {"x": "1"}, id="1-1")
+    with pytest.raises(StrayEntryError, match=r"venue-c ends at 1-1, expected no stream"):
+        store.append([venue_event("venue-c", 1)])
+    assert client.xlen(keys.log) == 3
