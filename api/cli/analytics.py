@@ -84,10 +84,10 @@ def run(
 
 @app.command("sql")
 def sql(
-    statement: Annotated[str, typer.Argument(help="One SELECT/WITH/SHOW/DESCRIBE/EXPLAIN.")],
+    statement: Annotated[str, typer.Argument(help="One SELECT (WITH, UNION, subqueries) over the analytics tables.")],
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Run ad-hoc read-only SQL (refused unless it is a single read; run with readonly=1)."""
+    """Run one ad-hoc SELECT over the analytics tables (parsed by ClickHouse; bounded)."""
     try:
         with _client() as client:
             result = run_sql(client, statement)

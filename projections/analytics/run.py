@@ -7,7 +7,12 @@ from typing import Any
 
 from projections.analytics.filters import FilterError, Filters
 from projections.analytics.queries import QUERIES, NamedQuery
-from projections.analytics.readonly import ensure_read_only
+from projections.analytics.readonly import (
+    AD_HOC_SETTINGS,
+    MAX_RESULT_ROWS,
+    ReadOnlyViolationError,
+    ensure_read_only,
+)
 
 READ_ONLY = {"readonly": 1}
 
@@ -52,7 +57,11 @@ def run_named(client: Any, name: str, filters: Filters | None = None) -> QueryRe
 
 
 def run_sql(client: Any, sql: str) -> QueryResult:
-    """Run one read-only statement; anything else raises ``ReadOnlyViolationError``."""
-    statement = ensure_read_only(sql)
-    result = client.query(statement, settings=READ_ONLY)
+    """Run one SELECT over the analytics tables, bounded; else ``ReadOnlyViolationError``."""
+    statement = ensure_read_only(client, sql)
+    result = client.query(statement, settings=AD_HOC_SETTINGS)
+    if len(result.result_rows) > MAX_RESULT_ROWS:
+        raise ReadOnlyViolationError(
+            f"the result has more than {MAX_RESULT_ROWS:,} rows; aggregate or add a LIMIT"
+        )
     return QueryResult(list(result.column_names), [tuple(row) for row in result.result_rows])
