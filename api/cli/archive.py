@@ -15,7 +15,15 @@ from rich.table import Table
 
 from adapters.objectstore import open_object_store
 from adapters.objectstore.s3 import ObjectStoreError
-from api.cli.common import console, err_console, event_store, fail, progress_bar, settings_or_exit
+from api.cli.common import (
+    archive_name,
+    console,
+    err_console,
+    event_store,
+    fail,
+    progress_bar,
+    settings_or_exit,
+)
 from infra.archive import (
     DEFAULT_SEGMENT_SIZE,
     Archive,
@@ -45,7 +53,7 @@ ArchiveId = typer.Option(
 def _archive(settings: Settings, archive_id: str | None) -> Archive:
     try:
         objects = open_object_store(settings.object_store)
-        return Archive(objects, archive_id or settings.redis_key_prefix)
+        return Archive(objects, archive_id or archive_name(settings))
     except (ObjectStoreError, ValueError) as error:
         raise fail(str(error), 2) from None
 

@@ -30,10 +30,6 @@ TRACKING_CONFLICT = "LHTRACKING"
 BAD_VERSION = "LHBADVERSION"
 
 
-class PositionTrimmedError(LookupError):
-    """The requested events were trimmed from Redis after sealing; read them from the archive."""
-
-
 @dataclass(frozen=True, slots=True)
 class EventKeys:
     """Where one recorder keeps its events: ``<prefix>:<application>:<purpose>:...``."""
