@@ -10,6 +10,7 @@ becomes one ``LogUnreadableError`` naming the positions, the cause and the fix.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -75,36 +76,50 @@ class ArchiveLog:
     """The archive as the event store's source for positions trimmed from Redis.
 
     The object store is opened on first use, so a store that was never trimmed never touches
-    it. Stream reads index which segments hold which streams once (one pass over the trimmed
-    segments) and keep the last few decoded segments, so recovering a run's order streams
-    reads each segment about once.
+    it. Segments are immutable: the last few decoded ones are kept, so projections reading
+    page by page (from several threads) decode each segment about once, and the manifest is
+    re-read only when a read reaches past what it knew. Stream reads index which segments hold
+    which streams once (one pass over the trimmed segments), so recovering a run's order
+    streams reads each segment about once too.
     """
 
-    def __init__(self, open_archive: Callable[[], Archive]) -> None:
+    def __init__(self, open_archive: Callable[[], Archive], *, page_size: int = 10_000) -> None:
         self._open_archive = open_archive
+        self._page_size = page_size
         self._archive: Archive | None = None
+        self._manifest: Manifest | None = None
         self._streams: dict[str, list[int]] = {}
         self._indexed = 0
         self._segments: OrderedDict[int, list[Notification]] = OrderedDict()
+        self._lock = threading.RLock()
 
     def read_notifications(self, after: int, stop: int) -> Iterator[Sequence[Notification]]:
         """Pages of ``after < position <= stop``; raises unless the archive holds all of them."""
         with self._unreadable(after + 1, stop):
-            self._require_sealed(self._manifest(), stop)
             position = after
-            for page in ArchiveReader(self._opened()).read_notifications(after, stop):
-                yield page
-                position = page[-1].id
-            if position != stop:
-                raise ArchiveError(f"the archive ends at position {position}")
+            for number, entry in enumerate(self._sealed_to(stop).segments):
+                if position >= stop:
+                    break
+                if entry.last <= position:
+                    continue
+                if entry.first > position + 1:
+                    raise ArchiveError(f"segment {entry.key} starts at {entry.first}")
+                records = self._segment(number, entry)
+                start, end = position + 1 - entry.first, min(len(records), stop - entry.first + 1)
+                for offset in range(start, end, self._page_size):
+                    yield records[offset : min(offset + self._page_size, end)]
+                position = entry.first + end - 1
 
     def stream_records(self, stream_id: str, below: int) -> list[Notification]:
         """The records of ``stream_id`` with positions below ``below``, in version order."""
-        with self._unreadable(1, below - 1):
-            manifest = self._manifest()
-            self._require_sealed(manifest, below - 1)
-            segments = [entry for entry in manifest.segments if entry.first < below]
-            self._index(segments)
+        with self._unreadable(1, below - 1), self._lock:
+            segments = [e for e in self._sealed_to(below - 1).segments if e.first < below]
+            for number in range(self._indexed, len(segments)):
+                for stream in {
+                    str(r.originator_id) for r in self._segment(number, segments[number])
+                }:
+                    self._streams.setdefault(stream, []).append(number)
+            self._indexed = max(self._indexed, len(segments))
             found = [
                 record
                 for number in self._streams.get(stream_id, [])
@@ -117,9 +132,9 @@ class ArchiveLog:
     def check_covers(self, upto: int) -> None:
         """Cheap proof that positions ``1..upto`` can be read: the manifest chain is unbroken
         and reaches ``upto``, and every segment object below it exists."""
-        with self._unreadable(1, upto):
-            archive, manifest = self._opened(), self._manifest()
-            self._require_sealed(manifest, upto)
+        with self._unreadable(1, upto), self._lock:
+            self._manifest = None
+            archive, manifest = self._opened(), self._sealed_to(upto)
             problems = check_links(archive, manifest)
             if problems:
                 raise ArchiveError(f"the archive chain is broken: {problems[0]}")
@@ -130,37 +145,34 @@ class ArchiveLog:
                     )
 
     def _opened(self) -> Archive:
-        if self._archive is None:
-            self._archive = self._open_archive()
-        return self._archive
+        with self._lock:
+            if self._archive is None:
+                self._archive = self._open_archive()
+            return self._archive
 
-    def _manifest(self) -> Manifest:
-        return self._opened().load_manifest()
-
-    def _require_sealed(self, manifest: Manifest, upto: int) -> None:
+    def _sealed_to(self, upto: int) -> Manifest:
+        """The manifest, re-read unless the one known already covers ``upto``."""
+        with self._lock:
+            if self._manifest is None or self._manifest.sealed_to < upto:
+                self._manifest = self._opened().load_manifest()
+            manifest = self._manifest
         if manifest.sealed_to < upto:
             raise ArchiveError(
-                f"archive {self._opened().archive_id!r} is sealed only to position "
+                f"archive {manifest.archive_id!r} is sealed only to position "
                 f"{manifest.sealed_to}; is LH_ARCHIVE_ID or LH_OBJECT_STORE pointing at another "
                 "archive than `lh archive seal` wrote?"
             )
-
-    def _index(self, segments: list[SegmentEntry]) -> None:
-        for number in range(self._indexed, len(segments)):
-            for stream_id in {
-                record.originator_id for record in self._segment(number, segments[number])
-            }:
-                self._streams.setdefault(str(stream_id), []).append(number)
-        self._indexed = max(self._indexed, len(segments))
+        return manifest
 
     def _segment(self, number: int, entry: SegmentEntry) -> list[Notification]:
-        records = self._segments.pop(number, None)
-        if records is None:
-            records = self._opened().read_segment(entry)
-        self._segments[number] = records
-        while len(self._segments) > CACHED_SEGMENTS:
-            self._segments.popitem(last=False)
-        return records
+        with self._lock:
+            records = self._segments.pop(number, None)
+            if records is None:
+                records = self._opened().read_segment(entry)
+            self._segments[number] = records
+            while len(self._segments) > CACHED_SEGMENTS:
+                self._segments.popitem(last=False)
+            return records
 
     @contextmanager
     def _unreadable(self, first: int, last: int) -> Iterator[None]:

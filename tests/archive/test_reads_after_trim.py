@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from adapters.objectstore import LocalObjectStore
 from api.cli import app
 from domain.events.envelope import from_microseconds
+from infra.archive import Archive, seal, trim
+from infra.archive.reader import archive_log
 from infra.eventstore.factory import open_event_store
 from projections.sql.projection import SqlProjection
+from tests.archive.conftest import Feed, all_records
 from tests.projections.support import dump
 from tests.services import REDIS_URL
 from tests.trading.helpers import wave_bars
@@ -142,3 +146,43 @@ def test_an_unreadable_archive_is_one_line_and_rebuild_drops_nothing(
         assert code == 2, (command, out)
         assert "cannot be read from the archive" in out and segment.name in out, out
     projection.close()
+
+
+@pytest.mark.parametrize("object_store", ["local"], indirect=True)
+def test_an_unreachable_archive_is_one_line_exit_2(
+    trimmed: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LH_OBJECT_STORE", "s3://reader:hunter2-secret@127.0.0.1:9/lh-archive")
+    code, out = lh("audit", "hashes")
+    assert code == 2 and "cannot be read from the archive" in out, out
+    assert "hunter2-secret" not in out
+
+
+def test_store_reads_across_the_trim_point_match_the_untrimmed_log(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """Global pages of any size and every stream read the same before and after a trim."""
+    store = open_event_store(redis_url, key_prefix=redis_prefix)
+    Feed(store).append_until(900)
+    before = all_records(store)
+    streams = {str(record.originator_id) for record in before}
+    stream_events = {stream: store.read_stream(stream) for stream in streams}
+    archive = Archive(LocalObjectStore(tmp_path / "objects"), "lh")
+    seal(store, archive, segment_size=200)
+    assert trim(store, archive).removed == 800
+    store.close()
+
+    store = open_event_store(
+        redis_url,
+        key_prefix=redis_prefix,
+        sealed=archive_log(f"file://{tmp_path / 'objects'}", "lh"),
+    )
+    assert store.held_from() == 801
+    for batch_size in (7, 200, 5_000):
+        pages = store.read_notifications(0, batch_size=batch_size)
+        assert [record for page in pages for record in page] == before
+    assert [e.position for e in store.read_all(150, stop=650)] == list(range(151, 651))
+    assert all(store.read_stream(stream) == events for stream, events in stream_events.items())
+    assert all(store.stream_version(s) == len(events) for s, events in stream_events.items())
+    store.check_readable()
+    store.close()
