@@ -188,10 +188,10 @@ class EventStore:
                     position = page[-1].id
                 return
             except PositionTrimmedError as trimmed:
-                position = yield from self._read_sealed(position, stop, trimmed)
+                position = yield from self._read_sealed(position, stop, batch_size, trimmed)
 
     def _read_sealed(
-        self, after: int, stop: int | None, trimmed: PositionTrimmedError
+        self, after: int, stop: int | None, batch_size: int, trimmed: PositionTrimmedError
     ) -> Generator[Sequence[Notification], None, int]:
         """The sealed records after ``after`` up to the recorder's first (or ``stop``)."""
         floor = self.held_from()
@@ -199,9 +199,11 @@ class EventStore:
         if self.sealed is None or upto <= after:
             raise trimmed
         position = after
-        for page in self.sealed.read_notifications(after, upto):
-            yield page
-            position = page[-1].id
+        for records in self.sealed.read_notifications(after, upto):
+            for offset in range(0, len(records), batch_size):
+                page = records[offset : offset + batch_size]
+                yield page
+                position = page[-1].id
         if position != upto:
             raise LogUnreadableError(
                 f"positions {position + 1}..{upto} were trimmed from the event store and the "

@@ -179,8 +179,9 @@ def test_store_reads_across_the_trim_point_match_the_untrimmed_log(
     )
     assert store.held_from() == 801
     for batch_size in (7, 200, 5_000):
-        pages = store.read_notifications(0, batch_size=batch_size)
+        pages = list(store.read_notifications(0, batch_size=batch_size))
         assert [record for page in pages for record in page] == before
+        assert max(len(page) for page in pages) <= batch_size
     assert [e.position for e in store.read_all(150, stop=650)] == list(range(151, 651))
     assert all(store.read_stream(stream) == events for stream, events in stream_events.items())
     assert all(store.stream_version(s) == len(events) for s, events in stream_events.items())
