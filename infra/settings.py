@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     clickhouse_url: str = Field(default_factory=lambda: f"chdb://{var_dir() / 'analytics'}")
     object_store: str = Field(default_factory=lambda: f"file://{var_dir() / 'objects'}")
     redis_key_prefix: str = "lh"
+    archive_id: str = ""  # the archive of this log in the object store; "" = redis_key_prefix
 
     @classmethod
     def settings_customise_sources(

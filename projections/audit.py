@@ -1,7 +1,7 @@
 """Audit queries answered from the log itself, never from a read model.
 
 An auditor asks three things: why did this fill happen (walk its causation chain back to the
-bar), what was known at a given instant (state folded up to the last event recorded by then),
+bar), what the state was at a given instant (by event time, or by what was recorded by then),
 and has the history been altered (recompute every payload hash).
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from domain.events.codec import CorruptEventError, decode
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
-from projections.state import LogState, compute_log_state
+from projections.state import LogState
 
 Progress = Callable[[int, int], None]
 
@@ -84,19 +85,44 @@ def trace(
     return chain
 
 
-def position_known_at(store: EventStore, recorded_time_us: int) -> int:
-    """The last position recorded at or before ``recorded_time_us`` (0 if none)."""
-    known = 0
+class Clock(StrEnum):
+    """Which time an instant is measured on."""
+
+    EVENT = "event"
+    """When it happened: the venue's clock, or a backtest's bar time (simulated clock)."""
+    RECORDED = "recorded"
+    """When the store recorded it: what the system knew at that wall-clock instant."""
+
+
+@dataclass(frozen=True)
+class StateAt:
+    """The state at ``instant_us`` on ``clock``: ``events`` folded in, the last at
+    ``state.head`` (0 when none)."""
+
+    clock: Clock
+    instant_us: int
+    events: int
+    state: LogState
+
+
+def state_at(store: EventStore, instant_us: int, clock: Clock) -> StateAt:
+    """Orders, positions, fills and cash from every event at or before an instant.
+
+    On the recorded clock that is a prefix of the log (recording follows position order), so
+    reading stops at the first later event. On the event clock every event whose event time
+    is at or before the instant counts, whenever it was recorded: a backtest recorded today
+    shows its state at any of its bar times.
+    """
+    state, events = LogState(), 0
     for event in store.read_all():
-        if event.recorded_time_us > recorded_time_us:
-            break
-        known = event.position
-    return known
-
-
-def state_known_at(store: EventStore, recorded_time_us: int) -> LogState:
-    """Orders, positions, fills and cash exactly as the log stood at that instant."""
-    return compute_log_state(store, upto=position_known_at(store, recorded_time_us))
+        if clock is Clock.RECORDED:
+            if event.recorded_time_us > instant_us:
+                break
+        elif event.event_time_us > instant_us:
+            continue
+        state.apply(event)
+        events += 1
+    return StateAt(clock, instant_us, events, state)
 
 
 @dataclass

@@ -11,15 +11,17 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.cli.common import console, event_store, fail
+from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
 from projections.audit import (
     AuditTargetNotFoundError,
+    Clock,
     iter_chain_summary,
-    position_known_at,
+    state_at,
     trace,
     verify_hashes,
 )
-from projections.state import TERMINAL_STATUSES, compute_log_state
+from projections.state import TERMINAL_STATUSES
 
 app = typer.Typer(help="Audit replay straight from the event log.", no_args_is_help=True)
 
@@ -38,25 +40,7 @@ def trace_command(
         except (AuditTargetNotFoundError, ValueError) as error:
             raise fail(str(error), 2) from None
     if as_json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "position": e.position,
-                        "event_id": e.event_id,
-                        "type": e.event_type,
-                        "stream": e.stream_id,
-                        "event_time": e.event_time.isoformat(),
-                        "actor": e.actor.as_dict(),
-                        "causation_id": e.causation_id,
-                        "payload": e.data,
-                        "payload_hash": e.payload_hash,
-                    }
-                    for e in chain
-                ],
-                indent=2,
-            )
-        )
+        print(json.dumps([envelope(e) for e in chain], indent=2))
         return
     table = Table(
         "pos",
@@ -73,23 +57,38 @@ def trace_command(
     console.print(table)
 
 
+CLOCK_HELP = (
+    "event: when things happened (bar time of a backtest, venue time live); "
+    "recorded: what the log held at that wall-clock instant."
+)
+
+CLOCK_MEANING = {
+    Clock.EVENT: "event time: bar time in a backtest, venue time live",
+    Clock.RECORDED: "recorded time: what the log held then",
+}
+
+
 @app.command("state")
 def state_command(
     at: Annotated[datetime, typer.Option("--at", help="ISO 8601 instant (UTC if no offset).")],
+    clock: Annotated[Clock, typer.Option("--clock", help=CLOCK_HELP)] = Clock.EVENT,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Positions, open orders and cash exactly as the log stood at an instant (recorded time)."""
+    """Positions, open orders and cash exactly as they stood at an instant (event or recorded
+    time)."""
     moment = at if at.tzinfo else at.replace(tzinfo=UTC)
     with event_store() as store:
-        position = position_known_at(store, to_microseconds(moment))
-        state = compute_log_state(store, upto=position)
+        found = state_at(store, to_microseconds(moment), clock)
+    state = found.state
     open_orders = {k: v for k, v in state.orders.items() if v.status not in TERMINAL_STATUSES}
     if as_json:
         print(
             json.dumps(
                 {
                     "at": moment.isoformat(),
-                    "position": position,
+                    "clock": clock.value,
+                    "events": found.events,
+                    "position": state.head,
                     "positions": [
                         {"account": a, "strategy": s, "symbol": y, "quantity": str(q)}
                         for (a, s, y), q in sorted(state.positions.items())
@@ -109,7 +108,10 @@ def state_command(
             )
         )
         return
-    console.print(f"As known at {moment.isoformat()}: log position {position}")
+    console.print(
+        f"As at {moment.isoformat()} on the {clock.value} clock ({CLOCK_MEANING[clock]}): "
+        f"{found.events} events, the last at log position {state.head}"
+    )
     positions = Table("account", "strategy", "symbol", "quantity", title="Positions")
     for (account, strategy, symbol), quantity in sorted(state.positions.items()):
         positions.add_row(account, strategy, symbol, str(quantity))

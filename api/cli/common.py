@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from infra.archive.reader import archive_log
+from infra.eventstore.errors import LogUnreadableError, PositionTrimmedError
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from infra.settings import ConfigError, Settings, load_settings
@@ -25,12 +27,24 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
+def archive_name(settings: Settings) -> str:
+    """The archive of this log: ``LH_ARCHIVE_ID``, else the Redis key prefix."""
+    return settings.archive_id or settings.redis_key_prefix
+
+
 @contextmanager
 def event_store(settings: Settings | None = None) -> Iterator[EventStore]:
+    """The configured store, reading what Redis trimmed after sealing from the archive; a
+    part of the log that cannot be read ends the command in one line, exit 2."""
     settings = settings or settings_or_exit()
-    store = open_event_store(settings.event_store, key_prefix=settings.redis_key_prefix)
+    sealed = archive_log(settings.object_store, archive_name(settings))
+    store = open_event_store(
+        settings.event_store, key_prefix=settings.redis_key_prefix, sealed=sealed
+    )
     try:
         yield store
+    except (LogUnreadableError, PositionTrimmedError) as error:
+        raise fail(str(error), 2) from None
     finally:
         store.close()
 

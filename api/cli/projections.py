@@ -22,6 +22,7 @@ from rich.table import Table
 from api.cli.common import console, event_store, fail, settings_or_exit
 from infra.eventstore.store import EventStore
 from projections.base import Projection
+from projections.rebuild import drop_for_rebuild
 from projections.registry import NAMES, UnknownProjectionError, open_projections
 from projections.runner import ProjectionFailedError, ProjectionRunner
 from projections.sql.engine import SqlReadModelError
@@ -171,8 +172,7 @@ def rebuild(
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)
-        for projection in projections:
-            projection.reset()
+        drop_for_rebuild(store, projections)
         runner = ProjectionRunner(store, projections, batch_size=batch_size)
         runner.install_signal_handlers()
         started = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -10,6 +11,7 @@ import typer
 from rich.table import Table
 
 from api.cli.common import console, event_store, fail, settings_or_exit
+from domain.events.envelope import RecordedEvent
 from infra.eventstore.durability import read_persistence, require_durable
 from infra.eventstore.errors import UnsafeEventStoreError
 
@@ -28,7 +30,9 @@ def info() -> None:
 def tail(
     after: int = typer.Option(0, help="Show events after this global position."),
     limit: int = typer.Option(20, help="At most this many events."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per line: the whole envelope and the payload."
+    ),
 ) -> None:
     """Print events in global order, with their envelope."""
     with event_store() as store:
@@ -37,18 +41,7 @@ def tail(
             if shown >= limit:
                 break
             if as_json:
-                print(
-                    json.dumps(
-                        {
-                            "position": event.position,
-                            "stream": event.stream_id,
-                            "version": event.stream_version,
-                            "type": event.event_type,
-                            "payload": event.data,
-                            "payload_hash": event.payload_hash,
-                        }
-                    )
-                )
+                print(json.dumps(envelope(event)))
                 continue
             table.add_row(
                 str(event.position),
@@ -61,6 +54,25 @@ def tail(
             )
         if not as_json:
             console.print(table)
+
+
+def envelope(event: RecordedEvent) -> dict[str, Any]:
+    """The whole envelope of a recorded event and its payload, as JSON-ready values."""
+    return {
+        "position": event.position,
+        "stream": event.stream_id,
+        "version": event.stream_version,
+        "type": event.event_type,
+        "schema_version": event.stored_schema_version,
+        "event_id": event.event_id,
+        "event_time": event.event_time.isoformat(),
+        "recorded_time": event.recorded_time.isoformat(),
+        "actor": event.actor.as_dict(),
+        "causation_id": event.causation_id,
+        "correlation_id": event.correlation_id,
+        "payload": event.data,
+        "payload_hash": event.payload_hash,
+    }
 
 
 @app.command()

@@ -44,7 +44,7 @@ def compare_with_store(records: Sequence[Notification], store: EventStore) -> Co
         return Comparison(0, None)
     compared, expected = 0, max(first, held_from)
     last = records[-1].id
-    for page in store.read_notifications(expected - 1, stop=last, batch_size=len(records)):
+    for page in store.read_live_notifications(expected - 1, stop=last, batch_size=len(records)):
         for held in page:
             if held.id != expected or not same_record(records[expected - first], held):
                 return Comparison(compared, expected)

@@ -119,7 +119,7 @@ def check_tip(store: EventStore, archive: Archive, manifest: Manifest, head: int
 
 def _read(store: EventStore, after: int, count: int) -> list[Notification]:
     records: list[Notification] = []
-    for page in store.read_notifications(after, stop=after + count, batch_size=count):
+    for page in store.read_live_notifications(after, stop=after + count, batch_size=count):
         records.extend(page)
     if len(records) != count or records[0].id != after + 1:
         found = records[0].id if records else None

@@ -20,3 +20,12 @@ class StreamVersionConflictError(RuntimeError):
 
 class UnsafeEventStoreError(RuntimeError):
     """The store cannot keep acknowledged events (for example Redis without persistence)."""
+
+
+class PositionTrimmedError(LookupError):
+    """The requested events were trimmed from Redis after sealing; read them from the archive."""
+
+
+class LogUnreadableError(RuntimeError):
+    """Part of the log is in neither the event store nor a readable archive; the message says
+    which positions, why, and what to fix."""

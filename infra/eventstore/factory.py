@@ -9,7 +9,7 @@ from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from infra.eventstore.durability import require_durable
-from infra.eventstore.store import Clock, EventStore, wall_clock_us
+from infra.eventstore.store import Clock, EventStore, SealedLog, wall_clock_us
 from infra.settings import check_url
 
 APPLICATION_NAME = "lianghua"
@@ -50,8 +50,14 @@ def open_recorder(url: str, *, key_prefix: str = "lh", live: bool = False) -> Ap
 
 
 def open_event_store(
-    url: str, *, key_prefix: str = "lh", clock: Clock = wall_clock_us, live: bool = False
+    url: str,
+    *,
+    key_prefix: str = "lh",
+    clock: Clock = wall_clock_us,
+    live: bool = False,
+    sealed: SealedLog | None = None,
 ) -> EventStore:
-    """The event store at ``url``; pass ``live=True`` for live trading (see ``open_recorder``)."""
+    """The event store at ``url``; pass ``live=True`` for live trading (see ``open_recorder``)
+    and ``sealed`` (the archive) to read what Redis trimmed after sealing."""
     recorder = open_recorder(url, key_prefix=key_prefix, live=live)
-    return EventStore(recorder, url=url, key_prefix=key_prefix, clock=clock)
+    return EventStore(recorder, url=url, key_prefix=key_prefix, clock=clock, sealed=sealed)

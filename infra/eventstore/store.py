@@ -3,25 +3,51 @@
 It sits on an eventsourcing ``ApplicationRecorder`` (SQLite or our Redis Streams module) and
 adds what the trading platform needs on top of the library contract: the canonical envelope,
 idempotent re-append of an already-recorded event id, and typed reads.
+
+Reads cover the whole log even after Redis was trimmed below the sealed position: positions
+and stream versions the recorder no longer holds come from the ``sealed`` log (the archive),
+the rest from the recorder. Reads that the recorder serves cost nothing extra.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification, StoredEvent
 
 from domain.events.codec import SerializedEvent, decode, serialize, stored_form
 from domain.events.envelope import NewEvent, RecordedEvent
-from infra.eventstore.errors import StreamVersionConflictError
+from infra.eventstore.errors import (
+    LogUnreadableError,
+    PositionTrimmedError,
+    StreamVersionConflictError,
+)
 
 Clock = Callable[[], int]
 
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1_000
+
+
+class SealedLog(Protocol):
+    """Where positions trimmed from the store are read (the archive); raises
+    ``LogUnreadableError`` when it cannot deliver exactly what is asked."""
+
+    def read_notifications(self, after: int, stop: int) -> Iterator[Sequence[Notification]]:
+        """Pages of the records with ``after < position <= stop``, gapless."""
+        ...
+
+    def stream_records(self, stream_id: str, below: int) -> list[Notification]:
+        """The records of one stream with positions below ``below``, in version order."""
+        ...
+
+    def check_covers(self, upto: int) -> None:
+        """Raise unless positions ``1..upto`` can be read (cheaply, without reading them)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +68,12 @@ class EventStore:
         url: str = "",
         key_prefix: str = "lh",
         clock: Clock = wall_clock_us,
+        sealed: SealedLog | None = None,
     ) -> None:
         self.recorder = recorder
         self.url = url
         self.key_prefix = key_prefix
+        self.sealed = sealed
         self._clock = clock
 
     @property
@@ -81,7 +109,11 @@ class EventStore:
         return AppendResult(tuple(positions or ()))
 
     def _recorded_event_id(self, stream_id: str, version: int) -> str | None:
-        found = self.recorder.select_events(stream_id, gt=version - 1, lte=version)
+        try:
+            found = self.recorder.select_events(stream_id, gt=version - 1, lte=version)
+        except PositionTrimmedError as trimmed:
+            stream = self._stream_across_trim(stream_id, trimmed)
+            found = [e for e in stream if e.originator_version == version]
         if not found:
             return None
         record = decode(Notification(id=0, **vars(found[0])))
@@ -91,21 +123,99 @@ class EventStore:
         """The highest global position recorded, 0 for an empty store."""
         return self.recorder.max_notification_id() or 0
 
+    def held_from(self) -> int:
+        """The lowest position the recorder itself still holds (Redis trims sealed events);
+        ``head() + 1`` when it holds none of a trimmed log."""
+        first_position = getattr(self.recorder, "first_position", None)
+        if first_position is None:
+            return 1
+        found = first_position()
+        return int(found) if found is not None else self.head() + 1
+
+    def check_readable(self) -> None:
+        """Raise ``LogUnreadableError`` unless the whole log can be read: what the recorder
+        trimmed must be in the archive. Call it before dropping anything rebuilt from the log."""
+        trimmed_to = self.held_from() - 1
+        if trimmed_to < 1:
+            return
+        if self.sealed is None:
+            raise LogUnreadableError(
+                f"positions 1..{trimmed_to} were trimmed from the event store after sealing "
+                "and no archive is configured to read them from: set LH_OBJECT_STORE and "
+                "LH_ARCHIVE_ID to the archive `lh archive seal` wrote"
+            )
+        self.sealed.check_covers(trimmed_to)
+
     def stream_version(self, stream_id: str) -> int:
-        last = self.recorder.select_events(stream_id, desc=True, limit=1)
+        try:
+            last = self.recorder.select_events(stream_id, desc=True, limit=1)
+        except PositionTrimmedError as trimmed:
+            last = self._stream_across_trim(stream_id, trimmed)[-1:]
         return last[0].originator_version if last else 0
 
     def read_stream(self, stream_id: str) -> list[RecordedEvent]:
         """Every event of one stream, in version order (positions are not known here: 0)."""
-        return [
-            decode(Notification(id=0, **vars(stored)))
-            for stored in self.recorder.select_events(stream_id)
+        try:
+            stored = self.recorder.select_events(stream_id)
+        except PositionTrimmedError as trimmed:
+            stored = self._stream_across_trim(stream_id, trimmed)
+        return [decode(Notification(id=0, **vars(event))) for event in stored]
+
+    def _stream_across_trim(
+        self, stream_id: str, trimmed: PositionTrimmedError
+    ) -> Sequence[StoredEvent]:
+        """A stream partly trimmed from the recorder: its sealed versions, then the rest."""
+        if self.sealed is None:
+            raise trimmed
+        archived = [
+            StoredEvent(r.originator_id, r.originator_version, r.topic, r.state)
+            for r in self.sealed.stream_records(stream_id, below=self.held_from())
         ]
+        after = archived[-1].originator_version if archived else None
+        return [*archived, *self.recorder.select_events(stream_id, gt=after)]
 
     def read_notifications(
         self, after: int = 0, *, stop: int | None = None, batch_size: int = 1_000
     ) -> Iterator[Sequence[Notification]]:
-        """Raw stored records in global order, a page at a time (for archive and projections)."""
+        """Stored records in global order, a page at a time; trimmed ones from the archive."""
+        position = after
+        while True:
+            try:
+                for page in self.read_live_notifications(
+                    position, stop=stop, batch_size=batch_size
+                ):
+                    yield page
+                    position = page[-1].id
+                return
+            except PositionTrimmedError as trimmed:
+                position = yield from self._read_sealed(position, stop, batch_size, trimmed)
+
+    def _read_sealed(
+        self, after: int, stop: int | None, batch_size: int, trimmed: PositionTrimmedError
+    ) -> Generator[Sequence[Notification], None, int]:
+        """The sealed records after ``after`` up to the recorder's first (or ``stop``)."""
+        floor = self.held_from()
+        upto = floor - 1 if stop is None else min(stop, floor - 1)
+        if self.sealed is None or upto <= after:
+            raise trimmed
+        position = after
+        for records in self.sealed.read_notifications(after, upto):
+            for offset in range(0, len(records), batch_size):
+                page = records[offset : offset + batch_size]
+                yield page
+                position = page[-1].id
+        if position != upto:
+            raise LogUnreadableError(
+                f"positions {position + 1}..{upto} were trimmed from the event store and the "
+                "archive does not deliver them"
+            )
+        return position
+
+    def read_live_notifications(
+        self, after: int = 0, *, stop: int | None = None, batch_size: int = 1_000
+    ) -> Iterator[Sequence[Notification]]:
+        """Records from the recorder alone, never the archive (what sealing and trimming
+        compare the archive with); raises ``PositionTrimmedError`` below the trim point."""
         position = after
         while stop is None or position < stop:
             page = self.recorder.select_notifications(

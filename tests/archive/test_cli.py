@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,23 @@ def test_verify_exits_non_zero_and_names_the_segment(env: str, tmp_path: Path) -
     code, out = lh("verify")
     assert code == 1
     assert "00000000000000000201-00000000000000000400" in out and "FAILS" in out
+
+
+def test_full_chain_hash_on_a_narrow_terminal(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hash the audit runbook says to keep outside the system is never cut."""
+    monkeypatch.setenv("COLUMNS", "60")
+    code, out = lh("seal", "--segment-size", "200")
+    assert code == 0, out
+    manifest = json.loads((tmp_path / "objects/archive/lh/manifest.json").read_text())
+    last_hash = manifest["last_hash"]
+    assert len(last_hash) == 64 and last_hash in out
+    for command in (("status",), ("verify",)):
+        code, out = lh(*command)
+        assert code == 0 and last_hash in out, (command, out)
+    code, out = lh("status", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["last_hash"] == last_hash
+    assert (status["sealed_to"], status["segments"]) == (600, 3)
+    assert status["unsealed"] == status["head"] - 600 > 0

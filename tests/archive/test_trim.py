@@ -12,7 +12,7 @@ from infra.archive import (
     seal,
     trim,
 )
-from infra.eventstore.redis.datastore import PositionTrimmedError
+from infra.eventstore.errors import PositionTrimmedError
 from infra.eventstore.store import EventStore
 from tests.archive.conftest import Feed, all_records
 

@@ -5,7 +5,8 @@ Appends are atomic Lua scripts with optimistic concurrency and a gapless global 
 blocking ``XREAD``. Positions trimmed after sealing must be read from the archive.
 """
 
-from infra.eventstore.redis.datastore import PositionTrimmedError, RedisDatastore
+from infra.eventstore.errors import PositionTrimmedError
+from infra.eventstore.redis.datastore import RedisDatastore
 from infra.eventstore.redis.factory import Factory
 from infra.eventstore.redis.recorders import (
     RedisAggregateRecorder,

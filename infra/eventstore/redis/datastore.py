@@ -35,10 +35,6 @@ class StrayEntryError(DataError):
     """A Redis stream holds an entry the store did not write; appends stop until it is removed."""
 
 
-class PositionTrimmedError(LookupError):
-    """The requested events were trimmed from Redis after sealing; read them from the archive."""
-
-
 @dataclass(frozen=True, slots=True)
 class EventKeys:
     """Where one recorder keeps its events: ``<prefix>:<application>:<purpose>:...``."""

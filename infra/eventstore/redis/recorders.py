@@ -37,12 +37,8 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 
-from infra.eventstore.redis.datastore import (
-    EventKeys,
-    PositionTrimmedError,
-    RedisDatastore,
-    translated_errors,
-)
+from infra.eventstore.errors import PositionTrimmedError
+from infra.eventstore.redis.datastore import EventKeys, RedisDatastore, translated_errors
 
 if TYPE_CHECKING:
     from infra.eventstore.redis.subscription import RedisSubscription

@@ -15,7 +15,8 @@ from typing import Any
 import redis
 from eventsourcing.persistence import Notification, Subscription
 
-from infra.eventstore.redis.datastore import PositionTrimmedError, translated_errors
+from infra.eventstore.errors import PositionTrimmedError
+from infra.eventstore.redis.datastore import translated_errors
 from infra.eventstore.redis.recorders import RedisApplicationRecorder
 
 BLOCK_MS = 2_000
