@@ -84,7 +84,9 @@ def run(
 
 @app.command("sql")
 def sql(
-    statement: Annotated[str, typer.Argument(help="One SELECT (WITH, UNION, subqueries) over the analytics tables.")],
+    statement: Annotated[
+        str, typer.Argument(help="One SELECT (WITH, UNION, subqueries) over the analytics tables.")
+    ],
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Run one ad-hoc SELECT over the analytics tables (parsed by ClickHouse; bounded)."""
