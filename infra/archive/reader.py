@@ -129,9 +129,10 @@ class ArchiveLog:
             ]
         return sorted(found, key=lambda record: record.originator_version)
 
-    def check_covers(self, upto: int) -> None:
-        """Cheap proof that positions ``1..upto`` can be read: the manifest chain is unbroken
-        and reaches ``upto``, and every segment object below it exists."""
+    def check_covers(self, upto: int, *, deep: bool = False) -> None:
+        """Proof that positions ``1..upto`` can be read: the manifest chain is unbroken and
+        reaches ``upto``, and every segment object below it exists (``deep``: and decodes with
+        its size and content hash as the manifest recorded them)."""
         with self._unreadable(1, upto), self._lock:
             self._manifest = None
             archive, manifest = self._opened(), self._sealed_to(upto)
@@ -139,7 +140,9 @@ class ArchiveLog:
             if problems:
                 raise ArchiveError(f"the archive chain is broken: {problems[0]}")
             for entry in manifest.segments:
-                if entry.first <= upto and not archive.objects.exists(entry.key):
+                if entry.first <= upto and deep:
+                    archive.read_segment(entry)
+                elif entry.first <= upto and not archive.objects.exists(entry.key):
                     raise ArchiveError(
                         f"segment {entry.key} (positions {entry.first}-{entry.last}) is missing"
                     )

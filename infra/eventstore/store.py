@@ -45,8 +45,9 @@ class SealedLog(Protocol):
         """The records of one stream with positions below ``below``, in version order."""
         ...
 
-    def check_covers(self, upto: int) -> None:
-        """Raise unless positions ``1..upto`` can be read (cheaply, without reading them)."""
+    def check_covers(self, upto: int, *, deep: bool = False) -> None:
+        """Raise unless positions ``1..upto`` can be read: cheaply from the manifest and the
+        objects' presence, or (``deep``) by reading and hash-checking every segment."""
         ...
 
 
@@ -132,9 +133,10 @@ class EventStore:
         found = first_position()
         return int(found) if found is not None else self.head() + 1
 
-    def check_readable(self) -> None:
+    def check_readable(self, *, deep: bool = False) -> None:
         """Raise ``LogUnreadableError`` unless the whole log can be read: what the recorder
-        trimmed must be in the archive. Call it before dropping anything rebuilt from the log."""
+        trimmed must be in the archive (``deep``: every segment read and its hash checked).
+        Call it before dropping anything rebuilt from the log."""
         trimmed_to = self.held_from() - 1
         if trimmed_to < 1:
             return
@@ -144,7 +146,7 @@ class EventStore:
                 "and no archive is configured to read them from: set LH_OBJECT_STORE and "
                 "LH_ARCHIVE_ID to the archive `lh archive seal` wrote"
             )
-        self.sealed.check_covers(trimmed_to)
+        self.sealed.check_covers(trimmed_to, deep=deep)
 
     def stream_version(self, stream_id: str) -> int:
         try:

@@ -149,6 +149,23 @@ def test_an_unreadable_archive_is_one_line_and_rebuild_drops_nothing(
 
 
 @pytest.mark.parametrize("object_store", ["local"], indirect=True)
+def test_a_corrupt_archived_segment_is_found_before_rebuild_drops_anything(
+    trimmed: dict[str, object], object_store: str, tmp_path: Path
+) -> None:
+    segment = sorted((tmp_path / "objects").rglob("*.seg.zst"))[-1]
+    data = bytearray(segment.read_bytes())
+    data[-3] ^= 0xFF  # same size, same header: only the content hash can tell
+    segment.write_bytes(bytes(data))
+    projection = SqlProjection.open(f"sqlite:///{tmp_path / 'readmodel.sqlite'}")
+    before = dump(projection)
+
+    code, out = lh("projections", "rebuild", "sql", "--yes")
+    assert code == 2 and segment.name in out and "Traceback" not in out, out
+    assert dump(projection) == before
+    projection.close()
+
+
+@pytest.mark.parametrize("object_store", ["local"], indirect=True)
 def test_an_unreachable_archive_is_one_line_exit_2(
     trimmed: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
