@@ -103,12 +103,14 @@ def _daily_window_start(times_us: np.ndarray, interval_us: int) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class GapVerdict:
-    """Per gap: explained by the calendar or not, and the whole closed days it skips."""
+    """Per gap: explained by the calendar or not; the whole closed weekdays and holidays it
+    skips when explained (0 otherwise); and the open weekdays it skips, explained or not."""
 
     calendar: np.ndarray
     closed_days: np.ndarray
     holidays: np.ndarray
     overnight: np.ndarray
+    open_days: np.ndarray
 
 
 def judge_gaps(
@@ -125,16 +127,17 @@ def judge_gaps(
     skipped = np.maximum(last - first - 1, 0)
     counts = _weekday_counts(first + 1, skipped)
     closed = sum((counts[day] for day in calendar.closed_weekdays), np.zeros_like(skipped))
-    holidays = skipped - closed
+    open_days = skipped - closed
     crosses = last > first
-    explained = crosses & (holidays <= MAX_HOLIDAY_RUN) & calendar.sessions
+    explained = crosses & (open_days <= MAX_HOLIDAY_RUN) & calendar.sessions
     if interval_us < DAY_US and not calendar.daily_window:
         explained &= closed > 0
     return GapVerdict(
         calendar=explained,
         closed_days=np.where(explained, closed, 0),
-        holidays=np.where(explained, holidays, 0),
+        holidays=np.where(explained, open_days, 0),
         overnight=explained & (skipped == 0),
+        open_days=open_days,
     )
 
 

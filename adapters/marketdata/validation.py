@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adapters.marketdata.columns import PRICE_COLUMNS, VALUE_COLUMNS
-from domain.calendar import SessionCalendar, infer_calendar, judge_gaps
+from domain.calendar import DAY_US, SessionCalendar, infer_calendar, judge_gaps
 from domain.events.envelope import from_microseconds
 from domain.market import Bar
 
@@ -233,6 +233,7 @@ def check_times(series: Series, log: ProblemLog) -> TimeCheck:
     found = np.flatnonzero(steps > interval)
     calendar = infer_calendar(times, interval) if len(found) else None
     summary = None
+    missing: dict[int, int] = {}
     if calendar is not None and calendar.sessions:
         verdict = judge_gaps(calendar, interval, times[found], times[found + 1])
         summary = CalendarGaps(
@@ -242,6 +243,8 @@ def check_times(series: Series, log: ProblemLog) -> TimeCheck:
             holidays=int(verdict.holidays.sum()),
             overnight=int(verdict.overnight.sum()),
         )
+        if interval == DAY_US:  # a daily bar is missing only on a day the market opens
+            missing = dict(zip(found.tolist(), verdict.open_days.tolist(), strict=True))
         found = found[~verdict.calendar]
     gaps = [
         Gap(
@@ -249,9 +252,9 @@ def check_times(series: Series, log: ProblemLog) -> TimeCheck:
             int(later[p]),
             int(times[p]),
             int(times[p + 1]),
-            _missing_bars(int(steps[p]), interval),
+            missing[p] if p in missing else _missing_bars(int(steps[p]), interval),
         )
-        for p in found
+        for p in found.tolist()
     ]
     return TimeCheck(interval, gaps, summary)
 
