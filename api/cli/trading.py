@@ -61,7 +61,7 @@ PeriodsOption = typer.Option(
     min=1,
     max=366,
     help="Daily returns a year for Sharpe, Sortino and volatility. Default: inferred from the "
-    "bars' calendar (252 for exchange days, 365 for 24/7). Not part of the run id.",
+    "calendar of the bars (252 for exchange days, 365 for 24/7). Not part of the run id.",
 )
 GridOption = typer.Option(..., "--grid", help="name=v1,v2,... (repeatable).")
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object.")
