@@ -1,14 +1,15 @@
 """Which trading calendar a series of bar times follows, read from the times themselves.
 
-Stock bars are missing on weekends, holidays and overnight; those are not data errors. A
-series follows a session calendar when some weekday never has a bar (a weekday counts once the
-series spans it at least twice) or, for intraday bars, when every day's bars fall inside one
-daily window (the same time-of-day stretch is empty on at least three session days). A series
-with neither trades 24/7, and every missing bar in it is a hole.
+Stock bars are missing on weekends, holidays, overnight and over a midday break; those are not
+data errors. A series follows a session calendar when some weekday never has a bar (a weekday
+counts once the series spans it at least twice) or, for intraday bars, when every day's bars
+fall inside one daily window (the same time-of-day stretch is empty on at least three session
+days). Other time-of-day stretches that no day has bars in are breaks (a lunch break). A series
+with none of these trades 24/7, and every missing bar in it is a hole.
 
 Weekdays are 0 = Monday ... 6 = Sunday of the session day. A session day is the UTC day shifted
 so that it starts in the middle of the daily closed window (sessions that cross UTC midnight
-stay one day); without a window it is the UTC day.
+stay one day), named after the UTC day holding most of it; without a window it is the UTC day.
 """
 
 from __future__ import annotations
@@ -36,7 +37,11 @@ class SessionCalendar:
     closed_weekdays: frozenset[int]
     daily_window: bool
     day_start_us: int
-    """Session days begin this long after UTC midnight (0 without a daily window)."""
+    """Session days begin this long after UTC midnight of the day they are named after
+    (negative: the evening before; 0 without a daily window)."""
+    breaks: tuple[tuple[int, int], ...] = ()
+    """Breaks within sessions: (end of the last bar before, open of the first bar after), as
+    UTC times of day in µs."""
 
     @property
     def sessions(self) -> bool:
@@ -44,14 +49,20 @@ class SessionCalendar:
         return bool(self.closed_weekdays) or self.daily_window
 
     def describe(self) -> str:
-        """E.g. "closed Sat, Sun and overnight", "open 24/7"."""
+        """E.g. "closed Sat, Sun, overnight and 03:30-05:00 UTC", "open 24/7"."""
         parts = [WEEKDAYS[day] for day in sorted(self.closed_weekdays)]
         if self.daily_window:
             parts.append("overnight")
+        parts.extend(f"{_clock(start)}-{_clock(end)} UTC" for start, end in self.breaks)
         if not parts:
             return "open 24/7"
         listed = f"{', '.join(parts[:-1])} and {parts[-1]}" if len(parts) > 1 else parts[0]
         return f"closed {listed}"
+
+
+def _clock(time_of_day_us: int) -> str:
+    minutes = time_of_day_us // 60_000_000
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 ALWAYS_OPEN = SessionCalendar(frozenset(), daily_window=False, day_start_us=0)
@@ -79,17 +90,20 @@ def infer_calendar(times_us: np.ndarray, interval_us: int | None) -> SessionCale
     """
     if interval_us is None or interval_us > DAY_US or len(times_us) < 2:
         return ALWAYS_OPEN
-    day_start = _daily_window_start(times_us, interval_us) if interval_us < DAY_US else None
-    shift = day_start or 0
+    window = _daily_window(times_us, interval_us) if interval_us < DAY_US else None
+    shift, breaks = window or (0, ())
     days = np.unique((times_us - shift) // DAY_US)
     return SessionCalendar(
-        closed_weekdays(days), daily_window=day_start is not None, day_start_us=shift
+        closed_weekdays(days), daily_window=window is not None, day_start_us=shift, breaks=breaks
     )
 
 
-def _daily_window_start(times_us: np.ndarray, interval_us: int) -> int | None:
-    """Middle of the widest time-of-day stretch without bars, when it is wider than one bar
-    and at least ``MIN_WINDOW_SESSIONS`` session days lie around it; otherwise ``None``."""
+def _daily_window(
+    times_us: np.ndarray, interval_us: int
+) -> tuple[int, tuple[tuple[int, int], ...]] | None:
+    """(Start of the session day, breaks) when the widest time-of-day stretch without bars is
+    wider than one bar and at least ``MIN_WINDOW_SESSIONS`` session days lie around it: the
+    day starts in its middle, and the other such stretches are breaks. Otherwise ``None``."""
     moments = np.unique(times_us % DAY_US)
     following = np.append(moments[1:], moments[0] + DAY_US)
     holes = following - moments
@@ -97,8 +111,16 @@ def _daily_window_start(times_us: np.ndarray, interval_us: int) -> int | None:
     if int(holes[widest]) <= interval_us:
         return None
     start = int(moments[widest] + holes[widest] // 2) % DAY_US
-    sessions = len(np.unique((times_us - start) // DAY_US))
-    return start if sessions >= MIN_WINDOW_SESSIONS else None
+    if start >= DAY_US // 2:  # the session lies mostly in the next UTC day: name it after that
+        start -= DAY_US
+    if len(np.unique((times_us - start) // DAY_US)) < MIN_WINDOW_SESSIONS:
+        return None
+    breaks = tuple(
+        ((int(moments[i]) + interval_us) % DAY_US, int(following[i]) % DAY_US)
+        for i in np.flatnonzero(holes > interval_us).tolist()
+        if i != widest
+    )
+    return start, breaks
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +132,7 @@ class GapVerdict:
     closed_days: np.ndarray
     holidays: np.ndarray
     overnight: np.ndarray
+    breaks: np.ndarray
     open_days: np.ndarray
 
 
@@ -118,9 +141,10 @@ def judge_gaps(
 ) -> GapVerdict:
     """Which gaps (bar at ``after_us``, next bar at ``before_us``) the calendar explains.
 
-    A gap is the calendar's when it runs from one session day to a later one (never within a
-    session) and skips at most ``MAX_HOLIDAY_RUN`` open weekdays; for intraday bars without a
-    daily window it must also skip a closed weekday (a 24/5 market's weekend).
+    A gap is the calendar's when it is exactly one of the calendar's breaks, or when it runs
+    from one session day to a later one and skips at most ``MAX_HOLIDAY_RUN`` open weekdays;
+    for intraday bars without a daily window it must also skip a closed weekday (a 24/5
+    market's weekend). Any other gap within a session is a hole.
     """
     first = (after_us - calendar.day_start_us) // DAY_US
     last = (before_us - calendar.day_start_us) // DAY_US
@@ -132,11 +156,17 @@ def judge_gaps(
     explained = crosses & (open_days <= MAX_HOLIDAY_RUN) & calendar.sessions
     if interval_us < DAY_US and not calendar.daily_window:
         explained &= closed > 0
+    ends, opens = (after_us + interval_us) % DAY_US, before_us % DAY_US
+    breaks = np.zeros(len(after_us), dtype=bool)
+    for end, reopen in calendar.breaks:
+        breaks |= (ends == end) & (opens == reopen) & ~crosses
+    explained |= breaks
     return GapVerdict(
         calendar=explained,
         closed_days=np.where(explained, closed, 0),
         holidays=np.where(explained, open_days, 0),
-        overnight=explained & (skipped == 0),
+        overnight=explained & crosses & (skipped == 0),
+        breaks=breaks,
         open_days=open_days,
     )
 

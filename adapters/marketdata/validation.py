@@ -4,8 +4,9 @@ Fatal: non-numeric or missing values, NaN/infinite values, zero or negative pric
 volume, high below max(open, close), low above min(open, close), duplicate or decreasing
 timestamps. Gaps (spacing longer than the bar interval, inferred as the modal spacing) are
 reported separately. Gaps the series' own trading calendar explains (weekends, holidays,
-nights of a session market: ``domain.calendar``) are summarized once per symbol and are not
-gaps; the loader treats the other gaps, real holes, as fatal unless the caller allows gaps.
+nights and midday breaks of a session market: ``domain.calendar``) are summarized once per
+symbol and are not gaps; the loader treats the other gaps, real holes, as fatal unless the
+caller allows gaps.
 
 Checks are vectorized on float64 copies of the prices. Decimal -> float rounding is monotone,
 so a float violation is always a real one; only violations smaller than one float ulp
@@ -66,9 +67,12 @@ class CalendarGaps:
     closed_days: int
     holidays: int
     overnight: int
+    breaks: int
 
     def __str__(self) -> str:
         parts = [_count(self.closed_days, "weekend day"), _count(self.holidays, "weekday holiday")]
+        if self.calendar.breaks:
+            parts.insert(0, _count(self.breaks, "break"))
         if self.calendar.daily_window:
             parts.insert(0, _count(self.overnight, "night"))
         return (
@@ -242,6 +246,7 @@ def check_times(series: Series, log: ProblemLog) -> TimeCheck:
             closed_days=int(verdict.closed_days.sum()),
             holidays=int(verdict.holidays.sum()),
             overnight=int(verdict.overnight.sum()),
+            breaks=int(verdict.breaks.sum()),
         )
         if interval == DAY_US:  # a daily bar is missing only on a day the market opens
             missing = dict(zip(found.tolist(), verdict.open_days.tolist(), strict=True))

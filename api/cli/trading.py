@@ -51,9 +51,9 @@ ValuationOption = typer.Option(
 AllowGapsOption = typer.Option(
     False,
     "--allow-gaps",
-    help="Accept holes in the bars (missing bars where the series trades). Weekends, holidays "
-    "and nights of a series that follows an exchange calendar are never holes: they are "
-    "summarized on stderr and accepted.",
+    help="Accept holes in the bars (missing bars where the series trades). Weekends, holidays, "
+    "nights and lunch breaks of a series that follows an exchange calendar are never holes: "
+    "they are summarized on stderr and accepted.",
 )
 PeriodsOption = typer.Option(
     None,

@@ -63,6 +63,17 @@ def session_minutes(days: list[date]) -> list[datetime]:
     ]
 
 
+def lunch_break_minutes(days: list[date]) -> list[datetime]:
+    """Minutes of a Shanghai-like session, 09:30-11:30 and 13:00-15:00 (UTC+8), in UTC."""
+    morning, afternoon = time(1, 30), time(5)
+    return [
+        datetime.combine(day, start, UTC) + timedelta(minutes=minute)
+        for day in days
+        for start in (morning, afternoon)
+        for minute in range(120)
+    ]
+
+
 def intraday_stock_file(path: Path, skip: int | None = None) -> Path:
     """Minute bars of three weeks of sessions (one holiday); ``skip`` drops that bar (a hole)."""
     stamps = session_minutes(trading_days(date(2023, 1, 9), date(2023, 1, 27)))

@@ -12,6 +12,7 @@ from adapters.marketdata import GapsError, load_bars, read_bars, validate_bars
 from tests.marketdata.calendars import (
     daily_stock_file,
     intraday_stock_file,
+    lunch_break_minutes,
     trading_days,
     write_bars,
 )
@@ -35,6 +36,22 @@ def test_intraday_session_bars_load_with_nights_weekends_and_holidays(tmp_path: 
     assert (summary.overnight, summary.closed_days, summary.holidays) == (11, 4, 1)
     assert "11 nights, 4 weekend days and 1 weekday holiday" in report.calendar_message()
     assert "closed Sat, Sun and overnight" in report.calendar_message()
+
+
+def test_a_midday_break_is_the_calendars_a_missing_minute_beside_it_a_hole(
+    tmp_path: Path,
+) -> None:
+    minutes = lunch_break_minutes(trading_days(date(2023, 1, 9), date(2023, 1, 27)))
+    _, report = read_bars(write_bars(tmp_path / "sh600000.csv", minutes))
+    (summary,) = report.calendar_gaps
+    assert (summary.overnight, summary.breaks, summary.closed_days) == (11, 14, 4)
+    assert "closed Sat, Sun, overnight and 03:30-05:00 UTC" in report.calendar_message()
+    del minutes[240 + 120]  # the first minute after the break on the second day
+    with pytest.raises(
+        GapsError,
+        match=r"1 gap.*row 361: .* between 2023-01-10T03:29:00\+00:00 and 2023-01-10T05:01",
+    ):
+        load_bars(write_bars(tmp_path / "sh600000.csv", minutes))
 
 
 def test_a_missing_minute_inside_a_session_is_a_hole(tmp_path: Path) -> None:
