@@ -142,7 +142,8 @@ def judge_gaps(
     """Which gaps (bar at ``after_us``, next bar at ``before_us``) the calendar explains.
 
     A gap is the calendar's when it is exactly one of the calendar's breaks, or when it runs
-    from one session day to a later one and skips at most ``MAX_HOLIDAY_RUN`` open weekdays;
+    from one session day to a later one and skips at most ``MAX_HOLIDAY_RUN`` open weekdays
+    (none without closed weekdays: a market open every day has no holidays);
     for intraday bars without a daily window it must also skip a closed weekday (a 24/5
     market's weekend). Any other gap within a session is a hole.
     """
@@ -153,7 +154,8 @@ def judge_gaps(
     closed = sum((counts[day] for day in calendar.closed_weekdays), np.zeros_like(skipped))
     open_days = skipped - closed
     crosses = last > first
-    explained = crosses & (open_days <= MAX_HOLIDAY_RUN) & calendar.sessions
+    holidays = MAX_HOLIDAY_RUN if calendar.closed_weekdays else 0  # only exchanges have them
+    explained = crosses & (open_days <= holidays) & calendar.sessions
     if interval_us < DAY_US and not calendar.daily_window:
         explained &= closed > 0
     ends, opens = (after_us + interval_us) % DAY_US, before_us % DAY_US

@@ -133,3 +133,22 @@ def test_a_24_5_market_closes_for_the_weekend_but_not_at_midnight() -> None:
     tuesday, wednesday = datetime(2023, 1, 10, 22, tzinfo=UTC), datetime(2023, 1, 11, tzinfo=UTC)
     verdict = judge_gaps(calendar, HOUR_US, micros([friday, tuesday]), micros([monday, wednesday]))
     assert verdict.calendar.tolist() == [True, False]
+
+
+def test_a_market_open_every_day_has_nights_but_no_holidays() -> None:
+    """Minute bars round the clock but for an hour's daily maintenance: the hour is the
+    calendar's, a missing day is a hole."""
+    start = int(datetime(2023, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    stamps = start + MINUTE_US * np.arange(30 * 24 * 60, dtype=np.int64)
+    stamps = stamps[stamps % DAY_US >= HOUR_US]  # nothing 00:00-01:00 UTC
+    calendar = infer_calendar(stamps, MINUTE_US)
+    assert calendar.daily_window and not calendar.closed_weekdays
+    night = start + 2 * DAY_US - MINUTE_US, start + 2 * DAY_US + HOUR_US
+    lost_day = start + 5 * DAY_US - MINUTE_US, start + 6 * DAY_US + HOUR_US
+    verdict = judge_gaps(
+        calendar,
+        MINUTE_US,
+        np.array([night[0], lost_day[0]]),
+        np.array([night[1], lost_day[1]]),
+    )
+    assert verdict.calendar.tolist() == [True, False]
