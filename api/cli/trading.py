@@ -428,6 +428,13 @@ def _print_grid(runs: list[GridRun], metric: str) -> None:
             str(run.result.final_equity),
         )
     console.print(table)
+    periods = {
+        (r.result.metrics["periods_per_year"], r.result.metrics["periods_per_year_source"])
+        for r in runs
+        if r.result is not None
+    }
+    for count, source in sorted(periods, key=str):
+        console.print(f"annualized with {count} periods a year ({source})")
 
 
 def _fmt(value: object) -> str:

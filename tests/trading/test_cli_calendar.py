@@ -96,3 +96,11 @@ def test_paper_and_optimize_take_periods_per_year(app: typer.Typer, stock: Path)
     assert optimize.exit_code == 0, optimize.output
     runs = json.loads(optimize.stdout)["runs"]
     assert [run["metrics"]["periods_per_year"] for run in runs] == [252, 252]
+
+
+def test_the_optimize_table_says_which_periods_were_used(app: typer.Typer, stock: Path) -> None:
+    result = runner.invoke(
+        app, ["optimize", "--data", str(stock), *RUN, "--grid", "fast=3,5", "--jobs", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "annualized with 252 periods a year (inferred)" in result.stdout
