@@ -154,8 +154,8 @@ def judge_gaps(
     closed = sum((counts[day] for day in calendar.closed_weekdays), np.zeros_like(skipped))
     open_days = skipped - closed
     crosses = last > first
-    holidays = MAX_HOLIDAY_RUN if calendar.closed_weekdays else 0  # only exchanges have them
-    explained = crosses & (open_days <= holidays) & calendar.sessions
+    most_holidays = MAX_HOLIDAY_RUN if calendar.closed_weekdays else 0  # only exchanges have any
+    explained = crosses & (open_days <= most_holidays) & calendar.sessions
     if interval_us < DAY_US and not calendar.daily_window:
         explained &= closed > 0
     ends, opens = (after_us + interval_us) % DAY_US, before_us % DAY_US
