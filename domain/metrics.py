@@ -5,8 +5,11 @@ Conventions (the same for every report, so numbers are comparable):
 * Return statistics use the equity curve resampled to UTC daily closes: the last equity point of
   each UTC day that has points (days without points are skipped, not forward-filled). The first
   daily return is measured from ``initial_equity``; so ``N`` days with points give ``N`` returns.
-* Annualization uses ``periods_per_year`` (365 for 24/7 crypto, the default; 252 for equities).
-  The risk-free rate is 0.
+* Annualization uses ``periods_per_year`` daily returns a year: given, or inferred from the
+  weekdays the curve has points on (``domain.calendar.days_per_year``): 365 when every weekday
+  has points (24/7 markets), 252 when two weekdays never do (exchange days, the convention of
+  empyrical, quantstats and backtrader). Returns are daily for intraday bars too, so their
+  periods are sessions, not bars, a year. The risk-free rate is 0.
 * Volatility and Sharpe use the sample standard deviation (ddof=1). Sortino divides the
   annualized mean return by the downside deviation ``sqrt(mean(min(r, 0)^2))`` taken over all
   periods, annualized with ``sqrt(periods_per_year)``.
@@ -32,6 +35,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from domain.calendar import days_per_year
 from domain.trades import ClosedTrade, EquityCurve, EquityPoint
 
 DAY_US = 86_400_000_000
@@ -63,6 +67,9 @@ class Metrics:
     fees: Decimal
     final_equity: Decimal
     days: int
+    periods_per_year: int
+    periods_per_year_source: str
+    """``"given"`` by the caller or ``"inferred"`` from the curve's calendar."""
 
     def as_dict(self) -> dict[str, float | int | str]:
         """Flat, JSON-friendly: money as exact strings, undefined values as ``"n/a"``."""
@@ -140,7 +147,7 @@ def compute_metrics(
     traded_notional: Decimal,
     bars_in_market: int,
     total_bars: int,
-    periods_per_year: int = 365,
+    periods_per_year: int | None = None,
 ) -> Metrics:
     """Every statistic of the run; see the module docstring for the conventions.
 
@@ -149,11 +156,17 @@ def compute_metrics(
     """
     if initial_equity <= 0:
         raise ValueError(f"initial_equity must be positive, got {initial_equity}")
+    if periods_per_year is not None and periods_per_year < 1:
+        raise ValueError(f"periods_per_year must be at least 1, got {periods_per_year}")
     stamps, values = _in_time_order(_as_curve(equity))
     final_equity = values[-1] if len(values) else initial_equity
     total_return = float(final_equity / initial_equity - 1)
-    closes = _close_values(_day_closes(stamps, values)[1], initial_equity)
+    days, day_closes = _day_closes(stamps, values)
+    closes = _close_values(day_closes, initial_equity)
     returns = _returns(closes)
+    source = "inferred" if periods_per_year is None else "given"
+    if periods_per_year is None:
+        periods_per_year = days_per_year(np.array(days, dtype=np.int64))
     drawdown, duration = _max_drawdown(closes)
     span_us = int(stamps[-1]) - int(stamps[0]) if len(stamps) >= 2 else None
     cagr = _cagr(span_us, initial_equity, final_equity)
@@ -173,6 +186,8 @@ def compute_metrics(
         fees=fees,
         final_equity=final_equity,
         days=len(returns),
+        periods_per_year=periods_per_year,
+        periods_per_year_source=source,
         trades=stats.count,
         win_rate=stats.win_rate,
         profit_factor=stats.profit_factor,

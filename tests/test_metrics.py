@@ -4,7 +4,9 @@ straightforward point-by-point reference (the implementation before the columnar
 
 from __future__ import annotations
 
+import datetime
 import math
+from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -204,10 +206,11 @@ def reference_metrics(
     traded_notional: Decimal,
     bars_in_market: int,
     total_bars: int,
-    periods_per_year: int = 365,
+    periods_per_year: int | None = None,
 ) -> dict[str, float | int | str]:
     """The metrics computed the plain way, one ``EquityPoint`` at a time (as before the
-    columnar fast path): the fast path must give exactly this dict, float for float."""
+    columnar fast path): the fast path must give exactly this dict, float for float. Periods
+    a year are inferred by counting calendar weekdays with ``datetime``."""
     ordered = sorted(equity, key=lambda p: p.time_us)
     day_closes: list[tuple[int, Decimal]] = []
     for point in ordered:
@@ -239,6 +242,9 @@ def reference_metrics(
                 cagr = value if math.isfinite(value) else None
             except OverflowError:
                 cagr = None
+    source = "inferred" if periods_per_year is None else "given"
+    if periods_per_year is None:
+        periods_per_year = reference_periods([day for day, _ in day_closes])
     volatility = sharpe = sortino = None
     if len(returns) >= 2:
         scale = math.sqrt(periods_per_year)
@@ -274,7 +280,23 @@ def reference_metrics(
         fees=fees,
         final_equity=final_equity,
         days=len(returns),
+        periods_per_year=periods_per_year,
+        periods_per_year_source=source,
     ).as_dict()
+
+
+def reference_periods(days: list[int]) -> int:
+    """365, unless some weekday never has a close although the span holds it twice: then 252
+    for each five open weekdays."""
+    if not days:
+        return 365
+    epoch = datetime.date(1970, 1, 1)
+    spanned = Counter(
+        (epoch + datetime.timedelta(days=day)).weekday() for day in range(min(days), max(days) + 1)
+    )
+    seen = {(epoch + datetime.timedelta(days=day)).weekday() for day in days}
+    closed = [weekday for weekday, count in spanned.items() if count >= 2 and weekday not in seen]
+    return round(252 * (7 - len(closed)) / 5) if closed else 365
 
 
 def reference_of(

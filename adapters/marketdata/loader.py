@@ -15,11 +15,12 @@ import pyarrow.compute as pc
 from adapters.marketdata.columns import VALUE_COLUMNS
 from adapters.marketdata.csv_source import read_csv_columns
 from adapters.marketdata.digest import columns_digest
-from adapters.marketdata.errors import MarketDataError
+from adapters.marketdata.errors import GapsError, MarketDataError
 from adapters.marketdata.numbers import NumericColumn, exact_columns, numeric_column
 from adapters.marketdata.parquet_source import read_parquet_columns
 from adapters.marketdata.timestamps import parse_timestamps
 from adapters.marketdata.validation import (
+    CalendarGaps,
     DataReport,
     Gap,
     ProblemLog,
@@ -41,7 +42,8 @@ def load_bars(
 
     A file without a ``symbol`` column holds one symbol: ``symbol``, or the file name's stem
     uppercased. With a ``symbol`` column, ``symbol`` selects one of the symbols present.
-    Gaps longer than the bar interval are fatal unless ``allow_gaps``.
+    Gaps longer than the bar interval are fatal unless ``allow_gaps``, except those the series'
+    trading calendar explains (weekends, holidays, nights: see ``read_bars`` for the summary).
     """
     return read_bars(path, symbol=symbol, allow_gaps=allow_gaps)[0]
 
@@ -69,6 +71,7 @@ def _read_bars(
     log = ProblemLog()
     intervals: dict[str, int | None] = {}
     gaps: list[Gap] = []
+    calendar_gaps: list[CalendarGaps] = []
 
     def text_of(name: str, row: int) -> str:
         return str(numbers[name].text[row - 1].as_py())
@@ -81,8 +84,11 @@ def _read_bars(
             {column: numbers[column].values[indices] for column in VALUE_COLUMNS},
         )
         check_values(series, log, text_of)
-        intervals[name], found = check_times(series, log)
-        gaps.extend(found)
+        checked = check_times(series, log)
+        intervals[name] = checked.interval_us
+        gaps.extend(checked.gaps)
+        if checked.calendar_gaps is not None:
+            calendar_gaps.append(checked.calendar_gaps)
     report = DataReport(
         source=where,
         rows=rows,
@@ -92,13 +98,12 @@ def _read_bars(
         problems=log.listed(),
         problem_count=log.count,
         gaps=tuple(gaps),
+        calendar_gaps=tuple(calendar_gaps),
     )
     if not report.ok:
         raise MarketDataError(report.problem_message(), report)
     if gaps and not allow_gaps:
-        raise MarketDataError(
-            report.gap_message() + " (pass allow_gaps=True to load anyway)", report
-        )
+        raise GapsError(report)
     with _collector_paused():
         bars = {
             name: _build_bars(name, stamps.micros, numbers, indices, rows)

@@ -3,7 +3,10 @@
 Fatal: non-numeric or missing values, NaN/infinite values, zero or negative prices, negative
 volume, high below max(open, close), low above min(open, close), duplicate or decreasing
 timestamps. Gaps (spacing longer than the bar interval, inferred as the modal spacing) are
-reported separately; the loader treats them as fatal unless the caller allows gaps.
+reported separately. Gaps the series' own trading calendar explains (weekends, holidays,
+nights and midday breaks of a session market: ``domain.calendar``) are summarized once per
+symbol and are not gaps; the loader treats the other gaps, real holes, as fatal unless the
+caller allows gaps.
 
 Checks are vectorized on float64 copies of the prices. Decimal -> float rounding is monotone,
 so a float violation is always a real one; only violations smaller than one float ulp
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from adapters.marketdata.columns import PRICE_COLUMNS, VALUE_COLUMNS
+from domain.calendar import DAY_US, SessionCalendar, infer_calendar, judge_gaps
 from domain.events.envelope import from_microseconds
 from domain.market import Bar
 
@@ -54,6 +58,33 @@ class Gap:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class CalendarGaps:
+    """The bars of ``symbol`` its session calendar leaves out: summarized, never an error."""
+
+    symbol: str
+    calendar: SessionCalendar
+    closed_days: int
+    holidays: int
+    overnight: int
+    breaks: int
+
+    def __str__(self) -> str:
+        parts = [_count(self.closed_days, "weekend day"), _count(self.holidays, "weekday holiday")]
+        if self.calendar.breaks:
+            parts.insert(0, _count(self.breaks, "break"))
+        if self.calendar.daily_window:
+            parts.insert(0, _count(self.overnight, "night"))
+        return (
+            f"{self.symbol}: {', '.join(parts[:-1])} and {parts[-1]} without bars, as its "
+            f"exchange calendar has them ({self.calendar.describe()}); not counted as gaps"
+        )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 @dataclass(frozen=True)
 class DataReport:
     """What validation found. ``problems`` lists at most ``LISTED`` of them."""
@@ -66,6 +97,7 @@ class DataReport:
     problems: tuple[Problem, ...] = ()
     problem_count: int = 0
     gaps: tuple[Gap, ...] = ()
+    calendar_gaps: tuple[CalendarGaps, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -83,6 +115,10 @@ class DataReport:
         rest = len(self.gaps) - min(len(self.gaps), SHOWN_IN_ERRORS)
         more = f"; and {rest} more gap(s)" if rest else ""
         return f"{self.source}: {len(self.gaps)} gap(s) in the bars: {shown}{more}"
+
+    def calendar_message(self) -> str:
+        """One line per symbol that follows a session calendar ("" for none)."""
+        return "\n".join(f"{self.source}: {summary}" for summary in self.calendar_gaps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +203,20 @@ def _not_finite(name: str, text: str) -> str:
     return f"{name} is not a number: {text!r}"
 
 
-def check_times(series: Series, log: ProblemLog) -> tuple[int | None, list[Gap]]:
-    """Ordering problems go to ``log``; returns (interval in µs or None, gaps)."""
+@dataclass(frozen=True, slots=True)
+class TimeCheck:
+    """What the timestamps of one series say: its interval, holes, and calendar gaps."""
+
+    interval_us: int | None
+    gaps: list[Gap]
+    calendar_gaps: CalendarGaps | None
+
+
+def check_times(series: Series, log: ProblemLog) -> TimeCheck:
+    """Ordering problems go to ``log``; gaps the calendar explains are summarized, not listed."""
     times = series.time_us
     if len(times) < 2:
-        return None, []
+        return TimeCheck(None, [], None)
     steps = np.diff(times)
     later = series.rows[1:]
     for mask, what in ((steps == 0, "duplicate"), (steps < 0, "out of order")):
@@ -186,22 +231,37 @@ def check_times(series: Series, log: ProblemLog) -> tuple[int | None, list[Gap]]
         )
     positive = steps[steps > 0]
     if not len(positive):
-        return None, []
+        return TimeCheck(None, [], None)
     spacings, counts = np.unique(positive, return_counts=True)
     interval = int(spacings[int(np.argmax(counts))])
+    found = np.flatnonzero(steps > interval)
+    calendar = infer_calendar(times, interval) if len(found) else None
+    summary = None
+    missing: dict[int, int] = {}
+    if calendar is not None and calendar.sessions:
+        verdict = judge_gaps(calendar, interval, times[found], times[found + 1])
+        summary = CalendarGaps(
+            series.symbol,
+            calendar,
+            closed_days=int(verdict.closed_days.sum()),
+            holidays=int(verdict.holidays.sum()),
+            overnight=int(verdict.overnight.sum()),
+            breaks=int(verdict.breaks.sum()),
+        )
+        if interval == DAY_US:  # a daily bar is missing only on a day the market opens
+            missing = dict(zip(found.tolist(), verdict.open_days.tolist(), strict=True))
+        found = found[~verdict.calendar]
     gaps = [
         Gap(
             series.symbol,
             int(later[p]),
             int(times[p]),
             int(times[p + 1]),
-            int(steps[p] // interval) - 1
-            if steps[p] % interval == 0
-            else int(steps[p] // interval),
+            missing[p] if p in missing else _missing_bars(int(steps[p]), interval),
         )
-        for p in np.flatnonzero(steps > interval)
+        for p in found.tolist()
     ]
-    return interval, gaps
+    return TimeCheck(interval, gaps, summary)
 
 
 def _missing_bars(step: int, interval: int) -> int:
@@ -224,6 +284,7 @@ def validate_bars(bars: Sequence[Bar], *, source: str = "bars") -> DataReport:
     log = ProblemLog()
     intervals: dict[str, int | None] = {}
     gaps: list[Gap] = []
+    calendar_gaps: list[CalendarGaps] = []
     for symbol, indices in by_symbol.items():
         chosen = [bars[i] for i in indices]
         series = Series(
@@ -236,8 +297,11 @@ def validate_bars(bars: Sequence[Bar], *, source: str = "bars") -> DataReport:
             },
         )
         check_values(series, log, lambda name, row: str(getattr(bars[row - 1], name)))
-        intervals[symbol], found = check_times(series, log)
-        gaps.extend(found)
+        checked = check_times(series, log)
+        intervals[symbol] = checked.interval_us
+        gaps.extend(checked.gaps)
+        if checked.calendar_gaps is not None:
+            calendar_gaps.append(checked.calendar_gaps)
     return DataReport(
         source=source,
         rows=len(bars),
@@ -247,4 +311,5 @@ def validate_bars(bars: Sequence[Bar], *, source: str = "bars") -> DataReport:
         problems=log.listed(),
         problem_count=log.count,
         gaps=tuple(gaps),
+        calendar_gaps=tuple(calendar_gaps),
     )

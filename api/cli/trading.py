@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rich.table import Table
 from rich.text import Text
 
-from adapters.marketdata import MarketDataError, load_bars
+from adapters.marketdata import DataReport, GapsError, MarketDataError, read_bars
 from api.cli.common import console, err_console, event_store, settings_or_exit
 from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
@@ -48,7 +48,21 @@ ValuationOption = typer.Option(
     help="Record PortfolioValued every interval of bar time (30s, 15m, 1h, 1d), after bars "
     "with fills and at the end.",
 )
-AllowGapsOption = typer.Option(False, "--allow-gaps", help="Accept gaps in the bar file.")
+AllowGapsOption = typer.Option(
+    False,
+    "--allow-gaps",
+    help="Accept holes in the bars (missing bars where the series trades). Weekends, holidays, "
+    "nights and lunch breaks of a series that follows an exchange calendar are never holes: "
+    "they are summarized on stderr and accepted.",
+)
+PeriodsOption = typer.Option(
+    None,
+    "--periods-per-year",
+    min=1,
+    max=366,
+    help="Daily returns a year for Sharpe, Sortino and volatility. Default: inferred from the "
+    "calendar of the bars (252 for exchange days, 365 for 24/7). Not part of the run id.",
+)
 GridOption = typer.Option(..., "--grid", help="name=v1,v2,... (repeatable).")
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object.")
 
@@ -81,6 +95,7 @@ def backtest(
     record_bars: bool = RecordBarsOption,
     valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
+    periods_per_year: int | None = PeriodsOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Backtest a strategy on a bar file and record the run in the event store."""
@@ -98,6 +113,7 @@ def backtest(
         record_bars=record_bars,
         valuation_interval=valuation_interval,
         allow_gaps=allow_gaps,
+        periods_per_year=periods_per_year,
         mode=RunMode.BACKTEST,
     )
     settings = settings_or_exit()
@@ -125,6 +141,7 @@ def paper(
     record_bars: bool = RecordBarsOption,
     valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
+    periods_per_year: int | None = PeriodsOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Paper-trade a strategy on the wall clock, replaying a bar file; resumes after a crash."""
@@ -144,6 +161,7 @@ def paper(
         record_bars=record_bars,
         valuation_interval=valuation_interval,
         allow_gaps=allow_gaps,
+        periods_per_year=periods_per_year,
         mode=RunMode.PAPER,
     )
     settings = settings_or_exit()
@@ -171,6 +189,7 @@ def optimize(
     limit: list[str] = LimitOption,
     valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
+    periods_per_year: int | None = PeriodsOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Backtest every combination of a parameter grid in parallel and rank the runs."""
@@ -188,6 +207,7 @@ def optimize(
         record_bars=False,
         valuation_interval=valuation_interval,
         allow_gaps=allow_gaps,
+        periods_per_year=periods_per_year,
         mode=None,
     )
     try:
@@ -235,12 +255,14 @@ def _config(
     record_bars: bool,
     valuation_interval: str,
     allow_gaps: bool,
+    periods_per_year: int | None,
     mode: RunMode | None,
 ) -> BacktestConfig:
     """Everything validated up front: any problem is one line on stderr and exit code 2."""
     try:
+        bars, report = _bars(data, symbol, allow_gaps)
         config = BacktestConfig(
-            bars=_bars(data, symbol, allow_gaps),
+            bars=bars,
             strategy=strategy,
             params=parse_assignments(params),
             cash=_decimal("--cash", cash),
@@ -251,6 +273,7 @@ def _config(
             record_bars=record_bars,
             risk_limits=_limits(limits),
             valuation_interval=valuation_interval,
+            periods_per_year=periods_per_year,
         )
         try:
             parse_interval(valuation_interval)
@@ -260,18 +283,24 @@ def _config(
             prepare_run(config, mode)
         else:
             resolve_strategy(strategy)
+    except GapsError as error:
+        raise fail(error.message_for("rerun with --allow-gaps"), BAD_INPUT) from None
     except (RunConfigError, StrategyError, MarketDataError) as error:
         raise fail(str(error).splitlines()[0], BAD_INPUT) from None
+    for line in report.calendar_message().splitlines():
+        err_console.print(Text(line, style="dim"), soft_wrap=True)
     return config
 
 
-def _bars(data: Path, symbol: str | None, allow_gaps: bool) -> dict[str, BarSeries]:
+def _bars(
+    data: Path, symbol: str | None, allow_gaps: bool
+) -> tuple[dict[str, BarSeries], DataReport]:
     if not data.is_file():
         raise RunConfigError(f"data file {data} does not exist")
-    bars = load_bars(data, symbol=symbol, allow_gaps=allow_gaps)
+    bars, report = read_bars(data, symbol=symbol, allow_gaps=allow_gaps)
     if symbol is not None and symbol not in bars:
         raise RunConfigError(f"symbol {symbol} is not in {data} (has: {', '.join(sorted(bars))})")
-    return bars
+    return bars, report
 
 
 def _decimal(option: str, text: str) -> Decimal:
@@ -399,6 +428,13 @@ def _print_grid(runs: list[GridRun], metric: str) -> None:
             str(run.result.final_equity),
         )
     console.print(table)
+    periods = {
+        (r.result.metrics["periods_per_year"], r.result.metrics["periods_per_year_source"])
+        for r in runs
+        if r.result is not None
+    }
+    for count, source in sorted(periods, key=str):
+        console.print(f"annualized with {count} periods a year ({source})")
 
 
 def _fmt(value: object) -> str:

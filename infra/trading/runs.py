@@ -47,6 +47,9 @@ class BacktestConfig:
     account: str | None = None  # default: the run id, so every run has its own book and cash
     risk_limits: RiskLimits = field(default_factory=RiskLimits)
     valuation_interval: str = "1h"
+    periods_per_year: int | None = None
+    """Daily returns a year for the statistics; ``None`` infers them from the bars' calendar.
+    Not part of the run's identity (``config_hash``): it changes no event, only statistics."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,7 @@ def result_of(
         traded_notional=engine.traded_notional,
         bars_in_market=engine.bars_in_market,
         total_bars=len(prepared.groups),
+        periods_per_year=prepared.config.periods_per_year,
     )
     return BacktestResult(
         run_id=prepared.spec.run_id,
