@@ -11,8 +11,9 @@ are tighter so that what the engine derives from bounded inputs fits as well:
   below 10^20 with room for ten positions of the largest size;
 * bar volume below 10^15 (it caps fills, it is never multiplied by a price).
 
-Every bound also asks for a finite value with at most ``SCALE`` decimal places (in the text as
-written: ``1.5000000000000000000`` has 19). docs/values.md explains the choice.
+Every bound on an input also asks for a finite value with at most ``SCALE`` decimal places (in
+the text as written: ``1.5000000000000000000`` has 19), so that it reads back unchanged from
+every read model. docs/values.md explains the choice.
 """
 
 from __future__ import annotations
@@ -33,25 +34,27 @@ class ValueBoundError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Bound:
-    """Values of one kind must be finite, smaller than ``10**digits`` in size and have at most
-    ``SCALE`` decimal places."""
+    """Values of one kind must be finite, smaller than ``10**digits`` in size and (unless
+    ``exact_places`` is false) have at most ``SCALE`` decimal places."""
 
     what: str  # with its article, as the message starts: "a price"
     digits: int
+    exact_places: bool = True
 
     @property
     def limit(self) -> Decimal:
         return Decimal(1).scaleb(self.digits)
 
     def describe(self) -> str:
-        return (
-            f"{self.what} must be finite, below 10^{self.digits} in size "
-            f"and have at most {SCALE} decimal places"
-        )
+        places = f" and have at most {SCALE} decimal places" if self.exact_places else ""
+        return f"{self.what} must be finite and below 10^{self.digits} in size{places}"
 
     def problem(self, value: Decimal) -> str:
         """Why ``value`` is out of bounds, or "" when it is within them."""
-        if within(value, self.limit):
+        limit = self.limit
+        if within(value, limit) or (
+            not self.exact_places and value.is_finite() and -limit < value < limit
+        ):
             return ""
         return f"{value} is out of bounds: {self.describe()}"
 
@@ -73,8 +76,11 @@ PRICE = Bound("a price", 10)
 QUANTITY = Bound("a quantity", 9)
 MONEY = Bound("an amount of money", 15)
 VOLUME = Bound("a bar volume", 15)
-STORED = Bound("a recorded decimal", 20)
-"""What the read models hold at all: the last guard, on every event's decimal fields."""
+RATIO = Bound("a ratio", 6)
+STORED = Bound("a recorded decimal", 20, exact_places=False)
+"""What the read models hold at all: the last guard, on every event's decimal fields. Derived
+values (average prices, PnL of partial closes) may have more places; read models round those
+to ``SCALE``, the log keeps them exact."""
 
 MAX_COMMISSION = Decimal("0.1")
 """No venue charges more than 10 % of notional; more is a typo (2 for 0.002)."""
@@ -84,7 +90,7 @@ MAX_SLIPPAGE_BPS = Decimal(10_000)
 BoundedPrice = Annotated[Decimal, AfterValidator(PRICE.check)]
 BoundedQuantity = Annotated[Decimal, AfterValidator(QUANTITY.check)]
 BoundedMoney = Annotated[Decimal, AfterValidator(MONEY.check)]
-StoredDecimal = Annotated[Decimal, AfterValidator(STORED.check)]
+BoundedRatio = Annotated[Decimal, AfterValidator(RATIO.check)]
 
 
 def order_problem(quantity: object, limit_price: object = None, stop_price: object = None) -> str:

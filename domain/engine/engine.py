@@ -139,7 +139,7 @@ def _plain_request(
 
 
 def _bounded(value: object, limit: Decimal) -> bool:
-    return type(value) is Decimal and value > 0 and within(value, limit)
+    return type(value) is Decimal and within(value, limit) and value > 0
 
 
 def _plain_fill(report: Filled) -> bool:

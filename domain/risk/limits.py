@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.values import BoundedMoney, BoundedQuantity, StoredDecimal
+from domain.values import BoundedMoney, BoundedQuantity, BoundedRatio
 
 MAX_COUNT = 2**63
 
@@ -26,14 +26,14 @@ class RiskLimits(BaseModel):
     max_order_quantity: BoundedQuantity = Field(default=Decimal(1_000_000), gt=0)
     max_order_notional: BoundedMoney = Field(default=Decimal(10_000_000), gt=0)
     max_position: BoundedQuantity = Field(default=Decimal(1_000_000), gt=0)
-    price_collar: StoredDecimal = Field(default=Decimal("0.10"), gt=0)
+    price_collar: BoundedRatio = Field(default=Decimal("0.10"), gt=0)
     max_orders_per_second: int = Field(default=100, gt=0, lt=MAX_COUNT)
     max_orders_per_day: int = Field(default=100_000, gt=0, lt=MAX_COUNT)
     max_strategy_orders_per_second: int = Field(default=50, gt=0, lt=MAX_COUNT)
     max_strategy_orders_per_day: int = Field(default=50_000, gt=0, lt=MAX_COUNT)
     duplicate_window_us: int = Field(default=1_000_000, ge=0, lt=MAX_COUNT)
     max_daily_loss: BoundedMoney | None = Field(default=None, gt=0)
-    max_drawdown: StoredDecimal | None = Field(default=None, gt=0, le=1)
+    max_drawdown: BoundedRatio | None = Field(default=None, gt=0, le=1)
     restricted_symbols: frozenset[str] = frozenset()
 
     def value_text(self, name: str) -> str:
