@@ -13,7 +13,8 @@ are tighter so that what the engine derives from bounded inputs fits as well:
 
 Every bound on an input also asks for a finite value with at most ``SCALE`` decimal places (in
 the text as written: ``1.5000000000000000000`` has 19), so that it reads back unchanged from
-every read model. docs/values.md explains the choice.
+every read model, and at most ``PRECISION`` significant digits, so that the domain's decimal
+arithmetic takes it as it is. docs/values.md explains the choice.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from pydantic import AfterValidator
 
 SCALE = 18
 """Decimal places every read model keeps."""
+PRECISION = 28
+"""Significant digits of Python's default decimal context, in which the domain computes: an
+input with more would be rounded by its first negation or sum."""
 
 
 class ValueBoundError(ValueError):
@@ -46,7 +50,11 @@ class Bound:
         return Decimal(1).scaleb(self.digits)
 
     def describe(self) -> str:
-        places = f" and have at most {SCALE} decimal places" if self.exact_places else ""
+        places = (
+            f" and have at most {SCALE} decimal places and {PRECISION} significant digits"
+            if self.exact_places
+            else ""
+        )
         return f"{self.what} must be finite and below 10^{self.digits} in size{places}"
 
     def problem(self, value: Decimal) -> str:
@@ -67,9 +75,15 @@ class Bound:
 
 
 def within(value: Decimal, limit: Decimal) -> bool:
-    """Finite, ``|value| < limit`` and at most ``SCALE`` decimal places: O(1), for hot paths."""
-    exponent = value.as_tuple().exponent  # "n", "N" or "F" when not finite
-    return type(exponent) is int and exponent >= -SCALE and -limit < value < limit
+    """Finite, ``|value| < limit``, at most ``SCALE`` decimal places and ``PRECISION``
+    significant digits: O(1), for hot paths."""
+    _sign, digits, exponent = value.as_tuple()  # exponent "n", "N" or "F" when not finite
+    return (
+        type(exponent) is int
+        and exponent >= -SCALE
+        and len(digits) <= PRECISION
+        and -limit < value < limit
+    )
 
 
 PRICE = Bound("a price", 10)

@@ -24,7 +24,7 @@ from domain.events.base import DomainEvent
 from domain.events.catalog import AccountFunded, BarClosed, FillRecorded, StrategyRunStarted
 from domain.events.envelope import NewEvent
 from domain.events.types import Liquidity, RunMode, Side
-from domain.values import MONEY, PRICE, QUANTITY, SCALE, VOLUME, Bound
+from domain.values import MONEY, PRECISION, PRICE, QUANTITY, SCALE, VOLUME, Bound
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.clickhouse import ClickHouseProjection
@@ -38,9 +38,10 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 
 @st.composite
 def bounded(draw: st.DrawFn, bound: Bound) -> Decimal:
-    """A positive value the bound admits, from the smallest (1e-18) to the largest."""
+    """A positive value the bound admits, from the smallest (1e-18) to the largest, with up
+    to 18 places and 28 significant digits."""
     places = draw(st.integers(0, SCALE))
-    top = 10 ** (bound.digits + places) - 1
+    top = 10 ** min(bound.digits + places, PRECISION) - 1
     coefficient = draw(st.one_of(st.integers(1, top), st.sampled_from([1, top])))
     value = Decimal(f"{coefficient}E-{places}")  # from text: exact at any precision
     assert bound.problem(value) == ""
