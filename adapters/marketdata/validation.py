@@ -24,9 +24,10 @@ from adapters.marketdata.columns import PRICE_COLUMNS, VALUE_COLUMNS
 from adapters.marketdata.numbers import too_fine
 from domain.events.envelope import from_microseconds
 from domain.market import Bar
-from domain.values import PRICE, SCALE, VOLUME
+from domain.values import PRECISION, PRICE, SCALE, VOLUME
 
 LISTED = 50
+EXACT_BELOW = float(10 ** (PRECISION - SCALE))  # below it, 18 places fit in 28 digits
 SHOWN_IN_ERRORS = 5
 
 
@@ -179,11 +180,12 @@ def _check_bound(
     log: ProblemLog,
     shown: Callable[[str, int], str],
 ) -> None:
-    """Values beyond what may be recorded (``domain.values``): too large, or with more decimal
-    places than the read models keep. Floats preselect (Decimal -> float rounding is monotone
-    and the limit is a float exactly); the exact ``Decimal`` of the text decides."""
+    """Values beyond what may be recorded (``domain.values``): too large, with more decimal
+    places than the read models keep, or more significant digits than the domain computes
+    with (possible only from 10^10 up). Floats preselect (Decimal -> float rounding is monotone
+    and the limits are floats exactly); the exact ``Decimal`` of the text decides."""
     bound = VOLUME if name == "volume" else PRICE
-    candidates = np.flatnonzero((np.abs(column) >= float(bound.limit)) & ~skipped)
+    candidates = np.flatnonzero((np.abs(column) >= min(float(bound.limit), EXACT_BELOW)) & ~skipped)
     large = np.array(
         [p for p in candidates if bound.problem(Decimal(shown(name, int(p))))], dtype=np.int64
     )
