@@ -141,14 +141,20 @@ class ProjectionRunner:
     def status(self) -> list[ProjectionStatus]:
         """Checkpoints, head and each read model's recorded failure (``None`` when healthy)."""
         head = self.store.head()
-        records = self.failures
         statuses = [
-            ProjectionStatus(p.name, p.checkpoint(), head, records.get(p.name) if records else None)
+            ProjectionStatus(p.name, p.checkpoint(), head, self.failure(p))
             for p in self.projections
         ]
         for status in statuses:
             _publish(status.name, status.checkpoint, head)
         return statuses
+
+    def failure(self, projection: Projection) -> Failure | None:
+        """The recorded failure of ``projection``, unless it has applied past it since."""
+        found = self.failures.get(projection.name) if self.failures is not None else None
+        if found is None or found.position <= projection.checkpoint():
+            return None
+        return found
 
     # --- work -----------------------------------------------------------------------------
 

@@ -84,7 +84,9 @@ finite_decimals = st.decimals(
     allow_nan=False,
     allow_infinity=False,
     places=None,
-).filter(lambda d: d.is_finite()) | st.sampled_from([Decimal("1E+3"), Decimal("-0"), Decimal("0E-8"), Decimal("1.10")])
+).filter(lambda d: d.is_finite()) | st.sampled_from(
+    [Decimal("1E+3"), Decimal("-0"), Decimal("0E-8"), Decimal("1.10")]
+)
 positive_decimals = finite_decimals.filter(lambda d: d > 0)
 utc_times = st.datetimes(
     min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)

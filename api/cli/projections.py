@@ -214,17 +214,15 @@ def rebuild(
 def verify(only: list[str] | None = ONLY) -> None:
     """Recompute state from the log and compare it with every read model; exit 1 on a mismatch,
     or when a read model is behind the head of the log or has failed on an event."""
-    records = _records()
     with _opened(only) as (store, projections), _progress() as progress:
         task = progress.add_task("log state", total=None, rate="")
 
         def advance(done: int, target: int) -> None:
             progress.update(task, completed=done, total=target)
 
+        runner = ProjectionRunner(store, projections, failures=_records())
         failed = {
-            p.name: str(failure)
-            for p in projections
-            if (failure := records.get(p.name)) is not None
+            p.name: str(failure) for p in projections if (failure := runner.failure(p)) is not None
         }
         results = verify_projections(store, projections, progress=advance, failures=failed)
     table = Table("projection", "position", "head", "result", title="verify against the log")
