@@ -8,7 +8,7 @@ are tighter so that what the engine derives from bounded inputs fits as well:
 * price below 10^10 and quantity below 10^9, so a notional (price x quantity) stays below 10^19
   and a fee (at most 10 % of notional) below 10^18;
 * money (cash, notional and loss limits) below 10^15, so equity = cash + position values stays
-  below 10^20 with room for ten positions of the largest size;
+  below 10^20 with room for nine positions of the largest size;
 * bar volume below 10^15 (it caps fills, it is never multiplied by a price).
 
 Every bound on an input also asks for a finite value with at most ``SCALE`` decimal places (in
