@@ -4,7 +4,9 @@ One thread per projection, each with its own read cursor, so a slow backend neve
 others back. A projection's checkpoint is the only cursor that matters: every (re)start reads
 from it, and projections drop re-delivered events themselves, so delivery is exactly once.
 ``stop()`` (or SIGINT/SIGTERM after ``install_signal_handlers``) lets every thread finish the
-batch it is applying and return.
+batch it is applying and return. A read model that cannot apply an event stops with an error
+naming it, the position, the event type and the reason, recorded in ``FailureRecords`` for
+``status`` and ``verify`` in other processes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import InvalidOperation
 from types import FrameType
 
 from prometheus_client import Gauge
@@ -23,6 +26,7 @@ from domain.events.codec import decode
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
 from projections.base import Projection
+from projections.failures import Failure, FailureRecords
 from projections.pages import SharedPages
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class ProjectionStatus:
     name: str
     checkpoint: int
     head: int
+    failure: Failure | None = None
 
     @property
     def lag(self) -> int:
@@ -53,6 +58,32 @@ class ProjectionStatus:
 
 class ProjectionFailedError(RuntimeError):
     """One or more projections stopped on an error; the message lists them."""
+
+
+class ProjectionApplyError(RuntimeError):
+    """A read model cannot apply one event; the message names read model, position, event
+    type and reason."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def reason(error: BaseException) -> str:
+    """An error as a reason in one line: the driver's own error rather than a wrapper that
+    quotes the whole statement and its parameters, and a bare ``decimal.InvalidOperation``
+    (which says nothing) said in words."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        seen.append(current)
+        if isinstance(current, InvalidOperation):
+            return "a decimal value does not fit the read model (decimal.InvalidOperation)"
+        original = getattr(current, "orig", None)  # SQLAlchemy wraps the driver's error
+        current = original if isinstance(original, BaseException) else current.__cause__
+    innermost = seen[-1]
+    text = " ".join(str(innermost).split())[:300]
+    return f"{type(innermost).__name__}: {text}" if text else type(innermost).__name__
 
 
 class ProjectionRunner:
@@ -67,6 +98,7 @@ class ProjectionRunner:
         poll_seconds: float = 0.2,
         retry_seconds: float = 1.0,
         on_applied: Applied | None = None,
+        failures: FailureRecords | None = None,
     ) -> None:
         names = [projection.name for projection in projections]
         if len(set(names)) != len(names):
@@ -79,6 +111,13 @@ class ProjectionRunner:
         self.on_applied = on_applied
         self._stopping = threading.Event()
         self.errors: dict[str, BaseException] = {}
+        self.failures = failures
+        self._failed: dict[str, int] = {}  # name -> position of its recorded failure
+        if failures is not None:
+            for projection in self.projections:
+                failure = failures.get(projection.name)
+                if failure is not None:
+                    self._failed[projection.name] = failure.position
 
     # --- control --------------------------------------------------------------------------
 
@@ -100,11 +139,22 @@ class ProjectionRunner:
         signal.signal(signal.SIGTERM, handle)
 
     def status(self) -> list[ProjectionStatus]:
+        """Checkpoints, head and each read model's recorded failure (``None`` when healthy)."""
         head = self.store.head()
-        statuses = [ProjectionStatus(p.name, p.checkpoint(), head) for p in self.projections]
+        statuses = [
+            ProjectionStatus(p.name, p.checkpoint(), head, self.failure(p))
+            for p in self.projections
+        ]
         for status in statuses:
             _publish(status.name, status.checkpoint, head)
         return statuses
+
+    def failure(self, projection: Projection) -> Failure | None:
+        """The recorded failure of ``projection``, unless it has applied past it since."""
+        found = self.failures.get(projection.name) if self.failures is not None else None
+        if found is None or found.position <= projection.checkpoint():
+            return None
+        return found
 
     # --- work -----------------------------------------------------------------------------
 
@@ -133,6 +183,9 @@ class ProjectionRunner:
         def guarded(projection: Projection) -> None:
             try:
                 work(projection)
+            except ProjectionApplyError as error:
+                log.debug("projection %s stopped", projection.name, exc_info=True)
+                self.errors[projection.name] = error
             except Exception as error:
                 log.exception("projection %s stopped on an error", projection.name)
                 self.errors[projection.name] = error
@@ -147,7 +200,10 @@ class ProjectionRunner:
             while thread.is_alive():  # short joins keep the main thread responsive to signals
                 thread.join(0.2)
         if self.errors:
-            listed = "; ".join(f"{name}: {error}" for name, error in self.errors.items())
+            listed = "; ".join(
+                str(error) if isinstance(error, ProjectionApplyError) else f"{name}: {error}"
+                for name, error in self.errors.items()
+            )
             raise ProjectionFailedError(f"projection(s) failed: {listed}")
 
     def _catch_up_one(
@@ -185,6 +241,11 @@ class ProjectionRunner:
                         progress(projection.name, position, head)
                     if self.stopping:
                         return
+            except ProjectionApplyError as error:
+                # Maybe transient (a database restart): retried, and shown as failed meanwhile.
+                log.error("%s; retrying from its checkpoint in %.1f s", error, backoff)
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
             except Exception:
                 # Transient outages (database restart, network) must not end live following;
                 # the checkpoint says exactly where to resume.
@@ -197,11 +258,41 @@ class ProjectionRunner:
                 backoff = min(backoff * 2, 30.0)
 
     def _apply(self, projection: Projection, events: Sequence[RecordedEvent]) -> int:
-        projection.apply(events)
+        try:
+            projection.apply(events)
+        except Exception as error:
+            self._apply_one_by_one(projection, events, error)
         position = events[-1].position
+        failed = self._failed.get(projection.name)
+        if failed is not None and position >= failed and self.failures is not None:
+            self.failures.clear(projection.name)
+            del self._failed[projection.name]
         if self.on_applied:
             self.on_applied(projection.name, position)
         return position
+
+    def _apply_one_by_one(
+        self, projection: Projection, events: Sequence[RecordedEvent], error: Exception
+    ) -> None:
+        """A batch failed (and was rolled back): apply its events one at a time to find the one
+        that cannot be applied, and record which and why. Each apply is atomic on its own, so
+        the events before it are applied exactly once and the checkpoint stops right before it.
+        """
+        failing = events[0]
+        if len(events) > 1:
+            for event in events:
+                try:
+                    projection.apply([event])
+                except Exception as single:
+                    error, failing = single, event
+                    break
+            else:
+                return  # every event applied on its own: the batch's error was passing
+        failure = Failure(projection.name, failing.position, failing.event_type, reason(error))
+        if self.failures is not None:
+            self.failures.record(failure)
+            self._failed[projection.name] = failure.position
+        raise ProjectionApplyError(failure) from error
 
 
 def _publish(name: str, checkpoint: int, head: int) -> None:

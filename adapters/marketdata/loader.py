@@ -82,6 +82,7 @@ def _read_bars(
             indices + 1,
             stamps.micros[indices],
             {column: numbers[column].values[indices] for column in VALUE_COLUMNS},
+            {column: numbers[column].too_fine[indices] for column in VALUE_COLUMNS},
         )
         check_values(series, log, text_of)
         checked = check_times(series, log)

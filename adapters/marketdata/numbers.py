@@ -9,6 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from domain.values import SCALE
+
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$"
 # Texts that ``str(Decimal(text))`` gives back unchanged: plain notation without "+", leading
 # zeros or a bare "." (``.5``, ``1.``), not below 1e-6 in size nor a zero with over six places,
@@ -17,13 +19,21 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$"
 CANONICAL = r"^-?([1-9][0-9]*(\.[0-9]+)?|0(\.(0{0,5}[1-9][0-9]*|0{1,6}))?)$"
 
 
+# More than ``SCALE`` digits after the point in plain notation; exponent forms are decided by
+# their Decimal (``1.5e-17`` has 18 decimal places).
+_TOO_FINE = rf"^[+-]?[0-9]*\.[0-9]{{{SCALE + 1},}}$"
+_EXPONENT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$"
+
+
 @dataclass(frozen=True, slots=True)
 class NumericColumn:
-    """``values`` has NaN where ``text`` is not a number; ``unparsable`` marks those rows."""
+    """``values`` has NaN where ``text`` is not a number; ``unparsable`` marks those rows;
+    ``too_fine`` marks numbers with more decimal places than the read models keep."""
 
     text: pa.Array
     values: np.ndarray
     unparsable: np.ndarray
+    too_fine: np.ndarray
 
 
 def numeric_column(column: pa.Array) -> NumericColumn:
@@ -35,13 +45,36 @@ def numeric_column(column: pa.Array) -> NumericColumn:
     text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
     try:
         values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
-        return NumericColumn(text, values, np.zeros(len(text), dtype=bool))
+        return NumericColumn(text, values, np.zeros(len(text), dtype=bool), _too_fine(text))
     except pa.ArrowInvalid:
         pass
     ok = pc.match_substring_regex(text, _NUMBER, ignore_case=True)
     cleaned = pc.if_else(ok, text, "nan")
     values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-    return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False))
+    return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text))
+
+
+def _too_fine(text: pa.Array) -> np.ndarray:
+    """Rows whose number has more than ``SCALE`` decimal places: a regex over the column, and a
+    ``Decimal`` only for each distinct text in exponent form (rare in bar files)."""
+    fine: np.ndarray = pc.match_substring_regex(text, _TOO_FINE).to_numpy(zero_copy_only=False)
+    exponent = pc.match_substring_regex(text, _EXPONENT)
+    if not pc.any(exponent).as_py():
+        return fine
+    written = pc.filter(text, exponent)
+    wrong = [value for value in pc.unique(written).to_pylist() if too_fine(Decimal(value))]
+    if wrong:
+        listed: np.ndarray = pc.is_in(text, pa.array(wrong, text.type)).to_numpy(
+            zero_copy_only=False
+        )
+        fine = fine | listed
+    return fine
+
+
+def too_fine(value: Decimal) -> bool:
+    """More decimal places than the read models keep (``domain.values.SCALE``)."""
+    exponent = value.as_tuple().exponent
+    return type(exponent) is int and exponent < -SCALE
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,13 @@
 """Validate bars before anyone trades on them, and say exactly what is wrong and where.
 
 Fatal: non-numeric or missing values, NaN/infinite values, zero or negative prices, negative
-volume, high below max(open, close), low above min(open, close), duplicate or decreasing
-timestamps. Gaps (spacing longer than the bar interval, inferred as the modal spacing) are
-reported separately. Gaps the series' own trading calendar explains (weekends, holidays,
-nights and midday breaks of a session market: ``domain.calendar``) are summarized once per
-symbol and are not gaps; the loader treats the other gaps, real holes, as fatal unless the
-caller allows gaps.
+volume, values out of the bounds of what may be recorded (``domain.values``: prices below
+10^10, volumes below 10^15, at most 18 decimal places), high below max(open, close), low above
+min(open, close), duplicate or decreasing timestamps. Gaps (spacing longer than the bar
+interval, inferred as the modal spacing) are reported separately. Gaps the series' own trading
+calendar explains (weekends, holidays, nights and midday breaks of a session market:
+``domain.calendar``) are summarized once per symbol and are not gaps; the loader treats the
+other gaps, real holes, as fatal unless the caller allows gaps.
 
 Checks are vectorized on float64 copies of the prices. Decimal -> float rounding is monotone,
 so a float violation is always a real one; only violations smaller than one float ulp
@@ -17,15 +18,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 
 from adapters.marketdata.columns import PRICE_COLUMNS, VALUE_COLUMNS
+from adapters.marketdata.numbers import too_fine
 from domain.calendar import DAY_US, SessionCalendar, infer_calendar, judge_gaps
 from domain.events.envelope import from_microseconds
 from domain.market import Bar
+from domain.values import PRECISION, PRICE, SCALE, VOLUME
 
 LISTED = 50
+EXACT_BELOW = float(10 ** (PRECISION - SCALE))  # below it, 18 places fit in 28 digits
 SHOWN_IN_ERRORS = 5
 
 
@@ -129,6 +134,7 @@ class Series:
     rows: np.ndarray
     time_us: np.ndarray
     values: dict[str, np.ndarray]
+    too_fine: dict[str, np.ndarray]  # more decimal places than the read models keep
 
 
 class ProblemLog:
@@ -177,6 +183,14 @@ def check_values(series: Series, log: ProblemLog, text_of: TextOf) -> None:
         log.add(
             rows[positions], [f"{name} is {limit}: {shown(name, p)}" for p in positions[:LISTED]]
         )
+        _check_bound(
+            name,
+            column=column,
+            skipped=bad | series.too_fine[name],
+            rows=rows,
+            log=log,
+            shown=shown,
+        )
     opens, highs, lows, closes = (values[name] for name in PRICE_COLUMNS)
     positions = np.flatnonzero(highs < np.maximum(opens, closes))
     reasons = []
@@ -190,6 +204,42 @@ def check_values(series: Series, log: ProblemLog, text_of: TextOf) -> None:
         side = "open" if opens[p] <= closes[p] else "close"
         reasons.append(f"low {shown('low', p)} > {side} {shown(side, p)}")
     log.add(rows[positions], reasons)
+
+
+def _check_bound(
+    name: str,
+    *,
+    column: np.ndarray,
+    skipped: np.ndarray,
+    rows: np.ndarray,
+    log: ProblemLog,
+    shown: Callable[[str, int], str],
+) -> None:
+    """Values beyond what may be recorded (``domain.values``): too large, with more decimal
+    places than the read models keep, or more significant digits than the domain computes
+    with (possible only from 10^10 up). Floats preselect (Decimal -> float rounding is monotone
+    and the limits are floats exactly); the exact ``Decimal`` of the text decides."""
+    bound = VOLUME if name == "volume" else PRICE
+    candidates = np.flatnonzero((np.abs(column) >= min(float(bound.limit), EXACT_BELOW)) & ~skipped)
+    large = np.array(
+        [p for p in candidates if bound.problem(Decimal(shown(name, int(p))))], dtype=np.int64
+    )
+    log.add(
+        rows[large],
+        [
+            f"{name} {shown(name, int(p))} is out of bounds: {bound.describe()}"
+            for p in large[:LISTED]
+        ],
+    )
+    fine = np.flatnonzero(skipped & np.isfinite(column))
+    log.add(
+        rows[fine],
+        [
+            f"{name} {shown(name, int(p))} is out of bounds: it has more than {SCALE} "
+            "decimal places (the read models keep 18)"
+            for p in fine[:LISTED]
+        ],
+    )
 
 
 def _not_finite(name: str, text: str) -> str:
@@ -293,6 +343,10 @@ def validate_bars(bars: Sequence[Bar], *, source: str = "bars") -> DataReport:
             np.array([bar.time_us for bar in chosen], dtype=np.int64),
             {
                 name: np.array([float(getattr(bar, name)) for bar in chosen], dtype=np.float64)
+                for name in VALUE_COLUMNS
+            },
+            {
+                name: np.array([too_fine(getattr(bar, name)) for bar in chosen], dtype=bool)
                 for name in VALUE_COLUMNS
             },
         )

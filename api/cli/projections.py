@@ -18,10 +18,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-from api.cli.common import console, event_store, fail, settings_or_exit
+from api.cli.common import console, err_console, event_store, fail, settings_or_exit
 from infra.eventstore.store import EventStore
 from projections.base import Projection
+from projections.failures import FailureRecords, failure_records
 from projections.rebuild import drop_for_rebuild
 from projections.registry import NAMES, UnknownProjectionError, open_projections
 from projections.runner import ProjectionFailedError, ProjectionRunner
@@ -34,6 +36,16 @@ app = typer.Typer(
 
 ONLY = typer.Option(None, "--only", help=f"Only this projection (repeatable): {', '.join(NAMES)}.")
 BATCH = typer.Option(2_000, "--batch-size", min=1, help="Events per transaction.")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    """One unwrapped line on stderr (an error may hold brackets: no markup), and the exit."""
+    err_console.print(Text(message, style="red"), soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _records() -> FailureRecords:
+    return failure_records(settings_or_exit())
 
 
 @contextmanager
@@ -99,7 +111,7 @@ def run(
 ) -> None:
     """Catch every read model up to the head of the log (then follow it with --follow)."""
     with _opened(only) as (store, projections):
-        runner = ProjectionRunner(store, projections, batch_size=batch_size)
+        runner = ProjectionRunner(store, projections, batch_size=batch_size, failures=_records())
         runner.install_signal_handlers()
         if metrics_port:
             from prometheus_client import start_http_server
@@ -115,16 +127,23 @@ def run(
                 console.print("following the log; Ctrl-C to stop")
                 runner.follow()
         except ProjectionFailedError as error:
-            raise fail(str(error)) from None
+            raise _fail(str(error)) from None
         _print_status(runner)
 
 
 def _print_status(runner: ProjectionRunner) -> None:
-    table = Table("projection", "checkpoint", "head", "lag (events)", title="read models")
+    table = Table("projection", "checkpoint", "head", "lag (events)", "state", title="read models")
+    failures = []
     for status in runner.status():
         lag = f"[green]{status.lag}[/green]" if status.lag == 0 else f"[yellow]{status.lag}"
-        table.add_row(status.name, str(status.checkpoint), str(status.head), lag)
+        state = "[green]ok" if status.lag == 0 else "[yellow]behind"
+        if status.failure is not None:
+            state = f"[red]failed at {status.failure.position}"
+            failures.append(status.failure)
+        table.add_row(status.name, str(status.checkpoint), str(status.head), lag, state)
     console.print(table)
+    for failure in failures:
+        console.print(Text(f"FAILED {failure}", style="red"), soft_wrap=True)
 
 
 @app.command()
@@ -132,9 +151,10 @@ def status(
     only: list[str] | None = ONLY,
     as_json: bool = typer.Option(False, "--json", help="One JSON object."),
 ) -> None:
-    """Each read model's checkpoint, the log head and the lag between them."""
+    """Each read model's checkpoint, the log head, the lag between them, and whether it has
+    stopped on an event it cannot apply (failed, with position, event type and reason)."""
     with _opened(only) as (store, projections):
-        runner = ProjectionRunner(store, projections)
+        runner = ProjectionRunner(store, projections, failures=_records())
         if as_json:
             statuses = runner.status()
             print(
@@ -147,6 +167,7 @@ def status(
                                 "checkpoint": s.checkpoint,
                                 "head": s.head,
                                 "lag": s.lag,
+                                "failed": None if s.failure is None else str(s.failure),
                             }
                             for s in statuses
                         ],
@@ -172,14 +193,17 @@ def rebuild(
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)
+        records = _records()
         drop_for_rebuild(store, projections)
-        runner = ProjectionRunner(store, projections, batch_size=batch_size)
+        for projection in projections:
+            records.clear(projection.name)
+        runner = ProjectionRunner(store, projections, batch_size=batch_size, failures=records)
         runner.install_signal_handlers()
         started = time.monotonic()
         try:
             target = _catch_up(runner)
         except ProjectionFailedError as error:
-            raise fail(str(error)) from None
+            raise _fail(str(error)) from None
         if runner.stopping:
             raise fail("rebuild interrupted; `lh projections run` resumes it from the checkpoint")
         seconds = time.monotonic() - started
@@ -189,26 +213,42 @@ def rebuild(
 
 @app.command()
 def verify(only: list[str] | None = ONLY) -> None:
-    """Recompute state from the log and compare it with every read model; exit 1 on a mismatch."""
+    """Recompute state from the log and compare it with every read model; exit 1 on a mismatch,
+    or when a read model is behind the head of the log or has failed on an event."""
     with _opened(only) as (store, projections), _progress() as progress:
         task = progress.add_task("log state", total=None, rate="")
 
         def advance(done: int, target: int) -> None:
             progress.update(task, completed=done, total=target)
 
-        results = verify_projections(store, projections, progress=advance)
-    table = Table("projection", "position", "result", title="verify against the log")
+        runner = ProjectionRunner(store, projections, failures=_records())
+        failed = {
+            p.name: str(failure) for p in projections if (failure := runner.failure(p)) is not None
+        }
+        results = verify_projections(store, projections, progress=advance, failures=failed)
+    table = Table("projection", "position", "head", "result", title="verify against the log")
     for result in results:
-        if result.skipped:
-            verdict = f"[yellow]not checked: {result.skipped}"
-        elif result.mismatches:
+        if result.mismatches:
             verdict = f"[red]{len(result.mismatches)} mismatch(es)"
+        elif result.failure:
+            verdict = "[red]failed"
+        elif result.behind:
+            verdict = f"[red]behind the log by {result.behind} event(s)"
+        elif result.skipped:
+            verdict = f"[yellow]not checked: {result.skipped}"
         else:
             verdict = "[green]matches the log"
-        table.add_row(result.name, str(result.position), verdict)
+        table.add_row(result.name, str(result.position), str(result.head), verdict)
     console.print(table)
-    problems = [problem for result in results for problem in result.mismatches]
+    problems = [f"MISMATCH {problem}" for result in results for problem in result.mismatches]
+    problems += [f"FAILED {result.failure}" for result in results if result.failure]
+    problems += [
+        f"BEHIND {result.name} is at position {result.position}, the log at {result.head}: "
+        "run `lh projections run` to catch it up"
+        for result in results
+        if result.behind and not result.failure
+    ]
     for problem in problems:
-        console.print(f"[red]MISMATCH[/red] {problem}", highlight=False, soft_wrap=True)
+        console.print(Text(problem, style="red"), soft_wrap=True)
     if problems:
         raise typer.Exit(1)

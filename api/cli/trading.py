@@ -27,7 +27,13 @@ from infra.trading.limits import RiskConfigError, configured_limits
 from infra.trading.optimize import GridRun, parse_grid, rank, run_grid
 from infra.trading.paper import run_paper
 from infra.trading.recovery import RecoveryError
-from infra.trading.runs import BacktestConfig, BacktestResult, RunConfigError, prepare_run
+from infra.trading.runs import (
+    BacktestConfig,
+    BacktestResult,
+    RunConfigError,
+    check_values,
+    prepare_run,
+)
 from infra.trading.strategies import resolve_strategy
 
 BAD_INPUT = 2
@@ -282,6 +288,7 @@ def _config(
         if mode is not None:
             prepare_run(config, mode)
         else:
+            check_values(config)
             resolve_strategy(strategy)
     except GapsError as error:
         raise fail(error.message_for("rerun with --allow-gaps"), BAD_INPUT) from None

@@ -75,11 +75,14 @@ from domain.risk.engine import RiskEngine
 from domain.strategy.base import OrderTicket, Strategy, StrategyFill
 from domain.strategy.params import StrategyError
 from domain.trades import ClosedTrade, EquityPoint
+from domain.values import PRICE, QUANTITY, order_problem, within
 
 ZERO = Decimal(0)
 E = TypeVar("E", bound=BaseModel)
 DAY_US = 86_400_000_000
 _INTERVAL = re.compile(r"^([1-9][0-9]*)(s|m|h|d)$")
+_QUANTITY_LIMIT = QUANTITY.limit
+_PRICE_LIMIT = PRICE.limit
 _UNIT_US = {"s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": DAY_US}
 
 
@@ -122,16 +125,21 @@ def _plain_request(
     limit_price: object,
     stop_price: object,
 ) -> bool:
-    """Whether an order request is already valid as given: enum members, positive finite
-    Decimals and a str reason. Such requests skip pydantic; anything else is validated."""
+    """Whether an order request is already valid as given: enum members, positive Decimals
+    within their bounds (``domain.values``) and a str reason. Such requests skip pydantic;
+    anything else is validated, and refused with a message naming the bound it breaks."""
     return (
         type(side) is Side
         and type(order_type) is OrderType
         and type(reason) is str
-        and _positive_decimal(quantity)
-        and (limit_price is None or _positive_decimal(limit_price))
-        and (stop_price is None or _positive_decimal(stop_price))
+        and _bounded(quantity, _QUANTITY_LIMIT)
+        and (limit_price is None or _bounded(limit_price, _PRICE_LIMIT))
+        and (stop_price is None or _bounded(stop_price, _PRICE_LIMIT))
     )
+
+
+def _bounded(value: object, limit: Decimal) -> bool:
+    return type(value) is Decimal and within(value, limit) and value > 0
 
 
 def _plain_fill(report: Filled) -> bool:
@@ -147,6 +155,14 @@ def _plain_fill(report: Filled) -> bool:
         and type(report.venue_order_id) is str
         and type(report.venue_fill_id) is str
     )
+
+
+def _refuse_out_of_bounds(quantity: object, limit_price: object, stop_price: object) -> None:
+    """An order beyond the value bounds would record values the read models cannot hold (or
+    whose notional they cannot): refused before anything is recorded, as a strategy error."""
+    problem = order_problem(quantity, limit_price, stop_price)
+    if problem:
+        raise StrategyError(f"invalid order request: {problem}")
 
 
 def _positive_decimal(value: object) -> bool:
@@ -479,9 +495,12 @@ class TradingEngine:
             side, quantity, order_type, reason, limit_price=limit_price, stop_price=stop_price
         )
         try:
-            intent = (
-                _trusted(OrderIntent, **intent_fields) if plain else OrderIntent(**intent_fields)
-            )
+            if plain:
+                intent = _trusted(OrderIntent, **intent_fields)
+            else:
+                _refuse_out_of_bounds(quantity, limit_price, stop_price)
+                intent = OrderIntent(**intent_fields)
+                _refuse_out_of_bounds(intent.quantity, intent.limit_price, intent.stop_price)
             signal_fields: dict[str, Any] = {
                 "signal_id": signal_id,
                 "run_id": run,

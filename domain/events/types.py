@@ -1,6 +1,7 @@
 """Exact value types shared by every event: prices, quantities and money are Decimals.
 
-Binary floats, NaN and infinities are refused at the edge so nothing inexact is ever recorded.
+Binary floats, NaN and infinities are refused at the edge so nothing inexact is ever recorded,
+and so is any decimal a read model cannot hold (``domain.values``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from domain.values import STORED
+
 
 def _float_via_shortest_repr(value: Any) -> Any:
     """Read a float as the decimal a person typed: 0.1 -> Decimal("0.1"), not 0.1000…0055."""
@@ -21,9 +24,10 @@ def _float_via_shortest_repr(value: Any) -> Any:
 
 
 def _finite(value: Decimal) -> Decimal:
+    """Finite, and what every read model can hold (``domain.values.STORED``)."""
     if not value.is_finite():
         raise ValueError(f"must be a finite decimal, got {value}")
-    return value
+    return STORED.check(value)
 
 
 def _utc_microseconds(value: datetime) -> datetime:

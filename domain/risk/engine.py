@@ -223,7 +223,7 @@ class RiskEngine:
         try:
             updated = RiskLimits.model_validate(self.limits.model_dump() | {name: raw})
         except ValidationError as error:
-            message = error.errors()[0]["msg"]
+            message = error.errors()[0]["msg"].removeprefix("Value error, ")
             raise RiskCommandError(f"risk limit {name}={value!r} is invalid: {message}") from None
         event = RiskLimitsChanged(
             account=self.account,

@@ -1,6 +1,8 @@
 """Risk limits: a validated model with safe defaults, compiled to plain values for the hot path.
 
 ``None`` disables a loss limit (its outcome is still recorded, with limit "none").
+Quantities and money are bounded like every value that enters the log (``domain.values``);
+counts fit a signed 64-bit integer.
 Limits change only through ``RiskEngine.change_limit``, which records ``RiskLimitsChanged``.
 """
 
@@ -11,23 +13,27 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.values import BoundedMoney, BoundedQuantity, BoundedRatio
+
+MAX_COUNT = 2**63
+
 
 class RiskLimits(BaseModel):
     """Per-account pre-trade limits. Quantities and money in units of the instrument / account."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_order_quantity: Decimal = Field(default=Decimal(1_000_000), gt=0)
-    max_order_notional: Decimal = Field(default=Decimal(10_000_000), gt=0)
-    max_position: Decimal = Field(default=Decimal(1_000_000), gt=0)
-    price_collar: Decimal = Field(default=Decimal("0.10"), gt=0)
-    max_orders_per_second: int = Field(default=100, gt=0)
-    max_orders_per_day: int = Field(default=100_000, gt=0)
-    max_strategy_orders_per_second: int = Field(default=50, gt=0)
-    max_strategy_orders_per_day: int = Field(default=50_000, gt=0)
-    duplicate_window_us: int = Field(default=1_000_000, ge=0)
-    max_daily_loss: Decimal | None = Field(default=None, gt=0)
-    max_drawdown: Decimal | None = Field(default=None, gt=0, le=1)
+    max_order_quantity: BoundedQuantity = Field(default=Decimal(1_000_000), gt=0)
+    max_order_notional: BoundedMoney = Field(default=Decimal(10_000_000), gt=0)
+    max_position: BoundedQuantity = Field(default=Decimal(1_000_000), gt=0)
+    price_collar: BoundedRatio = Field(default=Decimal("0.10"), gt=0)
+    max_orders_per_second: int = Field(default=100, gt=0, lt=MAX_COUNT)
+    max_orders_per_day: int = Field(default=100_000, gt=0, lt=MAX_COUNT)
+    max_strategy_orders_per_second: int = Field(default=50, gt=0, lt=MAX_COUNT)
+    max_strategy_orders_per_day: int = Field(default=50_000, gt=0, lt=MAX_COUNT)
+    duplicate_window_us: int = Field(default=1_000_000, ge=0, lt=MAX_COUNT)
+    max_daily_loss: BoundedMoney | None = Field(default=None, gt=0)
+    max_drawdown: BoundedRatio | None = Field(default=None, gt=0, le=1)
     restricted_symbols: frozenset[str] = frozenset()
 
     def value_text(self, name: str) -> str:

@@ -50,5 +50,6 @@ def configured_limits(overrides: Mapping[str, str], *, path: Path | None = None)
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise RiskConfigError(
-            f"risk limit {where}: {first['msg']} (from {source} or --limit)"
+            f"risk limit {where}: {first['msg'].removeprefix('Value error, ')} "
+            f"(from {source} or --limit)"
         ) from None

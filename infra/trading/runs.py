@@ -20,11 +20,14 @@ from domain.metrics import compute_metrics
 from domain.risk import RiskEngine, RiskLimits
 from domain.strategy import Strategy, StrategyError
 from domain.trades import ClosedTrade, EquityCurve
+from domain.values import MAX_COMMISSION, MAX_SLIPPAGE_BPS, MONEY, SCALE, within
 from infra.eventstore.store import EventStore
 from infra.trading.strategies import resolve_strategy
 
 Progress = Callable[[int, int], None]
 CHUNK_GROUPS = 5_000
+ONE = Decimal(1)
+ONE_E4 = Decimal(10_000)
 
 
 class RunConfigError(ValueError):
@@ -88,17 +91,39 @@ def check_config(config: BacktestConfig) -> tuple[Strategy, int]:
         raise RunConfigError(str(error)) from None
     if not any(config.bars.values()):
         raise RunConfigError("no bars to run on")
-    if config.cash <= 0:
-        raise RunConfigError(f"cash must be positive, got {config.cash}")
-    if config.commission < 0 or config.slippage_bps < 0:
-        raise RunConfigError("commission and slippage must not be negative")
-    if config.volume_cap is not None and not Decimal(0) < config.volume_cap <= 1:
-        raise RunConfigError(f"volume cap must be in (0, 1], got {config.volume_cap}")
+    check_values(config)
     try:
         valuation_us = parse_interval(config.valuation_interval)
     except ValueError as error:
         raise RunConfigError(f"valuation interval: {error}") from None
     return strategy, valuation_us
+
+
+def check_values(config: BacktestConfig) -> None:
+    """The run's money and fee settings within the bounds of what may be recorded and what a
+    venue charges (``domain.values``): the cash is recorded in ``StrategyRunStarted``, and a
+    commission of 2 (for 0.002) or a slippage of 100 % would account nonsense or fail."""
+    if config.cash <= 0:
+        raise RunConfigError(f"cash must be positive, got {config.cash}")
+    problem = MONEY.problem(config.cash)
+    if problem:
+        raise RunConfigError(f"cash {problem}")
+    if not (0 <= config.commission <= MAX_COMMISSION and within(config.commission, ONE)):
+        raise RunConfigError(
+            f"commission {config.commission} is out of bounds: a fee must be a fraction of "
+            f"notional from 0 to {MAX_COMMISSION} (10 %) with at most {SCALE} decimal places"
+        )
+    if not (0 <= config.slippage_bps < MAX_SLIPPAGE_BPS and within(config.slippage_bps, ONE_E4)):
+        raise RunConfigError(
+            f"slippage {config.slippage_bps} bps is out of bounds: it must be at least 0 and "
+            f"below {MAX_SLIPPAGE_BPS} bps (100 % would fill a sell at zero or below), with at "
+            f"most {SCALE} decimal places"
+        )
+    cap = config.volume_cap
+    if cap is not None and not (Decimal(0) < cap <= 1 and within(cap, ONE_E4)):
+        raise RunConfigError(
+            f"volume cap must be in (0, 1] with at most {SCALE} decimal places, got {cap}"
+        )
 
 
 def prepare_run(config: BacktestConfig, mode: RunMode) -> PreparedRun:

@@ -7,7 +7,7 @@ canonical fixed-point text and read back as ``Decimal``.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String, TypeDecorator
@@ -15,6 +15,8 @@ from sqlalchemy.dialects import mysql
 
 SCALE = 18
 QUANTUM = Decimal(1).scaleb(-SCALE)
+_WIDE = Context(prec=60)  # 38 digits need more than the default 28 to quantize exactly
+_LIMIT = Decimal(10) ** (38 - SCALE)
 
 
 class DecimalText(TypeDecorator[Decimal]):
@@ -26,7 +28,11 @@ class DecimalText(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        return format(Decimal(value).quantize(QUANTUM), "f")
+        exact = Decimal(value)
+        if not -_LIMIT < exact < _LIMIT:  # MySQL refuses these too: one behaviour for both
+            shown = exact.normalize(_WIDE)
+            raise ValueError(f"{shown} does not fit DECIMAL(38, {SCALE}) (below 10^20 in size)")
+        return format(exact.quantize(QUANTUM, context=_WIDE), "f")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)

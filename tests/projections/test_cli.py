@@ -41,7 +41,9 @@ def test_run_status_rebuild_and_verify(cli_env: str) -> None:
     status = json.loads(out)
     head = status["head"]
     assert code == 0 and head > 5_000
-    assert status["projections"] == [{"name": "sql", "checkpoint": head, "head": head, "lag": 0}]
+    assert status["projections"] == [
+        {"name": "sql", "checkpoint": head, "head": head, "lag": 0, "failed": None}
+    ]
     projection = SqlProjection.open(cli_env)
     incremental = dump(projection)
 

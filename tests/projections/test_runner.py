@@ -127,7 +127,11 @@ def test_a_failing_projection_is_reported_and_the_others_finish(
     store = open_event_store(small_log)
     sql = SqlProjection.open(f"sqlite:///{tmp_path / 'rm.sqlite'}")
     runner = ProjectionRunner(store, [FailingProjection("broken"), sql])
-    with pytest.raises(ProjectionFailedError, match="broken: disk on fire"):
+    with pytest.raises(
+        ProjectionFailedError,
+        match=r"read model broken cannot apply the event at position 1 \(AccountFunded\): "
+        "RuntimeError: disk on fire",
+    ):
         runner.catch_up()
     assert sql.checkpoint() == store.head()
     sql.close()
