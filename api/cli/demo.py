@@ -21,7 +21,7 @@ from rich.table import Table
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
 from adapters.objectstore import ObjectStore, open_object_store
-from api.cli.common import console, event_store, progress_bar, settings_or_exit
+from api.cli.common import console, event_store, fail, progress_bar, settings_or_exit
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
 from infra.settings import Settings
@@ -31,7 +31,7 @@ from projections.analytics.output import text
 from projections.analytics.run import QueryResult, run_named
 from projections.clickhouse.client import open_client
 from projections.objectstore.artefacts import write_backtest_artefacts
-from projections.registry import open_projections
+from projections.registry import StoreMismatchError, bind_to_store, open_projections
 from projections.runner import ProjectionRunner
 
 STRATEGIES = ("sma_cross", "mean_reversion", "momentum")
@@ -134,6 +134,10 @@ def _print_backtests(results: list[tuple[str, str, BacktestResult]]) -> None:
 def _build_read_models(store: EventStore, settings: Settings) -> None:
     projections = open_projections(settings)
     try:
+        try:
+            bind_to_store(projections, store)
+        except StoreMismatchError as error:
+            raise fail(str(error), 2) from None
         runner = ProjectionRunner(store, projections, batch_size=20_000)
         with progress_bar() as progress:
             tasks = {

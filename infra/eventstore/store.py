@@ -2,7 +2,11 @@
 
 It sits on an eventsourcing ``ApplicationRecorder`` (SQLite or our Redis Streams module) and
 adds what the trading platform needs on top of the library contract: the canonical envelope,
-idempotent re-append of an already-recorded event id, and typed reads.
+idempotent re-append of an already-recorded event id, typed reads, and the store's identity.
+
+The identity is a random UUID kept in the store itself (a table in SQLite, a key under the
+prefix in Redis). It is created the first time anything asks for it, atomically, and never
+changes; read models record it so that they refuse to be fed by another store's log.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+from uuid import uuid4
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification
 
@@ -22,6 +28,15 @@ Clock = Callable[[], int]
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1_000
+
+
+@runtime_checkable
+class IdentityRecorder(Protocol):
+    """A recorder that keeps the store's identity (both of ours do)."""
+
+    def store_identity(self, candidate: str) -> str: ...
+
+    def adopt_identity(self, identity: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,12 +62,31 @@ class EventStore:
         self.url = url
         self.key_prefix = key_prefix
         self._clock = clock
+        self._identity: str | None = None
 
     @property
     def reopenable(self) -> bool:
         """Whether ``open_event_store(url, key_prefix=...)`` elsewhere gives this same store,
         clock included (another process can then write for it)."""
         return bool(self.url) and self._clock is wall_clock_us
+
+    @property
+    def identity(self) -> str:
+        """This store's identity; created (once, atomically) if it has none yet."""
+        if self._identity is None:
+            self._identity = self._identity_recorder().store_identity(str(uuid4()))
+        return self._identity
+
+    def adopt_identity(self, identity: str) -> None:
+        """Take the identity of the log an archive restore is about to write into this EMPTY
+        store (it is the same log); raises ``ValueError`` once the store holds an event."""
+        self._identity_recorder().adopt_identity(identity)
+        self._identity = identity
+
+    def _identity_recorder(self) -> IdentityRecorder:
+        if not isinstance(self.recorder, IdentityRecorder):
+            raise TypeError(f"{type(self.recorder).__name__} keeps no store identity")
+        return self.recorder
 
     def append(self, events: Sequence[NewEvent]) -> AppendResult:
         """Record ``events`` atomically, or recognise them as already recorded.
