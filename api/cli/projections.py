@@ -195,6 +195,7 @@ def rebuild(
     """Drop a read model (or all) and replay the whole log into it.
 
     Read models are derived data: nothing is lost, but queries see partial tables until done.
+    The rebuilt read model records the configured event store as its source.
     """
     only = None if name == "all" else [name]
     with _opened(only, bind=False) as (store, projections):
