@@ -16,6 +16,7 @@ import sqlalchemy
 from typer.testing import CliRunner
 
 from api.cli import app
+from infra.eventstore.factory import open_event_store
 from projections.clickhouse.client import ClickHouseDatabaseMissingError, open_client
 
 
@@ -97,3 +98,15 @@ def test_embedded_read_models_need_no_init(tmp_path: Path, monkeypatch: pytest.M
     assert code == 0, out
     var = tmp_path / "var"
     assert (var / "readmodel.sqlite").is_file() and (var / "analytics").is_dir()
+
+
+def test_demo_with_a_missing_server_database_stops_before_recording(
+    missing_mysql_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LH_SQL_URL", missing_mysql_url)
+    code, out = _lh("demo")
+    assert code == 2, out
+    assert "does not exist" in out and "lh projections init" in out
+    store = open_event_store(f"sqlite:///{tmp_path / 'var' / 'events.sqlite'}")
+    assert store.head() == 0
+    store.close()
