@@ -27,8 +27,9 @@ class Projection(Protocol):
         ...
 
     def attach(self, store_id: str) -> None:
-        """Record ``store_id`` as the source with every checkpoint from now on (the caller has
-        checked that it may: see ``projections.registry.bind_to_store``)."""
+        """Record ``store_id`` as the source with every checkpoint from now on, and at once if
+        rows were applied but no source recorded (a read model built before store identities).
+        The caller has checked that it may: see ``projections.registry.bind_to_store``."""
         ...
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:

@@ -125,7 +125,8 @@ def bind_to_store(projections: Sequence[Projection], store: EventStore) -> None:
     identity with their next checkpoint.
 
     A read model that has applied nothing adopts the store whatever it recorded; one built by a
-    version that recorded no identity adopts it too (it cannot be told apart). A checkpoint
+    version that recorded no identity adopts, at once, the store it is first bound to (it cannot
+    be told apart from the one it was built from). A checkpoint
     beyond the store's head is refused as well: the read model holds events this store lacks.
     """
     identity = store.identity

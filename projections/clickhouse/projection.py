@@ -62,6 +62,16 @@ class ClickHouseProjection:
 
     def attach(self, store_id: str) -> None:
         self._store_id = store_id
+        if self._checkpoint and self._source is None:  # built before store identities
+            self._record_source()
+
+    def _record_source(self) -> None:
+        self.client.insert(
+            "projection_sources",
+            [[self.name, self._store_id, datetime.now(UTC)]],
+            column_names=["name", "store_id", "updated_at"],
+        )
+        self._source = self._store_id
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
         fresh = [event for event in batch if event.position > self._checkpoint]
@@ -72,12 +82,7 @@ class ClickHouseProjection:
         rows = self._insert_facts(fresh)
         last = fresh[-1]
         if self._store_id is not None and self._store_id != self._source:
-            self.client.insert(
-                "projection_sources",
-                [[self.name, self._store_id, datetime.now(UTC)]],
-                column_names=["name", "store_id", "updated_at"],
-            )
-            self._source = self._store_id
+            self._record_source()
         self.client.insert(
             "projection_checkpoints",
             [[self.name, last.position, from_microseconds(last.recorded_time_us)]],

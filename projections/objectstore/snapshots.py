@@ -109,6 +109,11 @@ class ObjectStoreProjection:
 
     def attach(self, store_id: str) -> None:
         self._store_id = store_id
+        if self._progress.position and self._progress.store_id is None:  # built before ids
+            progress = self._progress.copy()
+            progress.store_id = store_id
+            self.store.put(CHECKPOINT_KEY, progress.encode(), "application/json")
+            self._progress = progress
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
         progress = self._progress.copy()

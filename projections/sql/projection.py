@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, select, tuple_
+from sqlalchemy import Engine, Table, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
@@ -78,6 +78,14 @@ class SqlProjection:
 
     def attach(self, store_id: str) -> None:
         self._store_id = store_id
+        if self.checkpoint() and self.source() is None:  # built before store identities
+            writer = self.engine.connect().execution_options(lh_write=True)
+            with writer as connection, connection.begin():
+                connection.execute(
+                    update(CHECKPOINTS)
+                    .where(CHECKPOINTS.c.name == self.name, CHECKPOINTS.c.store_id.is_(None))
+                    .values(store_id=store_id)
+                )
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
         if not batch:

@@ -21,6 +21,8 @@ from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from infra.settings import load_settings
 from projections.registry import open_projections
+from projections.sql import migrate
+from projections.sql.engine import create_read_model_engine
 from tests.projections.support import append_all, synthetic_batches
 
 BARS_A, BARS_B = 20, 30
@@ -42,15 +44,19 @@ class Store:
     head: int
 
 
-def _filled(url: str, prefix: str, bars: int) -> Store:
+def _filled(url: str, prefix: str, bars: int, env: dict[str, str] | None = None) -> Store:
     store = open_event_store(url, key_prefix=prefix)
     try:
         append_all(store, synthetic_batches(bars))
-        return Store(
-            {"LH_EVENT_STORE": url, "LH_REDIS_KEY_PREFIX": prefix}, store.identity, store.head()
-        )
+        default = {"LH_EVENT_STORE": url, "LH_REDIS_KEY_PREFIX": prefix}
+        return Store(env or default, store.identity, store.head())
     finally:
         store.close()
+
+
+def _in_var_dir(var: Path, bars: int) -> Store:
+    """The embedded default store of ``LH_VAR_DIR=var``."""
+    return _filled(f"sqlite:///{var / 'events.sqlite'}", "lh", bars, {"LH_VAR_DIR": str(var)})
 
 
 def _two_stores(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Store, Store]:
@@ -60,10 +66,7 @@ def _two_stores(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> tu
         url = str(request.getfixturevalue("redis_url"))
         prefix = str(request.getfixturevalue("redis_prefix"))
         return _filled(url, f"{prefix}-a", BARS_A), _filled(url, f"{prefix}-b", BARS_B)
-    return (
-        _filled(f"sqlite:///{tmp_path / 'var-a' / 'events.sqlite'}", "lh", BARS_A),
-        _filled(f"sqlite:///{tmp_path / 'var-b' / 'events.sqlite'}", "lh", BARS_B),
-    )
+    return _in_var_dir(tmp_path / "var-a", BARS_A), _in_var_dir(tmp_path / "var-b", BARS_B)
 
 
 def _read_model(request: pytest.FixtureRequest, tmp_path: Path, target: str) -> dict[str, str]:
@@ -218,3 +221,46 @@ def test_store_info_shows_the_identity(tmp_path: Path, monkeypatch: pytest.Monke
     code, out = _lh("store", "info")
     assert code == 0, out
     assert f"store identity: {open_event_store(url).identity}" in out
+
+
+def test_a_read_model_built_before_identities_adopts_the_store(
+    sql_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 0002 adds the column to a read model with rows; the first command that binds
+    it records the configured store at once, and from then on it refuses any other."""
+    store = _filled(f"sqlite:///{tmp_path / 'events.sqlite'}", "lh", BARS_A)
+    _use(monkeypatch, store.env, {"LH_SQL_URL": sql_url})
+    assert _lh("projections", "run", "--only", "sql")[0] == 0
+    engine = create_read_model_engine(sql_url)
+    migrate.downgrade(engine, "0001")  # as an older version left it: no store_id column
+    engine.dispose()
+    assert _recorded("sql") == (store.head, None)
+    code, out = _lh("projections", "status", "--only", "sql")
+    assert code == 0, out
+    assert _recorded("sql") == (store.head, store.identity)
+    other = _filled(f"sqlite:///{tmp_path / 'more.sqlite'}", "lh", BARS_B)
+    _use(monkeypatch, other.env)
+    code, out = _lh("projections", "run", "--only", "sql")
+    assert code == 2 and f"built from event store {store.identity}" in out, out
+
+
+@pytest.mark.parametrize("name", ["clickhouse", "objectstore"])
+def test_attach_records_the_source_of_rows_applied_without_one(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows applied by a version without identities get the store recorded at first bind."""
+    _use(
+        monkeypatch,
+        {
+            "LH_CLICKHOUSE_URL": f"chdb://{tmp_path / 'analytics'}",
+            "LH_OBJECT_STORE": f"file://{tmp_path / 'objects'}",
+        },
+    )
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    store = _filled(url, "lh", BARS_A)
+    (projection,) = open_projections(load_settings(), [name])
+    projection.apply(list(open_event_store(url).read_all()))  # never attached: nothing recorded
+    assert projection.source() is None
+    projection.attach(store.identity)
+    projection.close()
+    assert _recorded(name) == (store.head, store.identity)
