@@ -120,9 +120,12 @@ def open_projections(
     return opened
 
 
-def bind_to_store(projections: Sequence[Projection], store: EventStore) -> None:
+def bind_to_store(
+    projections: Sequence[Projection], store: EventStore, *, adopt: bool = False
+) -> None:
     """Refuse any read model built from another store's log; the rest record this store's
-    identity with their next checkpoint.
+    identity with their next checkpoint. ``adopt`` (a rebuild, which drops every row) skips
+    the checks: the read models take this store whatever they held.
 
     A read model that has applied nothing adopts the store whatever it recorded; one built by a
     version that recorded no identity adopts, at once, the store it is first bound to (it cannot
@@ -131,6 +134,9 @@ def bind_to_store(projections: Sequence[Projection], store: EventStore) -> None:
     """
     identity = store.identity
     for projection in projections:
+        if adopt:
+            projection.attach(identity)
+            continue
         recorded = projection.source()
         checkpoint = projection.checkpoint()
         rebuild = f"`lh projections rebuild {projection.name}`"

@@ -44,9 +44,10 @@ BATCH = typer.Option(2_000, "--batch-size", min=1, help="Events per transaction.
 
 @contextmanager
 def _opened(
-    only: list[str] | None, *, bind: bool = True, create: bool = False
+    only: list[str] | None, *, adopt: bool = False, create: bool = False
 ) -> Iterator[tuple[EventStore, list[Projection]]]:
-    """The event store and the read models; ``bind`` refuses read models of another store."""
+    """The event store and the read models bound to it: those of another store are refused,
+    unless ``adopt`` (a rebuild) makes them take the configured store."""
     settings = settings_or_exit()
     try:
         projections = open_projections(settings, only, create=create)
@@ -56,11 +57,10 @@ def _opened(
         raise fail(f"cannot open the read models: {type(error).__name__}: {error}", 2) from None
     try:
         with event_store(settings) as store:
-            if bind:
-                try:
-                    bind_to_store(projections, store)
-                except StoreMismatchError as error:
-                    raise fail(str(error), 2) from None
+            try:
+                bind_to_store(projections, store, adopt=adopt)
+            except StoreMismatchError as error:
+                raise fail(str(error), 2) from None
             yield store, projections
     finally:
         for projection in projections:
@@ -198,13 +198,12 @@ def rebuild(
     The rebuilt read model records the configured event store as its source.
     """
     only = None if name == "all" else [name]
-    with _opened(only, bind=False) as (store, projections):
+    with _opened(only, adopt=True) as (store, projections):
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)
         for projection in projections:
             projection.reset()
-            projection.attach(store.identity)  # a rebuild adopts the configured store
         runner = ProjectionRunner(store, projections, batch_size=batch_size)
         runner.install_signal_handlers()
         started = time.monotonic()

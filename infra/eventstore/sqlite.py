@@ -37,7 +37,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing import sqlite as library
 from eventsourcing.persistence import OperationalError, StoredEvent
@@ -82,15 +82,15 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), _CREATE_IDENTITY]
 
-    def store_identity(self, candidate: str) -> str:
-        """The identity recorded in this file; ``candidate`` becomes it if none is yet."""
+    def store_identity(self) -> str:
+        """The identity recorded in this file; a new random one if none is yet."""
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(_SELECT_IDENTITY)
             found = cursor.fetchone()
         if found is not None:
             return str(found[0])
         with self._write() as cursor:
-            cursor.execute(f"INSERT OR IGNORE INTO {IDENTITY_TABLE} VALUES (1, ?)", (candidate,))
+            cursor.execute(f"INSERT OR IGNORE INTO {IDENTITY_TABLE} VALUES (1, ?)", (str(uuid4()),))
             cursor.execute(_SELECT_IDENTITY)
             return str(cursor.fetchone()[0])
 

@@ -2,11 +2,7 @@
 
 It sits on an eventsourcing ``ApplicationRecorder`` (SQLite or our Redis Streams module) and
 adds what the trading platform needs on top of the library contract: the canonical envelope,
-idempotent re-append of an already-recorded event id, typed reads, and the store's identity.
-
-The identity is a random UUID kept in the store itself (a table in SQLite, a key under the
-prefix in Redis). It is created the first time anything asks for it, atomically, and never
-changes; read models record it so that they refuse to be fed by another store's log.
+idempotent re-append of an already-recorded event id, and typed reads.
 """
 
 from __future__ import annotations
@@ -14,8 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
-from uuid import uuid4
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Notification
 
@@ -28,15 +22,6 @@ Clock = Callable[[], int]
 
 def wall_clock_us() -> int:
     return time.time_ns() // 1_000
-
-
-@runtime_checkable
-class IdentityRecorder(Protocol):
-    """A recorder that keeps the store's identity (both of ours do)."""
-
-    def store_identity(self, candidate: str) -> str: ...
-
-    def adopt_identity(self, identity: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +57,24 @@ class EventStore:
 
     @property
     def identity(self) -> str:
-        """This store's identity; created (once, atomically) if it has none yet."""
+        """This store's identity: a random UUID kept in the store itself (a table in SQLite, a
+        key under the prefix in Redis), created atomically the first time anything asks for it
+        and never changed. Read models record it, so that they refuse another store's log."""
         if self._identity is None:
-            self._identity = self._identity_recorder().store_identity(str(uuid4()))
+            self._identity = str(self._identity_call("store_identity"))
         return self._identity
 
     def adopt_identity(self, identity: str) -> None:
         """Take the identity of the log an archive restore is about to write into this EMPTY
         store (it is the same log); raises ``ValueError`` once the store holds an event."""
-        self._identity_recorder().adopt_identity(identity)
+        self._identity_call("adopt_identity", identity)
         self._identity = identity
 
-    def _identity_recorder(self) -> IdentityRecorder:
-        if not isinstance(self.recorder, IdentityRecorder):
+    def _identity_call(self, name: str, *args: str) -> object:
+        method: Callable[..., object] | None = getattr(self.recorder, name, None)
+        if method is None:
             raise TypeError(f"{type(self.recorder).__name__} keeps no store identity")
-        return self.recorder
+        return method(*args)
 
     def append(self, events: Sequence[NewEvent]) -> AppendResult:
         """Record ``events`` atomically, or recognise them as already recorded.

@@ -24,7 +24,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.persistence import (
     AggregateRecorder,
@@ -258,12 +258,12 @@ class RedisApplicationRecorder(RedisAggregateRecorder, ApplicationRecorder):
         with translated_errors():
             self.datastore.client.xread({self.keys.log: f"{after}-0"}, count=1, block=block_ms)
 
-    def store_identity(self, candidate: str) -> str:
-        """The identity recorded under the prefix; ``candidate`` becomes it if none is yet."""
+    def store_identity(self) -> str:
+        """The identity recorded under the prefix; a new random one if none is yet."""
         key = self.datastore.identity_key(self.application)
         with translated_errors():
             pipe = self.datastore.client.pipeline(transaction=True)
-            pipe.set(key, candidate, nx=True)
+            pipe.set(key, str(uuid4()), nx=True)
             pipe.get(key)
             _, found = pipe.execute()
         return bytes(found).decode()
