@@ -81,11 +81,7 @@ def _identifier(name: str) -> str:
 
 
 def open_client(url: str, *, create_database: bool | None = None) -> Any:
-    """A client whose current database is the target's.
-
-    A missing database is created when ``create_database`` is true, refused with
-    ``ClickHouseDatabaseMissingError`` when false; ``None`` creates it only for embedded chDB.
-    """
+    """A client whose current database is the target's (see ``_use_database``)."""
     target = parse_clickhouse_url(url)
     try:
         client = _connect(target)
@@ -95,26 +91,28 @@ def open_client(url: str, *, create_database: bool | None = None) -> Any:
         raise ClickHouseUnavailableError(
             f"LH_CLICKHOUSE_URL: cannot open {target.describe()}: {first}"
         ) from None
+    return _use_database(client, target, create_database=create_database)
+
+
+def _use_database(client: Any, target: ClickHouseTarget, *, create_database: bool | None) -> Any:
+    """Make the target's database current. A missing one is created when ``create_database``
+    is true, refused (``ClickHouseDatabaseMissingError``) when false; ``None`` creates it only
+    in embedded chDB. The same statements for chDB and a server."""
     create = target.embedded if create_database is None else create_database
     try:
-        _use_database(client, target, create=create)
+        if create:
+            client.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+        elif not int(client.command(f"EXISTS DATABASE {target.database}")):
+            raise ClickHouseDatabaseMissingError(
+                f"LH_CLICKHOUSE_URL: database {target.database} does not exist on "
+                f"{target.describe()}; create it with `lh projections init`, or fix the "
+                "database name in LH_CLICKHOUSE_URL"
+            )
+        client.database = target.database
     except Exception:
         client.close()
         raise
     return client
-
-
-def _use_database(client: Any, target: ClickHouseTarget, *, create: bool) -> None:
-    """Make the target's database current: created when ``create``, else it must exist."""
-    if create:
-        client.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
-    elif not int(client.command(f"EXISTS DATABASE {target.database}")):
-        raise ClickHouseDatabaseMissingError(
-            f"LH_CLICKHOUSE_URL: database {target.database} does not exist on "
-            f"{target.describe()}; create it with `lh projections init`, or fix the database "
-            "name in LH_CLICKHOUSE_URL"
-        )
-    client.database = target.database
 
 
 def _connect(target: ClickHouseTarget) -> Any:
