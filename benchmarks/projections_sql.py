@@ -73,6 +73,8 @@ def _mysql_database() -> tuple[str, Any]:
 
     name = f"lh_bench_{os.getpid()}"
     server = sqlalchemy.create_engine(MYSQL_SERVER + "/")
+    with server.begin() as connection:  # the read model never creates a server database
+        connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4")
 
     def drop() -> None:
         with server.begin() as connection:

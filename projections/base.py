@@ -3,6 +3,8 @@
 A projection owns its checkpoint and stores it with its rows: applying a batch and moving the
 checkpoint happen together (one SQL transaction; position-deduplicated inserts in ClickHouse;
 deterministic keys in the object store), so a crash never applies an event twice or skips one.
+It also records, with its checkpoint, the identity of the event store it was built from, so
+that it can refuse to be fed another store's log (``projections.registry.bind_to_store``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,16 @@ class Projection(Protocol):
 
     def checkpoint(self) -> int:
         """The highest global position already applied (0 when empty)."""
+        ...
+
+    def source(self) -> str | None:
+        """The identity of the event store the rows were built from; ``None`` if not recorded."""
+        ...
+
+    def attach(self, store_id: str) -> None:
+        """Record ``store_id`` as the source with every checkpoint from now on, and at once if
+        rows were applied but no source recorded (a read model built before store identities).
+        The caller has checked that it may: see ``projections.registry.bind_to_store``."""
         ...
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:

@@ -21,7 +21,7 @@ from rich.table import Table
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
 from adapters.objectstore import ObjectStore, open_object_store
-from api.cli.common import console, event_store, progress_bar, settings_or_exit
+from api.cli.common import console, event_store, fail, progress_bar, settings_or_exit
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
 from infra.settings import Settings
@@ -29,10 +29,12 @@ from infra.trading.backtest import BacktestConfig, BacktestResult, run_backtest
 from projections.analytics.filters import Filters
 from projections.analytics.output import text
 from projections.analytics.run import QueryResult, run_named
-from projections.clickhouse.client import open_client
+from projections.base import Projection
+from projections.clickhouse.client import ClickHouseUnavailableError, open_client
 from projections.objectstore.artefacts import write_backtest_artefacts
-from projections.registry import open_projections
+from projections.registry import StoreMismatchError, bind_to_store, open_projections
 from projections.runner import ProjectionRunner
+from projections.sql.engine import SqlReadModelError
 
 STRATEGIES = ("sma_cross", "mean_reversion", "momentum")
 QUERIES = {
@@ -63,9 +65,14 @@ def demo() -> None:
     bars = load_bars(SAMPLE_CSV)
     objects = open_object_store(settings.object_store)
     with event_store(settings) as store:
-        results = _backtests(store, objects, bars)
-        _print_backtests(results)
-        _build_read_models(store, settings)
+        projections = _open_read_models(settings, store)  # before anything is recorded
+        try:
+            results = _backtests(store, objects, bars)
+            _print_backtests(results)
+            _build_read_models(store, projections)
+        finally:
+            for projection in projections:
+                projection.close()
         _seal_and_verify(store, Archive(objects, settings.redis_key_prefix))
     _print_analytics(settings)
     console.print(
@@ -131,28 +138,39 @@ def _print_backtests(results: list[tuple[str, str, BacktestResult]]) -> None:
     console.print(f"{recorded} new events recorded" if recorded else "runs already recorded")
 
 
-def _build_read_models(store: EventStore, settings: Settings) -> None:
-    projections = open_projections(settings)
+def _open_read_models(settings: Settings, store: EventStore) -> list[Projection]:
+    """Every read model, bound to ``store``; a missing server database or a read model of
+    another store stops the demo (exit 2) before it records anything."""
     try:
-        runner = ProjectionRunner(store, projections, batch_size=20_000)
-        with progress_bar() as progress:
-            tasks = {
-                p.name: progress.add_task(f"read model {p.name}", total=store.head())
-                for p in projections
-            }
-            runner.on_applied = lambda name, checkpoint: progress.update(
-                tasks[name], completed=checkpoint
-            )
-            runner.catch_up()
-        table = Table("read model", "checkpoint", "head", "lag", title="Read models")
-        for status in runner.status():
-            table.add_row(status.name, str(status.checkpoint), str(status.head), str(status.lag))
-        console.print(table)
-        if runner.errors:
-            raise typer.Exit(1)
-    finally:
+        projections = open_projections(settings)
+    except (SqlReadModelError, ClickHouseUnavailableError) as error:
+        raise fail(str(error), 2) from None
+    try:
+        bind_to_store(projections, store)
+    except StoreMismatchError as error:
         for projection in projections:
             projection.close()
+        raise fail(str(error), 2) from None
+    return projections
+
+
+def _build_read_models(store: EventStore, projections: list[Projection]) -> None:
+    runner = ProjectionRunner(store, projections, batch_size=20_000)
+    with progress_bar() as progress:
+        tasks = {
+            p.name: progress.add_task(f"read model {p.name}", total=store.head())
+            for p in projections
+        }
+        runner.on_applied = lambda name, checkpoint: progress.update(
+            tasks[name], completed=checkpoint
+        )
+        runner.catch_up()
+    table = Table("read model", "checkpoint", "head", "lag", title="Read models")
+    for status in runner.status():
+        table.add_row(status.name, str(status.checkpoint), str(status.head), str(status.lag))
+    console.print(table)
+    if runner.errors:
+        raise typer.Exit(1)
 
 
 def _seal_and_verify(store: EventStore, archive: Archive) -> None:

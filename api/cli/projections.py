@@ -23,9 +23,16 @@ from rich.text import Text
 from api.cli.common import console, err_console, event_store, fail, settings_or_exit
 from infra.eventstore.store import EventStore
 from projections.base import Projection
+from projections.clickhouse.client import ClickHouseUnavailableError
 from projections.failures import FailureRecords, failure_records
 from projections.rebuild import drop_for_rebuild
-from projections.registry import NAMES, UnknownProjectionError, open_projections
+from projections.registry import (
+    NAMES,
+    StoreMismatchError,
+    UnknownProjectionError,
+    bind_to_store,
+    open_projections,
+)
 from projections.runner import ProjectionFailedError, ProjectionRunner
 from projections.sql.engine import SqlReadModelError
 from projections.verify import verify as verify_projections
@@ -49,16 +56,24 @@ def _records() -> FailureRecords:
 
 
 @contextmanager
-def _opened(only: list[str] | None) -> Iterator[tuple[EventStore, list[Projection]]]:
+def _opened(
+    only: list[str] | None, *, adopt: bool = False, create: bool = False
+) -> Iterator[tuple[EventStore, list[Projection]]]:
+    """The event store and the read models bound to it: those of another store are refused,
+    unless ``adopt`` (a rebuild) makes them take the configured store."""
     settings = settings_or_exit()
     try:
-        projections = open_projections(settings, only)
-    except (UnknownProjectionError, SqlReadModelError) as error:
+        projections = open_projections(settings, only, create=create)
+    except (UnknownProjectionError, SqlReadModelError, ClickHouseUnavailableError) as error:
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
         raise fail(f"cannot open the read models: {type(error).__name__}: {error}", 2) from None
     try:
         with event_store(settings) as store:
+            try:
+                bind_to_store(projections, store, adopt=adopt)
+            except StoreMismatchError as error:
+                raise fail(str(error), 2) from None
             yield store, projections
     finally:
         for projection in projections:
@@ -98,6 +113,21 @@ class _Bars:
 def _catch_up(runner: ProjectionRunner) -> int:
     with _progress() as progress:
         return runner.catch_up(progress=_Bars(progress, runner))
+
+
+@app.command()
+def init(only: list[str] | None = ONLY) -> None:
+    """Create the read models' databases and schema where missing (idempotent).
+
+    Other commands never create a server database (MySQL, ClickHouse over HTTP): a mistyped
+    name must not become a new, empty read model. Embedded files need no init.
+    """
+    with _opened(only, create=True) as (store, projections):
+        for projection in projections:
+            console.print(
+                f"{projection.name}: ready (checkpoint {projection.checkpoint()}, "
+                f"event store {store.identity})"
+            )
 
 
 @app.command()
@@ -187,9 +217,10 @@ def rebuild(
     """Drop a read model (or all) and replay the whole log into it.
 
     Read models are derived data: nothing is lost, but queries see partial tables until done.
+    The rebuilt read model records the configured event store as its source.
     """
     only = None if name == "all" else [name]
-    with _opened(only) as (store, projections):
+    with _opened(only, adopt=True) as (store, projections):
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)

@@ -20,10 +20,11 @@ app = typer.Typer(help="Inspect the event log.", no_args_is_help=True)
 
 @app.command()
 def info() -> None:
-    """Show which store is configured and its head position."""
+    """Show which store is configured, its identity and its head position."""
     settings = settings_or_exit()
     with event_store(settings) as store:
         console.print(f"event store: {settings.event_store}\nhead position: {store.head()}")
+        console.print(f"store identity: {store.identity}")
 
 
 @app.command()

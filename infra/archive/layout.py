@@ -54,6 +54,9 @@ class SegmentEntry:
 class Manifest:
     archive_id: str
     segments: list[SegmentEntry] = field(default_factory=list)
+    store_id: str | None = None
+    """The identity of the event store sealed into this archive (``None`` in older archives);
+    a restore gives it to the store it rebuilds, so read models built from the log still fit."""
 
     @property
     def sealed_to(self) -> int:
@@ -114,7 +117,8 @@ class Archive:
             raise ArchiveCorruptError(
                 f"manifest {self.manifest_key} is unreadable ({error})", key=self.manifest_key
             ) from None
-        return Manifest(self.archive_id, segments)
+        store_id = fields.get("store_id")
+        return Manifest(self.archive_id, segments, str(store_id) if store_id else None)
 
     def save_manifest(self, manifest: Manifest) -> None:
         fields = {
@@ -124,6 +128,8 @@ class Archive:
             "last_hash": manifest.last_hash,
             "segments": [entry.as_dict() for entry in manifest.segments],
         }
+        if manifest.store_id is not None:
+            fields["store_id"] = manifest.store_id
         data = json.dumps(fields, sort_keys=True, indent=1).encode()
         self.objects.put(self.manifest_key, data, "application/json")
 

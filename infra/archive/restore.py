@@ -2,6 +2,9 @@
 
 The archive is verified in full before anything is written; the target must be empty; records
 are inserted in position order and the target must assign exactly the archived positions.
+The target takes the identity of the store the archive was sealed from (or, for an archive
+older than store identities, of the tail store): it holds the same log, so the read models
+built from that store carry on against it.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ def restore(
         )
     if tail is not None:
         _check_tail(archive, tail, report.sealed_to)
+    source = archive.load_manifest().store_id or (tail.identity if tail is not None else None)
+    if source is not None:
+        target.adopt_identity(source)
     last = 0
     for page in ArchiveReader(archive, tail).read_notifications(0):
         for offset in range(0, len(page), batch_size):

@@ -53,6 +53,7 @@ def seal(
     manifest = archive.load_manifest()
     head = store.head()
     check_tip(store, archive, manifest, head)
+    _check_store_identity(store, manifest)
     present = archive.segment_keys()
     report = SealReport(archive.archive_id, head, manifest.sealed_to)
 
@@ -72,6 +73,17 @@ def seal(
         report.written.append(entry)
         record(entry)
     return report
+
+
+def _check_store_identity(store: EventStore, manifest: Manifest) -> None:
+    """An archive holds one store's log: record that store's identity, refuse any other."""
+    if manifest.store_id is None:
+        manifest.store_id = store.identity  # saved with the next segment
+    elif manifest.store_id != store.identity:
+        raise ArchiveError(
+            f"archive {manifest.archive_id!r} holds the log of event store {manifest.store_id}, "
+            f"not of this store ({store.identity}): wrong store or archive id?"
+        )
 
 
 def _plan(sealed_to: int, head: int, segment_size: int, final: bool) -> list[tuple[int, int]]:

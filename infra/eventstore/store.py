@@ -76,12 +76,34 @@ class EventStore:
         self.key_prefix = key_prefix
         self.sealed = sealed
         self._clock = clock
+        self._identity: str | None = None
 
     @property
     def reopenable(self) -> bool:
         """Whether ``open_event_store(url, key_prefix=...)`` elsewhere gives this same store,
         clock included (another process can then write for it)."""
         return bool(self.url) and self._clock is wall_clock_us
+
+    @property
+    def identity(self) -> str:
+        """This store's identity: a random UUID kept in the store itself (a table in SQLite, a
+        key under the prefix in Redis), created atomically the first time anything asks for it
+        and never changed. Read models record it, so that they refuse another store's log."""
+        if self._identity is None:
+            self._identity = str(self._identity_call("store_identity"))
+        return self._identity
+
+    def adopt_identity(self, identity: str) -> None:
+        """Take the identity of the log an archive restore is about to write into this EMPTY
+        store (it is the same log); raises ``ValueError`` once the store holds an event."""
+        self._identity_call("adopt_identity", identity)
+        self._identity = identity
+
+    def _identity_call(self, name: str, *args: str) -> object:
+        method: Callable[..., object] | None = getattr(self.recorder, name, None)
+        if method is None:
+            raise TypeError(f"{type(self.recorder).__name__} keeps no store identity")
+        return method(*args)
 
     def append(self, events: Sequence[NewEvent]) -> AppendResult:
         """Record ``events`` atomically, or recognise them as already recorded.

@@ -4,6 +4,10 @@
 ``http(s)://user:pass@host:port/db`` talks to a server; both give the same ``Client`` API and
 run the same SQL, so nothing above this module knows which one it has.
 chDB hosts one engine (one path) per process: close every client before opening another path.
+
+A missing database is created only when asked (``lh projections init``), so a mistyped name
+is never silently created empty. The one exception is the embedded chDB directory, which is
+ours: its database is created on first use, by the same code path as a server's when asked.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class ClickHouseUnavailableError(RuntimeError):
     """The ClickHouse named by ``LH_CLICKHOUSE_URL`` cannot be opened (message has no password)."""
 
 
+class ClickHouseDatabaseMissingError(ClickHouseUnavailableError):
+    """The server is there but the database is not (and creating it was not asked for)."""
+
+
 def parse_clickhouse_url(url: str) -> ClickHouseTarget:
     """Split a ``chdb://`` or ``http(s)://`` URL; raise ``ValueError`` naming the variable."""
     check_url("clickhouse_url", url)
@@ -72,8 +80,8 @@ def _identifier(name: str) -> str:
     return name
 
 
-def open_client(url: str, *, create_database: bool = True) -> Any:
-    """A client whose current database is the target's (created if missing and allowed)."""
+def open_client(url: str, *, create_database: bool | None = None) -> Any:
+    """A client whose current database is the target's (see ``_use_database``)."""
     target = parse_clickhouse_url(url)
     try:
         client = _connect(target)
@@ -83,9 +91,23 @@ def open_client(url: str, *, create_database: bool = True) -> Any:
         raise ClickHouseUnavailableError(
             f"LH_CLICKHOUSE_URL: cannot open {target.describe()}: {first}"
         ) from None
+    return _use_database(client, target, create_database=create_database)
+
+
+def _use_database(client: Any, target: ClickHouseTarget, *, create_database: bool | None) -> Any:
+    """Make the target's database current. A missing one is created when ``create_database``
+    is true, refused (``ClickHouseDatabaseMissingError``) when false; ``None`` creates it only
+    in embedded chDB. The same statements for chDB and a server."""
+    create = target.embedded if create_database is None else create_database
     try:
-        if create_database:
+        if create:
             client.command(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+        elif not int(client.command(f"EXISTS DATABASE {target.database}")):
+            raise ClickHouseDatabaseMissingError(
+                f"LH_CLICKHOUSE_URL: database {target.database} does not exist on "
+                f"{target.describe()}; create it with `lh projections init`, or fix the "
+                "database name in LH_CLICKHOUSE_URL"
+            )
         client.database = target.database
     except Exception:
         client.close()

@@ -10,12 +10,15 @@ Exactly once, even across a crash mid-batch:
    delete), the re-inserted rows are identical to them, ReplacingMergeTree collapses them, and
    every named query reads with ``FINAL`` — so no path double counts.
 
-The checkpoint lives in ClickHouse (``projection_checkpoints``) next to the rows.
+The checkpoint lives in ClickHouse (``projection_checkpoints``) next to the rows, and the
+identity of the event store they came from in ``projection_sources`` (inserted once, before
+the first checkpoint written for that store).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from domain.events.envelope import RecordedEvent, from_microseconds
@@ -36,12 +39,15 @@ class ClickHouseProjection:
         self.rows_last_batch = 0
         create_schema(client)
         self._checkpoint = self._read_checkpoint()
+        self._source = self._read_source()
+        self._store_id: str | None = None
         self.recovered_rows = self._delete_rows_above_checkpoint()
 
     @classmethod
-    def open(cls, url: str) -> ClickHouseProjection:
-        """Open (and create if needed) the analytics database named by ``LH_CLICKHOUSE_URL``."""
-        client = open_client(url)
+    def open(cls, url: str, *, create: bool = False) -> ClickHouseProjection:
+        """Open the analytics database named by ``LH_CLICKHOUSE_URL``; ``create`` creates a
+        missing one on a server (an embedded chDB database is always created)."""
+        client = open_client(url, create_database=True if create else None)
         try:
             return cls(client, target=parse_clickhouse_url(url).describe())
         except Exception:
@@ -51,6 +57,22 @@ class ClickHouseProjection:
     def checkpoint(self) -> int:
         return self._checkpoint
 
+    def source(self) -> str | None:
+        return self._source
+
+    def attach(self, store_id: str) -> None:
+        self._store_id = store_id
+        if self._checkpoint and self._source is None:  # built before store identities
+            self._record_source()
+
+    def _record_source(self) -> None:
+        self.client.insert(
+            "projection_sources",
+            [[self.name, self._store_id, datetime.now(UTC)]],
+            column_names=["name", "store_id", "updated_at"],
+        )
+        self._source = self._store_id
+
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
         fresh = [event for event in batch if event.position > self._checkpoint]
         if not fresh:
@@ -59,6 +81,8 @@ class ClickHouseProjection:
         _check_order(fresh)
         rows = self._insert_facts(fresh)
         last = fresh[-1]
+        if self._store_id is not None and self._store_id != self._source:
+            self._record_source()
         self.client.insert(
             "projection_checkpoints",
             [[self.name, last.position, from_microseconds(last.recorded_time_us)]],
@@ -78,6 +102,7 @@ class ClickHouseProjection:
         drop_schema(self.client)
         create_schema(self.client)
         self._checkpoint = 0
+        self._source = None
 
     def close(self) -> None:
         self.client.close()
@@ -99,6 +124,14 @@ class ClickHouseProjection:
             parameters={"name": self.name},
         ).result_rows
         return int(rows[0][0]) if rows else 0
+
+    def _read_source(self) -> str | None:
+        rows = self.client.query(
+            "SELECT argMax(store_id, updated_at) FROM projection_sources "
+            "WHERE name = {name:String} GROUP BY name",
+            parameters={"name": self.name},
+        ).result_rows
+        return str(rows[0][0]) if rows else None
 
     def _delete_rows_above_checkpoint(self) -> int:
         """Remove rows a crash left above the checkpoint; returns how many there were."""

@@ -80,6 +80,14 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
 ) ENGINE = ReplacingMergeTree(position) ORDER BY name
 """
 
+# Which event store the rows came from (``EventStore.identity``): one row per read model name,
+# the latest (by ``updated_at``) wins; written once, before the first checkpoint that needs it.
+SOURCES_DDL = f"""
+CREATE TABLE IF NOT EXISTS projection_sources (
+    name String, store_id String, updated_at {TIME}
+) ENGINE = ReplacingMergeTree(updated_at) ORDER BY name
+"""
+
 # One row per order: submit -> accept -> first fill -> final, with latencies in microseconds.
 ORDER_LIFECYCLE_VIEW = """
 CREATE VIEW IF NOT EXISTS order_lifecycle AS
@@ -117,6 +125,7 @@ def create_schema(client: Any) -> None:
             f"ENGINE = ReplacingMergeTree {_ENGINE[table]}"
         )
     client.command(CHECKPOINT_DDL)
+    client.command(SOURCES_DDL)
     client.command(ORDER_LIFECYCLE_VIEW)
 
 
@@ -124,7 +133,7 @@ def drop_schema(client: Any) -> None:
     """Drop every table and view of this read model (for a rebuild)."""
     for view in VIEWS:
         client.command(f"DROP VIEW IF EXISTS {view}")
-    for table in (*FACT_TABLES, "projection_checkpoints"):
+    for table in (*FACT_TABLES, "projection_checkpoints", "projection_sources"):
         client.command(f"DROP TABLE IF EXISTS {table}")
 
 

@@ -8,7 +8,8 @@ that account at the end of the day, as the log stood before the first event of a
 Exactly once without transactions: each object is a pure function of the log (same log, same
 bytes, whatever the batching), data objects are written before the checkpoint object, and the
 checkpoint carries the running positions. A crash between the two means the next run rewrites
-the same objects with identical bytes.
+the same objects with identical bytes. The checkpoint also names the event store the snapshots
+were built from (``store_id``, once a runner has attached one).
 """
 
 from __future__ import annotations
@@ -45,24 +46,29 @@ class _Progress:
     position: int = 0
     day: date | None = None
     positions: Positions = field(default_factory=dict)
+    store_id: str | None = None
 
     def copy(self) -> _Progress:
         return _Progress(
-            self.position, self.day, {acct: dict(book) for acct, book in self.positions.items()}
+            self.position,
+            self.day,
+            {acct: dict(book) for acct, book in self.positions.items()},
+            self.store_id,
         )
 
     def encode(self) -> bytes:
-        return canonical_json(
-            {
-                "format": FORMAT_VERSION,
-                "position": self.position,
-                "day": self.day.isoformat() if self.day else None,
-                "positions": {
-                    account: [[s, sym, str(q)] for (s, sym), q in sorted(book.items())]
-                    for account, book in sorted(self.positions.items())
-                },
-            }
-        )
+        fields: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "position": self.position,
+            "day": self.day.isoformat() if self.day else None,
+            "positions": {
+                account: [[s, sym, str(q)] for (s, sym), q in sorted(book.items())]
+                for account, book in sorted(self.positions.items())
+            },
+        }
+        if self.store_id is not None:
+            fields["store_id"] = self.store_id
+        return canonical_json(fields)
 
     @classmethod
     def decode(cls, data: bytes) -> _Progress:
@@ -76,6 +82,7 @@ class _Progress:
                 account: {(s, sym): Decimal(q) for s, sym, q in rows}
                 for account, rows in raw["positions"].items()
             },
+            store_id=raw.get("store_id"),
         )
 
 
@@ -86,13 +93,27 @@ class ObjectStoreProjection:
         self.name = name
         self.store = store
         self._progress = self._load()
+        self._store_id: str | None = None
 
     @classmethod
-    def open(cls, url: str) -> ObjectStoreProjection:
+    def open(cls, url: str, *, create: bool = False) -> ObjectStoreProjection:
+        """Open ``LH_OBJECT_STORE``; its directory or bucket is created when missing either way
+        (``create`` is accepted so every read model opens alike)."""
         return cls(open_object_store(url))
 
     def checkpoint(self) -> int:
         return self._progress.position
+
+    def source(self) -> str | None:
+        return self._progress.store_id
+
+    def attach(self, store_id: str) -> None:
+        self._store_id = store_id
+        if self._progress.position and self._progress.store_id is None:  # built before ids
+            progress = self._progress.copy()
+            progress.store_id = store_id
+            self.store.put(CHECKPOINT_KEY, progress.encode(), "application/json")
+            self._progress = progress
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
         progress = self._progress.copy()
@@ -111,6 +132,7 @@ class ObjectStoreProjection:
             progress.position = event.position
         if progress.position == self._progress.position:
             return
+        progress.store_id = self._store_id or progress.store_id
         for key in sorted(writes):
             self.store.put(key, writes[key], "application/json")
         self.store.put(CHECKPOINT_KEY, progress.encode(), "application/json")

@@ -1,4 +1,8 @@
-"""Engines for the read model: MySQL/MariaDB (database created if missing) or embedded SQLite.
+"""Engines for the read model: MySQL/MariaDB or embedded SQLite.
+
+A MySQL database is created only when asked (``create=True``: ``lh projections init``); a
+missing one is otherwise an error naming it, so a mistyped name in ``LH_SQL_URL`` is never
+silently created empty. An embedded SQLite file is ours to create, and always is.
 
 SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` (connections opened
 with the ``lh_write`` execution option) so two writers serialize instead of failing late.
@@ -20,14 +24,15 @@ class SqlReadModelError(RuntimeError):
     """The read-model database cannot be opened or used; the message says which and why."""
 
 
-def create_read_model_engine(url: str) -> Engine:
+def create_read_model_engine(url: str, *, create: bool = False) -> Engine:
+    """An engine on ``url``; ``create`` creates a missing MySQL database (SQLite: always)."""
     check_url("sql_url", url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-    _ensure_mysql_database(parsed.render_as_string(hide_password=False))
+    _check_mysql_database(parsed.render_as_string(hide_password=False), create=create)
     return create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)
 
 
@@ -54,7 +59,8 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def _ensure_mysql_database(url: str) -> None:
+def _check_mysql_database(url: str, *, create: bool) -> None:
+    """Create the database (``create``) or make sure it exists, through a server connection."""
     parsed = make_url(url)
     name = parsed.database
     if not name:
@@ -62,12 +68,23 @@ def _ensure_mysql_database(url: str) -> None:
     server = create_engine(parsed.set(database=""))
     try:
         with server.begin() as connection:
-            connection.execute(
-                text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
-            )
+            if create:
+                connection.execute(
+                    text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+                )
+                return
+            found = connection.execute(
+                text("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = :name"),
+                {"name": name},
+            ).first()
     except OperationalError as error:
         raise SqlReadModelError(
             f"cannot reach the read-model database at {parsed!r}: {error.orig}"
         ) from None
     finally:
         server.dispose()
+    if found is None:
+        raise SqlReadModelError(
+            f"LH_SQL_URL: database `{name}` does not exist on {parsed.host}:{parsed.port or 3306}; "
+            "create it with `lh projections init`, or fix the database name in LH_SQL_URL"
+        )

@@ -251,13 +251,16 @@ class TradingStateRow(Base):
 
 
 class Checkpoint(Base):
-    """One row per projection stored in this database: the last position applied."""
+    """One row per projection stored in this database: the last position applied, and from
+    which event store (NULL until the first batch, or in a read model built before 0002)."""
 
     __tablename__ = "projection_checkpoints"
 
     name: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(utc_micros())
+    store_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The identity of the event store the rows were built from (``EventStore.identity``)."""
 
 
 def _table(model: type[Base]) -> Table:

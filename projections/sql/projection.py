@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table, select, tuple_
+from sqlalchemy import Engine, Table, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
@@ -52,12 +52,18 @@ class SqlProjection:
         self.name = name
         self.url = engine.url.render_as_string(hide_password=True)
         self._mysql = engine.dialect.name in ("mysql", "mariadb")
+        self._store_id: str | None = None
 
     @classmethod
-    def open(cls, url: str, *, name: str = "sql") -> SqlProjection:
-        """Connect (creating the MySQL database or SQLite file if needed) and migrate to head."""
-        engine = create_read_model_engine(url)
-        migrate.upgrade(engine)
+    def open(cls, url: str, *, name: str = "sql", create: bool = False) -> SqlProjection:
+        """Connect and migrate to head; ``create`` creates a missing MySQL database (a SQLite
+        file is always created)."""
+        engine = create_read_model_engine(url, create=create)
+        try:
+            migrate.upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, name=name)
 
     # --- the Projection protocol ----------------------------------------------------------
@@ -65,6 +71,21 @@ class SqlProjection:
     def checkpoint(self) -> int:
         with self.engine.connect() as connection:
             return self._read_checkpoint(connection, lock=False)
+
+    def source(self) -> str | None:
+        with self.engine.connect() as connection:
+            return self._read_source(connection)
+
+    def attach(self, store_id: str) -> None:
+        self._store_id = store_id
+        if self.checkpoint() and self.source() is None:  # built before store identities
+            writer = self.engine.connect().execution_options(lh_write=True)
+            with writer as connection, connection.begin():
+                connection.execute(
+                    update(CHECKPOINTS)
+                    .where(CHECKPOINTS.c.name == self.name, CHECKPOINTS.c.store_id.is_(None))
+                    .values(store_id=store_id)
+                )
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
         if not batch:
@@ -79,7 +100,8 @@ class SqlProjection:
             fold = self._load(connection, events)
             fold.apply(events)
             self._write(connection, fold)
-            self._write_checkpoint(connection, events[-1].position)
+            source = self._store_id or self._read_source(connection)
+            self._write_checkpoint(connection, events[-1].position, source)
 
     def reset(self) -> None:
         """Drop every table (alembic downgrade to base) and create them again, empty."""
@@ -103,8 +125,18 @@ class SqlProjection:
         found = connection.execute(query).scalar()
         return int(found or 0)
 
-    def _write_checkpoint(self, connection: Connection, position: int) -> None:
-        row = {"name": self.name, "position": position, "updated_at": _utc_now()}
+    def _read_source(self, connection: Connection) -> str | None:
+        query = select(CHECKPOINTS.c.store_id).where(CHECKPOINTS.c.name == self.name)
+        found = connection.execute(query).scalar()
+        return None if found is None else str(found)
+
+    def _write_checkpoint(self, connection: Connection, position: int, source: str | None) -> None:
+        row = {
+            "name": self.name,
+            "position": position,
+            "updated_at": _utc_now(),
+            "store_id": source,
+        }
         self._upsert(connection, CHECKPOINTS, [row])
 
     # --- load the rows a batch changes ----------------------------------------------------

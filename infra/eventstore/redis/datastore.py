@@ -95,12 +95,17 @@ class RedisDatastore:
         self.client = redis.Redis(connection_pool=self.pool)
         self.insert_script = self.client.register_script(_lua("insert.lua"))
         self.trim_script = self.client.register_script(_lua("trim.lua"))
+        self.adopt_identity_script = self.client.register_script(_ADOPT_IDENTITY)
 
     def event_keys(self, application: str, purpose: str) -> EventKeys:
         return EventKeys(f"{self.key_prefix}:{application}:{purpose}")
 
     def tracking_key(self, application: str) -> str:
         return f"{self.key_prefix}:{application}:tracking"
+
+    def identity_key(self, application: str) -> str:
+        """The store's identity (a UUID string), set once by whoever asks first."""
+        return f"{self.key_prefix}:{application}:identity"
 
     def originator_id(self, raw: bytes) -> UUID | str:
         text = raw.decode()
@@ -129,6 +134,13 @@ def translated_errors() -> Iterator[None]:
         raise OperationalError(f"Redis is not reachable: {error}") from error
     except redis.RedisError as error:
         raise PersistenceError(str(error)) from error
+
+
+_ADOPT_IDENTITY = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('LHNOTEMPTY') end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
+"""
 
 
 def _lua(name: str) -> str:

@@ -6,6 +6,7 @@ Layout (``<base>`` is ``<prefix>:<application>:<purpose>``):
   ``<n>-0`` *is* the notification id ``n`` (gapless, from ``INCRBY <base>:seq`` in the script);
 - ``<base>:agg:<originator id>`` one stream per aggregate, entry id ``<version>-1``;
 - ``<base>:versions`` the last version of each aggregate, the optimistic-concurrency check.
+- ``<prefix>:<application>:identity`` the store's identity (a UUID), set once (``SET NX``).
 
 An insert is one ``EVALSHA`` of ``insert.lua``: it checks every version (and the tracking
 record) before writing, so a batch is recorded entirely or not at all. Versions of an
@@ -23,7 +24,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.persistence import (
     AggregateRecorder,
@@ -31,6 +32,7 @@ from eventsourcing.persistence import (
     DataError,
     Notification,
     ProcessRecorder,
+    ProgrammingError,
     StoredEvent,
     Subscription,
     Tracking,
@@ -251,6 +253,27 @@ class RedisApplicationRecorder(RedisAggregateRecorder, ApplicationRecorder):
         block_ms = max(1, round(timeout * 1000))
         with translated_errors():
             self.datastore.client.xread({self.keys.log: f"{after}-0"}, count=1, block=block_ms)
+
+    def store_identity(self) -> str:
+        """The identity recorded under the prefix; a new random one if none is yet."""
+        key = self.datastore.identity_key(self.application)
+        with translated_errors():
+            pipe = self.datastore.client.pipeline(transaction=True)
+            pipe.set(key, str(uuid4()), nx=True)
+            pipe.get(key)
+            _, found = pipe.execute()
+        return bytes(found).decode()
+
+    def adopt_identity(self, identity: str) -> None:
+        """Make ``identity`` this store's; refused once the store holds an event."""
+        keys = [self.datastore.identity_key(self.application), self.keys.sequence]
+        try:
+            with translated_errors():
+                self.datastore.adopt_identity_script(keys=keys, args=[identity])
+        except ProgrammingError as error:
+            if "LHNOTEMPTY" in str(error):
+                raise ValueError("an event store that holds events keeps its identity") from None
+            raise
 
     def first_position(self) -> int | None:
         """The lowest position Redis still holds; ``None`` when it holds none.
