@@ -21,6 +21,7 @@ from domain.events.types import RunMode
 from infra.eventstore.store import EventStore
 from infra.trading.recovery import resume_engine
 from infra.trading.runs import (
+    DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
     Progress,
@@ -113,7 +114,7 @@ def run_backtest(
                     engine.journal.flush()  # pending events are most of what is young
                     collect()
                     collected_at = done
-            engine.stop("data exhausted")
+            engine.stop(DATA_EXHAUSTED)
         return result_of(
             engine,
             prepared,

@@ -17,6 +17,7 @@ from domain.market import Bar
 from infra.eventstore.store import EventStore, wall_clock_us
 from infra.trading.recovery import reconciliation, resume_engine
 from infra.trading.runs import (
+    DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
     Progress,
@@ -92,7 +93,7 @@ def run_paper(
         else ReplayFeed(remaining, interval_us=interval_us, speed=speed)
     )
     total = len(prepared.groups)
-    reason = "data exhausted"
+    reason = DATA_EXHAUSTED
     try:
         for index, group in enumerate(source, start=done + 1):
             engine.process(group)

@@ -47,7 +47,7 @@ from domain.events.envelope import RecordedEvent
 from domain.events.streams import order_stream, run_stream
 from domain.portfolio import Book
 from infra.eventstore.store import EventStore
-from infra.trading.runs import PreparedRun, build_engine
+from infra.trading.runs import DATA_EXHAUSTED, PreparedRun, build_engine
 
 _TERMINAL = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
 _COMMANDS = (
@@ -219,11 +219,18 @@ def resume_engine(
     journal, groups = engine.journal, prepared.groups
     commands = deque(recorded.commands)
     target = recorded.stop_from - 1 if recorded.stopped else recorded.events
+    # A run that stopped because its data ran out processed every bar time, including the
+    # last ones that recorded nothing (no fill, off a valuation boundary) but moved the marks
+    # its final valuation used: replay them all. Otherwise stop at the first bar time that
+    # reaches the log's end (processing the silent ones again records nothing).
+    every_bar = recorded.stopped and recorded.stop_reason == DATA_EXHAUSTED
     done = 0
     while True:
         while commands and commands[0][0] == journal.sequence + 1:
             apply_command(engine, commands.popleft()[1])
-        if journal.sequence >= target or done == len(groups):
+        if done == len(groups) or journal.sequence > target:
+            break
+        if journal.sequence == target and not every_bar:
             break
         engine.process(groups[done])
         done += 1

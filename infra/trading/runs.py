@@ -25,6 +25,7 @@ from infra.trading.strategies import resolve_strategy
 
 Progress = Callable[[int, int], None]
 CHUNK_GROUPS = 5_000
+DATA_EXHAUSTED = "data exhausted"  # the stop reason of a run that processed all its bars
 
 
 class RunConfigError(ValueError):

@@ -207,3 +207,19 @@ def test_operator_commands_survive_a_restart(tmp_path: Path) -> None:
         and any(r["rule"] == "max_order_quantity" and not r["passed"] for r in d["rules"])  # type: ignore[attr-defined]
     ]
     assert rejected_by_limit
+
+
+@pytest.mark.parametrize("count", [100, 130, 170, 200])
+def test_rerunning_a_finished_backtest_reports_the_recorded_run(tmp_path: Path, count: int) -> None:
+    """Data that ends off a valuation boundary (hourly, on minute bars) with a position open:
+    the last bar times record nothing but move the marks the final valuation used."""
+    store = open_event_store(f"sqlite:///{tmp_path / 'e.sqlite'}")
+    small = BacktestConfig(
+        bars={"BTC": wave_bars(count)}, strategy="sma_cross", params={"fast": "3", "slow": "8"}
+    )
+    first = run_backtest(small, store)
+    again = run_backtest(small, store)
+    store.close()
+    assert again.already_recorded and again.events == first.events
+    assert again.final_equity == first.final_equity
+    assert again.metrics == first.metrics and again.trades == first.trades
