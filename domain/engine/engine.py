@@ -185,6 +185,7 @@ class OpenOrder:
     filled: Decimal = ZERO
     notional: Decimal = ZERO
     venue_order_id: str = ""
+    unit_cost: Decimal = ZERO  # cash each unit still to buy keeps reserved (0 for a sale)
 
     @property
     def leaves(self) -> Decimal:
@@ -234,6 +235,7 @@ class TradingEngine:
         self.journal = Journal(spec.run_id, sink)
         self.book = Book(strategy.strategy_name(), spec.initial_cash)
         self.orders: dict[str, OpenOrder] = {}
+        self.reserved = ZERO  # cash the open buy orders will use: Σ leaves x unit cost
         self.counters = EngineCounters()
         # The equity curve as two flat lists (ints and Decimals are not tracked by the garbage
         # collector; a million ``EquityPoint``s would be, and slow every collection down).
@@ -508,7 +510,14 @@ class TradingEngine:
                 raise StrategyError(f"invalid time in force {time_in_force!r}") from None
         strategy_actor = self._strategy_actor
         signal_event = self._record(self.run_stream, signal, strategy_actor, context.event_id)
-        check = self.risk.check(intent, now_us=self.market_us, position=position, pending=pending)
+        check = self.risk.check(
+            intent,
+            now_us=self.market_us,
+            position=position,
+            cash=self.book.cash,
+            pending=pending,
+            reserved=self.reserved,
+        )
         decision_event = self._record(
             self.run_stream,
             _trusted(
@@ -549,9 +558,12 @@ class TradingEngine:
             strategy_actor,
             decision_event,
         )
+        unit_cost = check.unit_cost
         self.orders[order_id] = OpenOrder(
-            order_id, spec.strategy, symbol, side, quantity, submitted
+            order_id, spec.strategy, symbol, side, quantity, submitted, unit_cost=unit_cost
         )
+        if unit_cost:
+            self.reserved += quantity * unit_cost
         reports = self._venue.submit(
             VenueOrder(
                 order_id,
@@ -605,7 +617,7 @@ class TradingEngine:
                 self._venue_actor,
                 cause,
             )
-            del self.orders[order.order_id]
+            self._close(order)
         elif isinstance(report, Filled):
             self._on_fill(order, report)
         elif isinstance(report, Canceled):
@@ -617,7 +629,7 @@ class TradingEngine:
                 self._venue_actor,
                 cause,
             )
-            del self.orders[order.order_id]
+            self._close(order)
         elif isinstance(report, Expired):
             self._record(
                 stream,
@@ -625,7 +637,7 @@ class TradingEngine:
                 self._venue_actor,
                 cause,
             )
-            del self.orders[order.order_id]
+            self._close(order)
 
     def _on_fill(self, order: OpenOrder, report: Filled) -> None:
         now = self.market_us
@@ -635,6 +647,8 @@ class TradingEngine:
         )
         notional = report.quantity * report.price
         self.traded_notional += notional
+        if order.unit_cost:
+            self.reserved -= report.quantity * order.unit_cost
         order.filled += report.quantity
         order.notional += notional
         stream = order_stream(order.order_id)
@@ -688,7 +702,7 @@ class TradingEngine:
                 self._venue_actor,
                 fill_event,
             )
-            del self.orders[order.order_id]
+            self._close(order)
         self._strategy.on_fill(
             StrategyFill(
                 order.order_id,
@@ -700,6 +714,14 @@ class TradingEngine:
                 now,
             )
         )
+
+    def _close(self, order: OpenOrder) -> None:
+        """The order is done: it leaves the open orders and releases the cash it reserved."""
+        del self.orders[order.order_id]
+        if order.unit_cost:
+            self.reserved -= order.leaves * order.unit_cost
+        if not self.orders:
+            self.reserved = ZERO  # no rounding residue outlives the orders
 
     def _cancel_all(self, reason: str, cause: str | None, requested_by: str) -> None:
         for order_id in list(self.orders):

@@ -141,7 +141,12 @@ def build_engine(
         slippage_bps=config.slippage_bps,
         volume_cap=config.volume_cap,
     )
-    risk = RiskEngine(prepared.spec.account, config.risk_limits)
+    risk = RiskEngine(
+        prepared.spec.account,
+        config.risk_limits,
+        fee_rate=config.commission,
+        slippage_bps=config.slippage_bps,
+    )
     return TradingEngine(
         prepared.spec,
         prepared.strategy,
