@@ -170,6 +170,7 @@ class RunSpec:
     record_bars: bool = False
     currency: str = "USD"
     valuation_interval_us: int = 3_600_000_000
+    strategy_hash: str = ""
 
 
 @dataclass
@@ -280,6 +281,7 @@ class TradingEngine:
                 initial_cash=self.spec.initial_cash,
                 currency=self.spec.currency,
                 config_hash=self.spec.config_hash,
+                strategy_hash=self.spec.strategy_hash,
             ),
             self._system_actor,
         )

@@ -79,6 +79,7 @@ class RecordedRun:
     stopped: bool
     book: Book
     config_hash: str = ""
+    strategy_hash: str = ""
     payload_hashes: list[str] = field(default_factory=list)
     open_orders: dict[str, Decimal] = field(default_factory=dict)
     orders_submitted: int = 0
@@ -117,6 +118,7 @@ def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
         False,
         book,
         config_hash=started.config_hash,
+        strategy_hash=started.strategy_hash,
         payload_hashes=[e.payload_hash for e in events],
     )
     for sequence, event in enumerate(events, start=1):
@@ -208,6 +210,12 @@ def resume_engine(
         )
         engine.start(prepared.groups[0][0].time_us)
         return engine, None
+    if recorded.strategy_hash != prepared.spec.strategy_hash:
+        raise RecoveryError(
+            f"run id {recorded.run_id} was recorded with other strategy code (source sha256 "
+            f"{recorded.strategy_hash or 'not recorded'}, now {prepared.spec.strategy_hash}); "
+            "an edited strategy is a new run: drop --run-id or choose another one"
+        )
     if recorded.config_hash != prepared.spec.config_hash:
         raise RecoveryError(
             f"run id {recorded.run_id} is already recorded with a different configuration "
