@@ -57,15 +57,16 @@ def load_strategy_file(path: Path, class_name: str) -> type[Strategy]:
 def source_hash(strategy_class: type[Strategy]) -> str:
     """SHA-256 of the source the class came from: a changed strategy is a different run."""
     loaded = _FILE_HASHES.get(strategy_class)
-    return loaded if loaded is not None else _module_file_hash(strategy_class)
+    if loaded is not None:
+        return loaded
+    try:
+        return _file_hash(inspect.getfile(strategy_class))
+    except (TypeError, OSError) as error:
+        name = strategy_class.__name__
+        raise StrategyError(f"cannot read the source of strategy {name}: {error}") from None
 
 
 @cache
-def _module_file_hash(strategy_class: type[Strategy]) -> str:
-    try:
-        source = Path(inspect.getfile(strategy_class)).read_bytes()
-    except (TypeError, OSError) as error:
-        raise StrategyError(
-            f"cannot read the source of {strategy_class.__name__}: {error}"
-        ) from None
-    return hashlib.sha256(source).hexdigest()
+def _file_hash(path: str) -> str:
+    """A module's file is read once per process (``lh optimize`` asks for every grid point)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
