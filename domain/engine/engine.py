@@ -54,6 +54,7 @@ from domain.events.catalog import (
     OrderSubmitted,
     PortfolioValued,
     RiskDecisionMade,
+    RunFailed,
     SignalGenerated,
     StrategyRunStarted,
     StrategyRunStopped,
@@ -151,6 +152,21 @@ def _plain_fill(report: Filled) -> bool:
 
 def _positive_decimal(value: object) -> bool:
     return type(value) is Decimal and value.is_finite() and value > 0
+
+
+class StrategyFailedError(Exception):
+    """The strategy's own code raised in one of its hooks; the run cannot go on.
+
+    ``error`` is what it raised (with its traceback), ``hook`` the hook it raised in.
+    """
+
+    def __init__(self, hook: str, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.hook = hook
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[StrategyFailedError], tuple[str, Exception]]:
+        return type(self), (self.hook, self.error)  # crosses process boundaries intact
 
 
 @dataclass(frozen=True)
@@ -297,7 +313,12 @@ class TradingEngine:
             )
         self._started = self._running = True
         self._strategy.bind(_Context(self))
-        self._strategy.on_start()
+        try:
+            self._strategy.on_start()
+        except StrategyFailedError:
+            raise
+        except Exception as error:
+            raise StrategyFailedError("on_start", error) from error
         self.journal.flush()
 
     def process(self, bars: Sequence[Bar]) -> None:
@@ -352,7 +373,12 @@ class TradingEngine:
                     last_bars[bar.symbol] = _BarContext(bar, event_id)
                 else:
                     context.bar, context.event_id = bar, event_id
-                strategy_on_bar(bar)
+                try:
+                    strategy_on_bar(bar)
+                except StrategyFailedError:
+                    raise
+                except Exception as error:
+                    raise StrategyFailedError("on_bar", error) from error
             if counters.fills != marked_fills:
                 equity, in_market = valuation()  # an order filled as the strategy placed it
             add_time(close_us)
@@ -374,7 +400,12 @@ class TradingEngine:
         """Ends the run: the strategy's ``on_stop``, working orders canceled, final facts."""
         if self._stopped:
             return
-        self._strategy.on_stop()
+        try:
+            self._strategy.on_stop()
+        except StrategyFailedError:
+            raise
+        except Exception as error:
+            raise StrategyFailedError("on_stop", error) from error
         self._cancel_all("run stopped", None, "engine")
         self._value(self.book.equity)
         self._record(
@@ -386,6 +417,16 @@ class TradingEngine:
         )
         self._stopped = True
         self._running = False
+        self.journal.flush()
+        self._since_flush = 0
+
+    def fail(self, failure: RunFailed) -> None:
+        """Ends the run on an error in the strategy: working orders canceled, the failure
+        recorded after every fact so far (the failing bar time's included)."""
+        self._stopped = True
+        self._running = False
+        self._cancel_all("run failed", None, "engine")
+        self._record(self.run_stream, failure, self._system_actor)
         self.journal.flush()
         self._since_flush = 0
 
@@ -705,17 +746,22 @@ class TradingEngine:
                 fill_event,
             )
             self._close(order)
-        self._strategy.on_fill(
-            StrategyFill(
-                order.order_id,
-                order.symbol,
-                order.side,
-                report.price,
-                report.quantity,
-                report.fee,
-                now,
+        try:
+            self._strategy.on_fill(
+                StrategyFill(
+                    order.order_id,
+                    order.symbol,
+                    order.side,
+                    report.price,
+                    report.quantity,
+                    report.fee,
+                    now,
+                )
             )
-        )
+        except StrategyFailedError:
+            raise
+        except Exception as error:
+            raise StrategyFailedError("on_fill", error) from error
 
     def _close(self, order: OpenOrder) -> None:
         """The order is done: it leaves the open orders and releases the cash it reserved."""

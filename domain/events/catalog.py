@@ -63,6 +63,21 @@ class StrategyRunStopped(DomainEvent):
     final_equity: Money
 
 
+class RunFailed(DomainEvent):
+    """A strategy run ended in an error instead of a stop.
+
+    A strategy's own error closes the run (``resumable`` false): ``frames`` is the strategy's
+    part of the stack, innermost last. A failure outside it (the store's writer process died,
+    the store became unreachable) leaves the run ``resumable``: the same command resumes it.
+    """
+
+    run_id: str
+    error_type: str
+    message: str
+    frames: list[str] = Field(default_factory=list)
+    resumable: bool
+
+
 class BarClosed(DomainEvent):
     """A market bar that a strategy saw; the root of the causality chain of a signal."""
 
