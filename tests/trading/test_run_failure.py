@@ -249,3 +249,42 @@ def test_recovery_error_is_the_base_of_a_closed_run() -> None:
     from infra.trading.recovery import RunClosedError
 
     assert issubclass(RunClosedError, RecoveryError)
+
+
+def test_an_optimize_grid_point_whose_strategy_fails_is_skipped_and_not_recorded(
+    tmp_path: Path, csv_file: Path
+) -> None:
+    from adapters.marketdata import load_bars
+    from infra.trading.optimize import run_grid
+
+    strategy = tmp_path / "fails_at.py"
+    strategy.write_text(FAILS_AT)
+    base = BacktestConfig(bars=dict(load_bars(csv_file)), strategy=f"{strategy}:FailsAt", params={})
+    store = open_event_store(f"sqlite:///{tmp_path / 'events.sqlite'}")
+    runs = run_grid(base, {"at": ["30", "1000"]}, store, jobs=1)
+    events = list(store.read_all())
+    store.close()
+    by_at = {run.params["at"]: run for run in runs}
+    assert by_at["30"].result is None
+    assert by_at["30"].error == "strategy failed in on_bar: ValueError: bar 30"
+    finished = by_at["1000"].result
+    assert finished is not None and len(events) == finished.events
+    assert {e.correlation_id for e in events} == {finished.run_id}
+
+
+FAILS_AT = """
+from domain.strategy import Strategy
+from domain.strategy.params import Param
+
+
+class FailsAt(Strategy):
+    parameters = {"at": Param(int, 40, minimum=1, help="bar to fail at")}
+
+    def on_start(self) -> None:
+        self.seen = 0
+
+    def on_bar(self, bar) -> None:
+        self.seen += 1
+        if self.seen == self.params["at"]:
+            raise ValueError(f"bar {self.seen}")
+"""
