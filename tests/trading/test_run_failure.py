@@ -288,3 +288,43 @@ class FailsAt(Strategy):
         if self.seen == self.params["at"]:
             raise ValueError(f"bar {self.seen}")
 """
+
+
+@pytest.mark.crash
+@pytest.mark.services
+def test_a_store_gone_mid_run_interrupts_it_and_the_same_command_resumes_it(
+    tmp_path: Path,
+) -> None:
+    from infra.trading.paper import run_paper
+    from tests.services import redis_with_aof
+
+    config = BacktestConfig(
+        bars={"BTC": wave_bars(300)}, strategy="sma_cross", params={"fast": "3", "slow": "8"}
+    )
+    clean = open_event_store(f"sqlite:///{tmp_path / 'clean.sqlite'}")
+    expected = run_paper(config, clean, speed=0)
+    clean.close()
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    with redis_with_aof(directory) as server:
+        store = open_event_store(server.url)
+
+        def kill_redis_at_bar_150(done: int, total: int) -> None:
+            if done == 150:
+                server.kill()
+
+        with pytest.raises(RunFailedError) as raised:
+            run_paper(config, store, speed=0, progress=kill_redis_at_bar_150)
+        interrupted = raised.value
+        assert interrupted.failure.resumable and not interrupted.recorded
+        assert "not reachable" in interrupted.failure.message
+        store.close()
+
+        server.start()  # the same port and AOF: every acknowledged event is back
+        store = open_event_store(server.url)
+        resumed = run_paper(config, store, speed=0)
+        kinds = Counter(e.event_type for e in store.read_all(verify=True))
+        store.close()
+    assert not resumed.already_recorded
+    assert resumed.final_equity == expected.final_equity and resumed.trades == expected.trades
+    assert kinds["RunFailed"] == 0 and kinds["StrategyRunStarted"] == 1
