@@ -559,6 +559,7 @@ class TradingEngine:
             position=position,
             cash=self.book.cash,
             pending=pending,
+            selling=self.selling_quantity(symbol) if pending else ZERO,
             reserved=self.reserved,
         )
         decision_event = self._record(
@@ -633,6 +634,14 @@ class TradingEngine:
             return ZERO  # the usual case, asked before every order
         return sum(
             (o.side.sign * o.leaves for o in self.orders.values() if o.symbol == symbol), ZERO
+        )
+
+    def selling_quantity(self, symbol: str) -> Decimal:
+        """What open sell orders of ``symbol`` still have to sell (a spot account's holdings
+        they have spoken for, whatever open buys may bring)."""
+        return sum(
+            (o.leaves for o in self.orders.values() if o.symbol == symbol and o.side.sign < 0),
+            ZERO,
         )
 
     def _on_report(self, report: VenueReport, cause: str | None) -> None:

@@ -138,13 +138,16 @@ class RiskEngine:
         position: Decimal,
         cash: Decimal,
         pending: Decimal = ZERO,
+        selling: Decimal = ZERO,
         reserved: Decimal = ZERO,
     ) -> RiskCheck:
         """Evaluate every rule for ``intent``; an approved intent counts towards rate limits.
 
         ``position`` is the strategy's position in the symbol, ``pending`` its working orders'
-        signed remaining quantity, ``cash`` the account's cash and ``reserved`` the cash its
-        open buy orders will use (their ``RiskCheck.unit_cost`` times what is left of them).
+        signed remaining quantity and ``selling`` what its open sells have left to sell (a sale
+        is paid from what is held, not from buys that may never fill), ``cash`` the account's
+        cash and ``reserved`` the cash its open buy orders will use (their
+        ``RiskCheck.unit_cost`` times what is left of them).
         """
         self._roll_day(now_us)
         if self._losses_stale:
@@ -176,6 +179,7 @@ class RiskEngine:
             projected=projected,
             reducing=reducing,
             now_us=now_us,
+            short=max(selling - position - signed, ZERO) if signed < 0 else ZERO,
             cost=intent.quantity * unit_cost if unit_cost or signed < 0 else None,
             available=cash - reserved,
             reserved=reserved,

@@ -32,6 +32,7 @@ class OrderFacts:
     projected: Decimal
     reducing: bool
     now_us: int
+    short: Decimal  # the short position a sale could leave (0 for a buy: it never adds one)
     cost: Decimal | None  # cash a buy would use, fees and slippage included (0 for a sale)
     available: Decimal  # cash less what open buy orders have reserved
     reserved: Decimal
@@ -203,10 +204,10 @@ def buying_power(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome
 
 
 def short_sale(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
-    """Selling more than is held (with working orders) opens a short: only up to the limit."""
-    short = -o.projected if o.projected < 0 else ZERO
-    passed = short <= lim.max_short_position or o.reducing
-    return _outcome("short_sale", passed, str(short), lim.text["max_short_position"])
+    """Selling more than is held, less what open sells already have to deliver, opens a
+    short: only up to the limit (open buys do not count, they may never fill)."""
+    passed = o.short <= lim.max_short_position
+    return _outcome("short_sale", passed, str(o.short), lim.text["max_short_position"])
 
 
 ALL_RULES: tuple[Rule, ...] = (

@@ -340,6 +340,7 @@ def test_unusual_order_requests_are_validated_and_bad_ones_refused_before_record
             submit(side, quantity, **prices)
     assert len(sink.events) + len(engine.journal.pending) == recorded
     # values pydantic accepts (a str side, a float quantity) are recorded in their exact form
+    engine.book.apply_fill("BTC", Side.BUY, D(1), D(100), fee=D(0), time_us=1)  # to sell from
     ticket = submit("SELL", 0.1)
     assert ticket.approved  # type: ignore[attr-defined]
     signal = [e.payload for e in engine.journal.pending if isinstance(e.payload, SignalGenerated)]

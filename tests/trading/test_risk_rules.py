@@ -268,14 +268,22 @@ def test_a_sale_needs_no_cash_but_a_short_sale_needs_a_limit() -> None:
     assert risk.check(intent(Side.SELL, "2"), now_us=T0, cash=broke, position=Decimal(2)).approved
     short = risk.check(intent(Side.SELL, "3"), now_us=T0 + 1, cash=CASH, position=Decimal(2))
     assert outcome(short, "short_sale") == (False, "1", "0")
-    pending = risk.check(
+    spoken_for = risk.check(
         intent(Side.SELL, "2"),
         now_us=T0 + 2,
         cash=CASH,
         position=Decimal(2),
         pending=Decimal(-1),
+        selling=Decimal(1),
     )
-    assert outcome(pending, "short_sale") == (False, "1", "0")
+    assert outcome(spoken_for, "short_sale") == (False, "1", "0")
+    # An open buy may never fill: what it would bring cannot be sold yet.
+    on_credit = risk.check(
+        intent(Side.SELL, "1"), now_us=T0 + 3, cash=CASH, position=ZERO, pending=Decimal(1)
+    )
+    assert outcome(on_credit, "short_sale") == (False, "1", "0")
+    covering = risk.check(intent(Side.BUY, "1"), now_us=T0 + 4, cash=CASH, position=Decimal(-3))
+    assert outcome(covering, "short_sale") == (True, "0", "0")
     allowed = engine(max_short_position="5")
     check = allowed.check(intent(Side.SELL, "3"), now_us=T0, cash=CASH, position=Decimal(2))
     assert check.approved and outcome(check, "short_sale") == (True, "1", "5")
