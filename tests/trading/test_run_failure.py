@@ -328,3 +328,25 @@ def test_a_store_gone_mid_run_interrupts_it_and_the_same_command_resumes_it(
     assert not resumed.already_recorded
     assert resumed.final_equity == expected.final_equity and resumed.trades == expected.trades
     assert kinds["RunFailed"] == 0 and kinds["StrategyRunStarted"] == 1
+
+
+def test_a_paper_run_whose_strategy_fails_is_closed(tmp_path: Path, csv_file: Path) -> None:
+    from adapters.marketdata import load_bars
+    from infra.trading.paper import run_paper
+    from infra.trading.recovery import RunClosedError
+
+    strategy = tmp_path / "fragile.py"
+    strategy.write_text(FAILING)
+    config = BacktestConfig(
+        bars=dict(load_bars(csv_file)), strategy=f"{strategy}:Fragile", params={}
+    )
+    store = open_event_store(f"sqlite:///{tmp_path / 'events.sqlite'}")
+    with pytest.raises(RunFailedError) as raised:
+        run_paper(config, store, speed=0)
+    assert raised.value.hook == "on_bar" and raised.value.recorded
+    head = store.head()
+    with pytest.raises(RunClosedError, match="ZeroDivisionError: division by zero"):
+        run_paper(config, store, speed=0)
+    events = list(store.read_all())
+    store.close()
+    assert len(events) == head and events[-1].event_type == "RunFailed"
