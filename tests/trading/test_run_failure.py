@@ -115,7 +115,16 @@ def test_a_strategy_error_is_recorded_printed_as_its_own_and_closes_the_run(
     assert len(recorded()) == len(events)
 
 
-def test_a_failed_run_is_failed_in_the_read_models(tmp_path: Path, csv_file: Path) -> None:
+@pytest.fixture(params=["sqlite", "mysql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "mysql":
+        return str(request.getfixturevalue("mysql_url"))
+    return f"sqlite:///{tmp_path / 'read.sqlite'}"
+
+
+def test_a_failed_run_is_failed_in_the_read_models(
+    tmp_path: Path, csv_file: Path, sql_url: str
+) -> None:
     from adapters.marketdata import load_bars
 
     strategy = tmp_path / "fragile.py"
@@ -131,7 +140,7 @@ def test_a_failed_run_is_failed_in_the_read_models(tmp_path: Path, csv_file: Pat
     store.close()
     run_id = raised.value.run_id
 
-    sql = SqlProjection.open(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    sql = SqlProjection.open(sql_url)
     sql.apply(events)
     [run] = queries.strategy_runs(sql.engine)
     assert (run["run_id"], run["status"]) == (run_id, "FAILED")
@@ -205,10 +214,23 @@ def test_a_dead_writer_interrupts_the_run_and_the_same_command_resumes_it(
     partial = list(store.read_all(verify=True))
     assert partial[-1].event_type == "RunFailed"
     assert 0 < len(partial) - 1 < len(expected_events)
+    sql = SqlProjection.open(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    sql.apply(partial)
+    [run] = queries.strategy_runs(sql.engine)
+    assert run["status"] == "INTERRUPTED" and run["stop_reason"].startswith("WriterProcessError")
 
     resumed = run_backtest(config, store)
     events = list(store.read_all(verify=True))
     store.close()
+    rest = events[len(partial) :]
+    valued = next(i for i, e in enumerate(rest) if e.event_type == "PortfolioValued")
+    sql.apply(rest[: valued + 1])
+    [run] = queries.strategy_runs(sql.engine)
+    assert (run["status"], run["stop_reason"]) == ("RUNNING", None)  # valued again: resumed
+    sql.apply(rest[valued + 1 :])
+    [run] = queries.strategy_runs(sql.engine)
+    sql.close()
+    assert (run["status"], run["stop_reason"]) == ("STOPPED", "data exhausted")
     assert not resumed.already_recorded
     assert resumed.final_equity == expected.final_equity and resumed.trades == expected.trades
     assert Counter(e.event_type for e in events)["RunFailed"] == 1
