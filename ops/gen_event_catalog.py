@@ -21,6 +21,10 @@ from domain.events.base import DomainEvent, EventValue, all_event_classes
 EMITTERS: dict[str, tuple[str, str]] = {
     "StrategyRunStarted": ("trading engine, when a backtest/paper/live run starts", "run-{run_id}"),
     "StrategyRunStopped": ("trading engine, when a run ends", "run-{run_id}"),
+    "RunFailed": (
+        "trading engine, when a strategy raises or the run's store writer/store fails",
+        "run-{run_id}",
+    ),
     "BarClosed": (
         "trading engine, for each bar fed to strategies (optional in backtests)",
         "run-{run_id}",

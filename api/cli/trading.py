@@ -23,6 +23,7 @@ from domain.market import BarSeries
 from domain.risk import RiskLimits
 from domain.strategy import StrategyError, parse_assignments
 from infra.trading.backtest import run_backtest
+from infra.trading.failures import RunFailedError
 from infra.trading.limits import RiskConfigError, configured_limits
 from infra.trading.optimize import GridRun, parse_grid, rank, run_grid
 from infra.trading.paper import run_paper
@@ -128,6 +129,8 @@ def backtest(
             result = run_backtest(config, store, progress=progress)
         except RecoveryError as error:
             raise fail(str(error), BAD_INPUT) from None
+        except RunFailedError as error:
+            raise _run_failed(error) from None
     _print_result(result, as_json, settings.event_store)
 
 
@@ -176,6 +179,8 @@ def paper(
             result = run_paper(config, store, speed=speed, progress=progress)
         except RecoveryError as error:
             raise fail(str(error), BAD_INPUT) from None
+        except RunFailedError as error:
+            raise _run_failed(error) from None
     _print_result(result, as_json, settings.event_store)
 
 
@@ -328,6 +333,27 @@ def _limits(items: list[str]) -> RiskLimits:
 
 
 # --- output --------------------------------------------------------------------------------
+
+
+def _run_failed(error: RunFailedError) -> typer.Exit:
+    """A strategy's error as its own traceback (no framework frames), then one line saying
+    what happened to the run and what to do; exit 1."""
+    failure = error.failure
+    if not failure.resumable:
+        lines = ["Traceback of the strategy (most recent call last):", *failure.frames]
+        err_console.print(Text("\n".join(lines)), soft_wrap=True, highlight=False)
+        err_console.print(Text(f"{failure.error_type}: {failure.message}"), soft_wrap=True)
+        return fail(
+            f"run {error.run_id} failed in the strategy's {error.hook or 'code'}; recorded as "
+            "RunFailed. Fix the strategy and run again (an edited strategy file is a new run).",
+            1,
+        )
+    where = "recorded as RunFailed" if error.recorded else "the store could not record it"
+    return fail(
+        f"run {error.run_id} was interrupted ({failure.error_type}: {failure.message}); "
+        f"{where}. Run the same command again to resume it once the store is reachable.",
+        1,
+    )
 
 
 @contextmanager

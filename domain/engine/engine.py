@@ -54,6 +54,7 @@ from domain.events.catalog import (
     OrderSubmitted,
     PortfolioValued,
     RiskDecisionMade,
+    RunFailed,
     SignalGenerated,
     StrategyRunStarted,
     StrategyRunStopped,
@@ -169,6 +170,21 @@ def _positive_decimal(value: object) -> bool:
     return type(value) is Decimal and value.is_finite() and value > 0
 
 
+class StrategyFailedError(Exception):
+    """The strategy's own code raised in one of its hooks; the run cannot go on.
+
+    ``error`` is what it raised (with its traceback), ``hook`` the hook it raised in.
+    """
+
+    def __init__(self, hook: str, error: Exception) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.hook = hook
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[StrategyFailedError], tuple[str, Exception]]:
+        return type(self), (self.hook, self.error)  # crosses process boundaries intact
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Identity and configuration of one run, as recorded in ``StrategyRunStarted``."""
@@ -186,6 +202,7 @@ class RunSpec:
     record_bars: bool = False
     currency: str = "USD"
     valuation_interval_us: int = 3_600_000_000
+    strategy_hash: str = ""
 
 
 @dataclass
@@ -201,6 +218,7 @@ class OpenOrder:
     filled: Decimal = ZERO
     notional: Decimal = ZERO
     venue_order_id: str = ""
+    unit_cost: Decimal = ZERO  # cash each unit still to buy keeps reserved (0 for a sale)
 
     @property
     def leaves(self) -> Decimal:
@@ -250,6 +268,7 @@ class TradingEngine:
         self.journal = Journal(spec.run_id, sink)
         self.book = Book(strategy.strategy_name(), spec.initial_cash)
         self.orders: dict[str, OpenOrder] = {}
+        self.reserved = ZERO  # cash the open buy orders will use: Σ leaves x unit cost
         self.counters = EngineCounters()
         # The equity curve as two flat lists (ints and Decimals are not tracked by the garbage
         # collector; a million ``EquityPoint``s would be, and slow every collection down).
@@ -294,6 +313,7 @@ class TradingEngine:
                 initial_cash=self.spec.initial_cash,
                 currency=self.spec.currency,
                 config_hash=self.spec.config_hash,
+                strategy_hash=self.spec.strategy_hash,
             ),
             self._system_actor,
         )
@@ -309,7 +329,12 @@ class TradingEngine:
             )
         self._started = self._running = True
         self._strategy.bind(_Context(self))
-        self._strategy.on_start()
+        try:
+            self._strategy.on_start()
+        except StrategyFailedError:
+            raise
+        except Exception as error:
+            raise StrategyFailedError("on_start", error) from error
         self.journal.flush()
 
     def process(self, bars: Sequence[Bar]) -> None:
@@ -364,7 +389,12 @@ class TradingEngine:
                     last_bars[bar.symbol] = _BarContext(bar, event_id)
                 else:
                     context.bar, context.event_id = bar, event_id
-                strategy_on_bar(bar)
+                try:
+                    strategy_on_bar(bar)
+                except StrategyFailedError:
+                    raise
+                except Exception as error:
+                    raise StrategyFailedError("on_bar", error) from error
             if counters.fills != marked_fills:
                 equity, in_market = valuation()  # an order filled as the strategy placed it
             add_time(close_us)
@@ -386,7 +416,12 @@ class TradingEngine:
         """Ends the run: the strategy's ``on_stop``, working orders canceled, final facts."""
         if self._stopped:
             return
-        self._strategy.on_stop()
+        try:
+            self._strategy.on_stop()
+        except StrategyFailedError:
+            raise
+        except Exception as error:
+            raise StrategyFailedError("on_stop", error) from error
         self._cancel_all("run stopped", None, "engine")
         self._value(self.book.equity)
         self._record(
@@ -398,6 +433,16 @@ class TradingEngine:
         )
         self._stopped = True
         self._running = False
+        self.journal.flush()
+        self._since_flush = 0
+
+    def fail(self, failure: RunFailed) -> None:
+        """Ends the run on an error in the strategy: working orders canceled, the failure
+        recorded after every fact so far (the failing bar time's included)."""
+        self._stopped = True
+        self._running = False
+        self._cancel_all("run failed", None, "engine")
+        self._record(self.run_stream, failure, self._system_actor)
         self.journal.flush()
         self._since_flush = 0
 
@@ -527,7 +572,15 @@ class TradingEngine:
                 raise StrategyError(f"invalid time in force {time_in_force!r}") from None
         strategy_actor = self._strategy_actor
         signal_event = self._record(self.run_stream, signal, strategy_actor, context.event_id)
-        check = self.risk.check(intent, now_us=self.market_us, position=position, pending=pending)
+        check = self.risk.check(
+            intent,
+            now_us=self.market_us,
+            position=position,
+            cash=self.book.cash,
+            pending=pending,
+            selling=self.selling_quantity(symbol) if pending else ZERO,
+            reserved=self.reserved,
+        )
         decision_event = self._record(
             self.run_stream,
             _trusted(
@@ -568,9 +621,12 @@ class TradingEngine:
             strategy_actor,
             decision_event,
         )
+        unit_cost = check.unit_cost
         self.orders[order_id] = OpenOrder(
-            order_id, spec.strategy, symbol, side, quantity, submitted
+            order_id, spec.strategy, symbol, side, quantity, submitted, unit_cost=unit_cost
         )
+        if unit_cost:
+            self.reserved += quantity * unit_cost
         reports = self._venue.submit(
             VenueOrder(
                 order_id,
@@ -599,6 +655,14 @@ class TradingEngine:
             (o.side.sign * o.leaves for o in self.orders.values() if o.symbol == symbol), ZERO
         )
 
+    def selling_quantity(self, symbol: str) -> Decimal:
+        """What open sell orders of ``symbol`` still have to sell (a spot account's holdings
+        they have spoken for, whatever open buys may bring)."""
+        return sum(
+            (o.leaves for o in self.orders.values() if o.symbol == symbol and o.side.sign < 0),
+            ZERO,
+        )
+
     def _on_report(self, report: VenueReport, cause: str | None) -> None:
         order = self.orders.get(report.order_id)
         if order is None:
@@ -624,7 +688,7 @@ class TradingEngine:
                 self._venue_actor,
                 cause,
             )
-            del self.orders[order.order_id]
+            self._close(order)
         elif isinstance(report, Filled):
             self._on_fill(order, report)
         elif isinstance(report, Canceled):
@@ -636,7 +700,7 @@ class TradingEngine:
                 self._venue_actor,
                 cause,
             )
-            del self.orders[order.order_id]
+            self._close(order)
         elif isinstance(report, Expired):
             self._record(
                 stream,
@@ -644,7 +708,7 @@ class TradingEngine:
                 self._venue_actor,
                 cause,
             )
-            del self.orders[order.order_id]
+            self._close(order)
 
     def _on_fill(self, order: OpenOrder, report: Filled) -> None:
         now = self.market_us
@@ -654,6 +718,8 @@ class TradingEngine:
         )
         notional = report.quantity * report.price
         self.traded_notional += notional
+        if order.unit_cost:
+            self.reserved -= report.quantity * order.unit_cost
         order.filled += report.quantity
         order.notional += notional
         stream = order_stream(order.order_id)
@@ -707,18 +773,31 @@ class TradingEngine:
                 self._venue_actor,
                 fill_event,
             )
-            del self.orders[order.order_id]
-        self._strategy.on_fill(
-            StrategyFill(
-                order.order_id,
-                order.symbol,
-                order.side,
-                report.price,
-                report.quantity,
-                report.fee,
-                now,
+            self._close(order)
+        try:
+            self._strategy.on_fill(
+                StrategyFill(
+                    order.order_id,
+                    order.symbol,
+                    order.side,
+                    report.price,
+                    report.quantity,
+                    report.fee,
+                    now,
+                )
             )
-        )
+        except StrategyFailedError:
+            raise
+        except Exception as error:
+            raise StrategyFailedError("on_fill", error) from error
+
+    def _close(self, order: OpenOrder) -> None:
+        """The order is done: it leaves the open orders and releases the cash it reserved."""
+        del self.orders[order.order_id]
+        if order.unit_cost:
+            self.reserved -= order.leaves * order.unit_cost
+        if not self.orders:
+            self.reserved = ZERO  # no rounding residue outlives the orders
 
     def _cancel_all(self, reason: str, cause: str | None, requested_by: str) -> None:
         for order_id in list(self.orders):

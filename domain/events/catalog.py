@@ -30,7 +30,13 @@ from domain.events.types import (
 
 
 class StrategyRunStarted(DomainEvent):
-    """A strategy began trading (backtest, paper or live) with these parameters and capital."""
+    """A strategy began trading (backtest, paper or live) with these parameters and capital.
+
+    v2 added ``strategy_hash``: the SHA-256 of the strategy's source file as it was run
+    ("" for runs recorded before v2, which did not say).
+    """
+
+    schema_version = 2
 
     run_id: str
     strategy: str
@@ -41,6 +47,12 @@ class StrategyRunStarted(DomainEvent):
     initial_cash: NonNegativeMoney
     currency: str = "USD"
     config_hash: str
+    strategy_hash: str = ""
+
+
+@upcaster("StrategyRunStarted", from_version=1)
+def _run_started_v1_to_v2(payload: Payload) -> Payload:
+    return dict(payload) | {"strategy_hash": ""}
 
 
 class StrategyRunStopped(DomainEvent):
@@ -49,6 +61,21 @@ class StrategyRunStopped(DomainEvent):
     run_id: str
     reason: str
     final_equity: Money
+
+
+class RunFailed(DomainEvent):
+    """A strategy run ended in an error instead of a stop.
+
+    A strategy's own error closes the run (``resumable`` false): ``frames`` is the strategy's
+    part of the stack, innermost last. A failure outside it (the store's writer process died,
+    the store became unreachable) leaves the run ``resumable``: the same command resumes it.
+    """
+
+    run_id: str
+    error_type: str
+    message: str
+    frames: list[str] = Field(default_factory=list)
+    resumable: bool
 
 
 class BarClosed(DomainEvent):

@@ -30,6 +30,7 @@ ZERO = Decimal(0)
 SIX_PLACES = Decimal("0.000001")
 SECOND_US = 1_000_000
 DAY_US = 86_400_000_000
+BPS = Decimal(10_000)
 _PRUNE_AT = 10_000  # identical-order memory is pruned past this many keys
 
 
@@ -43,6 +44,7 @@ class RiskCheck:
 
     approved: bool
     outcomes: tuple[RuleOutcome, ...]
+    unit_cost: Decimal = ZERO  # cash a bought unit reserves until it fills (0 for a sale)
 
     @property
     def failed(self) -> list[str]:
@@ -54,7 +56,11 @@ class RiskCheck:
 
 
 class RiskEngine:
-    """Holds limits, trading state, kill switch and order counters for one account."""
+    """Holds limits, trading state, kill switch and order counters for one account.
+
+    ``fee_rate`` and ``slippage_bps`` are the venue's: a buy's cost, checked against buying
+    power, includes the fee and (for orders that take liquidity) the slippage.
+    """
 
     def __init__(
         self,
@@ -62,8 +68,12 @@ class RiskEngine:
         limits: RiskLimits | None = None,
         *,
         rules: tuple[Rule, ...] = ALL_RULES,
+        fee_rate: Decimal = ZERO,
+        slippage_bps: Decimal = ZERO,
     ) -> None:
         self.account = account
+        self._maker_factor = 1 + fee_rate
+        self._taker_factor = (1 + fee_rate) * (1 + slippage_bps / BPS)
         self.limits = limits or RiskLimits()
         self._compiled = CompiledLimits.of(self.limits)
         self._rules = rules
@@ -121,12 +131,23 @@ class RiskEngine:
     # --- the hot path ----------------------------------------------------------------------
 
     def check(
-        self, intent: OrderIntent, *, now_us: int, position: Decimal, pending: Decimal = ZERO
+        self,
+        intent: OrderIntent,
+        *,
+        now_us: int,
+        position: Decimal,
+        cash: Decimal,
+        pending: Decimal = ZERO,
+        selling: Decimal = ZERO,
+        reserved: Decimal = ZERO,
     ) -> RiskCheck:
         """Evaluate every rule for ``intent``; an approved intent counts towards rate limits.
 
         ``position`` is the strategy's position in the symbol, ``pending`` its working orders'
-        signed remaining quantity.
+        signed remaining quantity and ``selling`` what its open sells have left to sell (a sale
+        is paid from what is held, not from buys that may never fill), ``cash`` the account's
+        cash and ``reserved`` the cash its open buy orders will use (their
+        ``RiskCheck.unit_cost`` times what is left of them).
         """
         self._roll_day(now_us)
         if self._losses_stale:
@@ -142,6 +163,11 @@ class RiskEngine:
             price = intent.stop_price
         else:
             price = intent.reference_price or last
+        unit_cost = ZERO
+        if signed > 0 and price is not None:
+            limit = intent.order_type is OrderType.LIMIT
+            factor = self._maker_factor if limit else self._taker_factor
+            unit_cost = price * factor
         facts = OrderFacts(
             strategy=intent.strategy,
             symbol=intent.symbol,
@@ -153,6 +179,10 @@ class RiskEngine:
             projected=projected,
             reducing=reducing,
             now_us=now_us,
+            short=max(selling - position - signed, ZERO) if signed < 0 else ZERO,
+            cost=intent.quantity * unit_cost if unit_cost or signed < 0 else None,
+            available=cash - reserved,
+            reserved=reserved,
         )
         key = (
             intent.strategy,
@@ -193,7 +223,7 @@ class RiskEngine:
                 break
         if approved:
             self.note_submitted(intent.strategy, key, now_us)
-        return RiskCheck(approved, outcomes)
+        return RiskCheck(approved, outcomes, unit_cost)
 
     def note_submitted(self, strategy: str, key: tuple[Any, ...], now_us: int) -> None:
         """Count an order that went to the venue (also used when rebuilding from the log)."""

@@ -35,6 +35,12 @@ class RiskLimits(BaseModel):
     max_daily_loss: BoundedMoney | None = Field(default=None, gt=0)
     max_drawdown: BoundedRatio | None = Field(default=None, gt=0, le=1)
     restricted_symbols: frozenset[str] = frozenset()
+    max_short_position: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        description="largest short position (units) a sale may leave; 0 = no short sales, "
+        "a spot account sells only what it holds",
+    )
 
     def value_text(self, name: str) -> str:
         value = getattr(self, name)
@@ -61,6 +67,7 @@ class CompiledLimits:
     max_daily_loss: Decimal | None
     max_drawdown: Decimal | None
     restricted_symbols: frozenset[str]
+    max_short_position: Decimal
     text: dict[str, str]
 
     @classmethod

@@ -32,6 +32,10 @@ class OrderFacts:
     projected: Decimal
     reducing: bool
     now_us: int
+    short: Decimal  # the short position a sale could leave (0 for a buy: it never adds one)
+    cost: Decimal | None  # cash a buy would use, fees and slippage included (0 for a sale)
+    available: Decimal  # cash less what open buy orders have reserved
+    reserved: Decimal
 
 
 @dataclass(slots=True)
@@ -188,6 +192,24 @@ def max_drawdown(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome
     return _outcome("max_drawdown", passed, c.drawdown_text, lim.text["max_drawdown"])
 
 
+def buying_power(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
+    """A buy must be paid from cash not already reserved by open buy orders."""
+    available = str(o.available)
+    if o.cost is None:
+        return _outcome("buying_power", False, "unknown", available, "no price")
+    if not o.cost:
+        return _outcome("buying_power", True, "0", available, "a sale uses no cash")
+    detail = f"cash less {o.reserved} reserved by open orders" if o.reserved else ""
+    return _outcome("buying_power", o.cost <= o.available, str(o.cost), available, detail)
+
+
+def short_sale(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
+    """Selling more than is held, less what open sells already have to deliver, opens a
+    short: only up to the limit (open buys do not count, they may never fill)."""
+    passed = o.short <= lim.max_short_position
+    return _outcome("short_sale", passed, str(o.short), lim.text["max_short_position"])
+
+
 ALL_RULES: tuple[Rule, ...] = (
     kill_switch,
     trading_state,
@@ -195,6 +217,8 @@ ALL_RULES: tuple[Rule, ...] = (
     max_order_quantity,
     max_order_notional,
     max_position,
+    buying_power,
+    short_sale,
     price_collar,
     orders_per_second,
     strategy_orders_per_second,

@@ -16,11 +16,19 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from domain.engine.engine import StrategyFailedError
 from domain.engine.ports import SimulatedClock
 from domain.events.types import RunMode
 from infra.eventstore.store import EventStore
+from infra.trading.failures import (
+    INTERRUPTIONS,
+    RunFailedError,
+    record_interruption,
+    strategy_failure,
+)
 from infra.trading.recovery import resume_engine
 from infra.trading.runs import (
+    DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
     Progress,
@@ -92,28 +100,43 @@ def _sink_for(store: EventStore, bar_times: int) -> StoreSink | WriterProcessSin
 def run_backtest(
     config: BacktestConfig, store: EventStore, *, progress: Progress | None = None
 ) -> BacktestResult:
-    """Validate, run and record one backtest; ``RunConfigError`` before anything is written."""
+    """Validate, run and record one backtest; ``RunConfigError`` before anything is written,
+    ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``)."""
     with _collector_paused() as collect:
         prepared = prepare_run(config, RunMode.BACKTEST)
-        with _sink_for(store, len(prepared.groups)) as sink:
-            engine, recorded = resume_engine(
-                prepared,
-                store,
-                sink,
-                SimulatedClock(),
-                flush_every=FLUSH_EVERY_BARS,
-                flush_events=FLUSH_EVENTS,
-            )
-            if recorded is not None and recorded.stopped:
-                return already_recorded_result(engine, prepared, events=recorded.events)
-            collect()
-            start = collected_at = recorded.groups_done if recorded else 0
-            for done in run_groups(engine, prepared.groups, progress, start=start):
-                if done - collected_at >= COLLECT_EVERY_BARS:
-                    engine.journal.flush()  # pending events are most of what is young
-                    collect()
-                    collected_at = done
-            engine.stop("data exhausted")
+        spec, clock = prepared.spec, SimulatedClock()
+        failed: RunFailedError | None = None
+        try:
+            with _sink_for(store, len(prepared.groups)) as sink:
+                engine, recorded = resume_engine(
+                    prepared,
+                    store,
+                    sink,
+                    clock,
+                    flush_every=FLUSH_EVERY_BARS,
+                    flush_events=FLUSH_EVENTS,
+                )
+                if recorded is not None and recorded.stopped:
+                    return already_recorded_result(engine, prepared, events=recorded.events)
+                collect()
+                start = collected_at = recorded.groups_done if recorded else 0
+                try:
+                    for done in run_groups(engine, prepared.groups, progress, start=start):
+                        if done - collected_at >= COLLECT_EVERY_BARS:
+                            engine.journal.flush()  # pending events are most of what is young
+                            collect()
+                            collected_at = done
+                    engine.stop(DATA_EXHAUSTED)
+                except StrategyFailedError as error:
+                    failure = strategy_failure(spec.run_id, error, type(prepared.strategy))
+                    engine.fail(failure)
+                    failed = RunFailedError(spec.run_id, failure, recorded=True, hook=error.hook)
+        except INTERRUPTIONS as error:
+            raise record_interruption(
+                store, spec.run_id, spec.account, error, clock.now_us()
+            ) from error
+        if failed is not None:
+            raise failed
         return result_of(
             engine,
             prepared,

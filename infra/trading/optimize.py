@@ -14,6 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from domain.engine.engine import StrategyFailedError
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.envelope import NewEvent
 from domain.events.types import RunMode
@@ -126,8 +127,12 @@ def run_grid(
             for params, config in pending
         ]
         for params, future in futures:
-            result, events = future.result()
-            runs.append(GridRun(params, _record(store, result, events)))
+            try:
+                result, events = future.result()
+            except StrategyFailedError as error:  # simulated in memory: nothing was recorded
+                runs.append(GridRun(params, None, f"strategy failed in {error.hook}: {error}"))
+            else:
+                runs.append(GridRun(params, _record(store, result, events)))
             done += 1
             if progress is not None:
                 progress(done, len(futures))

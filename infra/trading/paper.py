@@ -10,15 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from domain.engine.engine import TradingEngine
+from domain.engine.engine import StrategyFailedError, TradingEngine
 from domain.engine.ports import Clock, LiveFeed
 from domain.events.types import RunMode
 from domain.market import Bar
 from infra.eventstore.store import EventStore, wall_clock_us
+from infra.trading.failures import (
+    INTERRUPTIONS,
+    RunFailedError,
+    record_interruption,
+    strategy_failure,
+)
 from infra.trading.recovery import reconciliation, resume_engine
 from infra.trading.runs import (
+    DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
+    PreparedRun,
     Progress,
     StoreSink,
     already_recorded_result,
@@ -75,10 +83,33 @@ def run_paper(
 
     ``controls(engine, bars_done)`` runs after each bar time: the place for operator commands
     (``engine.engage_kill_switch``...), which are recorded and survive a restart.
+    ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``).
     """
     prepared = prepare_run(config, RunMode.PAPER)
+    clock = clock or WallClock()
+    try:
+        return _run_paper(
+            prepared, store, clock, speed=speed, feed=feed, progress=progress, controls=controls
+        )
+    except INTERRUPTIONS as error:
+        spec = prepared.spec
+        raise record_interruption(
+            store, spec.run_id, spec.account, error, clock.now_us()
+        ) from error
+
+
+def _run_paper(
+    prepared: PreparedRun,
+    store: EventStore,
+    clock: Clock,
+    *,
+    speed: float,
+    feed: Callable[[Sequence[Sequence[Bar]], int], LiveFeed] | None,
+    progress: Progress | None,
+    controls: Callable[[TradingEngine, int], None] | None,
+) -> BacktestResult:
     sink = StoreSink(store)
-    engine, recorded = resume_engine(prepared, store, sink, clock or WallClock(), flush_every=1)
+    engine, recorded = resume_engine(prepared, store, sink, clock, flush_every=1)
     if recorded is not None and recorded.stopped:
         return already_recorded_result(engine, prepared, events=recorded.events)
     done = recorded.groups_done if recorded else 0
@@ -92,7 +123,7 @@ def run_paper(
         else ReplayFeed(remaining, interval_us=interval_us, speed=speed)
     )
     total = len(prepared.groups)
-    reason = "data exhausted"
+    reason = DATA_EXHAUSTED
     try:
         for index, group in enumerate(source, start=done + 1):
             engine.process(group)
@@ -102,6 +133,11 @@ def run_paper(
                 progress(index, total)
     except KeyboardInterrupt:
         reason = "operator stop"
+    except StrategyFailedError as error:
+        run_id = prepared.spec.run_id
+        failure = strategy_failure(run_id, error, type(prepared.strategy))
+        engine.fail(failure)
+        raise RunFailedError(run_id, failure, recorded=True, hook=error.hook) from None
     engine.stop(reason)
     return result_of(
         engine,

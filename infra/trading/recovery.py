@@ -8,7 +8,10 @@ replay has produced as many events as the log holds, re-applying each operator c
 switch, trading state, limits) at the place in the event sequence where it was recorded; it
 checks that the replay lands exactly on the recorded events and state and switches the
 engine to the real store. Batches are appended whole at bar boundaries, so the log always
-ends on one; a retried batch is recognised by its event ids.
+ends on one; a retried batch is recognised by its event ids. A run that failed in its
+strategy (``RunFailed``) is closed: resuming it is refused (``RunClosedError``); one
+interrupted by its machinery (``RunFailed`` resumable) resumes, the failure re-recorded in
+place like an operator command.
 
 Valuations are not recorded every bar, so the log does not say how many bar times were
 processed after its last event; it does not need to: bar times that record nothing are
@@ -38,6 +41,7 @@ from domain.events.catalog import (
     ReconciliationCompleted,
     RiskDecisionMade,
     RiskLimitsChanged,
+    RunFailed,
     StrategyRunStarted,
     StrategyRunStopped,
     TradingStateChanged,
@@ -47,7 +51,7 @@ from domain.events.envelope import RecordedEvent
 from domain.events.streams import order_stream, run_stream
 from domain.portfolio import Book
 from infra.eventstore.store import EventStore
-from infra.trading.runs import PreparedRun, build_engine
+from infra.trading.runs import DATA_EXHAUSTED, PreparedRun, build_engine
 
 _TERMINAL = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
 _COMMANDS = (
@@ -61,6 +65,10 @@ _COMMANDS = (
 
 class RecoveryError(RuntimeError):
     """The log and a deterministic replay of the same run disagree; refusing to continue."""
+
+
+class RunClosedError(RecoveryError):
+    """The run failed in its strategy and is closed: running it again would fail again."""
 
 
 @dataclass
@@ -79,6 +87,7 @@ class RecordedRun:
     stopped: bool
     book: Book
     config_hash: str = ""
+    strategy_hash: str = ""
     payload_hashes: list[str] = field(default_factory=list)
     open_orders: dict[str, Decimal] = field(default_factory=dict)
     orders_submitted: int = 0
@@ -87,6 +96,7 @@ class RecordedRun:
     commands: list[tuple[int, DomainEvent]] = field(default_factory=list)
     stop_reason: str = ""
     stop_from: int = 0
+    failure: RunFailed | None = None
 
 
 def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
@@ -117,6 +127,7 @@ def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
         False,
         book,
         config_hash=started.config_hash,
+        strategy_hash=started.strategy_hash,
         payload_hashes=[e.payload_hash for e in events],
     )
     for sequence, event in enumerate(events, start=1):
@@ -169,11 +180,16 @@ def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
         run.open_orders.pop(payload.order_id, None)
     elif isinstance(payload, _COMMANDS):
         run.commands.append((sequence, payload))
+    elif isinstance(payload, RunFailed):
+        if payload.resumable:
+            run.commands.append((sequence, payload))  # re-recorded where it was
+        else:
+            run.failure = payload
 
 
 def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
     """Re-apply an operator command recorded in the run (same effects, same events)."""
-    if isinstance(command, ReconciliationCompleted):
+    if isinstance(command, ReconciliationCompleted | RunFailed):
         engine.record_fact(command)
     elif isinstance(command, KillSwitchEngaged):
         engine.engage_kill_switch(operator=command.operator, reason=command.reason)
@@ -208,6 +224,19 @@ def resume_engine(
         )
         engine.start(prepared.groups[0][0].time_us)
         return engine, None
+    if recorded.failure is not None:
+        failure = recorded.failure
+        raise RunClosedError(
+            f"run {recorded.run_id} failed ({failure.error_type}: {failure.message}) and is "
+            "closed; fix the strategy and run again (an edited strategy file is a new run) "
+            "or choose another --run-id"
+        )
+    if recorded.strategy_hash != prepared.spec.strategy_hash:
+        raise RecoveryError(
+            f"run id {recorded.run_id} was recorded with other strategy code (source sha256 "
+            f"{recorded.strategy_hash or 'not recorded'}, now {prepared.spec.strategy_hash}); "
+            "an edited strategy is a new run: drop --run-id or choose another one"
+        )
     if recorded.config_hash != prepared.spec.config_hash:
         raise RecoveryError(
             f"run id {recorded.run_id} is already recorded with a different configuration "
@@ -219,11 +248,18 @@ def resume_engine(
     journal, groups = engine.journal, prepared.groups
     commands = deque(recorded.commands)
     target = recorded.stop_from - 1 if recorded.stopped else recorded.events
+    # A run that stopped because its data ran out processed every bar time, including the
+    # last ones that recorded nothing (no fill, off a valuation boundary) but moved the marks
+    # its final valuation used: replay them all. Otherwise stop at the first bar time that
+    # reaches the log's end (processing the silent ones again records nothing).
+    every_bar = recorded.stopped and recorded.stop_reason == DATA_EXHAUSTED
     done = 0
     while True:
         while commands and commands[0][0] == journal.sequence + 1:
             apply_command(engine, commands.popleft()[1])
-        if journal.sequence >= target or done == len(groups):
+        if done == len(groups) or journal.sequence > target:
+            break
+        if journal.sequence == target and not every_bar:
             break
         engine.process(groups[done])
         done += 1

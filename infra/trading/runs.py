@@ -22,12 +22,13 @@ from domain.strategy import Strategy, StrategyError
 from domain.trades import ClosedTrade, EquityCurve
 from domain.values import MAX_COMMISSION, MAX_SLIPPAGE_BPS, MONEY, SCALE, within
 from infra.eventstore.store import EventStore
-from infra.trading.strategies import resolve_strategy
+from infra.trading.strategies import resolve_strategy, source_hash
 
 Progress = Callable[[int, int], None]
 CHUNK_GROUPS = 5_000
 ONE = Decimal(1)
 ONE_E4 = Decimal(10_000)
+DATA_EXHAUSTED = "data exhausted"  # the stop reason of a run that processed all its bars
 
 
 class RunConfigError(ValueError):
@@ -130,10 +131,14 @@ def prepare_run(config: BacktestConfig, mode: RunMode) -> PreparedRun:
     """Validate everything that can be wrong before a single event is recorded."""
     strategy, valuation_us = check_config(config)
     strategy_class = type(strategy)
+    try:
+        code = source_hash(strategy_class)
+    except StrategyError as error:
+        raise RunConfigError(str(error)) from None
     bars = {symbol: rows for symbol, rows in config.bars.items() if rows}
     interval, interval_us = infer_interval(bars)
     try:
-        digest = config_hash(config, bars, mode)
+        digest = config_hash(config, bars, mode, strategy_hash=code)
     except MisfiledBarError as error:
         raise RunConfigError(str(error)) from None
     run_id = config.run_id or f"{'bt' if mode is RunMode.BACKTEST else mode.value}-{digest[:16]}"
@@ -150,6 +155,7 @@ def prepare_run(config: BacktestConfig, mode: RunMode) -> PreparedRun:
         interval_us=interval_us,
         record_bars=config.record_bars,
         valuation_interval_us=valuation_us,
+        strategy_hash=code,
     )
     return PreparedRun(config, strategy, group_by_time(bars), spec)
 
@@ -168,7 +174,12 @@ def build_engine(
         slippage_bps=config.slippage_bps,
         volume_cap=config.volume_cap,
     )
-    risk = RiskEngine(prepared.spec.account, config.risk_limits)
+    risk = RiskEngine(
+        prepared.spec.account,
+        config.risk_limits,
+        fee_rate=config.commission,
+        slippage_bps=config.slippage_bps,
+    )
     return TradingEngine(
         prepared.spec,
         prepared.strategy,
@@ -213,10 +224,17 @@ def _open_times(rows: Sequence[Bar]) -> np.ndarray:
     return np.fromiter([bar.time_us for bar in rows], dtype=np.int64, count=len(rows))
 
 
-def config_hash(config: BacktestConfig, bars: Mapping[str, Sequence[Bar]], mode: RunMode) -> str:
-    """SHA-256 over every setting that can change the events, then the bars.
+def config_hash(
+    config: BacktestConfig,
+    bars: Mapping[str, Sequence[Bar]],
+    mode: RunMode,
+    *,
+    strategy_hash: str,
+) -> str:
+    """SHA-256 over every setting that can change the events, the strategy's source, the bars.
 
-    The settings are sorted JSON; then one line ``{symbol} {bars_digest(symbol, rows)}`` per
+    The settings (with ``strategy_hash``, the SHA-256 of the strategy's source) are sorted
+    JSON; then one line ``{symbol} {bars_digest(symbol, rows)}`` per
     symbol in name order. ``bars_digest`` hashes a line per bar with the exact ``str`` of each
     Decimal (``1.0`` and ``1.00`` differ, as they do in the events); a ``BarSeries`` from the
     loader brings it computed from the file's columns, so only other sequences pay the ~1 s per
@@ -235,6 +253,7 @@ def config_hash(config: BacktestConfig, bars: Mapping[str, Sequence[Bar]], mode:
         "account": config.account,
         "risk_limits": config.risk_limits.model_dump(mode="json"),
         "valuation_interval": config.valuation_interval,
+        "strategy_hash": strategy_hash,
     }
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for symbol in sorted(bars):

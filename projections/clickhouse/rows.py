@@ -163,6 +163,18 @@ def _run(e: RecordedEvent) -> Row:
     )
 
 
+def _run_failed(e: RecordedEvent) -> Row:
+    data = e.data
+    reason = f"{data['error_type']}: {data['message']}"
+    return (
+        e.position,
+        e.event_time_us,
+        e.event_type,
+        data["run_id"],
+        *_run_fields(_RUN_DEFAULTS | {"reason": reason}),
+    )
+
+
 _ORDER_KINDS = (
     "OrderSubmitted", "OrderAccepted", "OrderRejected", "OrderPartiallyFilled", "OrderFilled",
     "OrderCancelRequested", "OrderCanceled", "OrderExpired",
@@ -176,6 +188,7 @@ ROUTES: dict[str, tuple[str, Extractor]] = {
     "BarClosed": ("bars", _bar),
     "StrategyRunStarted": ("runs", _run),
     "StrategyRunStopped": ("runs", _run),
+    "RunFailed": ("runs", _run_failed),
     **dict.fromkeys(_ORDER_KINDS, ("order_events", _order_event)),
 }
 

@@ -1,6 +1,8 @@
 """``ObjectStoreProjection``: end-of-day position snapshots under deterministic keys.
 
-Positions are the signed sums of ``FillRecorded`` quantities per (account, strategy, symbol).
+Positions are the signed sums of ``FillRecorded`` quantities per (account, strategy, symbol);
+every other event (a run started, stopped or failed, an order, a decision) moves no position
+and only advances the checkpoint.
 When an event's UTC day (by event time) is later than the last one seen, the day(s) just
 ended are sealed: ``snapshots/positions/<account>/<YYYY-MM-DD>.json`` holds every position of
 that account at the end of the day, as the log stood before the first event of a later day.

@@ -67,7 +67,7 @@ def needed_keys(events: Sequence[RecordedEvent]) -> NeededKeys:
             keys.cash.add((data["account"], data["currency"]))
         elif kind == "StrategyRunStarted":
             started.add(data["run_id"])
-        elif kind in ("StrategyRunStopped", "PortfolioValued"):
+        elif kind in ("StrategyRunStopped", "RunFailed", "PortfolioValued"):
             if data["run_id"] not in started:
                 keys.runs.add(data["run_id"])
         elif kind in ("KillSwitchEngaged", "KillSwitchReleased", "TradingStateChanged"):
@@ -417,8 +417,20 @@ class BatchFold:
             final_equity=dec(data["final_equity"]),
         )
 
+    def run_failed(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        """FAILED: closed by its strategy's error. INTERRUPTED: its machinery failed and a
+        rerun resumes it (RUNNING again at its next valuation)."""
+        row = self._run(data["run_id"], event.position, at)
+        row.update(
+            status="INTERRUPTED" if data["resumable"] else "FAILED",
+            stopped_at=at,
+            stop_reason=f"{data['error_type']}: {data['message']}",
+        )
+
     def portfolio_valued(self, event: RecordedEvent, data: Row, at: datetime) -> None:
         row = self._run(data["run_id"], event.position, at)
+        if row["status"] == "INTERRUPTED":
+            row.update(status="RUNNING", stopped_at=None, stop_reason=None)
         row.update(
             equity=dec(data["equity"]),
             cash=dec(data["cash"]),
@@ -477,5 +489,6 @@ _HANDLERS: dict[str, Handler] = {
     "TradingStateChanged": BatchFold.trading_control,
     "StrategyRunStarted": BatchFold.run_started,
     "StrategyRunStopped": BatchFold.run_stopped,
+    "RunFailed": BatchFold.run_failed,
     "PortfolioValued": BatchFold.portfolio_valued,
 }

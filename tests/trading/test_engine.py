@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 import pytest
@@ -340,7 +340,58 @@ def test_unusual_order_requests_are_validated_and_bad_ones_refused_before_record
             submit(side, quantity, **prices)
     assert len(sink.events) + len(engine.journal.pending) == recorded
     # values pydantic accepts (a str side, a float quantity) are recorded in their exact form
+    engine.book.apply_fill("BTC", Side.BUY, D(1), D(100), fee=D(0), time_us=1)  # to sell from
     ticket = submit("SELL", 0.1)
     assert ticket.approved  # type: ignore[attr-defined]
     signal = [e.payload for e in engine.journal.pending if isinstance(e.payload, SignalGenerated)]
     assert (signal[-1].side, signal[-1].quantity) == (Side.SELL, D("0.1"))
+
+
+def test_a_buy_the_cash_cannot_pay_is_refused_and_recorded() -> None:
+    result, events = simulate(sma_config(cash=D(1)))
+    decisions = [e.payload for e in events if isinstance(e.payload, RiskDecisionMade)]
+    assert decisions and not any(d.approved for d in decisions)
+    for decision in decisions:
+        [rule] = [r for r in decision.rules if r["rule"] == "buying_power"]
+        assert not rule["passed"] and rule["limit"] == "1"
+        assert D(rule["value"]) > D(1)  # quantity x price x (1 + commission)
+    assert not [e for e in events if isinstance(e.payload, FillRecorded)]
+    assert result.final_equity == D(1)
+
+
+def test_open_buy_orders_reserve_cash_until_they_fill_or_are_canceled() -> None:
+    engine, _, groups = engine_with(RestingBuyer())
+    engine.process(groups[0])
+    [resting] = engine.orders.values()
+    assert engine.reserved == resting.quantity * resting.unit_cost > 0
+    price = engine.book.marks["BTC"]
+    # Costs more than the cash the resting order leaves, less than all the cash.
+    quantity = ((engine.book.cash - engine.reserved / 2) / (price * D("1.001"))).quantize(
+        D("0.01"), ROUND_DOWN
+    )
+
+    def buy() -> list[str]:
+        return (
+            engine.submit(
+                "BTC",
+                Side.BUY,
+                quantity,
+                order_type=OrderType.LIMIT,
+                limit_price=price,
+                stop_price=None,
+                time_in_force=TimeInForce.GTC,
+                reason="probe",
+            )
+            .reason.removeprefix("rejected by ")
+            .split(", ")
+        )
+
+    assert buy() == ["buying_power"]
+    decision = [
+        e.payload for e in engine.journal.pending if isinstance(e.payload, RiskDecisionMade)
+    ]
+    [rule] = [r for r in decision[-1].rules if r["rule"] == "buying_power"]
+    assert "reserved by open orders" in rule["detail"]
+    engine.cancel_order(resting.order_id, reason="free the cash", requested_by="test")
+    assert engine.reserved == 0
+    assert buy() == [""]

@@ -22,7 +22,7 @@ from infra.eventstore.store import EventStore
 from infra.trading.backtest import run_backtest
 from infra.trading.paper import WallClock, run_paper
 from infra.trading.recovery import read_run, resume_engine
-from infra.trading.runs import BacktestConfig, StoreSink, prepare_run
+from infra.trading.runs import BacktestConfig, BacktestResult, StoreSink, prepare_run
 from tests.trading.helpers import wave_bars
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,3 +207,28 @@ def test_operator_commands_survive_a_restart(tmp_path: Path) -> None:
         and any(r["rule"] == "max_order_quantity" and not r["passed"] for r in d["rules"])  # type: ignore[attr-defined]
     ]
     assert rejected_by_limit
+
+
+@pytest.mark.parametrize("mode", ["backtest", "paper"])
+@pytest.mark.parametrize("count", [100, 130, 170, 200])
+def test_rerunning_a_finished_run_reports_the_recorded_run(
+    tmp_path: Path, count: int, mode: str
+) -> None:
+    """Data that ends off a valuation boundary (hourly, on minute bars) with a position open:
+    the last bar times record nothing but move the marks the final valuation used."""
+    store = open_event_store(f"sqlite:///{tmp_path / 'e.sqlite'}")
+    small = BacktestConfig(
+        bars={"BTC": wave_bars(count)}, strategy="sma_cross", params={"fast": "3", "slow": "8"}
+    )
+
+    def run() -> BacktestResult:
+        return (
+            run_backtest(small, store) if mode == "backtest" else run_paper(small, store, speed=0)
+        )
+
+    first = run()
+    again = run()
+    store.close()
+    assert again.already_recorded and again.events == first.events
+    assert again.final_equity == first.final_equity
+    assert again.metrics == first.metrics and again.trades == first.trades

@@ -20,6 +20,7 @@ from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.types import RunMode
 from domain.market import INTERVAL_MICROSECONDS, Bar, BarSeries
 from domain.risk import RiskLimits
+from domain.strategy import StrategyError
 from infra.trading.runs import (
     BacktestConfig,
     RunConfigError,
@@ -31,6 +32,7 @@ from infra.trading.runs import (
     result_of,
     run_groups,
 )
+from infra.trading.strategies import resolve_strategy, source_hash
 from tests.test_metrics import reference_metrics
 from tests.trading.helpers import MINUTE_US, bar, wave_bars
 
@@ -48,8 +50,16 @@ def base_config(**overrides: object) -> BacktestConfig:
     return BacktestConfig(**values)  # type: ignore[arg-type]
 
 
+def code_of(config: BacktestConfig) -> str:
+    """The strategy's source hash ("" for a name no strategy has: the digest does not check)."""
+    try:
+        return source_hash(resolve_strategy(config.strategy))
+    except StrategyError:
+        return ""
+
+
 def digest_of(config: BacktestConfig, mode: RunMode = RunMode.BACKTEST) -> str:
-    return config_hash(config, config.bars, mode)
+    return config_hash(config, config.bars, mode, strategy_hash=code_of(config))
 
 
 def settings_json(config: BacktestConfig, mode: RunMode) -> str:
@@ -66,6 +76,7 @@ def settings_json(config: BacktestConfig, mode: RunMode) -> str:
         "account": config.account,
         "risk_limits": config.risk_limits.model_dump(mode="json"),
         "valuation_interval": config.valuation_interval,
+        "strategy_hash": code_of(config),
     }
     return json.dumps(settings, sort_keys=True, default=str)
 
@@ -160,6 +171,7 @@ def test_every_bar_field_and_every_setting_changes_the_digest() -> None:
         base_config(valuation_interval="15m"),
     ]
     digests = [digest_of(v) for v in variants] + [digest_of(config, RunMode.PAPER)]
+    digests.append(config_hash(config, config.bars, RunMode.BACKTEST, strategy_hash="0" * 64))
     assert len(set(digests)) == len(digests) and digest_of(config) not in digests
     assert digest_of(base_config(run_id="named")) == digest_of(config)  # the id is not content
 

@@ -18,10 +18,11 @@ from domain.market import INTERVAL_MICROSECONDS
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import AppendResult, EventStore
 from infra.trading.backtest import run_backtest
+from infra.trading.failures import RunFailedError
 from infra.trading.optimize import simulate
 from infra.trading.recovery import read_run
 from infra.trading.runs import BacktestConfig, RunConfigError
-from infra.trading.writer_process import WriterProcessError, WriterProcessSink
+from infra.trading.writer_process import WriterProcessSink
 from tests.trading.helpers import wave_bars
 
 D = Decimal
@@ -173,12 +174,13 @@ def test_a_backtest_that_died_between_batches_resumes_to_the_same_log(
     crashed = open_event_store(f"sqlite:///{tmp_path / 'crashed.sqlite'}")
     with monkeypatch.context() as patch:
         if writer == "in process":
-            with pytest.raises(OSError, match="disk gone"):
+            with pytest.raises(RunFailedError, match="disk gone") as raised:
                 run_backtest(config(bars=bars), CrashingStore(crashed, fail_at))  # type: ignore[arg-type]
         else:
             _kill_the_writer_process_at(fail_at, patch)
-            with pytest.raises(WriterProcessError, match="exited"):
+            with pytest.raises(RunFailedError, match="exited") as raised:
                 run_backtest(config(bars=bars), crashed)
+    assert raised.value.recorded and raised.value.failure.resumable
     partial = read_run(crashed, "valued")
     assert partial is not None and not partial.stopped
     assert 0 < partial.events < expected.events
@@ -186,12 +188,19 @@ def test_a_backtest_that_died_between_batches_resumes_to_the_same_log(
     assert not resumed.already_recorded
     assert resumed.final_equity == expected.final_equity and resumed.trades == expected.trades
 
-    def log(store: EventStore) -> list[tuple[str, str, str]]:
-        return [(e.event_id, e.event_type, e.payload_hash) for e in store.read_all(verify=True)]
+    def log(store: EventStore) -> list[tuple[str, str]]:
+        """The facts of the run; the interruption (one RunFailed) aside."""
+        return [
+            (e.event_type, e.payload_hash)
+            for e in store.read_all(verify=True)
+            if e.event_type != "RunFailed"
+        ]
 
     assert log(crashed) == log(clean)
-    assert crashed.head() == expected.events
+    ids = [e.event_id for e in crashed.read_all()]
+    assert ids == [f"valued:{n}" for n in range(1, expected.events + 2)]
+    assert crashed.head() == expected.events + 1
     again = run_backtest(config(bars=bars), crashed)
-    assert again.already_recorded and crashed.head() == expected.events
+    assert again.already_recorded and crashed.head() == expected.events + 1
     clean.close()
     crashed.close()
