@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 
 from api.cli import analytics, archive, audit, demo, projections, store, trading
+from api.cli.common import GuardedGroup
 
 app = typer.Typer(
     name="lh",
+    cls=GuardedGroup,
     help="LiangHua: event-sourced quant trading (audit replay, analytics, reports, recovery).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,

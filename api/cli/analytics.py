@@ -109,7 +109,7 @@ def _client() -> Iterator[Any]:
                 "chDB database? chDB allows one process per path: stop it, or point "
                 "LH_CLICKHOUSE_URL at a ClickHouse server (http://...)."
             )
-        raise fail(f"{error}{hint}") from None
+        raise fail(f"{error}{hint}", 2) from None
     try:
         yield client
     except (FilterError, UnknownQueryError, ReadOnlyViolationError):

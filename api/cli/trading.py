@@ -12,16 +12,17 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
-from rich.text import Text
 
 from adapters.marketdata import MarketDataError, load_bars
-from api.cli.common import console, err_console, event_store, settings_or_exit
+from api.cli.common import console, err_console, event_store, fail, settings_or_exit
 from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
 from domain.events.types import RunMode
 from domain.market import BarSeries
 from domain.risk import RiskLimits
 from domain.strategy import StrategyError, parse_assignments
+from infra.secrets import redact_url
+from infra.settings import ConfigError
 from infra.trading.backtest import run_backtest
 from infra.trading.limits import RiskConfigError, configured_limits
 from infra.trading.optimize import GridRun, parse_grid, rank, run_grid
@@ -51,12 +52,6 @@ ValuationOption = typer.Option(
 AllowGapsOption = typer.Option(False, "--allow-gaps", help="Accept gaps in the bar file.")
 GridOption = typer.Option(..., "--grid", help="name=v1,v2,... (repeatable).")
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object.")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """One unwrapped red line on stderr, and the exit to raise."""
-    err_console.print(Text(message, style="red"), soft_wrap=True)
-    return typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
@@ -106,7 +101,7 @@ def backtest(
             result = run_backtest(config, store, progress=progress)
         except RecoveryError as error:
             raise fail(str(error), BAD_INPUT) from None
-    _print_result(result, as_json, settings.event_store)
+    _print_result(result, as_json, redact_url(settings.event_store))
 
 
 def paper(
@@ -152,7 +147,7 @@ def paper(
             result = run_paper(config, store, speed=speed, progress=progress)
         except RecoveryError as error:
             raise fail(str(error), BAD_INPUT) from None
-    _print_result(result, as_json, settings.event_store)
+    _print_result(result, as_json, redact_url(settings.event_store))
 
 
 def optimize(
@@ -266,6 +261,8 @@ def _config(
 
 
 def _bars(data: Path, symbol: str | None, allow_gaps: bool) -> dict[str, BarSeries]:
+    if data.is_dir():
+        raise RunConfigError(f"--data {data} is a directory; give one bar file (CSV or Parquet)")
     if not data.is_file():
         raise RunConfigError(f"data file {data} does not exist")
     bars = load_bars(data, symbol=symbol, allow_gaps=allow_gaps)
@@ -287,7 +284,7 @@ def _decimal(option: str, text: str) -> Decimal:
 def _limits(items: list[str]) -> RiskLimits:
     try:
         return configured_limits(parse_assignments(items))
-    except RiskConfigError as error:
+    except (RiskConfigError, ConfigError) as error:
         raise RunConfigError(str(error)) from None
 
 

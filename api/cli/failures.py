@@ -1,0 +1,135 @@
+"""Known failures a user can cause, as one line naming the cause and the fix.
+
+A store that is down, a path that cannot be written, a SQLite URL pointing nowhere: the
+drivers raise their own classes (often wrapped by ``eventsourcing``), with multi-line messages
+that may repeat a URL and its password. ``describe_failure`` walks the exception's chain for
+a class it knows and returns the line to print (secrets masked), or ``None`` for a bug.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+
+from adapters.objectstore.s3 import ObjectStoreError
+from infra.secrets import redact_text, redact_url
+from infra.settings import ConfigError, var_dir
+from projections.clickhouse.client import ClickHouseUnavailableError
+from projections.sql.engine import SqlReadModelError
+
+
+def describe_failure(error: BaseException, urls: Sequence[str] = ()) -> str | None:
+    """The one line for ``error`` (masked with the secrets of ``urls``), or ``None``."""
+    for cause in _chain(error):
+        for describe in _DESCRIBERS:
+            line = describe(cause, urls)
+            if line is not None:
+                return redact_text(line, urls)
+    return None
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        suppressed = current.__suppress_context__
+        current = current.__cause__ or (None if suppressed else current.__context__)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _store(urls: Sequence[str], index: int) -> str:
+    return f" (now {redact_url(urls[index])})" if len(urls) > index else ""
+
+
+def _own(error: BaseException, _urls: Sequence[str]) -> str | None:
+    """Our errors already name the setting and the problem."""
+    if isinstance(error, ConfigError | ClickHouseUnavailableError):
+        return _first_line(error)
+    if isinstance(error, ObjectStoreError):
+        return f"{_first_line(error)}; check LH_OBJECT_STORE and that the server is up"
+    if isinstance(error, SqlReadModelError):
+        return _first_line(error) + ("" if "LH_SQL_URL" in str(error) else "; check LH_SQL_URL")
+    return None
+
+
+def _redis(error: BaseException, urls: Sequence[str]) -> str | None:
+    module = type(error).__module__
+    if not module.startswith("redis"):
+        return None
+    import redis
+
+    if not isinstance(error, redis.ConnectionError | redis.TimeoutError):
+        return None
+    if isinstance(error, redis.AuthenticationError):
+        fix = "fix the password in LH_EVENT_STORE"
+    else:
+        fix = "start Redis or fix LH_EVENT_STORE"
+    return f"Redis is not reachable: {_first_line(error)}; {fix}{_store(urls, 0)}"
+
+
+def _sqlite(error: BaseException, urls: Sequence[str]) -> str | None:
+    if not isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
+        message = str(error)
+        if type(error).__module__ != "eventsourcing.persistence" or "unable to open" not in message:
+            return None
+    message = _first_line(error)
+    if "unable to open" in message or "readonly" in message:
+        return (
+            f"SQLite cannot open its database file ({message}): the URL must name a file in a "
+            "writable directory — sqlite:///relative/path.sqlite or sqlite:////abs/path.sqlite "
+            f"— and LH_VAR_DIR must be writable{_store(urls, 0)}"
+        )
+    return None
+
+
+def _sqlalchemy(error: BaseException, urls: Sequence[str]) -> str | None:
+    if not type(error).__module__.startswith("sqlalchemy"):
+        return None
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(error, OperationalError | InterfaceError):
+        return None
+    detail = _first_line(error.orig) if error.orig is not None else _first_line(error)
+    return (
+        f"the SQL read model is not reachable ({detail}): start the database server or fix "
+        f"LH_SQL_URL{_store(urls, 1)}"
+    )
+
+
+def _clickhouse(error: BaseException, urls: Sequence[str]) -> str | None:
+    if not type(error).__module__.startswith("clickhouse_connect"):
+        return None
+    from clickhouse_connect.driver.exceptions import OperationalError
+
+    if not isinstance(error, OperationalError):
+        return None
+    return (
+        f"ClickHouse is not reachable ({_first_line(error)}): start the server or fix "
+        f"LH_CLICKHOUSE_URL{_store(urls, 2)}"
+    )
+
+
+def _os(error: BaseException, _urls: Sequence[str]) -> str | None:
+    if not isinstance(error, PermissionError | NotADirectoryError | FileExistsError):
+        return None
+    where = error.filename or "a file"
+    return (
+        f"cannot create or write {where}: {error.strerror or error}; make it writable or set "
+        f"LH_VAR_DIR to a writable directory (now {var_dir()})"
+    )
+
+
+_DESCRIBERS: tuple[Callable[[BaseException, Sequence[str]], str | None], ...] = (
+    _own,
+    _redis,
+    _sqlite,
+    _sqlalchemy,
+    _clickhouse,
+    _os,
+)
