@@ -33,6 +33,10 @@ def tail(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Print events in global order, with their envelope."""
+    if after < 0:
+        raise fail(f"--after {after}: a position is 0 (the start of the log) or more", 2)
+    if limit < 1:
+        raise fail(f"--limit {limit}: show at least 1 event", 2)
     with event_store() as store:
         table = Table("pos", "stream", "ver", "type", "event time", "actor", "payload hash")
         for shown, event in enumerate(store.read_all(after, verify=True)):

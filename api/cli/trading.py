@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
@@ -11,7 +12,7 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from adapters.marketdata import MarketDataError, load_bars
 from api.cli.common import console, err_console, event_store, fail, settings_or_exit
@@ -25,13 +26,14 @@ from infra.secrets import redact_url
 from infra.settings import ConfigError
 from infra.trading.backtest import run_backtest
 from infra.trading.limits import RiskConfigError, configured_limits
-from infra.trading.optimize import GridRun, parse_grid, rank, run_grid
+from infra.trading.optimize import GridRun, check_grid, parse_grid, rank, run_grid
 from infra.trading.paper import run_paper
 from infra.trading.recovery import RecoveryError
 from infra.trading.runs import BacktestConfig, BacktestResult, RunConfigError, prepare_run
 from infra.trading.strategies import resolve_strategy
 
 BAD_INPUT = 2
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 DataOption = typer.Option(..., "--data", help="Bar file (CSV or Parquet).")
 StrategyOption = typer.Option(..., "--strategy", help="Built-in name or path/file.py:ClassName.")
 SymbolOption = typer.Option(None, "--symbol", help="Only this symbol of the file.")
@@ -166,6 +168,12 @@ def optimize(
     limit: list[str] = LimitOption,
     valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
+    run: str | None = typer.Option(
+        None,
+        "--run",
+        help="Name this optimization: its runs get ids NAME-<digest> instead of bt-<digest>, "
+        "to tell optimizations apart (lh analytics run ... --run ID).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Backtest every combination of a parameter grid in parallel and rank the runs."""
@@ -187,18 +195,14 @@ def optimize(
     )
     try:
         choices = parse_grid(grid)
-        declared = resolve_strategy(strategy).parameters
-        unknown = sorted(set(choices) - set(declared))
-        if unknown:
-            raise RunConfigError(
-                f"strategy {strategy} has no parameter {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(declared)) or 'none'})"
-            )
+        check_grid(strategy, resolve_strategy(strategy).parameters, choices, set(config.params))
+        if run is not None and not RUN_NAME.fullmatch(run):
+            raise RunConfigError(f"--run {run!r}: use letters, digits, '.', '_' and '-' only")
     except (RunConfigError, StrategyError) as error:
         raise fail(str(error), BAD_INPUT) from None
     settings = settings_or_exit()
     with event_store(settings) as store, _progress(not as_json, "grid") as progress:
-        runs = run_grid(config, choices, store, jobs=jobs, progress=progress)
+        runs = run_grid(config, choices, store, jobs=jobs, progress=progress, name=run)
     ranked = rank(runs, rank_by)
     known = next((r.result.metrics for r in ranked if r.result is not None), None)
     if known is not None and rank_by not in known:
@@ -371,7 +375,7 @@ def _print_grid(runs: list[GridRun], metric: str) -> None:
     table = Table(
         "#",
         "params",
-        "run id",
+        Column("run id", overflow="fold"),
         metric,
         "total return",
         "max dd",
