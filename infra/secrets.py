@@ -21,25 +21,26 @@ message would garble it without protecting anything."""
 
 
 def redact_url(url: str) -> str:
-    """``url`` with its password (or S3 secret key) and secret query values as ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    """``url`` with its password (or S3 secret key) and secret query values as ``***``.
+
+    The user part ends at the last ``@`` before the query: an unencoded ``/`` in a secret
+    (common in S3 keys) must not let the rest of it pass for the path.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return redact_text(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            netloc = f"{userinfo.split(':', 1)[0]}:{MASK}@{host}"
-    query = parts.query
-    if query:
+    at = rest.split("?", 1)[0].rfind("@")
+    if at >= 0 and ":" in rest[:at]:
+        rest = f"{rest[:at].split(':', 1)[0]}:{MASK}{rest[at:]}"
+    location, question, query = rest.partition("?")
+    if question:
         pairs = parse_qsl(query, keep_blank_values=True)
         if any(key.lower() in _SECRET_QUERY_KEYS for key, _ in pairs):
             query = urlencode(
                 [(k, MASK if k.lower() in _SECRET_QUERY_KEYS else v) for k, v in pairs],
                 safe="*",
             )
-    return parts._replace(netloc=netloc, query=query).geturl()
+    return f"{scheme}://{location}{question}{query}"
 
 
 def secrets_of(urls: Iterable[str]) -> set[str]:

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from api.cli.failures import describe_failure
 from infra.eventstore.factory import open_event_store
@@ -38,7 +38,7 @@ class GuardedGroup(TyperGroup):
         _log_to_stderr_masked()
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (typer.Exit, typer.Abort, TyperException):  # typer's own way out
             raise
         except ConfigError as error:
             raise fail(str(error), BAD_INPUT) from None
@@ -98,6 +98,7 @@ def event_store(settings: Settings | None = None) -> Iterator[EventStore]:
     settings = settings or settings_or_exit()
     store = open_event_store(settings.event_store, key_prefix=settings.redis_key_prefix)
     try:
+        store.head()  # a store that is down fails here, before any work is done
         yield store
     finally:
         store.close()

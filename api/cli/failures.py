@@ -40,7 +40,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return text.splitlines()[0].rstrip(".") if text else type(error).__name__
 
 
 def _store(urls: Sequence[str], index: int) -> str:

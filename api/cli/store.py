@@ -81,7 +81,7 @@ def durability() -> None:
     try:
         persistence = read_persistence(url)
     except redis.RedisError as error:
-        raise fail(f"cannot read persistence settings of {shown}: {error}") from None
+        raise fail(f"cannot read persistence settings of {shown}: {error}", 2) from None
     table = Table("setting", "value", title=f"Redis persistence at {shown}")
     table.add_row("append-only file (AOF)", "yes" if persistence.aof else "no")
     table.add_row("appendfsync", persistence.fsync or "unknown")
