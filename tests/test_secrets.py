@@ -125,11 +125,11 @@ def mysql_user_url(mysql_url: str) -> Iterator[str]:
     database = mysql_url.rsplit("/", 1)[1]
     engine = sqlalchemy.create_engine(mysql_url)
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{MYSQL_PW}'")
-        connection.exec_driver_sql(f"GRANT ALL ON `{database}`.* TO '{user}'@'%'")
+        connection.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY '{MYSQL_PW}'")
+        connection.exec_driver_sql(f"GRANT ALL ON `{database}`.* TO '{user}'@'%%'")
     yield f"mysql+pymysql://{user}:{MYSQL_PW}@127.0.0.1:3306/{database}"
     with engine.begin() as connection:
-        connection.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%'")
+        connection.exec_driver_sql(f"DROP USER IF EXISTS '{user}'@'%%'")
     engine.dispose()
 
 
