@@ -8,6 +8,7 @@ a class it knows and returns the line to print (secrets masked), or ``None`` for
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 
@@ -115,13 +116,19 @@ def _clickhouse(error: BaseException, urls: Sequence[str]) -> str | None:
     )
 
 
+_PATH_ERRNOS = {
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.ENOENT,
+    errno.ENOSPC, errno.EISDIR,
+}  # fmt: skip
+
+
 def _os(error: BaseException, _urls: Sequence[str]) -> str | None:
-    if not isinstance(error, PermissionError | NotADirectoryError | FileExistsError):
+    """A directory or file of ours (embedded stores under LH_VAR_DIR) that cannot be made."""
+    if not isinstance(error, OSError) or error.errno not in _PATH_ERRNOS or not error.filename:
         return None
-    where = error.filename or "a file"
     return (
-        f"cannot create or write {where}: {error.strerror or error}; make it writable or set "
-        f"LH_VAR_DIR to a writable directory (now {var_dir()})"
+        f"cannot create or write {error.filename}: {error.strerror}; make its directory "
+        f"writable or set LH_VAR_DIR to a writable directory (now {var_dir()})"
     )
 
 

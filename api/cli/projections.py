@@ -20,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from api.cli.common import console, event_store, fail, settings_or_exit
+from api.cli.failures import describe_failure
 from infra.eventstore.store import EventStore
 from projections.base import Projection
 from projections.registry import NAMES, UnknownProjectionError, open_projections
@@ -43,7 +44,10 @@ def _opened(only: list[str] | None) -> Iterator[tuple[EventStore, list[Projectio
     except (UnknownProjectionError, SqlReadModelError) as error:
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
-        raise fail(f"cannot open the read models: {type(error).__name__}: {error}", 2) from None
+        line = describe_failure(error)
+        if line is None:
+            line = f"cannot open the read models: {type(error).__name__}: {error}"
+        raise fail(line, 2) from None
     try:
         with event_store(settings) as store:
             yield store, projections

@@ -23,7 +23,7 @@ def info() -> None:
     settings = settings_or_exit()
     with event_store(settings) as store:
         shown = redact_url(settings.event_store)
-        console.print(f"event store: {shown}\nhead position: {store.head()}")
+        console.print(f"event store: {shown}\nhead position: {store.head()}", soft_wrap=True)
 
 
 @app.command()
