@@ -67,8 +67,8 @@ def run(
         str,
         typer.Option(
             "--run",
-            help="Only this run (id printed by lh backtest / lh optimize); without it a "
-            "strategy's runs are added up.",
+            help="Only this run (id printed by lh backtest / lh optimize); without it the "
+            "runs of a strategy are added up.",
         ),
     ] = "",
     interval: Annotated[str, typer.Option(help="Bucket size for exposure/ohlcv: 5m, 1h, 1d.")] = "",
