@@ -54,7 +54,9 @@ def read_config_file() -> dict[str, Any]:
         return {}
     if not path.is_file():
         why = "no such file" if not path.exists() else "not a file"
-        raise ConfigError(f"LH_CONFIG={str(path)!r}: {why}; create it or unset LH_CONFIG")
+        if "LH_CONFIG" in os.environ:
+            raise ConfigError(f"LH_CONFIG={str(path)!r}: {why}; create it or unset LH_CONFIG")
+        raise ConfigError(f"config file {path}: {why}; make it a TOML file or remove it")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from adapters.marketdata.sample import SAMPLE_CSV
 from api.cli import app
+from api.cli.common import masked_excepthook
 from infra.secrets import redact_text, redact_url
 from tests.services import REDIS_URL, S3Server, free_port
 
@@ -204,3 +205,16 @@ def test_redact_text_masks_urls_and_known_secrets_in_driver_messages() -> None:
     )
     masked = redact_text(message, ["redis://:hunter22@db:6379/0"])
     assert "hunter22" not in masked and masked.endswith("AUTH *** failed")
+
+
+def test_a_bugs_traceback_is_masked_too(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LH_EVENT_STORE", f"redis://:{REDIS_PW}@127.0.0.1:6379/0")
+    try:
+        raise RuntimeError(f"unexpected: AUTH {REDIS_PW} at redis://:{REDIS_PW}@db/0")
+    except RuntimeError as error:
+        masked_excepthook(RuntimeError, error, error.__traceback__)
+    shown = capsys.readouterr().err
+    assert "Traceback" in shown and "RuntimeError: unexpected: AUTH ***" in shown
+    assert REDIS_PW not in shown

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from api.cli import analytics, archive, audit, demo, projections, store, trading
-from api.cli.common import GuardedGroup
+from api.cli.common import GuardedGroup, masked_excepthook
 
 app = typer.Typer(
     name="lh",
@@ -24,4 +26,5 @@ demo.register(app)
 
 
 def main() -> None:
+    sys.excepthook = masked_excepthook
     app()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 import typer
@@ -75,6 +77,14 @@ def _log_to_stderr_masked() -> None:
     root.addHandler(_MaskedStderrHandler(_configured_urls()))
     for chatty in ("clickhouse_connect", "urllib3"):
         logging.getLogger(chatty).setLevel(logging.CRITICAL)
+
+
+def masked_excepthook(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    """A bug's traceback (the guard lets those through), with secrets masked all the same."""
+    text = "".join(traceback.format_exception(kind, error, trace))
+    sys.stderr.write(redact_text(text, _configured_urls()))
 
 
 def _configured_urls() -> list[str]:
