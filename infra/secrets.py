@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode
 
 MASK = "***"
 _SECRET_QUERY_KEYS = ("password", "passwd", "secret", "token", "secret_key", "access_token")
@@ -20,18 +20,29 @@ _MIN_LITERAL = 4
 message would garble it without protecting anything."""
 
 
-def redact_url(url: str) -> str:
-    """``url`` with its password (or S3 secret key) and secret query values as ``***``.
+def _split(url: str) -> tuple[str, str, str | None, str]:
+    """``scheme``, ``user``, ``password`` (``None`` if absent) and the rest after ``@``.
 
     The user part ends at the last ``@`` before the query: an unencoded ``/`` in a secret
     (common in S3 keys) must not let the rest of it pass for the path.
     """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return redact_text(url)
+    scheme, _, rest = url.partition("://")
     at = rest.split("?", 1)[0].rfind("@")
-    if at >= 0 and ":" in rest[:at]:
-        rest = f"{rest[:at].split(':', 1)[0]}:{MASK}{rest[at:]}"
+    if at < 0:
+        return scheme, "", None, rest
+    user, colon, password = rest[:at].partition(":")
+    return scheme, user, password if colon else None, rest[at:]
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password (or S3 secret key) and secret query values as ``***``."""
+    if "://" not in url:
+        return redact_text(url)
+    scheme, user, password, rest = _split(url)
+    if password is not None:
+        rest = f"{user}:{MASK}{rest}"
+    elif user:
+        rest = f"{user}{rest}"
     location, question, query = rest.partition("?")
     if question:
         pairs = parse_qsl(query, keep_blank_values=True)
@@ -47,12 +58,8 @@ def secrets_of(urls: Iterable[str]) -> set[str]:
     """The passwords and secret keys inside ``urls`` (raw and percent-decoded)."""
     found: set[str] = set()
     for url in urls:
-        try:
-            parts = urlsplit(url)
-            password = parts.password
-            query = parse_qsl(parts.query, keep_blank_values=True)
-        except ValueError:
-            continue
+        _, _, password, rest = _split(url)
+        query = parse_qsl(rest.partition("?")[2], keep_blank_values=True)
         values = [password] if password else []
         values += [v for k, v in query if k.lower() in _SECRET_QUERY_KEYS and v]
         for value in values:

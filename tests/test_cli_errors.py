@@ -80,12 +80,16 @@ def test_sqlite_url_with_two_slashes_says_how_to_write_a_path(
     assert "sqlite:///relative.sqlite" in line and "LH_EVENT_STORE" in line
 
 
+@pytest.mark.parametrize(
+    ("variable", "command"),
+    [("LH_EVENT_STORE", ["store", "info"]), ("LH_SQL_URL", ["projections", "status"])],
+)
 def test_sqlite_file_that_cannot_be_opened_is_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, command: list[str]
 ) -> None:
-    monkeypatch.setenv("LH_EVENT_STORE", f"sqlite:///{tmp_path}")  # a directory, not a file
-    line = one_line_exit_2(invoke("store", "info"))
-    assert "SQLite cannot open" in line and "writable" in line
+    monkeypatch.setenv(variable, f"sqlite:///{tmp_path}")  # a directory, not a file
+    line = one_line_exit_2(invoke(*command))
+    assert "SQLite cannot open" in line and variable in line and "writable" in line
 
 
 @pytest.mark.parametrize("command", STORE_COMMANDS, ids=" ".join)

@@ -68,25 +68,28 @@ def _redis(error: BaseException, urls: Sequence[str]) -> str | None:
     if not isinstance(error, redis.ConnectionError | redis.TimeoutError):
         return None
     if isinstance(error, redis.AuthenticationError):
-        fix = "fix the password in LH_EVENT_STORE"
+        problem, fix = "Redis refused the password", "fix the password in LH_EVENT_STORE"
     else:
-        fix = "start Redis or fix LH_EVENT_STORE"
-    return f"Redis is not reachable: {_first_line(error)}; {fix}{_store(urls, 0)}"
+        problem, fix = "Redis is not reachable", "start Redis or fix LH_EVENT_STORE"
+    return f"{problem}: {_first_line(error)}; {fix}{_store(urls, 0)}"
 
 
-def _sqlite(error: BaseException, urls: Sequence[str]) -> str | None:
-    if not isinstance(error, sqlite3.OperationalError | sqlite3.DatabaseError):
-        message = str(error)
-        if type(error).__module__ != "eventsourcing.persistence" or "unable to open" not in message:
-            return None
-    message = _first_line(error)
-    if "unable to open" in message or "readonly" in message:
-        return (
-            f"SQLite cannot open its database file ({message}): the URL must name a file in a "
-            "writable directory — sqlite:///relative/path.sqlite or sqlite:////abs/path.sqlite "
-            f"— and LH_VAR_DIR must be writable{_store(urls, 0)}"
-        )
-    return None
+def _sqlite(error: BaseException, _urls: Sequence[str]) -> str | None:
+    """SQLite (event store or read model) that cannot open or write its file."""
+    driver = getattr(error, "orig", None)  # SQLAlchemy wraps the driver's error
+    wrapped = type(error).__module__ == "eventsourcing.persistence"
+    if not (
+        isinstance(error, sqlite3.DatabaseError) or wrapped or isinstance(driver, sqlite3.Error)
+    ):
+        return None
+    message = _first_line(driver if isinstance(driver, sqlite3.Error) else error)
+    if "unable to open" not in message and "readonly" not in message:
+        return None
+    return (
+        f"SQLite cannot open its database file ({message}): LH_EVENT_STORE and LH_SQL_URL must "
+        "name a file in a writable directory (sqlite:///relative/path.sqlite or "
+        "sqlite:////abs/path.sqlite), and LH_VAR_DIR must be writable"
+    )
 
 
 def _sqlalchemy(error: BaseException, urls: Sequence[str]) -> str | None:
