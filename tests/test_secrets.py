@@ -218,3 +218,23 @@ def test_a_bugs_traceback_is_masked_too(
     shown = capsys.readouterr().err
     assert "Traceback" in shown and "RuntimeError: unexpected: AUTH ***" in shown
     assert REDIS_PW not in shown
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("LH_EVENT_STORE", f"redis://:{REDIS_PW}@127.0.0.1:99999/0"),
+        ("LH_EVENT_STORE", f"postgres://lh:{REDIS_PW}@db/events"),
+        ("LH_SQL_URL", f"mysql://root:{MYSQL_PW}@db/lianghua"),
+        ("LH_CLICKHOUSE_URL", f"tcp://default:{CLICKHOUSE_PW}@ch:9000"),
+        ("LH_OBJECT_STORE", f"s3://AK:{S3_SECRET}@minio:9000"),
+    ],
+)
+def test_a_malformed_url_is_named_with_its_secret_masked(
+    monkeypatch: pytest.MonkeyPatch, variable: str, url: str
+) -> None:
+    monkeypatch.setenv(variable, url)
+    result = CliRunner().invoke(app, ["store", "info"])
+    assert result.exit_code == 2
+    assert variable in result.stderr and ":***@" in result.stderr
+    assert not any(secret in result.output for secret in SECRETS)
