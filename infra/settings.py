@@ -1,23 +1,28 @@
 """Settings from the environment (``LH_*``) or a TOML file, with embedded defaults.
 
 Every URL is checked at start-up; a malformed one fails with the variable's name and a valid
-example, before anything is opened or written.
+example (its secrets masked), before anything is opened or written. The TOML file is read
+here only (``read_config_file``): a missing ``$LH_CONFIG``, bad TOML or an unknown key is a
+``ConfigError`` for every reader alike (settings and the ``[risk]`` table).
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
+
+from infra.secrets import redact_url
 
 
 class ConfigError(ValueError):
@@ -31,6 +36,44 @@ def var_dir() -> Path:
 
 def config_file() -> Path:
     return Path(os.environ.get("LH_CONFIG", "lianghua.toml"))
+
+
+TABLES = ("risk",)
+"""Tables of the config file read by other modules (``[risk]``: infra/trading/limits.py)."""
+
+
+def read_config_file() -> dict[str, Any]:
+    """The TOML config file as a dict; ``{}`` when the default ``lianghua.toml`` is absent.
+
+    A ``$LH_CONFIG`` naming no file, unreadable or malformed TOML, and keys that are neither a
+    setting nor a known table raise ``ConfigError``: a typo must not silently fall back to the
+    defaults (and record into the wrong store).
+    """
+    path = config_file()
+    if not path.exists() and "LH_CONFIG" not in os.environ:
+        return {}
+    if not path.is_file():
+        why = "no such file" if not path.exists() else "not a file"
+        if "LH_CONFIG" in os.environ:
+            raise ConfigError(f"LH_CONFIG={str(path)!r}: {why}; create it or unset LH_CONFIG")
+        raise ConfigError(f"config file {path}: {why}; make it a TOML file or remove it")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path} is not valid TOML ({error}); fix it") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {error}") from None
+    known = set(Settings.model_fields) | set(TABLES)
+    for key in data:
+        if key in known:
+            continue
+        lowered = key.lower().removeprefix("lh_")
+        hint = f"use {lowered}" if lowered in known else f"known keys: {', '.join(sorted(known))}"
+        raise ConfigError(f"config file {path}: unknown key {key!r}; {hint}")
+    for table in TABLES:
+        if table in data and not isinstance(data[table], dict):
+            raise ConfigError(f"config file {path}: {table} must be a table ([{table}])")
+    return data
 
 
 _SCHEMES = {
@@ -52,7 +95,6 @@ class Settings(BaseSettings):
     """The four stores LiangHua talks to, plus safety switches for live trading."""
 
     model_config = SettingsConfigDict(env_prefix="LH_", extra="ignore")
-    toml_path: ClassVar[Path | None] = None
 
     event_store: str = Field(default_factory=lambda: f"sqlite:///{var_dir() / 'events.sqlite'}")
     sql_url: str = Field(default_factory=lambda: f"sqlite:///{var_dir() / 'readmodel.sqlite'}")
@@ -70,11 +112,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = cls.toml_path or config_file()
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if path.is_file():
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
-        return tuple(sources)
+        values = {k: v for k, v in read_config_file().items() if k not in TABLES}
+        return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=values)
 
     @field_validator("event_store", "sql_url", "clickhouse_url", "object_store")
     @classmethod
@@ -85,29 +124,31 @@ class Settings(BaseSettings):
 
 def check_url(name: str, url: str) -> None:
     """Raise ``ValueError`` unless ``url`` has a scheme we support and a usable location."""
-    variable = f"LH_{name.upper()}"
+    shown = f"LH_{name.upper()}={redact_url(url)!r}"
+    example = f"for example {EXAMPLE_URLS[name]}"
     parts = urlsplit(url)
     schemes = _SCHEMES[name]
     if parts.scheme not in schemes:
-        raise ValueError(
-            f"{variable}={url!r}: scheme must be one of {', '.join(schemes)}; "
-            f"for example {EXAMPLE_URLS[name]}"
-        )
+        raise ValueError(f"{shown}: scheme must be one of {', '.join(schemes)}; {example}")
     is_path_scheme = parts.scheme in ("sqlite", "file", "chdb")
     location = (parts.netloc + parts.path).rstrip("/")
     if is_path_scheme and (not url.startswith(f"{parts.scheme}://") or not location):
-        raise ValueError(f"{variable}={url!r}: no path given; for example {EXAMPLE_URLS[name]}")
+        raise ValueError(f"{shown}: no path given; {example}")
+    if parts.scheme == "sqlite" and parts.netloc:
+        raise ValueError(
+            f"{shown}: {parts.netloc!r} would be read as a host name, not a file: write "
+            f"sqlite:///{parts.netloc}{parts.path} (relative path, three slashes) or "
+            "sqlite:////abs/path/events.sqlite (absolute path, four slashes)"
+        )
     if not is_path_scheme:
         try:
             _ = parts.port
         except ValueError as error:
-            raise ValueError(
-                f"{variable}={url!r}: {error}; for example {EXAMPLE_URLS[name]}"
-            ) from None
+            raise ValueError(f"{shown}: {error}; {example}") from None
         if not parts.hostname:
-            raise ValueError(f"{variable}={url!r}: no host given; for example {EXAMPLE_URLS[name]}")
+            raise ValueError(f"{shown}: no host given; {example}")
     if parts.scheme == "s3" and not parts.path.strip("/"):
-        raise ValueError(f"{variable}={url!r}: no bucket given; for example {EXAMPLE_URLS[name]}")
+        raise ValueError(f"{shown}: no bucket given; {example}")
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -115,5 +156,13 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        lines = [str(item["msg"]).removeprefix("Value error, ") for item in error.errors()]
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        lines = [_problem(item["loc"], str(item["msg"])) for item in error.errors()]
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None
+
+
+def _problem(loc: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if message.startswith("LH_"):
+        return message
+    name = ".".join(str(part) for part in loc)
+    return f"LH_{name.upper()} ({name} in the config file): {message}"

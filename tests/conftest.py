@@ -15,7 +15,9 @@ from tests.services import MYSQL_URL, REDIS_URL, S3Server, missing_service, s3_s
 def _isolated_var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Embedded stores of every test live in its own temp dir, never in ./var."""
     monkeypatch.setenv("LH_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("LH_CONFIG", str(tmp_path / "absent.toml"))
+    empty_config = tmp_path / "empty.toml"  # LH_CONFIG naming a missing file is an error
+    empty_config.write_text("")
+    monkeypatch.setenv("LH_CONFIG", str(empty_config))
 
 
 @pytest.fixture

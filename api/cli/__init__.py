@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from api.cli import analytics, archive, audit, demo, projections, store, trading
+from api.cli.common import GuardedGroup, masked_excepthook
 
 app = typer.Typer(
     name="lh",
+    cls=GuardedGroup,
     help="LiangHua: event-sourced quant trading (audit replay, analytics, reports, recovery).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -22,4 +26,5 @@ demo.register(app)
 
 
 def main() -> None:
+    sys.excepthook = masked_excepthook
     app()

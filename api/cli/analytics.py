@@ -63,6 +63,14 @@ def run(
     end: EndOption = None,
     strategy: Annotated[str, typer.Option(help="Only this strategy.")] = "",
     symbol: Annotated[str, typer.Option(help="Only this symbol.")] = "",
+    run_id: Annotated[
+        str,
+        typer.Option(
+            "--run",
+            help="Only this run (id printed by lh backtest / lh optimize); without it the "
+            "runs of a strategy are added up.",
+        ),
+    ] = "",
     interval: Annotated[str, typer.Option(help="Bucket size for exposure/ohlcv: 5m, 1h, 1d.")] = "",
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
@@ -74,6 +82,7 @@ def run(
             strategy=strategy,
             symbol=symbol,
             interval=interval,
+            run=run_id,
         )
         with _client() as client:
             result = run_named(client, name, filters)
@@ -111,7 +120,7 @@ def _client() -> Iterator[Any]:
                 "chDB database? chDB allows one process per path: stop it, or point "
                 "LH_CLICKHOUSE_URL at a ClickHouse server (http://...)."
             )
-        raise fail(f"{error}{hint}") from None
+        raise fail(f"{error}{hint}", 2) from None
     try:
         yield client
     except (FilterError, UnknownQueryError, ReadOnlyViolationError):

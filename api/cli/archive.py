@@ -37,6 +37,7 @@ from infra.archive import (
     verify,
 )
 from infra.eventstore.factory import open_event_store
+from infra.secrets import redact_url
 from infra.settings import Settings
 
 app = typer.Typer(
@@ -209,7 +210,11 @@ def restore_command(
     table = Table("target", "from archive", "from tail", "last position", "archive hash")
     table.columns[4].overflow = "fold"
     table.add_row(
-        to, str(report.archived), str(report.tail), str(report.last_position), report.archive_hash
+        redact_url(to),
+        str(report.archived),
+        str(report.tail),
+        str(report.last_position),
+        report.archive_hash,
     )
     console.print(table)
     console.print("[green]restored and re-read: every record matches the source byte for byte")

@@ -1,30 +1,108 @@
-"""What every command needs: settings, a console, and clean exits on bad configuration."""
+"""What every command needs: settings, a console, and clean exits on bad configuration.
+
+``GuardedGroup`` is the ``lh`` group: a failure a user can cause anywhere below it (a store
+that is down, a path that cannot be written, a bad config file) ends in one red line on stderr
+naming the cause and the fix, secrets masked, exit 2 — never a traceback.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
+from api.cli.failures import describe_failure
 from infra.archive.reader import archive_log
 from infra.eventstore.errors import LogUnreadableError, PositionTrimmedError
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
+from infra.secrets import redact_text
 from infra.settings import ConfigError, Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)
+BAD_INPUT = 2
+
+
+class GuardedGroup(TyperGroup):
+    """The top-level group: translates known failures of any command into one line, exit 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        _log_to_stderr_masked()
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # typer's own way out
+            raise
+        except ConfigError as error:
+            raise fail(str(error), BAD_INPUT) from None
+        except Exception as error:
+            line = describe_failure(error, _configured_urls())
+            if line is None:
+                raise
+            raise fail(line, BAD_INPUT) from None
+
+
+class _MaskedStderrHandler(logging.Handler):
+    """Log records on the current stderr, secrets masked (tracebacks included)."""
+
+    def __init__(self, urls: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.urls = urls
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(redact_text(self.format(record), self.urls) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def _log_to_stderr_masked() -> None:
+    """Route warnings and errors of every logger through ``_MaskedStderrHandler``, once.
+
+    clickhouse-connect and urllib3 log failures and retries before raising; the raised
+    error is what we report (one line), so their loggers only speak when critical.
+    """
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not isinstance(h, _MaskedStderrHandler)]
+    root.addHandler(_MaskedStderrHandler(_configured_urls()))
+    for chatty in ("clickhouse_connect", "urllib3"):
+        logging.getLogger(chatty).setLevel(logging.CRITICAL)
+
+
+def masked_excepthook(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    """A bug's traceback (the guard lets those through), with secrets masked all the same."""
+    text = "".join(traceback.format_exception(kind, error, trace))
+    sys.stderr.write(redact_text(text, _configured_urls()))
+
+
+def _configured_urls() -> list[str]:
+    """The URLs whose secrets must not be shown (none if the settings themselves are bad)."""
+    try:
+        settings = load_settings()
+    except ConfigError:
+        return []
+    return [settings.event_store, settings.sql_url, settings.clickhouse_url, settings.object_store]
 
 
 def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except ConfigError as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from None
+        raise fail(str(error), BAD_INPUT) from None
 
 
 def archive_name(settings: Settings) -> str:
@@ -42,6 +120,7 @@ def event_store(settings: Settings | None = None) -> Iterator[EventStore]:
         settings.event_store, key_prefix=settings.redis_key_prefix, sealed=sealed
     )
     try:
+        store.head()  # a store that is down fails here, before any work is done
         yield store
     except (LogUnreadableError, PositionTrimmedError) as error:
         raise fail(str(error), 2) from None
@@ -50,8 +129,8 @@ def event_store(settings: Settings | None = None) -> Iterator[EventStore]:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``message`` in red on stderr and return the exit to raise."""
-    err_console.print(f"[red]{message}[/red]")
+    """Print ``message`` (secrets masked, unwrapped) in red on stderr; return the exit to raise."""
+    err_console.print(Text(redact_text(message), style="red"), soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -24,6 +24,7 @@ from adapters.objectstore import ObjectStore, open_object_store
 from api.cli.common import console, event_store, fail, progress_bar, settings_or_exit
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
+from infra.secrets import redact_url
 from infra.settings import Settings
 from infra.trading.backtest import BacktestConfig, BacktestResult, run_backtest
 from projections.analytics.filters import Filters
@@ -55,8 +56,10 @@ def demo() -> None:
     settings = settings_or_exit()
     console.print(
         Panel.fit(
-            f"event store   {settings.event_store}\nread model    {settings.sql_url}\n"
-            f"analytics     {settings.clickhouse_url}\nobject store  {settings.object_store}\n"
+            f"event store   {redact_url(settings.event_store)}\n"
+            f"read model    {redact_url(settings.sql_url)}\n"
+            f"analytics     {redact_url(settings.clickhouse_url)}\n"
+            f"object store  {redact_url(settings.object_store)}\n"
             f"market data   {SAMPLE_CSV.name} — SYNTHETIC bars from a seeded generator, "
             "not real market prices",
             title="LiangHua demo on embedded defaults",

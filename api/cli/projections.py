@@ -20,7 +20,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from api.cli.common import console, err_console, event_store, fail, settings_or_exit
+from api.cli.common import console, event_store, fail, settings_or_exit
+from api.cli.failures import describe_failure
 from infra.eventstore.store import EventStore
 from projections.base import Projection
 from projections.clickhouse.client import ClickHouseUnavailableError
@@ -45,12 +46,6 @@ ONLY = typer.Option(None, "--only", help=f"Only this projection (repeatable): {'
 BATCH = typer.Option(2_000, "--batch-size", min=1, help="Events per transaction.")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    """One unwrapped line on stderr (an error may hold brackets: no markup), and the exit."""
-    err_console.print(Text(message, style="red"), soft_wrap=True)
-    return typer.Exit(code)
-
-
 def _records() -> FailureRecords:
     return failure_records(settings_or_exit())
 
@@ -67,7 +62,10 @@ def _opened(
     except (UnknownProjectionError, SqlReadModelError, ClickHouseUnavailableError) as error:
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
-        raise fail(f"cannot open the read models: {type(error).__name__}: {error}", 2) from None
+        line = describe_failure(error)
+        if line is None:
+            line = f"cannot open the read models: {type(error).__name__}: {error}"
+        raise fail(line, 2) from None
     try:
         with event_store(settings) as store:
             try:
@@ -157,7 +155,7 @@ def run(
                 console.print("following the log; Ctrl-C to stop")
                 runner.follow()
         except ProjectionFailedError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
         _print_status(runner)
 
 
@@ -234,7 +232,7 @@ def rebuild(
         try:
             target = _catch_up(runner)
         except ProjectionFailedError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
         if runner.stopping:
             raise fail("rebuild interrupted; `lh projections run` resumes it from the checkpoint")
         seconds = time.monotonic() - started

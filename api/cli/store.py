@@ -14,6 +14,7 @@ from api.cli.common import console, event_store, fail, settings_or_exit
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.durability import read_persistence, require_durable
 from infra.eventstore.errors import UnsafeEventStoreError
+from infra.secrets import redact_url
 
 app = typer.Typer(help="Inspect the event log.", no_args_is_help=True)
 
@@ -23,7 +24,8 @@ def info() -> None:
     """Show which store is configured, its identity and its head position."""
     settings = settings_or_exit()
     with event_store(settings) as store:
-        console.print(f"event store: {settings.event_store}\nhead position: {store.head()}")
+        shown = redact_url(settings.event_store)
+        console.print(f"event store: {shown}\nhead position: {store.head()}", soft_wrap=True)
         console.print(f"store identity: {store.identity}")
 
 
@@ -36,6 +38,10 @@ def tail(
     ),
 ) -> None:
     """Print events in global order, with their envelope."""
+    if after < 0:
+        raise fail(f"--after {after}: a position is 0 (the start of the log) or more", 2)
+    if limit < 1:
+        raise fail(f"--limit {limit}: show at least 1 event", 2)
     with event_store() as store:
         table = Table("pos", "stream", "ver", "type", "event time", "actor", "payload hash")
         for shown, event in enumerate(store.read_all(after, verify=True)):
@@ -81,14 +87,15 @@ def durability() -> None:
     """Show how the configured Redis persists events; exit 1 if it has no append-only file."""
     settings = settings_or_exit()
     url = settings.event_store
+    shown = redact_url(url)
     if urlsplit(url).scheme != "redis":
-        console.print(f"event store: {url}\nSQLite commits every append to its file: durable.")
+        console.print(f"event store: {shown}\nSQLite commits every append to its file: durable.")
         return
     try:
         persistence = read_persistence(url)
     except redis.RedisError as error:
-        raise fail(f"cannot read persistence settings of {url}: {error}") from None
-    table = Table("setting", "value", title=f"Redis persistence at {url}")
+        raise fail(f"cannot read persistence settings of {shown}: {error}", 2) from None
+    table = Table("setting", "value", title=f"Redis persistence at {shown}")
     table.add_row("append-only file (AOF)", "yes" if persistence.aof else "no")
     table.add_row("appendfsync", persistence.fsync or "unknown")
     rdb = {True: persistence.rdb_schedule or "yes", False: "no", None: "unknown"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
@@ -11,21 +12,23 @@ from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from adapters.marketdata import DataReport, GapsError, MarketDataError, read_bars
-from api.cli.common import console, err_console, event_store, settings_or_exit
+from api.cli.common import console, err_console, event_store, fail, settings_or_exit
 from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
 from domain.events.types import RunMode
 from domain.market import BarSeries
 from domain.risk import RiskLimits
 from domain.strategy import StrategyError, parse_assignments
+from infra.secrets import redact_url
+from infra.settings import ConfigError
 from infra.trading.backtest import run_backtest
 from infra.trading.failures import RunFailedError
 from infra.trading.limits import RiskConfigError, configured_limits
-from infra.trading.optimize import GridRun, parse_grid, rank, run_grid
+from infra.trading.optimize import GridRun, check_grid, parse_grid, rank, run_grid
 from infra.trading.paper import run_paper
 from infra.trading.recovery import RecoveryError
 from infra.trading.runs import (
@@ -38,6 +41,7 @@ from infra.trading.runs import (
 from infra.trading.strategies import resolve_strategy
 
 BAD_INPUT = 2
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 DataOption = typer.Option(..., "--data", help="Bar file (CSV or Parquet).")
 StrategyOption = typer.Option(..., "--strategy", help="Built-in name or path/file.py:ClassName.")
 SymbolOption = typer.Option(None, "--symbol", help="Only this symbol of the file.")
@@ -72,12 +76,6 @@ PeriodsOption = typer.Option(
 )
 GridOption = typer.Option(..., "--grid", help="name=v1,v2,... (repeatable).")
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object.")
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """One unwrapped red line on stderr, and the exit to raise."""
-    err_console.print(Text(message, style="red"), soft_wrap=True)
-    return typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:
@@ -131,7 +129,7 @@ def backtest(
             raise fail(str(error), BAD_INPUT) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
-    _print_result(result, as_json, settings.event_store)
+    _print_result(result, as_json, redact_url(settings.event_store))
 
 
 def paper(
@@ -181,7 +179,7 @@ def paper(
             raise fail(str(error), BAD_INPUT) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
-    _print_result(result, as_json, settings.event_store)
+    _print_result(result, as_json, redact_url(settings.event_store))
 
 
 def optimize(
@@ -201,6 +199,12 @@ def optimize(
     valuation_interval: str = ValuationOption,
     allow_gaps: bool = AllowGapsOption,
     periods_per_year: int | None = PeriodsOption,
+    run: str | None = typer.Option(
+        None,
+        "--run",
+        help="Name this optimization: its runs get ids NAME-<digest> instead of bt-<digest>, "
+        "to tell optimizations apart (lh analytics run ... --run ID).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Backtest every combination of a parameter grid in parallel and rank the runs."""
@@ -223,18 +227,14 @@ def optimize(
     )
     try:
         choices = parse_grid(grid)
-        declared = resolve_strategy(strategy).parameters
-        unknown = sorted(set(choices) - set(declared))
-        if unknown:
-            raise RunConfigError(
-                f"strategy {strategy} has no parameter {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(declared)) or 'none'})"
-            )
+        check_grid(strategy, resolve_strategy(strategy).parameters, choices, set(config.params))
+        if run is not None and not RUN_NAME.fullmatch(run):
+            raise RunConfigError(f"--run {run!r}: use letters, digits, '.', '_' and '-' only")
     except (RunConfigError, StrategyError) as error:
         raise fail(str(error), BAD_INPUT) from None
     settings = settings_or_exit()
     with event_store(settings) as store, _progress(not as_json, "grid") as progress:
-        runs = run_grid(config, choices, store, jobs=jobs, progress=progress)
+        runs = run_grid(config, choices, store, jobs=jobs, progress=progress, name=run)
     ranked = rank(runs, rank_by)
     known = next((r.result.metrics for r in ranked if r.result is not None), None)
     if known is not None and rank_by not in known:
@@ -307,6 +307,8 @@ def _config(
 def _bars(
     data: Path, symbol: str | None, allow_gaps: bool
 ) -> tuple[dict[str, BarSeries], DataReport]:
+    if data.is_dir():
+        raise RunConfigError(f"--data {data} is a directory; give one bar file (CSV or Parquet)")
     if not data.is_file():
         raise RunConfigError(f"data file {data} does not exist")
     bars, report = read_bars(data, symbol=symbol, allow_gaps=allow_gaps)
@@ -328,7 +330,7 @@ def _decimal(option: str, text: str) -> Decimal:
 def _limits(items: list[str]) -> RiskLimits:
     try:
         return configured_limits(parse_assignments(items))
-    except RiskConfigError as error:
+    except (RiskConfigError, ConfigError) as error:
         raise RunConfigError(str(error)) from None
 
 
@@ -436,7 +438,7 @@ def _print_grid(runs: list[GridRun], metric: str) -> None:
     table = Table(
         "#",
         "params",
-        "run id",
+        Column("run id", overflow="fold"),
         metric,
         "total return",
         "max dd",

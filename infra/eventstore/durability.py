@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import redis
 
 from infra.eventstore.errors import UnsafeEventStoreError
+from infra.secrets import redact_url
 
 _EXPOSURE = {
     "always": "none: each write is fsynced before it is acknowledged",
@@ -77,10 +78,12 @@ def require_durable(url: str) -> RedisPersistence:
     if settings.durable:
         return settings
     if settings.rdb is False:
-        problem = f"Redis at {url} persists nothing (appendonly no, no RDB save schedule)"
+        problem = (
+            f"Redis at {redact_url(url)} persists nothing (appendonly no, no RDB save schedule)"
+        )
     else:
         problem = (
-            f"Redis at {url} has no append-only file (appendonly no); "
+            f"Redis at {redact_url(url)} has no append-only file (appendonly no); "
             f"a crash would lose {settings.exposure}"
         )
     raise UnsafeEventStoreError(

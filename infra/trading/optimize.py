@@ -19,6 +19,7 @@ from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.envelope import NewEvent
 from domain.events.types import RunMode
 from domain.market import Bar
+from domain.strategy import Param, StrategyError
 from infra.eventstore.store import EventStore
 from infra.trading.backtest import FLUSH_EVERY_BARS
 from infra.trading.recovery import read_run
@@ -28,10 +29,12 @@ from infra.trading.runs import (
     RunConfigError,
     build_engine,
     check_config,
+    config_hash,
     prepare_run,
     result_of,
     run_groups,
 )
+from infra.trading.strategies import source_hash
 
 APPEND_BATCH = 2_000
 LOWER_IS_BETTER = {"max_drawdown", "max_drawdown_duration_days", "annual_volatility", "fees"}
@@ -45,17 +48,64 @@ class GridRun:
 
 
 def parse_grid(items: list[str]) -> dict[str, list[str]]:
-    """``["fast=5,10", "slow=30"]`` -> ``{"fast": ["5", "10"], "slow": ["30"]}``."""
+    """``["fast=5,10", "slow=30"]`` -> ``{"fast": ["5", "10"], "slow": ["30"]}``.
+
+    A name given twice or a value listed twice is refused: the last one winning silently
+    would run a different grid than the one typed.
+    """
     grid: dict[str, list[str]] = {}
     for item in items:
         name, sep, values = item.partition("=")
-        choices = [v.strip() for v in values.split(",") if v.strip()]
-        if not sep or not name.strip() or not choices:
-            raise RunConfigError(f"grid {item!r} must look like name=v1,v2,...")
-        grid[name.strip()] = choices
+        name = name.strip()
+        choices = [v.strip() for v in values.split(",")]
+        if not sep or not name or not any(choices):
+            raise RunConfigError(f"--grid {item!r} must look like name=v1,v2,...")
+        if "" in choices:
+            raise RunConfigError(f"--grid {item!r} has an empty value")
+        if name in grid:
+            raise RunConfigError(
+                f"--grid {name} is given twice; list all its values in one: "
+                f"--grid {name}={','.join(grid[name] + choices)}"
+            )
+        repeated = sorted({v for v in choices if choices.count(v) > 1})
+        if repeated:
+            raise RunConfigError(f"--grid {item!r} lists {', '.join(repeated)} more than once")
+        grid[name] = choices
     if not grid:
         raise RunConfigError("give at least one --grid name=v1,v2,...")
     return grid
+
+
+def check_grid(
+    strategy: str, declared: Mapping[str, Param], grid: Mapping[str, list[str]], base: set[str]
+) -> None:
+    """Refuse a grid naming an unknown parameter, one also given by ``--param``, or a value
+    its parameter rejects on its own (not a number, out of bounds). Combinations that are only
+    invalid together (``fast >= slow``) are reported as skipped rows instead."""
+    unknown = sorted(set(grid) - set(declared))
+    if unknown:
+        raise RunConfigError(
+            f"strategy {strategy} has no parameter {', '.join(unknown)} "
+            f"(known: {', '.join(sorted(declared)) or 'none'})"
+        )
+    both = sorted(set(grid) & base)
+    if both:
+        raise RunConfigError(f"{', '.join(both)}: given by both --param and --grid; keep one")
+    for name, values in grid.items():
+        for value in values:
+            try:
+                declared[name].parse(name, value)
+            except StrategyError as error:
+                raise RunConfigError(f"--grid {name}: {error}") from None
+
+
+def named_run_id(config: BacktestConfig, name: str) -> str:
+    """``NAME-<config digest>``: a grid's runs told apart from other optimizations, and the
+    same on a rerun of the same optimization (so it is recognised as recorded)."""
+    strategy, _ = check_config(config)
+    bars = {symbol: rows for symbol, rows in config.bars.items() if rows}
+    code = source_hash(type(strategy))
+    return f"{name}-{config_hash(config, bars, RunMode.BACKTEST, strategy_hash=code)[:16]}"
 
 
 def combinations(base: dict[str, str], grid: dict[str, list[str]]) -> list[dict[str, str]]:
@@ -100,8 +150,10 @@ def run_grid(
     *,
     jobs: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    name: str | None = None,
 ) -> list[GridRun]:
-    """Backtest every combination; invalid ones are reported, not run."""
+    """Backtest every combination; invalid ones are reported, not run. With ``name`` the runs
+    are ``NAME-<digest>`` (``named_run_id``) instead of ``bt-<digest>``."""
     runs: list[GridRun] = []
     pending: list[tuple[dict[str, str], BacktestConfig]] = []
     for params in combinations(base.params, grid):
@@ -111,6 +163,8 @@ def run_grid(
         except RunConfigError as error:
             runs.append(GridRun(params, None, str(error)))
             continue
+        if name is not None:
+            config = replace(config, run_id=named_run_id(config, name))
         pending.append((params, config))
     if not pending:
         return runs

@@ -22,17 +22,18 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Filters:
-    """``start`` is inclusive and ``end`` exclusive; empty strategy/symbol mean all."""
+    """``start`` is inclusive and ``end`` exclusive; empty strategy/symbol/run mean all."""
 
     start: datetime | None = None
     end: datetime | None = None
     strategy: str = ""
     symbol: str = ""
     interval: str = ""
+    run: str = ""
 
     def given(self) -> set[str]:
         names = {"from": self.start, "to": self.end, "strategy": self.strategy,
-                 "symbol": self.symbol, "interval": self.interval}  # fmt: skip
+                 "symbol": self.symbol, "interval": self.interval, "run": self.run}  # fmt: skip
         return {name for name, value in names.items() if value}
 
     def parameters(self, default_interval: str = "1h") -> dict[str, str | int]:
@@ -45,6 +46,7 @@ class Filters:
             "to_us": end_us,
             "strategy": self.strategy,
             "symbol": self.symbol,
+            "run": self.run,
             "step": interval_seconds(self.interval or default_interval),
         }
 

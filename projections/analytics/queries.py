@@ -20,6 +20,12 @@ def _in_range(column: str) -> str:
 
 _STRATEGY = "({strategy:String} = '' OR strategy = {strategy:String})"
 _SYMBOL = "({symbol:String} = '' OR symbol = {symbol:String})"
+# One run: its valuations and signals carry the run id; fills and orders carry the run's
+# account (a backtest's account is its run id), found in the runs table.
+_RUN = "({run:String} = '' OR run_id = {run:String})"
+_RUN_ACCOUNT = (
+    "({run:String} = '' OR account IN (SELECT account FROM runs FINAL WHERE run_id = {run:String}))"
+)
 _BUCKET = "toStartOfInterval({column}, toIntervalSecond({{step:UInt32}}))"
 
 
@@ -32,7 +38,7 @@ class NamedQuery:
     default_interval: str = "1h"
 
 
-_ALL = frozenset({"from", "to", "strategy", "symbol"})
+_ALL = frozenset({"from", "to", "strategy", "symbol", "run"})
 
 PNL_BY_DAY = f"""
 WITH
@@ -42,7 +48,7 @@ WITH
                argMax(realized_pnl, (event_time, position)) AS realized_close,
                argMax(fees, (event_time, position)) AS fees_close
         FROM portfolio_values FINAL
-        WHERE {_STRATEGY}
+        WHERE {_STRATEGY} AND {_RUN}
         GROUP BY run_id, strategy, day
     ),
     starts AS (
@@ -80,7 +86,7 @@ FROM (
            max(equity) OVER (PARTITION BY run_id ORDER BY event_time, position
                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS peak
     FROM portfolio_values FINAL
-    WHERE {_STRATEGY} AND {_in_range("event_time")}
+    WHERE {_STRATEGY} AND {_RUN} AND {_in_range("event_time")}
 )
 ORDER BY strategy, run_id, time, position
 """
@@ -107,6 +113,7 @@ _SLIPPAGE_FILLS = f"""
     ) AS s ON s.signal_id = d.signal_id
     WHERE {_STRATEGY.replace("strategy =", "f.strategy =")}
       AND {_SYMBOL.replace("symbol =", "f.symbol =")}
+      AND {_RUN_ACCOUNT.replace("OR account", "OR f.account")}
       AND {_in_range("f.event_time")}
 """
 
@@ -131,7 +138,7 @@ ARRAY JOIN
     ['submit_to_accept', 'submit_to_first_fill', 'submit_to_final'] AS stage,
     [submit_to_accept_us, submit_to_first_fill_us, submit_to_final_us] AS us
 WHERE us IS NOT NULL AND submitted_at IS NOT NULL
-  AND {_STRATEGY} AND {_SYMBOL} AND {_in_range("submitted_at")}
+  AND {_STRATEGY} AND {_SYMBOL} AND {_RUN_ACCOUNT} AND {_in_range("submitted_at")}
 GROUP BY stage, strategy
 ORDER BY stage, strategy
 """
@@ -141,7 +148,8 @@ SELECT strategy, symbol, count() AS orders, countIf(filled_quantity > 0) AS orde
        sum(quantity) AS submitted_qty, sum(filled_quantity) AS filled_qty,
        if(submitted_qty > 0, toFloat64(filled_qty) / toFloat64(submitted_qty), 0) AS fill_rate
 FROM order_lifecycle
-WHERE submitted_at IS NOT NULL AND {_STRATEGY} AND {_SYMBOL} AND {_in_range("submitted_at")}
+WHERE submitted_at IS NOT NULL AND {_STRATEGY} AND {_SYMBOL} AND {_RUN_ACCOUNT}
+  AND {_in_range("submitted_at")}
 GROUP BY strategy, symbol
 ORDER BY strategy, symbol
 """
@@ -153,7 +161,7 @@ WITH
         SELECT symbol, {_BUCKET.format(column="event_time")} AS bucket,
                sum(if(side = 'BUY', quantity, -quantity)) AS net
         FROM fills FINAL
-        WHERE {_STRATEGY} AND {_SYMBOL} AND event_time < {_TO}
+        WHERE {_STRATEGY} AND {_SYMBOL} AND {_RUN_ACCOUNT} AND event_time < {_TO}
         GROUP BY symbol, bucket
     ),
     holdings AS (
@@ -193,13 +201,13 @@ QUERIES: dict[str, NamedQuery] = {
             "pnl_by_day",
             "PnL, realized PnL and fees per strategy and UTC day (from portfolio valuations)",
             PNL_BY_DAY,
-            frozenset({"from", "to", "strategy"}),
+            frozenset({"from", "to", "strategy", "run"}),
         ),
         NamedQuery(
             "equity_curve",
             "Equity per valuation with running peak and drawdown (money and percent)",
             EQUITY_CURVE,
-            frozenset({"from", "to", "strategy"}),
+            frozenset({"from", "to", "strategy", "run"}),
         ),
         NamedQuery(
             "slippage",

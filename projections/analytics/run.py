@@ -50,10 +50,26 @@ def run_named(client: Any, name: str, filters: Filters | None = None) -> QueryRe
             f"(it takes {', '.join('--' + item for item in sorted(query.filters))})"
         )
     parameters = filters.parameters(query.default_interval)
+    if filters.run:
+        _require_run(client, filters.run)
     result = client.query(query.sql, parameters=parameters, settings=READ_ONLY)
     columns = [column for column in result.column_names if column != "q"]
     keep = [index for index, column in enumerate(result.column_names) if column != "q"]
     return QueryResult(columns, [tuple(row[i] for i in keep) for row in result.result_rows])
+
+
+def _require_run(client: Any, run: str) -> None:
+    """A mistyped run id must not look like a run that did nothing."""
+    found = client.query(
+        "SELECT count() FROM runs FINAL WHERE run_id = {run:String}",
+        parameters={"run": run},
+        settings=READ_ONLY,
+    ).result_rows[0][0]
+    if not found:
+        raise FilterError(
+            f"--run {run}: no such run in the analytics read model (run ids are printed by "
+            "lh backtest and lh optimize; `lh projections run` brings new runs in)"
+        )
 
 
 def run_sql(client: Any, sql: str) -> QueryResult:

@@ -1,0 +1,145 @@
+"""Known failures a user can cause, as one line naming the cause and the fix.
+
+A store that is down, a path that cannot be written, a SQLite URL pointing nowhere: the
+drivers raise their own classes (often wrapped by ``eventsourcing``), with multi-line messages
+that may repeat a URL and its password. ``describe_failure`` walks the exception's chain for
+a class it knows and returns the line to print (secrets masked), or ``None`` for a bug.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+
+from adapters.objectstore.s3 import ObjectStoreError
+from infra.secrets import redact_text, redact_url
+from infra.settings import ConfigError, var_dir
+from projections.clickhouse.client import ClickHouseUnavailableError
+from projections.sql.engine import SqlReadModelError
+
+
+def describe_failure(error: BaseException, urls: Sequence[str] = ()) -> str | None:
+    """The one line for ``error`` (masked with the secrets of ``urls``), or ``None``."""
+    for cause in _chain(error):
+        for describe in _DESCRIBERS:
+            line = describe(cause, urls)
+            if line is not None:
+                return redact_text(line, urls)
+    return None
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        suppressed = current.__suppress_context__
+        current = current.__cause__ or (None if suppressed else current.__context__)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(error).__name__
+
+
+def _store(urls: Sequence[str], index: int) -> str:
+    return f" (now {redact_url(urls[index])})" if len(urls) > index else ""
+
+
+def _own(error: BaseException, _urls: Sequence[str]) -> str | None:
+    """Our errors already name the setting and the problem."""
+    if isinstance(error, ConfigError | ClickHouseUnavailableError):
+        return _first_line(error)
+    if isinstance(error, ObjectStoreError):
+        return f"{_first_line(error)}; check LH_OBJECT_STORE and that the server is up"
+    if isinstance(error, SqlReadModelError):
+        return _first_line(error) + ("" if "LH_SQL_URL" in str(error) else "; check LH_SQL_URL")
+    return None
+
+
+def _redis(error: BaseException, urls: Sequence[str]) -> str | None:
+    module = type(error).__module__
+    if not module.startswith("redis"):
+        return None
+    import redis
+
+    if not isinstance(error, redis.ConnectionError | redis.TimeoutError):
+        return None
+    if isinstance(error, redis.AuthenticationError):
+        problem, fix = "Redis refused the password", "fix the password in LH_EVENT_STORE"
+    else:
+        problem, fix = "Redis is not reachable", "start Redis or fix LH_EVENT_STORE"
+    return f"{problem}: {_first_line(error)}; {fix}{_store(urls, 0)}"
+
+
+def _sqlite(error: BaseException, _urls: Sequence[str]) -> str | None:
+    """SQLite (event store or read model) that cannot open or write its file."""
+    driver = getattr(error, "orig", None)  # SQLAlchemy wraps the driver's error
+    wrapped = type(error).__module__ == "eventsourcing.persistence"
+    if not (
+        isinstance(error, sqlite3.DatabaseError) or wrapped or isinstance(driver, sqlite3.Error)
+    ):
+        return None
+    message = _first_line(driver if isinstance(driver, sqlite3.Error) else error)
+    if "unable to open" not in message and "readonly" not in message:
+        return None
+    return (
+        f"SQLite cannot open its database file ({message}): LH_EVENT_STORE and LH_SQL_URL must "
+        "name a file in a writable directory (sqlite:///relative/path.sqlite or "
+        "sqlite:////abs/path.sqlite), and LH_VAR_DIR must be writable"
+    )
+
+
+def _sqlalchemy(error: BaseException, urls: Sequence[str]) -> str | None:
+    if not type(error).__module__.startswith("sqlalchemy"):
+        return None
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(error, OperationalError | InterfaceError):
+        return None
+    detail = _first_line(error.orig) if error.orig is not None else _first_line(error)
+    return (
+        f"the SQL read model is not reachable ({detail}): start the database server or fix "
+        f"LH_SQL_URL{_store(urls, 1)}"
+    )
+
+
+def _clickhouse(error: BaseException, urls: Sequence[str]) -> str | None:
+    if not type(error).__module__.startswith("clickhouse_connect"):
+        return None
+    from clickhouse_connect.driver.exceptions import OperationalError
+
+    if not isinstance(error, OperationalError):
+        return None
+    return (
+        f"ClickHouse is not reachable ({_first_line(error)}): start the server or fix "
+        f"LH_CLICKHOUSE_URL{_store(urls, 2)}"
+    )
+
+
+_PATH_ERRNOS = {
+    errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.ENOENT,
+    errno.ENOSPC, errno.EISDIR,
+}  # fmt: skip
+
+
+def _os(error: BaseException, _urls: Sequence[str]) -> str | None:
+    """A directory or file of ours (embedded stores under LH_VAR_DIR) that cannot be made."""
+    if not isinstance(error, OSError) or error.errno not in _PATH_ERRNOS or not error.filename:
+        return None
+    return (
+        f"cannot create or write {error.filename}: {error.strerror}; make its directory "
+        f"writable or set LH_VAR_DIR to a writable directory (now {var_dir()})"
+    )
+
+
+_DESCRIBERS: tuple[Callable[[BaseException, Sequence[str]], str | None], ...] = (
+    _own,
+    _redis,
+    _sqlite,
+    _sqlalchemy,
+    _clickhouse,
+    _os,
+)
