@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from api.cli import analytics, archive, audit, demo, projections, store, trading
+from api.cli import analytics, archive, audit, catalogs, demo, projections, store, trading
 
 app = typer.Typer(
     name="lh",
@@ -19,6 +19,7 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
 trading.register(app)
 demo.register(app)
+catalogs.register(app)
 
 
 def main() -> None:

@@ -17,18 +17,70 @@ class RiskLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_order_quantity: Decimal = Field(default=Decimal(1_000_000), gt=0)
-    max_order_notional: Decimal = Field(default=Decimal(10_000_000), gt=0)
-    max_position: Decimal = Field(default=Decimal(1_000_000), gt=0)
-    price_collar: Decimal = Field(default=Decimal("0.10"), gt=0)
-    max_orders_per_second: int = Field(default=100, gt=0)
-    max_orders_per_day: int = Field(default=100_000, gt=0)
-    max_strategy_orders_per_second: int = Field(default=50, gt=0)
-    max_strategy_orders_per_day: int = Field(default=50_000, gt=0)
-    duplicate_window_us: int = Field(default=1_000_000, ge=0)
-    max_daily_loss: Decimal | None = Field(default=None, gt=0)
-    max_drawdown: Decimal | None = Field(default=None, gt=0, le=1)
-    restricted_symbols: frozenset[str] = frozenset()
+    max_order_quantity: Decimal = Field(
+        default=Decimal(1_000_000),
+        gt=0,
+        description="largest quantity of one order, in units of the instrument",
+    )
+    max_order_notional: Decimal = Field(
+        default=Decimal(10_000_000),
+        gt=0,
+        description="largest notional of one order (quantity x limit, stop or last price)",
+    )
+    max_position: Decimal = Field(
+        default=Decimal(1_000_000),
+        gt=0,
+        description="largest absolute position per strategy and symbol after the order, working "
+        "orders included; an order that reduces the position always passes",
+    )
+    price_collar: Decimal = Field(
+        default=Decimal("0.10"),
+        gt=0,
+        description="largest deviation of an order's price from the last price (0.10 = 10%)",
+    )
+    max_orders_per_second: int = Field(
+        default=100,
+        gt=0,
+        description="orders the account may send in any one second",
+    )
+    max_orders_per_day: int = Field(
+        default=100_000,
+        gt=0,
+        description="orders the account may send per UTC day",
+    )
+    max_strategy_orders_per_second: int = Field(
+        default=50,
+        gt=0,
+        description="orders one strategy may send in any one second",
+    )
+    max_strategy_orders_per_day: int = Field(
+        default=50_000,
+        gt=0,
+        description="orders one strategy may send per UTC day",
+    )
+    duplicate_window_us: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="an order identical to one sent (strategy, symbol, side, quantity, type, "
+        "prices) less than this many microseconds before is refused; 0 turns the guard off",
+    )
+    max_daily_loss: Decimal | None = Field(
+        default=None,
+        gt=0,
+        description="largest fall of equity since the start of the UTC day, in account currency; "
+        "past it only orders that reduce a position pass; none = no limit",
+    )
+    max_drawdown: Decimal | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="largest fall of equity from its peak (0.2 = 20%); past it only orders that "
+        "reduce a position pass; none = no limit",
+    )
+    restricted_symbols: frozenset[str] = Field(
+        default=frozenset(),
+        description="symbols no order may be sent for (comma-separated on the command line)",
+    )
 
     def value_text(self, name: str) -> str:
         value = getattr(self, name)
