@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.cli.catalogs import limit_rows
 from domain.risk import RiskLimits
 from domain.strategy.params import validate_params
 from domain.strategy.registry import registered
@@ -78,3 +81,12 @@ def test_strategies_list_table_shows_parameters() -> None:
         for parameter in cls.parameters:
             assert parameter in result.output
     assert ">= 0.00000001" in result.output
+
+
+def test_the_strategy_guide_lists_every_limit_with_its_default() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "strategies.md").read_text()
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", guide, re.M))
+    expected = {row["name"]: row["default"] or "none" for row in limit_rows()}
+    assert {name: rows.get(name, "").strip() for name in expected} == expected, (
+        "docs/strategies.md's risk limit table must match `lh limits list`"
+    )
