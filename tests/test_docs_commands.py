@@ -3,14 +3,18 @@
 The shell commands of each ```bash block of README.md and docs/**/*.md are run in document
 order, one document at a time, each in a fresh temp dir on embedded defaults (a temp
 ``LH_VAR_DIR``, no config file, the bundled sample bars shortened), through ``bash`` and the
-installed ``lh``. A command must
-exit 0, print no traceback, and with ``--json`` print only JSON lines.
+installed ``lh``. A command must exit 0, print no traceback, and with ``--json`` print only
+JSON.
 
 To keep the docs honest and the harness easy to maintain:
 - a command that cannot run here is listed in ``NOT_RUN`` under its exact text (as the docs
   show it, without its trailing comment), with the reason;
 - ``[--option value]`` in a command is optional: it runs once without and once with it;
 - ``PLACEHOLDERS`` (``FILL_ID``) are filled from the log the document's commands recorded;
+- hosts the docs name by example: ``redis://new-host:6379/0`` is this machine's Redis (with a
+  fresh key prefix for the whole document) and the old store of a restore
+  (``redis://old-host:6379/0``) is the document's own embedded store;
+- ``FULL_FORM_ONLY`` commands run only with their optional parts;
 - ``SETUP`` commands run first for documents that use a store without filling one;
 - a ```python block preceded by ``<!-- file: NAME ... -->`` is saved as NAME first.
 """
@@ -27,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import REDIS_URL
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = "adapters/marketdata/sample/SYNTHETIC_btc_eth_5m.csv"
 SAMPLE_ROWS = 2_000  # 1,000 five-minute bars of each of its two symbols
@@ -41,12 +47,11 @@ NOT_RUN: dict[str, str] = {
         "replays 12,000 five-minute bars on the wall clock at 60x: about 17 hours"
     ),
     "lh projections run --follow": "follows the log until interrupted",
-    "lh archive restore --to redis://new-host:6379/0": "needs a second, empty Redis server",
-    "lh archive restore --to redis://new-host:6379/0 [--tail-from redis://old-host:6379/0]": (
-        "needs a second, empty Redis server (and the old one)"
-    ),
-    "LH_EVENT_STORE=redis://new-host:6379/0 lh store info": "needs the restored Redis server",
-    "LH_EVENT_STORE=redis://new-host:6379/0 lh audit hashes": "needs the restored Redis server",
+}
+
+# A restore refuses a target that is not empty: one form per target store.
+FULL_FORM_ONLY = {
+    "lh archive restore --to redis://new-host:6379/0 [--tail-from redis://old-host:6379/0]",
 }
 
 # Documents that read a store without recording one: a run and its read models first.
@@ -60,6 +65,8 @@ SETUP: dict[str, list[str]] = {
 }
 
 PLACEHOLDERS = ("FILL_ID",)
+NEW_REDIS = "redis://new-host:6379/0"
+OLD_STORE = "redis://old-host:6379/0"
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.S | re.M)
 FILE_MARK = re.compile(r"<!-- file: (\S+)[^>]*-->\s*\n```python\n(.*?)^```", re.S | re.M)
 OPTIONAL = re.compile(r"\s*\[([^\[\]]+)\]")
@@ -166,10 +173,16 @@ def fill_id(cwd: Path, env: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("doc", [d for d in documents() if commands(d)])
 def test_every_command_of_the_document_runs_as_shown(
-    doc: str, workdir: Path, tmp_path: Path
+    doc: str, workdir: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    env = environment(tmp_path / "var")
-    for name, source in FILE_MARK.findall((ROOT / doc).read_text()):
+    var = tmp_path / "var"
+    env = environment(var)
+    text = (ROOT / doc).read_text()
+    hosts = {OLD_STORE: f"sqlite:///{var}/events.sqlite"}
+    if NEW_REDIS in text:
+        env["LH_REDIS_KEY_PREFIX"] = request.getfixturevalue("redis_prefix")
+        hosts[NEW_REDIS] = REDIS_URL
+    for name, source in FILE_MARK.findall(text):
         (workdir / name).write_text(source)
     for command in SETUP.get(doc, []):
         run(command, workdir, env)
@@ -177,8 +190,11 @@ def test_every_command_of_the_document_runs_as_shown(
     for command in commands(doc):
         if command in NOT_RUN:
             continue
-        for variant in variants(command):
-            filled = variant
+        forms = variants(command)[-1:] if command in FULL_FORM_ONLY else variants(command)
+        for form in forms:
+            filled = form
+            for host, url in hosts.items():
+                filled = filled.replace(host, url)
             for placeholder in PLACEHOLDERS:
                 if placeholder in filled:
                     if placeholder not in values:
@@ -189,8 +205,8 @@ def test_every_command_of_the_document_runs_as_shown(
 
 def test_not_run_lists_only_commands_the_docs_still_show() -> None:
     shown = {command for doc in documents() for command in commands(doc)}
-    stale = sorted(set(NOT_RUN) - shown)
-    assert not stale, f"remove from NOT_RUN (no longer in the docs): {stale}"
+    stale = sorted((set(NOT_RUN) | FULL_FORM_ONLY) - shown)
+    assert not stale, f"remove from NOT_RUN / FULL_FORM_ONLY (no longer in the docs): {stale}"
 
 
 def test_every_block_with_lh_commands_is_a_bash_block() -> None:
