@@ -171,7 +171,18 @@ def fill_id(cwd: Path, env: dict[str, str]) -> str:
     raise AssertionError("no FillRecorded in the first 1000 events to fill FILL_ID with")
 
 
-@pytest.mark.parametrize("doc", [d for d in documents() if commands(d)])
+def documents_with_commands() -> list[object]:
+    """One case per document; those that restore into Redis need the services."""
+    return [
+        pytest.param(
+            doc, marks=[pytest.mark.services] if NEW_REDIS in (ROOT / doc).read_text() else []
+        )
+        for doc in documents()
+        if commands(doc)
+    ]
+
+
+@pytest.mark.parametrize("doc", documents_with_commands())
 def test_every_command_of_the_document_runs_as_shown(
     doc: str, workdir: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
