@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from api.cli import analytics, archive, audit, demo, projections, store, trading
+from api.cli import analytics, archive, audit, catalogs, demo, projections, store, trading
 from api.cli.common import GuardedGroup, masked_excepthook
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
 trading.register(app)
 demo.register(app)
+catalogs.register(app)
 
 
 def main() -> None:

@@ -23,19 +23,76 @@ class RiskLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_order_quantity: BoundedQuantity = Field(default=Decimal(1_000_000), gt=0)
-    max_order_notional: BoundedMoney = Field(default=Decimal(10_000_000), gt=0)
-    max_position: BoundedQuantity = Field(default=Decimal(1_000_000), gt=0)
-    price_collar: BoundedRatio = Field(default=Decimal("0.10"), gt=0)
-    max_orders_per_second: int = Field(default=100, gt=0, lt=MAX_COUNT)
-    max_orders_per_day: int = Field(default=100_000, gt=0, lt=MAX_COUNT)
-    max_strategy_orders_per_second: int = Field(default=50, gt=0, lt=MAX_COUNT)
-    max_strategy_orders_per_day: int = Field(default=50_000, gt=0, lt=MAX_COUNT)
-    duplicate_window_us: int = Field(default=1_000_000, ge=0, lt=MAX_COUNT)
-    max_daily_loss: BoundedMoney | None = Field(default=None, gt=0)
-    max_drawdown: BoundedRatio | None = Field(default=None, gt=0, le=1)
-    restricted_symbols: frozenset[str] = frozenset()
-    max_short_position: Decimal = Field(
+    max_order_quantity: BoundedQuantity = Field(
+        default=Decimal(1_000_000),
+        gt=0,
+        description="largest quantity of one order, in units of the instrument",
+    )
+    max_order_notional: BoundedMoney = Field(
+        default=Decimal(10_000_000),
+        gt=0,
+        description="largest notional of one order (quantity x limit, stop or last price)",
+    )
+    max_position: BoundedQuantity = Field(
+        default=Decimal(1_000_000),
+        gt=0,
+        description="largest absolute position per strategy and symbol after the order, working "
+        "orders included; an order that reduces the position always passes",
+    )
+    price_collar: BoundedRatio = Field(
+        default=Decimal("0.10"),
+        gt=0,
+        description="largest deviation of an order's price from the last price (0.10 = 10%)",
+    )
+    max_orders_per_second: int = Field(
+        default=100,
+        gt=0,
+        lt=MAX_COUNT,
+        description="orders the account may send in any one second",
+    )
+    max_orders_per_day: int = Field(
+        default=100_000,
+        gt=0,
+        lt=MAX_COUNT,
+        description="orders the account may send per UTC day",
+    )
+    max_strategy_orders_per_second: int = Field(
+        default=50,
+        gt=0,
+        lt=MAX_COUNT,
+        description="orders one strategy may send in any one second",
+    )
+    max_strategy_orders_per_day: int = Field(
+        default=50_000,
+        gt=0,
+        lt=MAX_COUNT,
+        description="orders one strategy may send per UTC day",
+    )
+    duplicate_window_us: int = Field(
+        default=1_000_000,
+        ge=0,
+        lt=MAX_COUNT,
+        description="an order identical to one sent (strategy, symbol, side, quantity, type, "
+        "prices) less than this many microseconds before is refused; 0 turns the guard off",
+    )
+    max_daily_loss: BoundedMoney | None = Field(
+        default=None,
+        gt=0,
+        description="largest fall of equity since the start of the UTC day, in account currency; "
+        "past it only orders that reduce a position pass; none = no limit",
+    )
+    max_drawdown: BoundedRatio | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="largest fall of equity from its peak (0.2 = 20%); past it only orders that "
+        "reduce a position pass; none = no limit",
+    )
+    restricted_symbols: frozenset[str] = Field(
+        default=frozenset(),
+        description="symbols no order may be sent for (comma-separated on the command line)",
+    )
+    max_short_position: BoundedQuantity = Field(
         default=Decimal(0),
         ge=0,
         description="largest short position (units) a sale may leave; 0 = no short sales, "

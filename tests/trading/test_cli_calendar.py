@@ -91,8 +91,7 @@ def test_paper_and_optimize_take_periods_per_year(app: typer.Typer, stock: Path)
     assert (metrics["periods_per_year"], metrics["periods_per_year_source"]) == (260, "given")
     optimize = runner.invoke(
         app,
-        ["optimize", "--data", str(stock), *RUN[:2], *RUN[4:], "--grid", "fast=3,5", "--jobs", "1"]
-        + ["--json"],
+        ["optimize", "--data", str(stock), *RUN[:2], *RUN[4:], "--grid", "fast=3,5", "--json"],
     )
     assert optimize.exit_code == 0, optimize.output
     runs = json.loads(optimize.stdout)["runs"]
