@@ -76,7 +76,9 @@ class MeanReversion(Strategy):
         "period": Param(int, 20, minimum=2, help="band window (bars)"),
         "width": Param(float, 2.0, minimum=0.1, help="band width in standard deviations"),
         "size": Param(Decimal, Decimal(1), minimum=Decimal("0.00000001"), help="units to hold"),
-        "allow_short": Param(bool, False, help="also short above the upper band"),
+        "allow_short": Param(
+            bool, False, help="also short above the upper band (needs --limit max_short_position=N)"
+        ),
     }
 
     def on_start(self) -> None:
