@@ -36,7 +36,9 @@ BATCH = typer.Option(2_000, "--batch-size", min=1, help="Events per transaction.
 
 
 @contextmanager
-def _opened(only: list[str] | None) -> Iterator[tuple[EventStore, list[Projection]]]:
+def _opened(
+    only: list[str] | None, *, writing: bool = False
+) -> Iterator[tuple[EventStore, list[Projection]]]:
     settings = settings_or_exit()
     try:
         projections = open_projections(settings, only)
@@ -44,6 +46,15 @@ def _opened(only: list[str] | None) -> Iterator[tuple[EventStore, list[Projectio
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
         raise fail(f"cannot open the read models: {type(error).__name__}: {error}", 2) from None
+    held = [p for p in projections if getattr(p, "view_of", None) is not None]
+    if writing and held:
+        for projection in projections:
+            projection.close()
+        raise fail(
+            f"read model {held[0].name} is held by process {getattr(held[0], 'view_of')} "
+            "(is `lh projections run --follow` running?); stop it first, or use --only",
+            2,
+        )
     try:
         with event_store(settings) as store:
             yield store, projections
@@ -97,7 +108,7 @@ def run(
     ),
 ) -> None:
     """Catch every read model up to the head of the log (then follow it with --follow)."""
-    with _opened(only) as (store, projections):
+    with _opened(only, writing=True) as (store, projections):
         runner = ProjectionRunner(store, projections, batch_size=batch_size)
         runner.install_signal_handlers()
         if metrics_port:
@@ -167,7 +178,7 @@ def rebuild(
     Read models are derived data: nothing is lost, but queries see partial tables until done.
     """
     only = None if name == "all" else [name]
-    with _opened(only) as (store, projections):
+    with _opened(only, writing=True) as (store, projections):
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)

@@ -11,6 +11,10 @@ Exactly once, even across a crash mid-batch:
    every named query reads with ``FINAL`` — so no path double counts.
 
 The checkpoint lives in ClickHouse (``projection_checkpoints``) next to the rows.
+
+An embedded (chDB) database can be open in one process only: the process that opens it serves
+read-only queries to others (``serve``), and a projection opened while another process holds
+the database is a read-only view through that process (``view_of`` names it).
 """
 
 from __future__ import annotations
@@ -19,11 +23,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.events.envelope import RecordedEvent, from_microseconds
-from projections.clickhouse.client import open_client, parse_clickhouse_url
+from projections.clickhouse.client import open_client, open_reader, parse_clickhouse_url
+from projections.clickhouse.remote import RemoteClient
 from projections.clickhouse.rows import build_tables
 from projections.clickhouse.schema import FACT_TABLES, create_schema, drop_schema
+from projections.clickhouse.serve import QueryServer
 from projections.clickhouse.verify import mismatches
 from projections.state import LogState
+
+
+class ReadModelHeldError(RuntimeError):
+    """A write to an embedded database another process holds (this projection is a view)."""
 
 
 class ClickHouseProjection:
@@ -34,24 +44,40 @@ class ClickHouseProjection:
         self.client = client
         self.target = target
         self.rows_last_batch = 0
-        create_schema(client)
+        self.view_of: int | None = client.holder_pid if isinstance(client, RemoteClient) else None
+        self._server: QueryServer | None = None
+        if self.view_of is None:
+            create_schema(client)
         self._checkpoint = self._read_checkpoint()
-        self.recovered_rows = self._delete_rows_above_checkpoint()
+        self.recovered_rows = 0 if self.view_of else self._delete_rows_above_checkpoint()
 
     @classmethod
     def open(cls, url: str) -> ClickHouseProjection:
         """Open (and create if needed) the analytics database named by ``LH_CLICKHOUSE_URL``."""
-        client = open_client(url)
+        target = parse_clickhouse_url(url)
+        client = open_reader(url, create_database=True)
         try:
-            return cls(client, target=parse_clickhouse_url(url).describe())
+            projection = cls(client, target=target.describe())
+            if target.embedded and projection.view_of is None:
+                projection._serve(url, target.path)
         except Exception:
             client.close()  # chDB keeps its engine (and its path) while any client is open
             raise
+        return projection
+
+    def _serve(self, url: str, engine_path: str) -> None:
+        """Answer other processes' reads while this one holds the embedded database."""
+        server = QueryServer(open_client(url, create_database=False), engine_path)
+        if server.start():
+            self._server = server
+        else:
+            server.client.close()
 
     def checkpoint(self) -> int:
         return self._checkpoint
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
+        self._check_writable()
         fresh = [event for event in batch if event.position > self._checkpoint]
         if not fresh:
             self.rows_last_batch = 0
@@ -75,12 +101,23 @@ class ClickHouseProjection:
         return sum(data.num_rows for data in tables.values())
 
     def reset(self) -> None:
+        self._check_writable()
         drop_schema(self.client)
         create_schema(self.client)
         self._checkpoint = 0
 
     def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server.client.close()
         self.client.close()
+
+    def _check_writable(self) -> None:
+        if self.view_of is not None:
+            raise ReadModelHeldError(
+                f"{self.target} is held by process {self.view_of} (`lh projections run`?): "
+                "only that process may write it; stop it first"
+            )
 
     def row_counts(self) -> dict[str, int]:
         """Deduplicated rows per fact table."""
