@@ -46,13 +46,14 @@ def _opened(
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
         raise fail(f"cannot open the read models: {type(error).__name__}: {error}", 2) from None
-    held = [p for p in projections if getattr(p, "view_of", None) is not None]
+    held = [(p.name, pid) for p in projections if (pid := getattr(p, "view_of", None))]
     if writing and held:
         for projection in projections:
             projection.close()
+        name, pid = held[0]
         raise fail(
-            f"read model {held[0].name} is held by process {getattr(held[0], 'view_of')} "
-            "(is `lh projections run --follow` running?); stop it first, or use --only",
+            f"read model {name} is held by process {pid} (is `lh projections run --follow` "
+            "running?): only that process may write it; stop it first, or use --only",
             2,
         )
     try:
