@@ -13,6 +13,8 @@ from typing import Any
 
 from projections.clickhouse import wire
 
+ANSWER_TIMEOUT_SECONDS = 600.0  # a holder that stops answering (SIGSTOP, hung) ends in an error
+
 
 class RemoteQueryError(RuntimeError):
     """The holder ran the statement and ClickHouse refused it (message as ClickHouse put it)."""
@@ -35,6 +37,7 @@ class RemoteClient:
     def connect(cls, path: Path, holder_pid: int) -> RemoteClient | None:
         """Connect to the holder's socket; ``None`` if nobody answers there."""
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(ANSWER_TIMEOUT_SECONDS)
         try:
             sock.connect(str(path))
         except OSError:
@@ -48,8 +51,14 @@ class RemoteClient:
         parameters: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
     ) -> RemoteResult:
-        wire.send(self._sock, {"sql": sql, "parameters": parameters, "settings": settings})
-        answer = wire.receive(self._sock)
+        try:
+            wire.send(self._sock, {"sql": sql, "parameters": parameters, "settings": settings})
+            answer = wire.receive(self._sock)
+        except OSError as error:  # WireError too
+            raise RemoteQueryError(
+                f"process {self.holder_pid}, which holds the embedded database, did not answer "
+                f"({error or type(error).__name__}); is it still running?"
+            ) from None
         if "error" in answer:
             raise RemoteQueryError(answer["error"])
         return RemoteResult(tuple(answer["columns"]), [tuple(row) for row in answer["rows"]])

@@ -4,7 +4,8 @@ chDB lets one process at a time open a path, and the read model's runner
 (``lh projections run --follow``) keeps it open to insert every batch and to let ClickHouse
 merge parts in the background. So that ``lh analytics`` and ``lh projections status/verify``
 still work meanwhile, the holder answers them on a Unix socket in the database directory
-(mode 0600: only its owner), from a client of its own, every statement with ``readonly=1``.
+(mode 0600: only its owner), from a client of its own. Each statement must pass the same
+read-only guard as ``lh analytics sql`` and runs with ``readonly=1``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import socket
 import threading
 from typing import Any
 
+from projections.analytics.readonly import ensure_read_only
 from projections.clickhouse import wire
 from projections.clickhouse.holder import MAX_SOCKET_PATH, socket_path
 
@@ -78,6 +80,7 @@ class QueryServer:
     def _answer(self, request: Any) -> dict[str, Any]:
         try:
             sql, parameters, settings = _unpack(request)
+            sql = ensure_read_only(sql)
             with self._lock:
                 result = self.client.query(
                     sql, parameters=parameters, settings={**settings, **READ_ONLY}
