@@ -5,13 +5,13 @@
    SQLite, chDB, local object store), waits until it has caught up and follows.
 3. Appends synthetic trading at ``--rate`` events/s for ``--seconds`` from another process
    (about every 20 ms, recording each append's last position and commit time), while this
-   process samples every read model's checkpoint every ``--sample`` s from outside: SQLite
-   directly, chDB through the follower (the path the analytics commands take), the object
-   store from its checkpoint object.
+   process samples every read model's checkpoint every ``--sample`` s from the follower's
+   metrics endpoint and, every ``--query-every`` s, runs ``pnl_by_day`` through the follower
+   (the path ``lh analytics`` takes while chDB is held).
 4. Lag of a sample, in seconds: how long ago the oldest event not yet applied was committed
    (0 when caught up); in events: head - checkpoint. Stops the follower with SIGINT.
 
-Prints ONE JSON object: lag p50/p99/max per read model, achieved rate, the latency of a
+Prints ONE JSON object: lag p50/p99/max per read model, achieved rate, the latency of the
 query answered by the follower, and the follower's peak memory.
 
     .venv/bin/python -m benchmarks.follow_lag                       # 5,000 ev/s for 30 s
@@ -25,12 +25,15 @@ import bisect
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from benchmarks.projections_sql import build_log, percentile
 from benchmarks.rebuild import Marks, append_live
 
 LH = "from api.cli import main; main()"
+FOLLOW = ("projections", "run", "--follow", "--metrics-port")
 Samples = list[tuple[float, int]]  # (wall time, checkpoint)
 
 
@@ -71,42 +75,58 @@ def lag_events(samples: Samples, marks: Marks, start: int) -> list[float]:
 
 
 class Sampler:
-    """Each read model's checkpoint, read from outside the follower."""
+    """Every read model's checkpoint from the follower's own metrics (cheap, exact), and now
+    and then a named analytics query answered by the follower (what `lh analytics` does)."""
 
-    def __init__(self, var: Path) -> None:
-        from projections.clickhouse.client import open_reader
-        from projections.sql.projection import SqlProjection
+    def __init__(self, var: Path, metrics_port: int, query_every: float) -> None:
+        self.metrics = f"http://127.0.0.1:{metrics_port}/metrics"
+        self.clickhouse: Any = None
+        if query_every:
+            from projections.clickhouse.client import open_reader
 
-        self.var = var
-        self.sql = SqlProjection.open(f"sqlite:///{var / 'readmodel.sqlite'}")
-        self.clickhouse = open_reader(f"chdb://{var / 'analytics'}")
+            self.clickhouse = open_reader(f"chdb://{var / 'analytics'}")
+        self.query_every = query_every
+        self.last_query = 0.0
         self.query_seconds: list[float] = []
 
     def read(self) -> dict[str, int]:
-        from projections.objectstore import ObjectStoreProjection
+        from projections.analytics import Filters, run_named
 
-        started = time.perf_counter()
-        rows = self.clickhouse.query(
-            "SELECT max(position) FROM projection_checkpoints WHERE name = 'clickhouse'"
-        ).result_rows
-        self.query_seconds.append(time.perf_counter() - started)
-        objects = ObjectStoreProjection.open(f"file://{self.var / 'objects'}")
-        return {
-            "sql": self.sql.checkpoint(),
-            "clickhouse": int(rows[0][0]) if rows else 0,
-            "objectstore": objects.checkpoint(),
-        }
+        if self.clickhouse is not None and time.time() - self.last_query >= self.query_every:
+            self.last_query = time.time()
+            started = time.perf_counter()
+            run_named(self.clickhouse, "pnl_by_day", Filters())
+            self.query_seconds.append(time.perf_counter() - started)
+        with urllib.request.urlopen(self.metrics, timeout=30) as response:
+            text = response.read().decode()
+        found = re.findall(r'^lh_projection_checkpoint\{projection="(\w+)"\} (\S+)$', text, re.M)
+        return {name: int(float(value)) for name, value in found}
 
     def close(self) -> None:
-        self.sql.close()
-        self.clickhouse.close()
+        if self.clickhouse is not None:
+            self.clickhouse.close()
 
 
-def start_follower(var: Path, work: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_follower(work: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     log = work / "follower.log"
     with log.open("wb") as output:
         follower = subprocess.Popen(
-            [sys.executable, "-c", LH, "projections", "run", "--follow"],
+            [
+                sys.executable,
+                "-c",
+                LH,
+                "projections",
+                "run",
+                "--follow",
+                "--metrics-port",
+                str(port),
+            ],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -132,6 +152,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5_000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--sample", type=float, default=0.05, help="seconds between samples")
+    parser.add_argument(
+        "--query-every", type=float, default=1.0, help="seconds between queries; 0: none"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary var dir")
     args = parser.parse_args()
 
@@ -142,9 +165,10 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LH_")}
     env |= {"LH_VAR_DIR": str(var), "PYTHONUNBUFFERED": "1"}
     started = time.time()
-    follower = start_follower(var, work, env)
+    port = free_port()
+    follower = start_follower(work, env, port)
     catch_up_seconds = time.time() - started
-    sampler = Sampler(var)
+    sampler = Sampler(var, port, args.query_every)
     names = ("sql", "clickhouse", "objectstore")
     samples: dict[str, Samples] = {name: [] for name in names}
     marks_file = work / "marks.json"
@@ -193,7 +217,8 @@ def main() -> None:
         "lag_events": {
             name: stats(lag_events(samples[name], marks, log["events"]), 0) for name in names
         },
-        "query_through_follower_seconds": stats(sampler.query_seconds, 4),
+        "pnl_by_day_through_follower_seconds": stats(sampler.query_seconds, 4),
+        "queries": len(sampler.query_seconds),
         "samples": len(samples["sql"]),
         "target_lag_seconds": 1.0,
     }

@@ -173,8 +173,11 @@ class ProjectionRunner:
             try:
                 self._catch_up_one(projection, self.store.head(), progress, pages)
                 position = projection.checkpoint()
-                notifications = self.store.follow(
-                    position, poll_seconds=self.poll_seconds, stop_when=lambda: self.stopping
+                notifications = self.store.follow(  # pages grow to batch_size when behind
+                    position,
+                    poll_seconds=self.poll_seconds,
+                    stop_when=lambda: self.stopping,
+                    batch_size=self.batch_size,
                 )
                 for page in notifications:
                     position = self._apply(projection, [decode(item) for item in page])
