@@ -146,6 +146,12 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="log size before following")
@@ -176,6 +182,7 @@ def main() -> None:
         target=append_live, args=(log["url"], args.rate, args.seconds, str(marks_file))
     )
     appender.start()
+    live_started, cpu_before = time.time(), cpu_seconds(follower.pid)
 
     def sample() -> dict[str, int]:
         moment, checkpoints = time.time(), sampler.read()
@@ -194,6 +201,7 @@ def main() -> None:
     while min(sample().values()) < final and time.time() < deadline:
         pass
     follower_peak = peak_rss_mib(follower.pid)
+    cpu_share = (cpu_seconds(follower.pid) - cpu_before) / (time.time() - live_started)
     sampler.close()
     follower.send_signal(signal.SIGINT)
     exit_code = follower.wait(120)
@@ -204,6 +212,7 @@ def main() -> None:
             "command": "lh projections run --follow (embedded SQLite, chDB, local objects)",
             "catch_up_seconds": round(catch_up_seconds, 2),
             "peak_rss_mib": follower_peak,
+            "cpu_cores_while_live": round(cpu_share, 2),
             "exit_code_on_sigint": exit_code,
         },
         "live": {

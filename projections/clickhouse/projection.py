@@ -19,6 +19,7 @@ the database is a read-only view through that process (``view_of`` names it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,8 @@ from projections.clickhouse.schema import FACT_TABLES, create_schema, drop_schem
 from projections.clickhouse.serve import QueryServer
 from projections.clickhouse.verify import mismatches
 from projections.state import LogState
+
+log = logging.getLogger(__name__)
 
 
 class ReadModelHeldError(RuntimeError):
@@ -68,10 +71,13 @@ class ClickHouseProjection:
     def _serve(self, url: str, engine_path: str) -> None:
         """Answer other processes' reads while this one holds the embedded database."""
         server = QueryServer(open_client(url, create_database=False), engine_path)
-        if server.start():
-            self._server = server
-        else:
+        try:
+            server.start()
+        except OSError as error:  # the read model works; other processes just cannot query
+            log.warning("cannot serve queries to other processes: %s", error)
             server.client.close()
+            return
+        self._server = server
 
     def checkpoint(self) -> int:
         return self._checkpoint

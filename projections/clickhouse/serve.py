@@ -10,7 +10,6 @@ read-only guard as ``lh analytics sql`` and runs with ``readonly=1``.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -20,7 +19,6 @@ from projections.analytics.readonly import ensure_read_only
 from projections.clickhouse import wire
 from projections.clickhouse.holder import MAX_SOCKET_PATH, socket_path
 
-log = logging.getLogger(__name__)
 READ_ONLY = {"readonly": 1}
 
 
@@ -33,11 +31,10 @@ class QueryServer:
         self._lock = threading.Lock()  # one statement at a time on the server's own client
         self._listener: socket.socket | None = None
 
-    def start(self) -> bool:
-        """Listen in a daemon thread; ``False`` (logged) when the socket path is too long."""
+    def start(self) -> None:
+        """Listen in a daemon thread; ``OSError`` when the socket cannot be made."""
         if len(os.fsencode(self.path)) > MAX_SOCKET_PATH:
-            log.warning("cannot serve queries: socket path %s is too long", self.path)
-            return False
+            raise OSError(f"socket path {self.path} is longer than {MAX_SOCKET_PATH} bytes")
         self.path.unlink(missing_ok=True)  # left by a killed holder; we hold the engine now
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old_mask = os.umask(0o177)
@@ -48,12 +45,12 @@ class QueryServer:
         listener.listen(16)
         self._listener = listener
         threading.Thread(target=self._accept, name="chdb-queries", daemon=True).start()
-        return True
 
     def close(self) -> None:
         listener, self._listener = self._listener, None
         if listener is None:
             return
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close alone does not
         listener.close()
         self.path.unlink(missing_ok=True)
 
