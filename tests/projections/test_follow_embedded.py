@@ -162,3 +162,30 @@ def test_a_killed_follower_leaves_no_lock_behind(
     assert again.returncode == 0, again.stderr
     assert f"caught up to position {head}" in again.stdout
     assert lh(env, "projections", "verify").returncode == 0
+
+
+HOLD = """
+import sys, time, clickhouse_connect
+client = clickhouse_connect.get_client(interface="chdb", path=sys.argv[1])
+print("holding", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_holder_that_does_not_serve_is_named(env: dict[str, str], var: Path) -> None:
+    engine = var / "analytics"
+    engine.mkdir(parents=True)
+    other = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(engine)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline() == "holding\n"
+        result = lh(env, "analytics", "sql", "SELECT 1")
+    finally:
+        other.kill()
+        other.wait(WAIT)
+    assert result.returncode == 1
+    message = " ".join(result.stderr.split())  # one message (rich may wrap it)
+    assert message.startswith("LH_CLICKHOUSE_URL:"), result.stderr
+    assert "Traceback" not in message and "Cannot lock file" not in message  # nor chDB's own
+    assert f"held by process {other.pid} and does not serve queries" in message
