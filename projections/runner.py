@@ -19,11 +19,10 @@ from types import FrameType
 
 from prometheus_client import Gauge
 
-from domain.events.codec import decode
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
 from projections.base import Projection
-from projections.pages import SharedPages
+from projections.pages import DecodedTail, SharedPages
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +121,8 @@ class ProjectionRunner:
         ``retry_seconds`` to 30 s); it never stops the others. Watch the lag gauge.
         """
         pages = self._shared_pages()
-        self._run_threads(lambda p: self._follow_one(p, progress, pages))
+        tail = DecodedTail(capacity=4 * self.batch_size)
+        self._run_threads(lambda p: self._follow_one(p, progress, pages, tail))
 
     def _shared_pages(self) -> SharedPages:
         return SharedPages(self.store, page_size=self.batch_size, readers=len(self.projections))
@@ -166,7 +166,11 @@ class ProjectionRunner:
                 progress(projection.name, position, target)
 
     def _follow_one(
-        self, projection: Projection, progress: Progress | None, pages: SharedPages
+        self,
+        projection: Projection,
+        progress: Progress | None,
+        pages: SharedPages,
+        tail: DecodedTail,
     ) -> None:
         backoff = self.retry_seconds
         while not self.stopping:
@@ -180,7 +184,7 @@ class ProjectionRunner:
                     batch_size=self.batch_size,
                 )
                 for page in notifications:
-                    position = self._apply(projection, [decode(item) for item in page])
+                    position = self._apply(projection, tail.decode(page))
                     backoff = self.retry_seconds
                     head = self.store.head()
                     _publish(projection.name, position, head)
