@@ -46,7 +46,7 @@ def _opened(
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
         raise fail(f"cannot open the read models: {type(error).__name__}: {error}", 2) from None
-    held = [(p.name, pid) for p in projections if (pid := getattr(p, "view_of", None))]
+    held = [(p.name, pid) for p in projections if (pid := getattr(p, "view_of", None)) is not None]
     if writing and held:
         for projection in projections:
             projection.close()

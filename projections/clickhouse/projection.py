@@ -52,7 +52,9 @@ class ClickHouseProjection:
         if self.view_of is None:
             create_schema(client)
         self._checkpoint = self._read_checkpoint()
-        self.recovered_rows = 0 if self.view_of else self._delete_rows_above_checkpoint()
+        self.recovered_rows = (
+            0 if self.view_of is not None else self._delete_rows_above_checkpoint()
+        )
 
     @classmethod
     def open(cls, url: str) -> ClickHouseProjection:
