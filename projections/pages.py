@@ -1,4 +1,5 @@
-"""Decode each page of the log once, however many projections are catching up over it.
+"""Decode each page of the log once, however many projections are catching up over it
+(``SharedPages``) or following its head (``DecodedTail``).
 
 Decoding (JSON + upcast) costs about as much as applying, so with three read models rebuilding
 side by side, decoding each page three times would waste most of a core. Pages are aligned to
@@ -10,8 +11,10 @@ then decodes for itself: memory stays bounded, nobody waits on a slow sibling).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+
+from eventsourcing.persistence import Notification
 
 from domain.events.codec import decode
 from domain.events.envelope import RecordedEvent
@@ -76,3 +79,34 @@ class SharedPages:
             for chunk in self.store.read_notifications(start, stop=end, batch_size=end - start)
             for notification in chunk
         ]
+
+
+class DecodedTail:
+    """The last ``capacity`` decoded events, shared by the threads following the head.
+
+    Followers poll at their own moments, so their pages start and end at different positions
+    and cannot be shared as pages; events can. Each thread decodes only what no sibling has.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._lock = threading.Lock()
+        self._events: dict[int, RecordedEvent] = {}
+        self.decoded = 0  # events actually decoded (for tests and tuning)
+
+    def decode(self, page: Sequence[Notification]) -> list[RecordedEvent]:
+        with self._lock:
+            known = [self._events.get(item.id) for item in page]
+        events = [
+            decode(item) if event is None else event
+            for event, item in zip(known, page, strict=True)
+        ]
+        fresh = sum(event is None for event in known)
+        if fresh:
+            with self._lock:
+                self.decoded += fresh
+                for event in events:
+                    self._events.setdefault(event.position, event)
+                while len(self._events) > self.capacity:  # oldest first: dicts keep order
+                    del self._events[next(iter(self._events))]
+        return events

@@ -22,12 +22,11 @@ from types import FrameType
 
 from prometheus_client import Gauge
 
-from domain.events.codec import decode
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
 from projections.base import Projection
 from projections.failures import Failure, FailureRecords
-from projections.pages import SharedPages
+from projections.pages import DecodedTail, SharedPages
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +171,8 @@ class ProjectionRunner:
         ``retry_seconds`` to 30 s); it never stops the others. Watch the lag gauge.
         """
         pages = self._shared_pages()
-        self._run_threads(lambda p: self._follow_one(p, progress, pages))
+        tail = DecodedTail(capacity=4 * self.batch_size)
+        self._run_threads(lambda p: self._follow_one(p, progress, pages, tail))
 
     def _shared_pages(self) -> SharedPages:
         return SharedPages(self.store, page_size=self.batch_size, readers=len(self.projections))
@@ -222,18 +222,25 @@ class ProjectionRunner:
                 progress(projection.name, position, target)
 
     def _follow_one(
-        self, projection: Projection, progress: Progress | None, pages: SharedPages
+        self,
+        projection: Projection,
+        progress: Progress | None,
+        pages: SharedPages,
+        tail: DecodedTail,
     ) -> None:
         backoff = self.retry_seconds
         while not self.stopping:
             try:
                 self._catch_up_one(projection, self.store.head(), progress, pages)
                 position = projection.checkpoint()
-                notifications = self.store.follow(
-                    position, poll_seconds=self.poll_seconds, stop_when=lambda: self.stopping
+                notifications = self.store.follow(  # pages grow to batch_size when behind
+                    position,
+                    poll_seconds=self.poll_seconds,
+                    stop_when=lambda: self.stopping,
+                    batch_size=self.batch_size,
                 )
                 for page in notifications:
-                    position = self._apply(projection, [decode(item) for item in page])
+                    position = self._apply(projection, tail.decode(page))
                     backoff = self.retry_seconds
                     head = self.store.head()
                     _publish(projection.name, position, head)

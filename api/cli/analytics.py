@@ -23,7 +23,7 @@ from projections.analytics import (
     run_sql,
 )
 from projections.analytics.output import text, to_csv, to_json
-from projections.clickhouse.client import open_client
+from projections.clickhouse.client import open_reader
 
 app = typer.Typer(
     help="Analytics over the ClickHouse read model: named queries and read-only SQL.",
@@ -111,16 +111,9 @@ def sql(
 def _client() -> Iterator[Any]:
     url = settings_or_exit().clickhouse_url
     try:
-        client = open_client(url, create_database=False)
+        client = open_reader(url)  # through `lh projections run --follow` while it holds chDB
     except Exception as error:
-        hint = ""
-        if "EmbeddedServer" in str(error):
-            hint = (
-                "\nis another process (e.g. `lh projections run --follow`) using this embedded "
-                "chDB database? chDB allows one process per path: stop it, or point "
-                "LH_CLICKHOUSE_URL at a ClickHouse server (http://...)."
-            )
-        raise fail(f"{error}{hint}", 2) from None
+        raise fail(str(error), 2) from None
     try:
         yield client
     except (FilterError, UnknownQueryError, ReadOnlyViolationError):

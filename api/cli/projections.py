@@ -52,10 +52,11 @@ def _records() -> FailureRecords:
 
 @contextmanager
 def _opened(
-    only: list[str] | None, *, adopt: bool = False, create: bool = False
+    only: list[str] | None, *, adopt: bool = False, create: bool = False, writing: bool = False
 ) -> Iterator[tuple[EventStore, list[Projection]]]:
     """The event store and the read models bound to it: those of another store are refused,
-    unless ``adopt`` (a rebuild) makes them take the configured store."""
+    unless ``adopt`` (a rebuild) makes them take the configured store; ``writing`` refuses read
+    models another process holds (an embedded chDB opened by a follower)."""
     settings = settings_or_exit()
     try:
         projections = open_projections(settings, only, create=create)
@@ -66,6 +67,16 @@ def _opened(
         if line is None:
             line = f"cannot open the read models: {type(error).__name__}: {error}"
         raise fail(line, 2) from None
+    held = [(p.name, pid) for p in projections if (pid := getattr(p, "view_of", None)) is not None]
+    if writing and held:
+        for projection in projections:
+            projection.close()
+        name, pid = held[0]
+        raise fail(
+            f"read model {name} is held by process {pid} (is `lh projections run --follow` "
+            "running?): only that process may write it; stop it first, or use --only",
+            2,
+        )
     try:
         with event_store(settings) as store:
             try:
@@ -138,7 +149,7 @@ def run(
     ),
 ) -> None:
     """Catch every read model up to the head of the log (then follow it with --follow)."""
-    with _opened(only) as (store, projections):
+    with _opened(only, writing=True) as (store, projections):
         runner = ProjectionRunner(store, projections, batch_size=batch_size, failures=_records())
         runner.install_signal_handlers()
         if metrics_port:
@@ -218,7 +229,7 @@ def rebuild(
     The rebuilt read model records the configured event store as its source.
     """
     only = None if name == "all" else [name]
-    with _opened(only, adopt=True) as (store, projections):
+    with _opened(only, adopt=True, writing=True) as (store, projections):
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)

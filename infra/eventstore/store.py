@@ -264,8 +264,9 @@ class EventStore:
         *,
         poll_seconds: float = 0.2,
         stop_when: Callable[[], bool] = lambda: False,
+        batch_size: int = 1_000,
     ) -> Iterator[Sequence[Notification]]:
-        """Pages of new records as they are appended, forever (or until ``stop_when()``).
+        """Pages of new records (up to ``batch_size``) as they are appended, until ``stop_when()``.
 
         Uses the recorder's blocking subscription where it has one (Redis); the embedded
         SQLite recorder has none, so it is polled every ``poll_seconds``.
@@ -273,7 +274,7 @@ class EventStore:
         position = after
         while not stop_when():
             caught_up = True
-            for page in self.read_notifications(position):
+            for page in self.read_notifications(position, batch_size=batch_size):
                 caught_up = False
                 yield page
                 position = page[-1].id

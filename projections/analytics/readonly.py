@@ -80,19 +80,25 @@ class AstNode:
     name: str
 
 
-def ensure_read_only(client: Any, sql: str) -> str:
-    """The canonical text of ``sql`` if it is one allowed SELECT; raise otherwise."""
+def ensure_read_only(client: Any, sql: str, parameters: dict[str, Any] | None = None) -> str:
+    """The canonical text of ``sql`` if it is one allowed SELECT; raise otherwise.
+
+    ``parameters`` are the values of the statement's ``{name:Type}`` placeholders, which the
+    parse needs and which stay placeholders in the canonical text."""
     if not sql.strip():
         raise ReadOnlyViolationError("no SQL statement given")
     canonical = _canonical(client, sql)
     database = str(client.query("SELECT currentDatabase()").result_rows[0][0])
-    check_tree(explain(client, canonical), explain(client, "SELECT 1"), database)
+    check_tree(explain(client, canonical, parameters), explain(client, "SELECT 1"), database)
     return canonical
 
 
-def explain(client: Any, statement: str) -> list[AstNode]:
+def explain(client: Any, statement: str, parameters: dict[str, Any] | None = None) -> list[AstNode]:
     """The parse tree of ``statement`` as ClickHouse prints it."""
-    rows = client.query(f"EXPLAIN AST {statement}").result_rows
+    try:
+        rows = client.query(f"EXPLAIN AST {statement}", parameters=parameters).result_rows
+    except Exception as error:
+        raise ReadOnlyViolationError(f"not one valid statement: {_reason(error)}") from None
     return [_node(str(row[0])) for row in rows]
 
 

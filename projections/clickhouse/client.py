@@ -8,10 +8,16 @@ chDB hosts one engine (one path) per process: close every client before opening 
 A missing database is created only when asked (``lh projections init``), so a mistyped name
 is never silently created empty. The one exception is the embedded chDB directory, which is
 ours: its database is created on first use, by the same code path as a server's when asked.
+
+One process at a time may open a path: while another holds it (``lh projections run
+--follow``), ``open_reader`` reads through that process instead (see ``serve``), and
+``open_client`` waits a little for it to let go, then names it.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +26,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import clickhouse_connect
 
 from infra.settings import check_url
+from projections.clickhouse.holder import holder, socket_path
+from projections.clickhouse.remote import RemoteClient
 
 DEFAULT_DATABASE = "lianghua"
+HOLDER_WAIT_SECONDS = 15.0  # long enough for a reader's query, short enough to say why
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,16 +90,18 @@ def _identifier(name: str) -> str:
 
 
 def open_client(url: str, *, create_database: bool | None = None) -> Any:
-    """A client whose current database is the target's (see ``_use_database``)."""
+    """A client of its own, on the target's database (see ``_use_database``)."""
     target = parse_clickhouse_url(url)
-    try:
-        client = _connect(target)
-    except Exception as error:
-        detail = str(error).replace(target.password, "***") if target.password else str(error)
-        first = (detail.strip().splitlines() or [type(error).__name__])[0]
-        raise ClickHouseUnavailableError(
-            f"LH_CLICKHOUSE_URL: cannot open {target.describe()}: {first}"
-        ) from None
+    client = _open(target, remote=False)
+    return _use_database(client, target, create_database=create_database)
+
+
+def open_reader(url: str, *, create_database: bool | None = False) -> Any:
+    """A client for reads: its own, or a ``RemoteClient`` when another process holds chDB."""
+    target = parse_clickhouse_url(url)
+    client = _open(target, remote=True)
+    if isinstance(client, RemoteClient):
+        return client
     return _use_database(client, target, create_database=create_database)
 
 
@@ -113,6 +124,47 @@ def _use_database(client: Any, target: ClickHouseTarget, *, create_database: boo
         client.close()
         raise
     return client
+
+
+def _open(target: ClickHouseTarget, *, remote: bool) -> Any:
+    try:
+        if target.embedded:
+            return _open_embedded(target, remote=remote)
+        return _connect(target)
+    except ClickHouseUnavailableError:
+        raise
+    except Exception as error:
+        detail = str(error).replace(target.password, "***") if target.password else str(error)
+        first = (detail.strip().splitlines() or [type(error).__name__])[0]
+        raise ClickHouseUnavailableError(
+            f"LH_CLICKHOUSE_URL: cannot open {target.describe()}: {first}"
+        ) from None
+
+
+def _open_embedded(target: ClickHouseTarget, *, remote: bool) -> Any:
+    """Open the engine when no other process holds it; else its ``RemoteClient`` or wait."""
+    mine = (None, os.getpid())
+    deadline = time.monotonic() + HOLDER_WAIT_SECONDS
+    while True:
+        pid = holder(target.path)
+        if pid in mine:
+            try:
+                return _connect(target)
+            except Exception:
+                if holder(target.path) in mine:
+                    raise  # not a race with another process: a real failure
+        elif remote and pid is not None:
+            client = RemoteClient.connect(socket_path(target.path), pid)
+            if client is not None:
+                return client
+        if time.monotonic() >= deadline:
+            serving = " and does not serve queries" if remote else ""
+            raise ClickHouseUnavailableError(
+                f"LH_CLICKHOUSE_URL: {target.describe()} is held by process {pid}{serving} "
+                "(chDB lets one process open a database): stop that process, or point "
+                "LH_CLICKHOUSE_URL at a ClickHouse server (http://...)"
+            )
+        time.sleep(0.1)
 
 
 def _connect(target: ClickHouseTarget) -> Any:

@@ -13,20 +13,33 @@ Exactly once, even across a crash mid-batch:
 The checkpoint lives in ClickHouse (``projection_checkpoints``) next to the rows, and the
 identity of the event store they came from in ``projection_sources`` (inserted once, before
 the first checkpoint written for that store).
+
+An embedded (chDB) database can be open in one process only: the process that opens it serves
+read-only queries to others (``serve``), and a projection opened while another process holds
+the database is a read-only view through that process (``view_of`` names it).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from domain.events.envelope import RecordedEvent, from_microseconds
-from projections.clickhouse.client import open_client, parse_clickhouse_url
+from projections.clickhouse.client import open_client, open_reader, parse_clickhouse_url
+from projections.clickhouse.remote import RemoteClient
 from projections.clickhouse.rows import build_tables
 from projections.clickhouse.schema import FACT_TABLES, create_schema, drop_schema
+from projections.clickhouse.serve import QueryServer
 from projections.clickhouse.verify import mismatches
 from projections.state import LogState
+
+log = logging.getLogger(__name__)
+
+
+class ReadModelHeldError(RuntimeError):
+    """A write to an embedded database another process holds (this projection is a view)."""
 
 
 class ClickHouseProjection:
@@ -37,22 +50,43 @@ class ClickHouseProjection:
         self.client = client
         self.target = target
         self.rows_last_batch = 0
-        create_schema(client)
+        self.view_of: int | None = client.holder_pid if isinstance(client, RemoteClient) else None
+        self._server: QueryServer | None = None
+        if self.view_of is None:
+            create_schema(client)
         self._checkpoint = self._read_checkpoint()
         self._source = self._read_source()
         self._store_id: str | None = None
-        self.recovered_rows = self._delete_rows_above_checkpoint()
+        self.recovered_rows = (
+            0 if self.view_of is not None else self._delete_rows_above_checkpoint()
+        )
 
     @classmethod
     def open(cls, url: str, *, create: bool = False) -> ClickHouseProjection:
         """Open the analytics database named by ``LH_CLICKHOUSE_URL``; ``create`` creates a
-        missing one on a server (an embedded chDB database is always created)."""
-        client = open_client(url, create_database=True if create else None)
+        missing one on a server (an embedded chDB database is always created). While another
+        process holds an embedded database, the projection is a read-only view through it."""
+        target = parse_clickhouse_url(url)
+        client = open_reader(url, create_database=True if create else None)
         try:
-            return cls(client, target=parse_clickhouse_url(url).describe())
+            projection = cls(client, target=target.describe())
+            if target.embedded and projection.view_of is None:
+                projection._serve(url, target.path)
         except Exception:
             client.close()  # chDB keeps its engine (and its path) while any client is open
             raise
+        return projection
+
+    def _serve(self, url: str, engine_path: str) -> None:
+        """Answer other processes' reads while this one holds the embedded database."""
+        server = QueryServer(open_client(url, create_database=False), engine_path)
+        try:
+            server.start()
+        except OSError as error:  # the read model works; other processes just cannot query
+            log.warning("cannot serve queries to other processes: %s", error)
+            server.client.close()
+            return
+        self._server = server
 
     def checkpoint(self) -> int:
         return self._checkpoint
@@ -62,7 +96,7 @@ class ClickHouseProjection:
 
     def attach(self, store_id: str) -> None:
         self._store_id = store_id
-        if self._checkpoint and self._source is None:  # built before store identities
+        if self._checkpoint and self._source is None and self.view_of is None:
             self._record_source()
 
     def _record_source(self) -> None:
@@ -74,6 +108,7 @@ class ClickHouseProjection:
         self._source = self._store_id
 
     def apply(self, batch: Sequence[RecordedEvent]) -> None:
+        self._check_writable()
         fresh = [event for event in batch if event.position > self._checkpoint]
         if not fresh:
             self.rows_last_batch = 0
@@ -99,13 +134,24 @@ class ClickHouseProjection:
         return sum(data.num_rows for data in tables.values())
 
     def reset(self) -> None:
+        self._check_writable()
         drop_schema(self.client)
         create_schema(self.client)
         self._checkpoint = 0
         self._source = None
 
     def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server.client.close()
         self.client.close()
+
+    def _check_writable(self) -> None:
+        if self.view_of is not None:
+            raise ReadModelHeldError(
+                f"{self.target} is held by process {self.view_of} (`lh projections run`?): "
+                "only that process may write it; stop it first"
+            )
 
     def row_counts(self) -> dict[str, int]:
         """Deduplicated rows per fact table."""
