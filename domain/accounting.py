@@ -69,7 +69,7 @@ class LotQueue:
         self.cost -= cost
         return realized
 
-    def open(self, signed: Decimal, price: Decimal, opened: int = 0) -> None:
+    def add(self, signed: Decimal, price: Decimal, opened: int = 0) -> None:
         """Add a new lot of ``signed`` quantity (same side as the position, or from flat)."""
         self.lots.append(Lot(signed, price, opened))
         self.quantity += signed
@@ -81,5 +81,5 @@ class LotQueue:
         realized = self.close(closing, price) if closing else ZERO
         rest = abs(signed) - closing
         if rest:
-            self.open(rest if signed > 0 else -rest, price, opened)
+            self.add(rest if signed > 0 else -rest, price, opened)
         return realized

@@ -121,7 +121,7 @@ class Book:
                 held.trip = None
         if remaining:
             open_fee = fee - close_fee
-            held.open(signed * remaining, price, time_us)
+            held.add(signed * remaining, price, time_us)
             if held.trip is None:
                 held.trip = _RoundTrip(side, time_us)
             held.trip.entry_quantity += remaining
