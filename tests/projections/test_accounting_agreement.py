@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import random
 import tempfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from domain.events.catalog import AccountFunded, FillRecorded, OrderSubmitted
 from domain.events.envelope import NewEvent, RecordedEvent
 from domain.events.types import Liquidity, OrderType, Side
 from domain.portfolio import Book
 from infra.eventstore.factory import open_event_store
-from projections.sql.models import LOTS, POSITIONS
+from projections.sql import migrate
+from projections.sql.engine import create_read_model_engine
+from projections.sql.models import CHECKPOINTS, LOTS, POSITIONS
 from projections.sql.projection import SqlProjection
 from projections.state import LogState, fold
 from tests.projections.support import dump
@@ -25,6 +28,7 @@ from tests.projections.support import dump
 D = Decimal
 T0 = 1_704_067_200_000_000
 ACCOUNT = "A"
+_AT = datetime(2026, 1, 1)
 Fill = tuple[str, str, Side, Decimal, Decimal, Decimal]  # strategy, symbol, side, qty, price, fee
 
 quantities = st.one_of(
@@ -223,3 +227,40 @@ def test_synthetic_log_values_its_books_by_the_same_rule(
         assert D(data["unrealized_pnl"]) == D(data["positions_value"]) - cost
         valued += 1
     assert valued > 50
+
+
+def test_upgrading_an_average_cost_read_model_rebuilds_it(sql_url: str) -> None:
+    """Rows folded at average cost before ``position_lots`` existed cannot continue under FIFO
+    (their lots were never kept): the migration empties the read model and its checkpoint, so
+    the runner replays the log."""
+    engine = create_read_model_engine(sql_url)
+    try:
+        migrate.upgrade(engine, "0001")
+        with engine.begin() as connection:
+            connection.execute(
+                insert(CHECKPOINTS), [{"name": "sql", "position": 9, "updated_at": _AT}]
+            )
+            connection.execute(
+                insert(POSITIONS),
+                [
+                    {
+                        "account": ACCOUNT,
+                        "strategy": "s1",
+                        "symbol": "BTC",
+                        "quantity": D(1),
+                        "cost_basis": D(150),
+                        "average_price": D(150),
+                        "realized_pnl": D(0),
+                        "fees": D(0),
+                        "fill_count": 3,
+                        "updated_at": _AT,
+                        "last_position": 9,
+                    }
+                ],
+            )
+        migrate.upgrade(engine)
+        with engine.connect() as connection:
+            assert connection.execute(select(CHECKPOINTS)).all() == []
+            assert connection.execute(select(POSITIONS)).all() == []
+    finally:
+        engine.dispose()
