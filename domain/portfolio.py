@@ -1,5 +1,6 @@
 """Exact accounting of fills: positions (FIFO lots), cash, fees, realized/unrealized PnL.
 
+Positions follow the one accounting rule of ``domain.accounting`` (FIFO lots).
 Every number is a Decimal built only from fill prices, quantities and fees by addition and
 multiplication, so the book reconciles exactly with the fills in the log. Each strategy has
 its own ``Book`` with its own allocation; a ``Portfolio`` holds the books of one account.
@@ -7,10 +8,10 @@ its own ``Book`` with its own allocation; a ``Portfolio`` holds the books of one
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from domain.accounting import LotQueue
 from domain.events.types import Side
 from domain.trades import ClosedTrade
 
@@ -21,14 +22,6 @@ _FEE_SPLIT = Decimal("0.0000000001")
 
 class AccountingError(ValueError):
     """A fill that cannot be booked (non-positive quantity or price, negative fee)."""
-
-
-@dataclass(slots=True)
-class Lot:
-    """An open slice of a position: signed quantity at its entry price."""
-
-    quantity: Decimal
-    price: Decimal
 
 
 @dataclass(slots=True)
@@ -43,19 +36,13 @@ class _RoundTrip:
     fees: Decimal = ZERO
 
 
-@dataclass(slots=True)
-class Position:
-    """One symbol's open lots, oldest first, and its round trip in progress."""
+@dataclass(slots=True, kw_only=True)
+class Position(LotQueue):
+    """One symbol's open lots (FIFO), its realized PnL and its round trip in progress."""
 
     symbol: str
-    lots: deque[Lot] = field(default_factory=deque)
-    quantity: Decimal = ZERO
     realized: Decimal = ZERO
     trip: _RoundTrip | None = None
-
-    @property
-    def cost(self) -> Decimal:
-        return sum((lot.quantity * lot.price for lot in self.lots), ZERO)
 
     @property
     def average_price(self) -> Decimal:
@@ -104,20 +91,23 @@ class Book:
             raise AccountingError(
                 f"cannot book fill {side} {quantity} {symbol} @ {price} fee {fee}"
             )
-        held = self.positions.setdefault(symbol, Position(symbol))
+        held = self.positions.get(symbol)
+        if held is None:
+            held = self.positions[symbol] = Position(symbol=symbol)
         self.cash -= side.sign * quantity * price + fee
         self.fees += fee
         self.marks.setdefault(symbol, price)
         closed: list[ClosedTrade] = []
         remaining = quantity
         signed = side.sign
-        closing = min(remaining, abs(held.quantity)) if held.quantity * signed < 0 else ZERO
+        closing = held.closing(signed * quantity)
         close_fee = ZERO
         if closing:
             close_fee = (
                 fee if closing == quantity else (fee * closing / quantity).quantize(_FEE_SPLIT)
             )
-            realized = self._close_lots(held, closing, price)
+            realized = held.close(closing, price)
+            held.realized += realized
             self.realized += realized
             trip = held.trip
             assert trip is not None
@@ -125,15 +115,13 @@ class Book:
             trip.exit_notional += closing * price
             trip.realized += realized
             trip.fees += close_fee
-            held.quantity += signed * closing
             remaining -= closing
             if held.quantity == 0:
                 closed.append(self._finish(symbol, trip, time_us))
                 held.trip = None
         if remaining:
             open_fee = fee - close_fee
-            held.lots.append(Lot(signed * remaining, price))
-            held.quantity += signed * remaining
+            held.add(signed * remaining, price, time_us)
             if held.trip is None:
                 held.trip = _RoundTrip(side, time_us)
             held.trip.entry_quantity += remaining
@@ -145,24 +133,6 @@ class Book:
             self._open.discard(symbol)
         self.trades.extend(closed)
         return closed
-
-    @staticmethod
-    def _close_lots(held: Position, quantity: Decimal, price: Decimal) -> Decimal:
-        realized = ZERO
-        left = quantity
-        while left:
-            lot = held.lots[0]
-            size = abs(lot.quantity)
-            take = min(size, left)
-            direction = 1 if lot.quantity > 0 else -1
-            realized += (price - lot.price) * direction * take
-            if take == size:
-                held.lots.popleft()
-            else:
-                lot.quantity -= direction * take
-            left -= take
-        held.realized += realized
-        return realized
 
     def _finish(self, symbol: str, trip: _RoundTrip, time_us: int) -> ClosedTrade:
         return ClosedTrade(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from domain.accounting import LotQueue
 from domain.events.base import DomainEvent
 from domain.events.catalog import (
     AccountFunded,
@@ -53,11 +54,13 @@ MINUTE_US = 60_000_000
 
 @dataclass
 class _Book:
+    """Cash, fees and FIFO lots per symbol: the one accounting rule (``domain.accounting``)."""
+
     cash: Decimal
     fees: Decimal = Decimal(0)
     realized: Decimal = Decimal(0)
     positions: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-    cost: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    lots: dict[str, LotQueue] = field(default_factory=lambda: defaultdict(LotQueue))
 
 
 @dataclass
@@ -365,14 +368,8 @@ class SyntheticLog:
     def _book_fill(
         book: _Book, symbol: str, side: Side, *, quantity: Decimal, price: Decimal, fee: Decimal
     ) -> None:
-        position = book.positions[symbol]
-        if side is Side.BUY:
-            book.cost[symbol] += quantity * price
-        else:
-            average = book.cost[symbol] / position
-            book.realized += (price - average) * quantity
-            book.cost[symbol] -= average * quantity
-        book.positions[symbol] = position + side.sign * quantity
+        book.realized += book.lots[symbol].fill(side.sign * quantity, price)
+        book.positions[symbol] += side.sign * quantity
         book.cash -= side.sign * quantity * price + fee
         book.fees += fee
 
@@ -383,7 +380,7 @@ class SyntheticLog:
         self, run_id: str, strategy: str, book: _Book, prices: dict[str, Decimal], now: int
     ) -> NewEvent:
         value = sum((q * prices[s] for s, q in book.positions.items()), Decimal(0))
-        unrealized = value - sum(book.cost.values(), Decimal(0))
+        unrealized = value - sum((lots.cost for lots in book.lots.values()), Decimal(0))
         return self._event(
             run_stream(run_id),
             PortfolioValued(

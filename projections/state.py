@@ -12,6 +12,9 @@ Definitions (read models must agree on them):
   An event for an order never submitted creates it with empty ``symbol`` and ``strategy``.
 - ``positions`` holds the signed sum of ``FillRecorded`` quantities (BUY +, SELL -) for every
   (account, strategy, symbol) that has had a fill; a flat position stays listed with 0.
+- ``lots`` holds the same positions as ``domain.accounting.LotQueue``: open FIFO lots, their
+  cost basis, and ``realized[key]`` the PnL their fills realized, gross of fees (the one
+  accounting rule, docs/accounting.md).
 - ``fills[(strategy, symbol)]``: count, Σ quantity, Σ price * quantity, Σ fee.
 - ``cash[(account, currency)]``: Σ ``AccountFunded`` + Σ ``BalanceAdjusted`` - Σ signed fill
   notional - Σ fees, where a fill settles in its ``fee_currency``.
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from domain.accounting import LotQueue
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
 
@@ -87,6 +91,8 @@ class LogState:
     head: int = 0
     orders: dict[str, OrderState] = field(default_factory=dict)
     positions: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)
+    lots: dict[tuple[str, str, str], LotQueue] = field(default_factory=dict)
+    realized: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)
     fills: dict[tuple[str, str], FillTotals] = field(default_factory=dict)
     cash: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     risk_decisions: int = 0
@@ -133,6 +139,11 @@ class LogState:
         signed = quantity if data["side"] == "BUY" else -quantity
         position_key = (data["account"], data["strategy"], data["symbol"])
         self.positions[position_key] = self.positions.get(position_key, ZERO) + signed
+        lots = self.lots.get(position_key)
+        if lots is None:
+            lots = self.lots[position_key] = LotQueue()
+        realized = lots.fill(signed, price)
+        self.realized[position_key] = self.realized.get(position_key, ZERO) + realized
         totals = self.fills.setdefault((data["strategy"], data["symbol"]), FillTotals())
         totals.count += 1
         totals.quantity += quantity

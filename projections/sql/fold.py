@@ -4,6 +4,10 @@ Two passes: ``needed_keys`` says which existing rows the batch updates (they are
 query per table), then ``BatchFold.apply`` folds every event into plain row dicts. Every derived
 decimal is rounded to the column scale at each step, so the result never depends on where batch
 boundaries fall (a rebuild equals the incremental build, row for row).
+
+Positions follow the one accounting rule, ``domain.accounting.LotQueue`` (FIFO lots): the
+projection loads each touched position's oldest lots, as many as the batch's opposite fills can
+close, and writes back only the lots the batch consumed, changed or opened.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta
 from decimal import Context, Decimal, localcontext
 from typing import Any
 
+from domain.accounting import LotQueue
 from domain.events.envelope import RecordedEvent
 from projections.sql.types import QUANTUM
 from projections.state import ORDER_STATUS_BY_EVENT, SUBMITTED
@@ -46,6 +51,13 @@ class NeededKeys:
     cash: set[tuple[str, str]] = field(default_factory=set)
     runs: set[str] = field(default_factory=set)
     trading: set[str] = field(default_factory=set)
+    # per position, Σ BUY and Σ SELL quantity: at most this much of its existing lots closes
+    traded: dict[tuple[str, str, str], list[Decimal]] = field(default_factory=dict)
+
+    def closable(self, key: tuple[str, str, str], held: Decimal) -> Decimal:
+        """The most of a position of ``held`` (signed) the batch's fills can close."""
+        buys, sells = self.traded.get(key, (ZERO, ZERO))
+        return sells if held > 0 else buys if held < 0 else ZERO
 
 
 def needed_keys(events: Sequence[RecordedEvent]) -> NeededKeys:
@@ -61,7 +73,10 @@ def needed_keys(events: Sequence[RecordedEvent]) -> NeededKeys:
             if data["order_id"] not in submitted:
                 keys.orders.add(data["order_id"])
             if kind == "FillRecorded":
-                keys.positions.add((data["account"], data["strategy"], data["symbol"]))
+                key = (data["account"], data["strategy"], data["symbol"])
+                keys.positions.add(key)
+                traded = keys.traded.setdefault(key, [ZERO, ZERO])
+                traded[data["side"] != "BUY"] += Decimal(data["quantity"])
                 keys.cash.add((data["account"], data["fee_currency"]))
         elif kind in ("AccountFunded", "BalanceAdjusted"):
             keys.cash.add((data["account"], data["currency"]))
@@ -81,6 +96,9 @@ class BatchFold:
 
     orders: dict[str, Row] = field(default_factory=dict)
     positions: dict[tuple[str, str, str], Row] = field(default_factory=dict)
+    # each position's lot queue; ``loaded`` names the lots read from the read model
+    lots: dict[tuple[str, str, str], LotQueue] = field(default_factory=dict)
+    loaded: dict[tuple[str, str, str], set[int]] = field(default_factory=dict)
     cash: dict[tuple[str, str], Row] = field(default_factory=dict)
     runs: dict[str, Row] = field(default_factory=dict)
     trading: dict[str, Row] = field(default_factory=dict)
@@ -217,26 +235,38 @@ class BatchFold:
                 "fees": ZERO,
                 "fill_count": 0,
             }
-        held: Decimal = row["quantity"]
-        cost: Decimal = row["cost_basis"]
-        if held == 0 or (held > 0) == (signed > 0):
-            held, cost = held + signed, cost + signed * price
-        else:  # reduces (and maybe flips) the position: realize PnL on the closed part
-            closed = min(abs(signed), abs(held))
-            released = dec(cost * closed / abs(held))
-            direction = 1 if held > 0 else -1
-            row["realized_pnl"] = dec(row["realized_pnl"] + direction * closed * price - released)
-            cost -= released
-            held += signed
-            if held != 0 and (held > 0) != (direction > 0):  # flipped: the rest opens anew
-                cost = held * price
-        row["quantity"] = dec(held)
-        row["cost_basis"] = dec(cost) if held != 0 else ZERO
-        row["average_price"] = dec(abs(cost / held)) if held != 0 else ZERO
+        lots = self.lots.get(key)
+        if lots is None:  # a position new to the read model (known ones come with their lots)
+            lots = self.lots[key] = LotQueue()
+        realized = lots.fill(signed, price, position)
+        held = lots.quantity
+        lots.cost = dec(lots.cost) if held else ZERO
+        row["realized_pnl"] = dec(row["realized_pnl"] + realized)
+        row["quantity"] = held
+        row["cost_basis"] = lots.cost
+        row["average_price"] = dec(abs(lots.cost / held)) if held else ZERO
         row["fees"] = dec(row["fees"] + fee)
         row["fill_count"] += 1
         row["updated_at"] = at
         row["last_position"] = position
+
+    def lot_changes(self) -> tuple[list[Row], list[Row]]:
+        """``(consumed, kept)``: per position the newest lot read and then fully closed (every
+        older one went too: FIFO), and the lots to upsert (new ones and the oldest read one)."""
+        consumed: list[Row] = []
+        kept: list[Row] = []
+        for key, lots in self.lots.items():
+            loaded = self.loaded.get(key, set())
+            remaining = {lot.opened for lot in lots.lots}
+            gone = loaded - remaining
+            if gone:
+                consumed.append(_lot_key(key, max(gone)))
+            for index, lot in enumerate(lots.lots):
+                if index == 0 or lot.opened not in loaded:
+                    row = _lot_key(key, lot.opened)
+                    row["quantity"], row["price"] = lot.quantity, lot.price
+                    kept.append(row)
+        return consumed, kept
 
     def _cash(self, account: str, currency: str, position: int, at: datetime) -> Row:
         row = self.cash.get((account, currency))
@@ -439,6 +469,10 @@ class BatchFold:
             fees=dec(data["fees"]),
             valued_at=at,
         )
+
+
+def _lot_key(key: tuple[str, str, str], opened: int) -> Row:
+    return {"account": key[0], "strategy": key[1], "symbol": key[2], "opened_position": opened}
 
 
 def new_order_row(order_id: str) -> Row:

@@ -111,6 +111,22 @@ class Position(Base):
     last_position: Mapped[int] = mapped_column(BigInteger)
 
 
+class PositionLot(Base):
+    """An open FIFO lot of a position (``domain.accounting``): what its next fills close first.
+
+    Keyed by the log position of the fill that opened it, so lots sort oldest first.
+    """
+
+    __tablename__ = "position_lots"
+
+    account: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(NAME), primary_key=True)
+    opened_position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    quantity: Mapped[Decimal] = mapped_column(exact_decimal())
+    price: Mapped[Decimal] = mapped_column(exact_decimal())
+
+
 class CashBalance(Base):
     __tablename__ = "cash_balances"
 
@@ -270,6 +286,7 @@ def _table(model: type[Base]) -> Table:
 
 
 ORDERS, FILLS, POSITIONS, CASH = _table(Order), _table(Fill), _table(Position), _table(CashBalance)
+LOTS = _table(PositionLot)
 DECISIONS, OUTCOMES = _table(RiskDecision), _table(RiskRuleOutcome)
 RUNS, LIMITS, LIMIT_CHANGES = _table(StrategyRun), _table(RiskLimit), _table(RiskLimitChange)
 KILL_LOG, TRADING = _table(KillSwitchLogEntry), _table(TradingStateRow)
@@ -279,6 +296,7 @@ VIEW_TABLES: tuple[Table, ...] = (
     ORDERS,
     FILLS,
     POSITIONS,
+    LOTS,
     CASH,
     DECISIONS,
     OUTCOMES,

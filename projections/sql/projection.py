@@ -7,14 +7,17 @@ checkpoint. A crash anywhere rolls the whole batch back, so no event is applied 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Table, select, tuple_, update
+from sqlalchemy import Engine, Table, and_, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from domain.accounting import Lot, LotQueue
 from domain.events.envelope import RecordedEvent
 from projections.sql import migrate
 from projections.sql.engine import create_read_model_engine
@@ -27,6 +30,7 @@ from projections.sql.models import (
     KILL_LOG,
     LIMIT_CHANGES,
     LIMITS,
+    LOTS,
     ORDERS,
     OUTCOMES,
     POSITIONS,
@@ -37,7 +41,28 @@ from projections.sql.models import (
 from projections.sql.mysql_bulk import write_rows
 from projections.state import LogState
 
+ZERO = Decimal(0)
 _IN_CHUNK = 500  # keys per IN (...) lookup
+_LOT_PAGE = 64  # lots per first lookup of a position's oldest lots (doubles after)
+_LOTS_BY_KEY = (
+    select(LOTS.c.opened_position, LOTS.c.quantity, LOTS.c.price)
+    .where(
+        LOTS.c.account == bindparam("account"),
+        LOTS.c.strategy == bindparam("strategy"),
+        LOTS.c.symbol == bindparam("symbol"),
+        LOTS.c.opened_position > bindparam("after"),
+    )
+    .order_by(LOTS.c.opened_position)
+    .limit(bindparam("page"))
+)
+_DELETE_CONSUMED = delete(LOTS).where(
+    and_(
+        LOTS.c.account == bindparam("b_account"),
+        LOTS.c.strategy == bindparam("b_strategy"),
+        LOTS.c.symbol == bindparam("b_symbol"),
+        LOTS.c.opened_position <= bindparam("b_opened_position"),
+    )
+)
 
 
 class PositionGapError(RuntimeError):
@@ -148,7 +173,12 @@ class SqlProjection:
             fold.orders[row["order_id"]] = row
         position_key = [POSITIONS.c.account, POSITIONS.c.strategy, POSITIONS.c.symbol]
         for row in self._rows(connection, POSITIONS, position_key, keys.positions):
-            fold.positions[(row["account"], row["strategy"], row["symbol"])] = row
+            key = (row["account"], row["strategy"], row["symbol"])
+            fold.positions[key] = row
+            held = row["quantity"]
+            lots = _oldest_lots(connection, key, keys.closable(key, held))
+            fold.lots[key] = LotQueue(lots, held, row["cost_basis"])
+            fold.loaded[key] = {lot.opened for lot in lots}
         for row in self._rows(connection, CASH, [CASH.c.account, CASH.c.currency], keys.cash):
             fold.cash[(row["account"], row["currency"])] = row
         for row in self._rows(connection, RUNS, [RUNS.c.run_id], keys.runs):
@@ -173,6 +203,13 @@ class SqlProjection:
     def _write(self, connection: Connection, fold: BatchFold) -> None:
         self._upsert(connection, ORDERS, list(fold.orders.values()))
         self._upsert(connection, POSITIONS, list(fold.positions.values()))
+        consumed, kept = fold.lot_changes()
+        if consumed:
+            connection.execute(
+                _DELETE_CONSUMED,
+                [{f"b_{name}": value for name, value in row.items()} for row in consumed],
+            )
+        self._upsert(connection, LOTS, kept)
         self._upsert(connection, CASH, list(fold.cash.values()))
         self._upsert(connection, RUNS, list(fold.runs.values()))
         self._upsert(connection, TRADING, list(fold.trading.values()))
@@ -208,6 +245,27 @@ class SqlProjection:
 
     def view_tables(self) -> tuple[Table, ...]:
         return VIEW_TABLES
+
+
+def _oldest_lots(
+    connection: Connection, key: tuple[str, str, str], closable: Decimal
+) -> deque[Lot]:
+    """A position's oldest open lots, just enough to cover ``closable`` (all if fewer)."""
+    lots: deque[Lot] = deque()
+    covered = ZERO
+    after, page = -1, _LOT_PAGE
+    params = {"account": key[0], "strategy": key[1], "symbol": key[2]}
+    while covered < closable:
+        rows = connection.execute(_LOTS_BY_KEY, {**params, "after": after, "page": page}).all()
+        for opened, quantity, price in rows:
+            lots.append(Lot(quantity, price, opened))
+            covered += abs(quantity)
+            if covered >= closable:
+                break
+        if len(rows) < page:
+            break
+        after, page = rows[-1][0], page * 2
+    return lots
 
 
 def _utc_now() -> datetime:

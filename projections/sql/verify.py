@@ -1,5 +1,7 @@
 """Compare the SQL rows with state recomputed from the log (``projections.state.LogState``).
 
+Positions are compared by quantity, realized PnL and cost basis (FIFO, ``domain.accounting``).
+
 Everything is read in one transaction, so a runner applying batches meanwhile cannot make the
 rows and the checkpoint disagree. Sums are done in Python with exact decimals on both backends.
 """
@@ -45,19 +47,30 @@ def sql_mismatches(projection: SqlProjection, state: LogState) -> list[str]:
             )
         }
         problems += _compare("order", orders, state.orders, _order_diff)
-        positions = {
-            (row.account, row.strategy, row.symbol): row.quantity
-            for row in _stream(
-                connection,
-                select(
-                    POSITIONS.c.account,
-                    POSITIONS.c.strategy,
-                    POSITIONS.c.symbol,
-                    POSITIONS.c.quantity,
-                ),
+        positions: dict[tuple[str, str, str], Decimal] = {}
+        realized: dict[tuple[str, str, str], Decimal] = {}
+        cost: dict[tuple[str, str, str], Decimal] = {}
+        for row in _stream(
+            connection,
+            select(
+                POSITIONS.c.account,
+                POSITIONS.c.strategy,
+                POSITIONS.c.symbol,
+                POSITIONS.c.quantity,
+                POSITIONS.c.realized_pnl,
+                POSITIONS.c.cost_basis,
+            ),
+        ):
+            key = (row.account, row.strategy, row.symbol)
+            positions[key], realized[key], cost[key] = (
+                row.quantity,
+                row.realized_pnl,
+                row.cost_basis,
             )
-        }
         problems += _compare_amounts("position", positions, state.positions)
+        problems += _compare_amounts("realized PnL of", realized, state.realized)
+        logged_cost = {key: lots.cost for key, lots in state.lots.items()}
+        problems += _compare_amounts("cost basis of", cost, logged_cost)
         fills: dict[tuple[str, str], FillTotals] = {}
         for row in _stream(
             connection,

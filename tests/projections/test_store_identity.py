@@ -223,20 +223,22 @@ def test_store_info_shows_the_identity(tmp_path: Path, monkeypatch: pytest.Monke
     assert f"store identity: {open_event_store(url).identity}" in out
 
 
-def test_a_read_model_built_before_identities_adopts_the_store(
+def test_a_read_model_built_before_identities_is_rebuilt_from_the_configured_store(
     sql_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 0002 adds the column to a read model with rows; the first command that binds
-    it records the configured store at once, and from then on it refuses any other."""
+    """A read model left by a version before identities (revision 0001) is emptied by the
+    upgrade (0003: its PnL was folded at average cost), so the next run rebuilds it from the
+    configured store and records that store; from then on it refuses any other."""
     store = _filled(f"sqlite:///{tmp_path / 'events.sqlite'}", "lh", BARS_A)
     _use(monkeypatch, store.env, {"LH_SQL_URL": sql_url})
     assert _lh("projections", "run", "--only", "sql")[0] == 0
     engine = create_read_model_engine(sql_url)
     migrate.downgrade(engine, "0001")  # as an older version left it: no store_id column
     engine.dispose()
-    assert _recorded("sql") == (store.head, None)
     code, out = _lh("projections", "status", "--only", "sql")
     assert code == 0, out
+    assert _recorded("sql") == (0, None)
+    assert _lh("projections", "run", "--only", "sql")[0] == 0
     assert _recorded("sql") == (store.head, store.identity)
     other = _filled(f"sqlite:///{tmp_path / 'more.sqlite'}", "lh", BARS_B)
     _use(monkeypatch, other.env)
