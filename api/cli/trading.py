@@ -342,8 +342,9 @@ def _run_failed(error: RunFailedError) -> typer.Exit:
     what happened to the run and what to do; exit 1."""
     failure = error.failure
     if not failure.resumable:
-        lines = ["Traceback of the strategy (most recent call last):", *failure.frames]
-        err_console.print(Text("\n".join(lines)), soft_wrap=True, highlight=False)
+        if failure.frames:  # none when the call itself failed (a wrong hook signature)
+            lines = ["Traceback of the strategy (most recent call last):", *failure.frames]
+            err_console.print(Text("\n".join(lines)), soft_wrap=True, highlight=False)
         err_console.print(Text(f"{failure.error_type}: {failure.message}"), soft_wrap=True)
         return fail(
             f"run {error.run_id} failed in the strategy's {error.hook or 'code'}; recorded as "

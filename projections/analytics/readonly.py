@@ -113,15 +113,15 @@ def check_tree(tree: Sequence[AstNode], baseline: Sequence[AstNode], database: s
         raise ReadOnlyViolationError(f"only one SELECT is allowed; got {kind}")
     if _root_extras(tree) != _root_extras(baseline):
         raise ReadOnlyViolationError(
-            "refused: FORMAT, SETTINGS and INTO OUTFILE are not allowed in ad-hoc SQL"
+            "FORMAT, SETTINGS and INTO OUTFILE are not allowed in ad-hoc SQL"
         )
     if _count(tree, "Set") != _count(baseline, "Set"):
-        raise ReadOnlyViolationError("refused: SETTINGS cannot be changed by ad-hoc SQL")
+        raise ReadOnlyViolationError("SETTINGS cannot be changed by ad-hoc SQL")
     parents = _parents(tree)
     for index, node in enumerate(tree):
         parent = tree[parents[index]] if parents[index] >= 0 else None
         if node.kind not in _SELECT_NODES:
-            raise ReadOnlyViolationError(f"refused: {node.kind} is not part of a SELECT")
+            raise ReadOnlyViolationError(f"{node.kind} is not part of a SELECT")
         if node.kind == "Function":
             _check_function(node, parent)
         elif node.kind == "TableIdentifier" or (
@@ -203,12 +203,10 @@ def _check_function(node: AstNode, parent: AstNode | None) -> None:
     name = node.name.lower()
     if parent is not None and parent.kind == "TableExpression":
         raise ReadOnlyViolationError(
-            f"refused: table function {node.name}() reads outside the analytics tables"
+            f"table function {node.name}() reads outside the analytics tables"
         )
     if name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES):
-        raise ReadOnlyViolationError(
-            f"refused: function {node.name}() reaches outside the analytics tables"
-        )
+        raise ReadOnlyViolationError(f"function {node.name}() reaches outside the analytics tables")
 
 
 def _is_in_set_operand(tree: Sequence[AstNode], parents: Sequence[int], index: int) -> bool:
@@ -228,6 +226,4 @@ def _is_in_set_operand(tree: Sequence[AstNode], parents: Sequence[int], index: i
 def _check_table(name: str, database: str) -> None:
     qualifier, dot, _ = name.partition(".")
     if dot and qualifier.strip("`") != database:
-        raise ReadOnlyViolationError(
-            f"refused: {name} is outside the analytics database {database!r}"
-        )
+        raise ReadOnlyViolationError(f"{name} is outside the analytics database {database!r}")
