@@ -142,8 +142,11 @@ def _sink_kind(url: str) -> str:
 
 
 def test_a_daemonic_pool_worker_records_in_process(tmp_path: Path) -> None:
-    """A pool worker already has a core of its own: there the backtest appends itself."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    """A pool worker already has a core of its own: there the backtest appends itself.
+
+    Spawned, as ``lh optimize`` starts its workers: a fork of this test process (which holds
+    chDB's and other tests' threads) can deadlock in the child on a lock held at fork time."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
         assert pool.apply(_sink_kind, (_url(tmp_path),)) == "StoreSink"
 
 
