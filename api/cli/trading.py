@@ -23,6 +23,7 @@ from domain.events.types import RunMode
 from domain.market import BarSeries
 from domain.risk import RiskLimits
 from domain.strategy import StrategyError, parse_assignments
+from infra.eventstore.leases import LeaseHeldError, LeaseLostError
 from infra.secrets import redact_url
 from infra.settings import ConfigError
 from infra.trading.backtest import run_backtest
@@ -125,8 +126,10 @@ def backtest(
     with event_store(settings) as store, _progress(not as_json, "backtest") as progress:
         try:
             result = run_backtest(config, store, progress=progress)
-        except RecoveryError as error:
+        except (RecoveryError, LeaseHeldError) as error:
             raise fail(str(error), BAD_INPUT) from None
+        except LeaseLostError as error:
+            raise fail(str(error), 1) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
     _print_result(result, as_json, redact_url(settings.event_store))
@@ -175,8 +178,10 @@ def paper(
     with event_store(settings) as store, _progress(not as_json, "paper") as progress:
         try:
             result = run_paper(config, store, speed=speed, progress=progress)
-        except RecoveryError as error:
+        except (RecoveryError, LeaseHeldError) as error:
             raise fail(str(error), BAD_INPUT) from None
+        except LeaseLostError as error:
+            raise fail(str(error), 1) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
     _print_result(result, as_json, redact_url(settings.event_store))
