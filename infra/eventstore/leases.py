@@ -30,13 +30,15 @@ class Holder:
     since_us: int
     expires_us: int
 
-    def gone(self) -> bool:
-        """Whether this holder is a process of this machine (same boot) that no longer runs."""
+    def gone(self, token: str) -> bool:
+        """Whether this holder (of the lease ``token``) no longer runs: a process of this
+        machine (same boot) that has exited, or this process, which let the lease go without
+        reaching the store (the store was down when it stopped)."""
         me = this_process()
         if (self.host, self.boot) != (me.host, me.boot) or self.pid <= 0:
             return False
         if self.pid == me.pid:
-            return False
+            return token not in _HELD_HERE
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:
@@ -128,6 +130,21 @@ class Process:
 
 def this_process() -> Process:
     return Process(socket.gethostname(), os.getpid(), _boot_id())
+
+
+_HELD_HERE: set[str] = set()
+"""Tokens of the leases this process holds now (a pid alone cannot tell, in this process,
+a lease still held from one left behind by a run that ended while the store was down)."""
+
+
+def held_here(token: str) -> None:
+    """Note that this process holds the lease ``token`` (``LeaseStore.acquire`` calls it)."""
+    _HELD_HERE.add(token)
+
+
+def let_go(token: str) -> None:
+    """Note that this process no longer holds ``token``, whether or not the store heard."""
+    _HELD_HERE.discard(token)
 
 
 def now_us() -> int:

@@ -13,7 +13,17 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from infra.eventstore.leases import Holder, Lease, LeaseHeldError, now_us, this_process
+from eventsourcing.persistence import OperationalError
+
+from infra.eventstore.leases import (
+    Holder,
+    Lease,
+    LeaseHeldError,
+    held_here,
+    let_go,
+    now_us,
+    this_process,
+)
 
 TABLE = "lh_run_leases"
 _CREATE = (
@@ -32,8 +42,7 @@ class SQLiteLeases:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        with closing(connection):
+        with _translated(), closing(self._connect()) as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 connection.execute(_CREATE)
@@ -43,14 +52,19 @@ class SQLiteLeases:
                 raise
             connection.execute("COMMIT")
 
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+
     def acquire(self, name: str, ttl_ms: int) -> Lease:
         me = this_process()
         with self._transaction() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE name = ?", (name,)).fetchone()
+            row = db.execute(
+                f"SELECT token, {_COLUMNS} FROM {TABLE} WHERE name = ?", (name,)
+            ).fetchone()
             now = now_us()
             if row is not None:
-                holder = Holder(*row)
-                if holder.expires_us > now and not holder.gone():
+                token, holder = row[0], Holder(*row[1:])
+                if holder.expires_us > now and not holder.gone(token):
                     raise LeaseHeldError(name, holder)
             holder = Holder(me.host, me.pid, me.boot, now, now + ttl_ms * 1_000)
             lease = Lease(name, uuid.uuid4().hex, holder)
@@ -58,6 +72,7 @@ class SQLiteLeases:
                 f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (name, lease.token, me.host, me.pid, me.boot, now, holder.expires_us),
             )
+        held_here(lease.token)
         return lease
 
     def renew(self, lease: Lease, ttl_ms: int) -> bool:
@@ -71,8 +86,7 @@ class SQLiteLeases:
         return changed == 1
 
     def holds(self, lease: Lease) -> bool:
-        connection = sqlite3.connect(self.path, timeout=30)
-        with closing(connection):
+        with _translated(), closing(self._connect()) as connection:
             try:
                 row = connection.execute(
                     f"SELECT expires_us FROM {TABLE} WHERE name = ? AND token = ?",
@@ -85,6 +99,7 @@ class SQLiteLeases:
         return row is not None and int(row[0]) > now_us()
 
     def release(self, lease: Lease) -> None:
+        let_go(lease.token)
         with self._transaction() as db:
             db.execute(
                 f"DELETE FROM {TABLE} WHERE name = ? AND token = ?", (lease.name, lease.token)
@@ -92,3 +107,13 @@ class SQLiteLeases:
 
     def close(self) -> None:
         """Nothing to close: each call opens and closes its own connection."""
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """SQLite's operational errors (locked, disk full, unreadable) as the recorders raise
+    them: an ``OperationalError`` interrupts a run like a failed append."""
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        raise OperationalError(error) from error

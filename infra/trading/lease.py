@@ -9,46 +9,26 @@ or killed process loses it when it expires. Before every batch is appended, ``ch
 confirms in the store that the lease is still ours (fencing): a process that lost it raises
 ``LeaseLostError`` and appends nothing more.
 
-``LH_RUN_LEASE_SECONDS`` sets the time to live (default 30 s; tests use a short one).
+``LH_RUN_LEASE_SECONDS`` (``run_lease_seconds`` in the config file) sets the time to live:
+30 s by default, 1 to 3600; tests use a short one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from infra.eventstore.leases import Lease, LeaseLostError, LeaseStore, open_leases
+from infra.eventstore.leases import Lease, LeaseLostError, LeaseStore, let_go, open_leases
 from infra.eventstore.store import EventStore
-from infra.settings import ConfigError
+from infra.settings import load_settings
 
-LEASE_SECONDS_VAR = "LH_RUN_LEASE_SECONDS"
-DEFAULT_LEASE_SECONDS = 30.0
-MAX_LEASE_SECONDS = 3600.0
 STALL_FACTOR = 10
 """A run loop silent for this many lease lifetimes (5 min by default) is stalled: the lease
 is no longer renewed for it. A chunk of bars or one bar's strategy call never takes that long
 unless something is wrong."""
-
-
-def lease_seconds() -> float:
-    """The lease's time to live from ``LH_RUN_LEASE_SECONDS``; ``ConfigError`` if malformed."""
-    text = os.environ.get(LEASE_SECONDS_VAR)
-    if text is None:
-        return DEFAULT_LEASE_SECONDS
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not 1 <= seconds <= MAX_LEASE_SECONDS:
-        raise ConfigError(
-            f"{LEASE_SECONDS_VAR}={text!r}: must be a number of seconds from 1 to "
-            f"{MAX_LEASE_SECONDS:.0f}, for example {DEFAULT_LEASE_SECONDS:.0f}"
-        )
-    return seconds
 
 
 def run_lease_name(run_id: str) -> str:
@@ -108,6 +88,7 @@ class RunLease:
         simply expires (the run's own error, if any, is what the caller should see)."""
         self._stopped.set()
         self._renewer.join()
+        let_go(self.lease.token)
         try:
             if not self._lost:
                 with contextlib.suppress(Exception):
@@ -120,7 +101,7 @@ class RunLease:
 def hold_run(store: EventStore, run_id: str) -> Iterator[RunLease]:
     """Hold the run ``run_id`` of ``store`` for the block; ``LeaseHeldError`` if another
     live process holds it (nothing is read or written then)."""
-    seconds = lease_seconds()
+    seconds = load_settings().run_lease_seconds
     leases = open_leases(store.url, store.key_prefix)
     try:
         lease = leases.acquire(run_lease_name(run_id), int(seconds * 1_000))
