@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,9 @@ from infra.eventstore.leases import LeaseHeldError, LeaseLostError, open_leases
 from infra.trading.backtest import run_backtest
 from infra.trading.failures import RunFailedError
 from infra.trading.lease import RunLease, hold_run, run_lease_name
+from infra.trading.optimize import named_run_id, run_grid
 from infra.trading.paper import run_paper
-from infra.trading.recovery import RecoveryError
+from infra.trading.recovery import RecoveryError, read_run
 from infra.trading.runs import BacktestConfig, StoreSink, build_engine, prepare_run
 from infra.trading.writer_process import WriterProcessSink
 from tests.trading.helpers import wave_bars
@@ -294,3 +296,20 @@ def events_of() -> list[NewEvent]:
     engine.process(prepared.groups[0])
     engine.journal.flush()
     return list(sink.events)
+
+
+def test_a_grid_point_held_by_another_process_is_reported_not_recorded(url: str) -> None:
+    """`lh optimize` records each grid run under its lease, like `lh backtest` does."""
+    base = BacktestConfig(bars={"BTC": wave_bars(200)}, strategy="sma_cross", params={"slow": "20"})
+    held_id = named_run_id(replace(base, params={"fast": "5", "slow": "20"}), "sweep")
+    store = open_event_store(url)
+    try:
+        with hold_run(store, held_id):
+            runs = run_grid(base, {"fast": ["5", "7"]}, store, jobs=1, name="sweep")
+        by_fast = {run.params["fast"]: run for run in runs}
+        assert by_fast["5"].result is None
+        assert f"run {held_id} is held by another process" in by_fast["5"].error
+        assert by_fast["7"].result is not None and not by_fast["7"].result.already_recorded
+        assert read_run(store, held_id) is None  # nothing of the held run was recorded
+    finally:
+        store.close()
