@@ -23,6 +23,7 @@ from domain.events.types import RunMode
 from domain.market import BarSeries
 from domain.risk import RiskLimits
 from domain.strategy import StrategyError, parse_assignments
+from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.leases import LeaseHeldError, LeaseLostError
 from infra.secrets import redact_url
 from infra.settings import ConfigError
@@ -130,6 +131,8 @@ def backtest(
             raise fail(str(error), BAD_INPUT) from None
         except LeaseLostError as error:
             raise fail(str(error), 1) from None
+        except StreamVersionConflictError as error:
+            raise _conflict(error) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
     _print_result(result, as_json, redact_url(settings.event_store))
@@ -182,6 +185,8 @@ def paper(
             raise fail(str(error), BAD_INPUT) from None
         except LeaseLostError as error:
             raise fail(str(error), 1) from None
+        except StreamVersionConflictError as error:
+            raise _conflict(error) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
     _print_result(result, as_json, redact_url(settings.event_store))
@@ -359,6 +364,16 @@ def _run_failed(error: RunFailedError) -> typer.Exit:
     return fail(
         f"run {error.run_id} was interrupted ({failure.error_type}: {failure.message}); "
         f"{where}. Run the same command again to resume it once the store is reachable.",
+        1,
+    )
+
+
+def _conflict(error: StreamVersionConflictError) -> typer.Exit:
+    """Another process recorded into this run at the same time (it held the run's lease while
+    this one was paused past it): this one stops, the log keeps one event per version."""
+    return fail(
+        f"another process recorded into this run at the same time ({error}); this process "
+        "stopped. Once no other process runs it, run the same command again to resume it",
         1,
     )
 

@@ -23,6 +23,7 @@ import pytest
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.envelope import NewEvent, from_microseconds
 from domain.events.types import RunMode
+from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.leases import LeaseHeldError, LeaseLostError, open_leases
 from infra.trading.backtest import run_backtest
@@ -313,3 +314,24 @@ def test_a_grid_point_held_by_another_process_is_reported_not_recorded(url: str)
         assert read_run(store, held_id) is None  # nothing of the held run was recorded
     finally:
         store.close()
+
+
+def test_a_version_conflict_ends_in_one_line(
+    csv_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a holder paused between its lease check and its append meets (the window the
+    lease cannot close, docs/architecture.md): one line and exit 1, not a traceback."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.cli import trading as trading_cli
+
+    def conflicting(*_args: object, **_kwargs: object) -> object:
+        raise StreamVersionConflictError(f"run-{RUN_ID}", 7)
+
+    monkeypatch.setattr(trading_cli, "run_paper", conflicting)
+    result = CliRunner().invoke(app, paper_args(csv_file, "0")[3:])
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert "another process recorded into this run at the same time" in line
+    assert "run the same command again" in line
