@@ -335,3 +335,18 @@ def test_a_version_conflict_ends_in_one_line(
     [line] = result.stderr.strip().splitlines()
     assert "another process recorded into this run at the same time" in line
     assert "run the same command again" in line
+
+
+def test_any_command_meeting_a_held_run_says_so_in_one_line(url: str) -> None:
+    """`lh demo` records a backtest too: the shared guard names the holder, never a traceback."""
+    from api.cli.failures import describe_failure
+
+    leases = open_leases(url)
+    lease = leases.acquire(run_lease_name(RUN_ID), 60_000)
+    try:
+        with pytest.raises(LeaseHeldError) as held:
+            open_leases(url).acquire(run_lease_name(RUN_ID), 60_000)
+        line = describe_failure(held.value, [])
+        assert line is not None and f"run {RUN_ID} is held by another process" in line
+    finally:
+        leases.release(lease)
