@@ -10,21 +10,24 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import redis
 
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.envelope import NewEvent, from_microseconds
 from domain.events.types import RunMode
 from infra.eventstore.errors import StreamVersionConflictError
-from infra.eventstore.factory import open_event_store
+from infra.eventstore.factory import open_event_store, sqlite_path
 from infra.eventstore.leases import LeaseHeldError, LeaseLostError, open_leases
 from infra.trading.backtest import run_backtest
 from infra.trading.failures import RunFailedError
@@ -189,15 +192,29 @@ def test_paused_holder_loses_its_lease_and_appends_nothing_when_woken(
     assert head(store_env) == finished
 
 
+def lease_recorded(url: str, key_prefix: str = "lh", run_id: str = RUN_ID) -> bool:
+    """Whether the store still holds a lease record for the run (read raw, not by the port)."""
+    name = run_lease_name(run_id)
+    if url.startswith("redis"):
+        client = redis.Redis.from_url(url)
+        try:
+            return bool(client.exists(f"{key_prefix}:lianghua:lease:{name}"))
+        finally:
+            client.close()
+    with closing(sqlite3.connect(sqlite_path(url))) as db:
+        row = db.execute("SELECT COUNT(*) FROM lh_run_leases WHERE name = ?", (name,)).fetchone()
+    return bool(row[0])
+
+
 def test_a_normal_end_releases_the_lease(csv_file: Path, store_env: dict[str, str]) -> None:
     first = run_paper_cli(csv_file, store_env)
     assert first.returncode == 0, first.stderr
-    leases = open_leases(store_env["LH_EVENT_STORE"], store_env.get("LH_REDIS_KEY_PREFIX", "lh"))
-    try:
-        lease = leases.acquire(run_lease_name(RUN_ID), 60_000)  # free: nobody holds it
-        leases.release(lease)
-    finally:
-        leases.close()
+    url, prefix = store_env["LH_EVENT_STORE"], store_env.get("LH_REDIS_KEY_PREFIX", "lh")
+    assert not lease_recorded(url, prefix)
+    again = run_paper_cli(csv_file, store_env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["already_recorded"]
+    assert not lease_recorded(url, prefix)
 
 
 # --- in one process: release on every way out, fencing of both sinks ---------------------
@@ -232,6 +249,7 @@ def test_lease_is_released_after_end_stop_and_failure_in_the_same_process(
     store = open_event_store(url)
     try:
         run_backtest(config(), store)
+        assert not lease_recorded(url)
         assert run_backtest(config(), store).already_recorded
 
         def stop(_engine: object, done: int) -> None:
@@ -239,6 +257,7 @@ def test_lease_is_released_after_end_stop_and_failure_in_the_same_process(
                 raise KeyboardInterrupt
 
         run_paper(config("paper-stopped"), store, speed=0, controls=stop)  # Ctrl-C
+        assert not lease_recorded(url, run_id="paper-stopped")
         assert run_paper(config("paper-stopped"), store, speed=0).already_recorded
 
         strategy_file = tmp_path / "fragile.py"
@@ -246,6 +265,7 @@ def test_lease_is_released_after_end_stop_and_failure_in_the_same_process(
         failing = config("fails", f"{strategy_file}:Fragile")
         with pytest.raises(RunFailedError):
             run_backtest(failing, store)
+        assert not lease_recorded(url, run_id="fails")
         with pytest.raises(RecoveryError):  # closed by RunFailed, not held by a lease
             run_backtest(failing, store)
     finally:
