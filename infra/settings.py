@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     object_store: str = Field(default_factory=lambda: f"file://{var_dir() / 'objects'}")
     redis_key_prefix: str = "lh"
     archive_id: str = ""  # the archive of this log in the object store; "" = redis_key_prefix
+    run_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    """Time to live of a run's lease (infra/trading/lease.py): how long a killed or paused
+    holder keeps others out. Short in tests; the default suits production."""
 
     @classmethod
     def settings_customise_sources(

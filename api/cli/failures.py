@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 
 from adapters.objectstore.s3 import ObjectStoreError
+from infra.eventstore.leases import LeaseError
 from infra.secrets import redact_text, redact_url
 from infra.settings import ConfigError, var_dir
 from projections.clickhouse.client import ClickHouseUnavailableError
@@ -50,7 +51,7 @@ def _store(urls: Sequence[str], index: int) -> str:
 
 def _own(error: BaseException, _urls: Sequence[str]) -> str | None:
     """Our errors already name the setting and the problem."""
-    if isinstance(error, ConfigError | ClickHouseUnavailableError):
+    if isinstance(error, ConfigError | ClickHouseUnavailableError | LeaseError):
         return _first_line(error)
     if isinstance(error, ObjectStoreError):
         return f"{_first_line(error)}; check LH_OBJECT_STORE and that the server is up"

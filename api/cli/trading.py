@@ -23,6 +23,8 @@ from domain.events.types import RunMode
 from domain.market import BarSeries
 from domain.risk import RiskLimits
 from domain.strategy import StrategyError, parse_assignments
+from infra.eventstore.errors import StreamVersionConflictError
+from infra.eventstore.leases import LeaseHeldError, LeaseLostError
 from infra.secrets import redact_url
 from infra.settings import ConfigError
 from infra.trading.backtest import run_backtest
@@ -125,8 +127,12 @@ def backtest(
     with event_store(settings) as store, _progress(not as_json, "backtest") as progress:
         try:
             result = run_backtest(config, store, progress=progress)
-        except RecoveryError as error:
+        except (RecoveryError, LeaseHeldError) as error:
             raise fail(str(error), BAD_INPUT) from None
+        except LeaseLostError as error:
+            raise fail(str(error), 1) from None
+        except StreamVersionConflictError as error:
+            raise _conflict(error) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
     _print_result(result, as_json, redact_url(settings.event_store))
@@ -175,8 +181,12 @@ def paper(
     with event_store(settings) as store, _progress(not as_json, "paper") as progress:
         try:
             result = run_paper(config, store, speed=speed, progress=progress)
-        except RecoveryError as error:
+        except (RecoveryError, LeaseHeldError) as error:
             raise fail(str(error), BAD_INPUT) from None
+        except LeaseLostError as error:
+            raise fail(str(error), 1) from None
+        except StreamVersionConflictError as error:
+            raise _conflict(error) from None
         except RunFailedError as error:
             raise _run_failed(error) from None
     _print_result(result, as_json, redact_url(settings.event_store))
@@ -355,6 +365,16 @@ def _run_failed(error: RunFailedError) -> typer.Exit:
     return fail(
         f"run {error.run_id} was interrupted ({failure.error_type}: {failure.message}); "
         f"{where}. Run the same command again to resume it once the store is reachable.",
+        1,
+    )
+
+
+def _conflict(error: StreamVersionConflictError) -> typer.Exit:
+    """Another process recorded into this run at the same time (it held the run's lease while
+    this one was paused past it): this one stops, the log keeps one event per version."""
+    return fail(
+        f"another process recorded into this run at the same time ({error}); this process "
+        "stopped. Once no other process runs it, run the same command again to resume it",
         1,
     )
 

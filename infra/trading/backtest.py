@@ -26,11 +26,13 @@ from infra.trading.failures import (
     record_interruption,
     strategy_failure,
 )
+from infra.trading.lease import RunLease, hold_run
 from infra.trading.recovery import resume_engine
 from infra.trading.runs import (
     DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
+    PreparedRun,
     Progress,
     RunConfigError,
     StoreSink,
@@ -82,7 +84,7 @@ def _collector_paused() -> Iterator[Callable[[], None]]:
             gc.enable()
 
 
-def _sink_for(store: EventStore, bar_times: int) -> StoreSink | WriterProcessSink:
+def _sink_for(store: EventStore, bar_times: int, lease: RunLease) -> StoreSink | WriterProcessSink:
     """A writer process for a run long enough to repay starting one (``WRITER_MIN_BAR_TIMES``),
     where the store can be opened again by URL and the system has POSIX pipes; otherwise this
     process. Not in a daemonic pool worker either: ``lh optimize`` already gives each worker a
@@ -93,54 +95,68 @@ def _sink_for(store: EventStore, bar_times: int) -> StoreSink | WriterProcessSin
         and os.name == "posix"
         and not multiprocessing.current_process().daemon
     ):
-        return WriterProcessSink(store.url, key_prefix=store.key_prefix)
-    return StoreSink(store)
+        return WriterProcessSink(store.url, key_prefix=store.key_prefix, lease=lease.lease)
+    return StoreSink(store, guard=lease.check)
 
 
 def run_backtest(
     config: BacktestConfig, store: EventStore, *, progress: Progress | None = None
 ) -> BacktestResult:
     """Validate, run and record one backtest; ``RunConfigError`` before anything is written,
-    ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``)."""
+    ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``),
+    ``LeaseHeldError`` (nothing done) while another process runs it (see ``lease``)."""
     with _collector_paused() as collect:
         prepared = prepare_run(config, RunMode.BACKTEST)
-        spec, clock = prepared.spec, SimulatedClock()
-        failed: RunFailedError | None = None
-        try:
-            with _sink_for(store, len(prepared.groups)) as sink:
-                engine, recorded = resume_engine(
-                    prepared,
-                    store,
-                    sink,
-                    clock,
-                    flush_every=FLUSH_EVERY_BARS,
-                    flush_events=FLUSH_EVENTS,
-                )
-                if recorded is not None and recorded.stopped:
-                    return already_recorded_result(engine, prepared, events=recorded.events)
-                collect()
-                start = collected_at = recorded.groups_done if recorded else 0
-                try:
-                    for done in run_groups(engine, prepared.groups, progress, start=start):
-                        if done - collected_at >= COLLECT_EVERY_BARS:
-                            engine.journal.flush()  # pending events are most of what is young
-                            collect()
-                            collected_at = done
-                    engine.stop(DATA_EXHAUSTED)
-                except StrategyFailedError as error:
-                    failure = strategy_failure(spec.run_id, error, type(prepared.strategy))
-                    engine.fail(failure)
-                    failed = RunFailedError(spec.run_id, failure, recorded=True, hook=error.hook)
-        except INTERRUPTIONS as error:
-            raise record_interruption(
-                store, spec.run_id, spec.account, error, clock.now_us()
-            ) from error
-        if failed is not None:
-            raise failed
-        return result_of(
-            engine,
-            prepared,
-            events=engine.journal.sequence,
-            first_position=sink.first_position,
-            last_position=sink.last_position,
-        )
+        with hold_run(store, prepared.spec.run_id) as lease:
+            return _run_held(prepared, store, lease, collect, progress)
+
+
+def _run_held(
+    prepared: PreparedRun,
+    store: EventStore,
+    lease: RunLease,
+    collect: Callable[[], None],
+    progress: Progress | None,
+) -> BacktestResult:
+    """``run_backtest`` once the run's lease is held."""
+    spec, clock = prepared.spec, SimulatedClock()
+    failed: RunFailedError | None = None
+    try:
+        with _sink_for(store, len(prepared.groups), lease) as sink:
+            engine, recorded = resume_engine(
+                prepared,
+                store,
+                sink,
+                clock,
+                flush_every=FLUSH_EVERY_BARS,
+                flush_events=FLUSH_EVENTS,
+            )
+            if recorded is not None and recorded.stopped:
+                return already_recorded_result(engine, prepared, events=recorded.events)
+            collect()
+            start = collected_at = recorded.groups_done if recorded else 0
+            try:
+                for done in run_groups(engine, prepared.groups, progress, start=start):
+                    lease.beat()
+                    if done - collected_at >= COLLECT_EVERY_BARS:
+                        engine.journal.flush()  # pending events are most of what is young
+                        collect()
+                        collected_at = done
+                engine.stop(DATA_EXHAUSTED)
+            except StrategyFailedError as error:
+                failure = strategy_failure(spec.run_id, error, type(prepared.strategy))
+                engine.fail(failure)
+                failed = RunFailedError(spec.run_id, failure, recorded=True, hook=error.hook)
+    except INTERRUPTIONS as error:
+        raise record_interruption(
+            store, spec.run_id, spec.account, error, clock.now_us()
+        ) from error
+    if failed is not None:
+        raise failed
+    return result_of(
+        engine,
+        prepared,
+        events=engine.journal.sequence,
+        first_position=sink.first_position,
+        last_position=sink.last_position,
+    )

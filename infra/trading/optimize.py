@@ -3,6 +3,9 @@
 Workers never touch the event store (SQLite allows one writer at a time): each simulates its
 run in memory and returns the events; the parent appends them through ``EventStore.append``
 in grid order. A run already in the store is skipped, a partly recorded one is completed.
+The parent holds each run's lease while it reads and completes that run (workers append
+nothing, so they need none): an ``lh backtest`` or another ``lh optimize`` recording the same
+run id at that moment is refused, or refuses this grid point (reported, not recorded).
 """
 
 from __future__ import annotations
@@ -20,8 +23,10 @@ from domain.events.envelope import NewEvent
 from domain.events.types import RunMode
 from domain.market import Bar
 from domain.strategy import Param, StrategyError
+from infra.eventstore.leases import LeaseHeldError
 from infra.eventstore.store import EventStore
 from infra.trading.backtest import FLUSH_EVERY_BARS
+from infra.trading.lease import RunLease, hold_run
 from infra.trading.recovery import read_run
 from infra.trading.runs import (
     BacktestConfig,
@@ -186,20 +191,34 @@ def run_grid(
             except StrategyFailedError as error:  # simulated in memory: nothing was recorded
                 runs.append(GridRun(params, None, f"strategy failed in {error.hook}: {error}"))
             else:
-                runs.append(GridRun(params, _record(store, result, events)))
+                runs.append(_recorded(store, params, result, events))
             done += 1
             if progress is not None:
                 progress(done, len(futures))
     return runs
 
 
-def _record(store: EventStore, result: BacktestResult, events: list[NewEvent]) -> BacktestResult:
+def _recorded(
+    store: EventStore, params: dict[str, str], result: BacktestResult, events: list[NewEvent]
+) -> GridRun:
+    """Record a simulated run under its lease; one held by another process is skipped."""
+    try:
+        with hold_run(store, result.run_id) as lease:
+            return GridRun(params, _record(store, result, events, lease))
+    except LeaseHeldError as error:
+        return GridRun(params, None, str(error))
+
+
+def _record(
+    store: EventStore, result: BacktestResult, events: list[NewEvent], lease: RunLease
+) -> BacktestResult:
     recorded = read_run(store, result.run_id)
     already = recorded.events if recorded else 0
     if already and events[already - 1].event_id != f"{result.run_id}:{already}":
         raise RuntimeError(f"run {result.run_id} in the store does not match its replay")
     first = last = 0
     for start in range(already, len(events), APPEND_BATCH):
+        lease.check()
         appended = store.append(events[start : start + APPEND_BATCH])
         if appended.positions:
             first = first or appended.positions[0]

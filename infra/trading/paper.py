@@ -21,6 +21,7 @@ from infra.trading.failures import (
     record_interruption,
     strategy_failure,
 )
+from infra.trading.lease import RunLease, hold_run
 from infra.trading.recovery import reconciliation, resume_engine
 from infra.trading.runs import (
     DATA_EXHAUSTED,
@@ -83,32 +84,42 @@ def run_paper(
 
     ``controls(engine, bars_done)`` runs after each bar time: the place for operator commands
     (``engine.engage_kill_switch``...), which are recorded and survive a restart.
-    ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``).
+    ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``);
+    ``LeaseHeldError`` (nothing done) while another process runs it (see ``lease``).
     """
     prepared = prepare_run(config, RunMode.PAPER)
     clock = clock or WallClock()
-    try:
-        return _run_paper(
-            prepared, store, clock, speed=speed, feed=feed, progress=progress, controls=controls
-        )
-    except INTERRUPTIONS as error:
-        spec = prepared.spec
-        raise record_interruption(
-            store, spec.run_id, spec.account, error, clock.now_us()
-        ) from error
+    with hold_run(store, prepared.spec.run_id) as lease:
+        try:
+            return _run_paper(
+                prepared,
+                store,
+                clock,
+                lease,
+                speed=speed,
+                feed=feed,
+                progress=progress,
+                controls=controls,
+            )
+        except INTERRUPTIONS as error:
+            spec = prepared.spec
+            raise record_interruption(
+                store, spec.run_id, spec.account, error, clock.now_us()
+            ) from error
 
 
 def _run_paper(
     prepared: PreparedRun,
     store: EventStore,
     clock: Clock,
+    lease: RunLease,
     *,
     speed: float,
     feed: Callable[[Sequence[Sequence[Bar]], int], LiveFeed] | None,
     progress: Progress | None,
     controls: Callable[[TradingEngine, int], None] | None,
 ) -> BacktestResult:
-    sink = StoreSink(store)
+    sink = StoreSink(store, guard=lease.check)
     engine, recorded = resume_engine(prepared, store, sink, clock, flush_every=1)
     if recorded is not None and recorded.stopped:
         return already_recorded_result(engine, prepared, events=recorded.events)
@@ -120,12 +131,13 @@ def _run_paper(
     source = (
         feed(remaining, interval_us)
         if feed
-        else ReplayFeed(remaining, interval_us=interval_us, speed=speed)
+        else ReplayFeed(remaining, interval_us=interval_us, speed=speed, sleep=lease.sleep)
     )
     total = len(prepared.groups)
     reason = DATA_EXHAUSTED
     try:
         for index, group in enumerate(source, start=done + 1):
+            lease.beat()
             engine.process(group)
             if controls is not None:
                 controls(engine, index)

@@ -262,10 +262,13 @@ def config_hash(
 
 
 class StoreSink:
-    """Appends each batch through ``EventStore.append`` and remembers the positions it got."""
+    """Appends each batch through ``EventStore.append`` and remembers the positions it got.
 
-    def __init__(self, store: EventStore) -> None:
+    ``guard`` runs before each append and raises to stop it (the run lease's ``check``)."""
+
+    def __init__(self, store: EventStore, *, guard: Callable[[], None] | None = None) -> None:
         self.store = store
+        self.guard = guard
         self.first_position = 0
         self.last_position = 0
         self.appended = 0
@@ -278,6 +281,8 @@ class StoreSink:
         """Nothing to drain: every ``append`` has returned once it was recorded."""
 
     def append(self, events: Sequence[NewEvent]) -> None:
+        if self.guard is not None:
+            self.guard()
         result = self.store.append(events)
         if result.duplicate:
             self.duplicates += len(events)

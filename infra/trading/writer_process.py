@@ -41,6 +41,7 @@ from typing import BinaryIO
 from domain.events.codec import SerializedEvent, serialized_row
 from domain.events.envelope import NewEvent
 from infra.eventstore.factory import open_event_store
+from infra.eventstore.leases import Lease, LeaseLostError, open_leases
 
 _PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1 << 20
@@ -59,7 +60,14 @@ class WriterProcessSink:
     nothing is written after it. Counts and positions are final once ``close`` returns.
     """
 
-    def __init__(self, url: str, *, key_prefix: str = "lh", max_pending: int = 8) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "lh",
+        max_pending: int = 8,
+        lease: Lease | None = None,
+    ) -> None:
         self.first_position = 0
         self.last_position = 0
         self.appended = 0
@@ -82,7 +90,7 @@ class WriterProcessSink:
             os.close(child_replies)
         self._requests: BinaryIO = open(requests, "wb", buffering=_PIPE_BYTES)  # noqa: SIM115
         self._replies = Connection(replies, writable=False)
-        self._send((url, key_prefix))
+        self._send((url, key_prefix, lease))
 
     @property
     def writer_pid(self) -> int:
@@ -197,7 +205,10 @@ class WriterProcessSink:
 
 
 def main(parent: int, requests_fd: int, replies_fd: int) -> None:
-    """The writer process: append each batch received, in order, and answer for each."""
+    """The writer process: append each batch received, in order, and answer for each.
+
+    With a run's ``lease`` it first confirms in the store that the lease is still held
+    (fencing: an engine that lost its run must not append through its writer either)."""
     _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     # The receiving thread must get the GIL at once when data arrives: until it has read a
@@ -206,8 +217,9 @@ def main(parent: int, requests_fd: int, replies_fd: int) -> None:
     requests = open(requests_fd, "rb", buffering=_PIPE_BYTES)  # noqa: SIM115
     replies = Connection(replies_fd, readable=False)
     try:
-        url, key_prefix = pickle.load(requests)
+        url, key_prefix, lease = pickle.load(requests)
         store = open_event_store(url, key_prefix=key_prefix)
+        leases = open_leases(url, key_prefix) if lease is not None else None
     except BaseException as error:
         replies.send(error)
         return
@@ -217,6 +229,8 @@ def main(parent: int, requests_fd: int, replies_fd: int) -> None:
     threading.Thread(target=_receive, args=(requests, batches), daemon=True).start()
     while (batch := batches.get()) is not None:
         try:
+            if leases is not None and not leases.holds(lease):
+                raise LeaseLostError(lease.name)
             result = store.append_serialized([SerializedEvent._make(item) for item in batch])
         except BaseException as error:
             replies.send(error)
@@ -227,6 +241,8 @@ def main(parent: int, requests_fd: int, replies_fd: int) -> None:
              result.duplicate)
         )  # fmt: skip
     store.close()
+    if leases is not None:
+        leases.close()
 
 
 def _receive(

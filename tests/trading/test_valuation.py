@@ -19,6 +19,7 @@ from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import AppendResult, EventStore
 from infra.trading.backtest import run_backtest
 from infra.trading.failures import RunFailedError
+from infra.trading.lease import RunLease
 from infra.trading.optimize import simulate
 from infra.trading.recovery import read_run
 from infra.trading.runs import BacktestConfig, RunConfigError
@@ -141,8 +142,8 @@ def _kill_the_writer_process_at(append: int, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(backtest, "WRITER_MIN_BAR_TIMES", 0)
     real_sink_for = backtest._sink_for
 
-    def sink_for(store: EventStore, bar_times: int) -> object:
-        sink = real_sink_for(store, bar_times)
+    def sink_for(store: EventStore, bar_times: int, lease: RunLease) -> object:
+        sink = real_sink_for(store, bar_times, lease)
         assert isinstance(sink, WriterProcessSink)
         hand_over, calls = sink.append, [0]
 

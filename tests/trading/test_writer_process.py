@@ -15,6 +15,7 @@ import pytest
 from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store
 from infra.trading.backtest import WRITER_MIN_BAR_TIMES, _sink_for
+from infra.trading.lease import hold_run
 from infra.trading.runs import StoreSink
 from infra.trading.writer_process import WriterProcessError, WriterProcessSink
 from tests.eventstore.events import venue_event
@@ -124,21 +125,26 @@ def _alive(pid: int) -> bool:
 
 
 def test_a_store_that_cannot_be_reopened_elsewhere_records_in_process(tmp_path: Path) -> None:
-    writer = _sink_for(open_event_store(_url(tmp_path)), LONG_RUN)
-    assert isinstance(writer, WriterProcessSink)
-    writer.close()
-    fixed = open_event_store(_url(tmp_path), clock=lambda: 7)
-    assert type(_sink_for(fixed, LONG_RUN)) is StoreSink
+    store = open_event_store(_url(tmp_path))
+    with hold_run(store, "r") as lease:
+        writer = _sink_for(store, LONG_RUN, lease)
+        assert isinstance(writer, WriterProcessSink)
+        writer.close()
+        fixed = open_event_store(_url(tmp_path), clock=lambda: 7)
+        assert type(_sink_for(fixed, LONG_RUN, lease)) is StoreSink
 
 
 def test_a_short_run_records_in_process(tmp_path: Path) -> None:
     """Starting the writer costs ~0.25 s: a short run would only wait for it."""
     store = open_event_store(_url(tmp_path))
-    assert type(_sink_for(store, WRITER_MIN_BAR_TIMES - 1)) is StoreSink
+    with hold_run(store, "r") as lease:
+        assert type(_sink_for(store, WRITER_MIN_BAR_TIMES - 1, lease)) is StoreSink
 
 
 def _sink_kind(url: str) -> str:
-    return type(_sink_for(open_event_store(url), LONG_RUN)).__name__
+    store = open_event_store(url)
+    with hold_run(store, "r") as lease:
+        return type(_sink_for(store, LONG_RUN, lease)).__name__
 
 
 def test_a_daemonic_pool_worker_records_in_process(tmp_path: Path) -> None:
