@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from adapters.objectstore.s3 import ObjectStoreError
 from infra.secrets import redact_text, redact_url
 from infra.settings import ConfigError, var_dir
+from infra.sqlite_readonly import ReadOnlyOpenError
 from projections.clickhouse.client import ClickHouseUnavailableError
 from projections.sql.engine import SqlReadModelError
 
@@ -50,7 +51,7 @@ def _store(urls: Sequence[str], index: int) -> str:
 
 def _own(error: BaseException, _urls: Sequence[str]) -> str | None:
     """Our errors already name the setting and the problem."""
-    if isinstance(error, ConfigError | ClickHouseUnavailableError):
+    if isinstance(error, ConfigError | ClickHouseUnavailableError | ReadOnlyOpenError):
         return _first_line(error)
     if isinstance(error, ObjectStoreError):
         return f"{_first_line(error)}; check LH_OBJECT_STORE and that the server is up"
@@ -72,6 +73,46 @@ def _redis(error: BaseException, urls: Sequence[str]) -> str | None:
     else:
         problem, fix = "Redis is not reachable", "start Redis or fix LH_EVENT_STORE"
     return f"{problem}: {_first_line(error)}; {fix}{_store(urls, 0)}"
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_FULL_TEXTS = ("database or disk is full", "No space left on device", "NOT_ENOUGH_SPACE")
+_READ_ONLY_TEXTS = ("attempt to write a readonly database", "Read-only file system")
+
+
+def _what(error: BaseException) -> str:
+    """The file an error names, else what the drivers that do not name it were writing."""
+    filename = getattr(error, "filename", None)
+    return str(filename) if filename else "the event store or a read model"
+
+
+def _disk_full(error: BaseException, _urls: Sequence[str]) -> str | None:
+    """No space left: ENOSPC (EDQUOT, EFBIG past a file-size limit), SQLite's "database or
+    disk is full", chDB's errno 28. Each store writes atomically, so what was recorded before
+    stays whole and a rerun resumes from it."""
+    text = str(error)
+    full = isinstance(error, OSError) and error.errno in _FULL_ERRNOS
+    if not (full or any(marker in text for marker in _FULL_TEXTS)):
+        return None
+    return (
+        f"disk full: cannot write {_what(error)} ({_first_line(error)}); what was recorded "
+        f"before is intact: free space on its disk (LH_VAR_DIR is {var_dir()}) and run the "
+        "command again"
+    )
+
+
+def _read_only(error: BaseException, _urls: Sequence[str]) -> str | None:
+    """A write refused by a read-only file system or a read-only opened SQLite file."""
+    text = str(error)
+    refused = isinstance(error, OSError) and error.errno == errno.EROFS
+    if not (refused or any(marker in text for marker in _READ_ONLY_TEXTS)):
+        return None
+    return (
+        f"cannot write {_what(error)}: it is read-only ({_first_line(error)}); this command "
+        f"records or changes data, so LH_VAR_DIR (now {var_dir()}) must be writable; read-only "
+        "commands (lh store, lh audit, lh archive status/verify, lh projections status/verify) "
+        "work without"
+    )
 
 
 def _sqlite(error: BaseException, _urls: Sequence[str]) -> str | None:
@@ -137,6 +178,8 @@ def _os(error: BaseException, _urls: Sequence[str]) -> str | None:
 
 _DESCRIBERS: tuple[Callable[[BaseException, Sequence[str]], str | None], ...] = (
     _own,
+    _disk_full,
+    _read_only,
     _redis,
     _sqlite,
     _sqlalchemy,
