@@ -80,38 +80,61 @@ _FULL_TEXTS = ("database or disk is full", "No space left on device", "NOT_ENOUG
 _READ_ONLY_TEXTS = ("attempt to write a readonly database", "Read-only file system")
 
 
-def _what(error: BaseException) -> str:
-    """The file an error names, else what the drivers that do not name it were writing."""
+_OURS = ("adapters", "api", "domain", "infra", "projections")
+
+
+def _says(error: BaseException, markers: tuple[str, ...]) -> bool:
+    """Whether a driver's error (not one of ours quoting it) carries one of ``markers``."""
+    if type(error).__module__.split(".")[0] in _OURS:
+        return False
+    text = str(error)
+    return any(marker in text for marker in markers)
+
+
+def _what(error: BaseException, urls: Sequence[str]) -> str:
+    """What ``error`` could not write: the file it names, else the store its driver serves."""
     filename = getattr(error, "filename", None)
-    return str(filename) if filename else "the event store or a read model"
+    module = type(error).__module__
+    if filename:
+        return str(filename)
+    if module.startswith("sqlalchemy"):
+        return f"the SQL read model (LH_SQL_URL{_store(urls, 1)})"
+    if module.startswith(("eventsourcing", "sqlite3")):
+        return f"the event store (LH_EVENT_STORE{_store(urls, 0)})"
+    if module.startswith(("chdb", "clickhouse")):
+        return f"the ClickHouse read model (LH_CLICKHOUSE_URL{_store(urls, 2)})"
+    return "a file"
 
 
-def _disk_full(error: BaseException, _urls: Sequence[str]) -> str | None:
+def _detail(error: BaseException) -> str:
+    """The driver's words, without repeating the file ``_what`` already names."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return _first_line(error)
+
+
+def _disk_full(error: BaseException, urls: Sequence[str]) -> str | None:
     """No space left: ENOSPC (EDQUOT, EFBIG past a file-size limit), SQLite's "database or
     disk is full", chDB's errno 28. Each store writes atomically, so what was recorded before
     stays whole and a rerun resumes from it."""
-    text = str(error)
     full = isinstance(error, OSError) and error.errno in _FULL_ERRNOS
-    if not (full or any(marker in text for marker in _FULL_TEXTS)):
+    if not (full or _says(error, _FULL_TEXTS)):
         return None
     return (
-        f"disk full: cannot write {_what(error)} ({_first_line(error)}); what was recorded "
-        f"before is intact: free space on its disk (LH_VAR_DIR is {var_dir()}) and run the "
-        "command again"
+        f"disk full: cannot write {_what(error, urls)} ({_detail(error)}); what was "
+        "recorded before is intact: free space on that disk and run the command again"
     )
 
 
-def _read_only(error: BaseException, _urls: Sequence[str]) -> str | None:
+def _read_only(error: BaseException, urls: Sequence[str]) -> str | None:
     """A write refused by a read-only file system or a read-only opened SQLite file."""
-    text = str(error)
     refused = isinstance(error, OSError) and error.errno == errno.EROFS
-    if not (refused or any(marker in text for marker in _READ_ONLY_TEXTS)):
+    if not (refused or _says(error, _READ_ONLY_TEXTS)):
         return None
     return (
-        f"cannot write {_what(error)}: it is read-only ({_first_line(error)}); this command "
-        f"records or changes data, so LH_VAR_DIR (now {var_dir()}) must be writable; read-only "
-        "commands (lh store, lh audit, lh archive status/verify, lh projections status/verify) "
-        "work without"
+        f"cannot write {_what(error, urls)}: it is read-only ({_detail(error)}); this "
+        f"command records or changes data, so LH_VAR_DIR (now {var_dir()}) must be writable; "
+        "read-only commands (lh store, lh audit, lh archive status/verify) work without"
     )
 
 

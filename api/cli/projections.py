@@ -124,6 +124,16 @@ def _catch_up(runner: ProjectionRunner) -> int:
         return runner.catch_up(progress=_Bars(progress, runner))
 
 
+def _stopped(runner: ProjectionRunner, error: ProjectionFailedError) -> typer.Exit:
+    """Why the read models stopped: a cause the user fixes (a full disk, a read-only file) in
+    one line, exit 2, and the checkpoints say where a rerun resumes; else the runner's list."""
+    for name, cause in runner.errors.items():
+        known = describe_failure(cause)
+        if known is not None:
+            return fail(f"read model {name} stopped at its checkpoint: {known}", 2)
+    return fail(str(error))
+
+
 @app.command()
 def init(only: list[str] | None = ONLY) -> None:
     """Create the read models' databases and schema where missing (idempotent).
@@ -166,7 +176,7 @@ def run(
                 console.print("following the log; Ctrl-C to stop")
                 runner.follow()
         except ProjectionFailedError as error:
-            raise fail(str(error)) from None
+            raise _stopped(runner, error) from None
         _print_status(runner)
 
 
@@ -243,7 +253,7 @@ def rebuild(
         try:
             target = _catch_up(runner)
         except ProjectionFailedError as error:
-            raise fail(str(error)) from None
+            raise _stopped(runner, error) from None
         if runner.stopping:
             raise fail("rebuild interrupted; `lh projections run` resumes it from the checkpoint")
         seconds = time.monotonic() - started
