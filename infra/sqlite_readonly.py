@@ -12,6 +12,7 @@ rather than read as a silently older log.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +20,14 @@ from urllib.parse import quote
 
 class ReadOnlyOpenError(RuntimeError):
     """An existing SQLite file that cannot be read without write access; says why and how."""
+
+
+def unwritable(path: Path) -> bool:
+    """Whether ``path`` is an existing file this process cannot write (it, or its directory
+    for the journal files): only then does a read-only command open it read-only, so that a
+    writable file still gets what every open does (its schema created or upgraded)."""
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    return path.is_file() and not writable
 
 
 def read_only_uri(path: Path) -> str:

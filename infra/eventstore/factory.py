@@ -11,7 +11,7 @@ from eventsourcing.utils import Environment
 from infra.eventstore.durability import require_durable
 from infra.eventstore.store import Clock, EventStore, SealedLog, wall_clock_us
 from infra.settings import check_url
-from infra.sqlite_readonly import read_only_uri
+from infra.sqlite_readonly import read_only_uri, unwritable
 
 APPLICATION_NAME = "lianghua"
 
@@ -27,9 +27,9 @@ def open_recorder(
     """The recorder for ``url``; ``live`` refuses a Redis that would lose acknowledged events.
 
     SQLite commits each append to its file before returning, so it is always durable.
-    ``read_only`` (commands that only read) opens an existing SQLite file read-only, creating
-    nothing, so that they work on a read-only ``LH_VAR_DIR``; a missing file is still created
-    (an empty log, as every command shows on a fresh install).
+    ``read_only`` (commands that only read) opens a SQLite file this process cannot write
+    read-only, creating nothing, so that they work on a read-only ``LH_VAR_DIR``; a missing
+    file is still created (an empty log, as every command shows on a fresh install).
     """
     check_url("event_store", url)
     scheme = urlsplit(url).scheme
@@ -37,7 +37,7 @@ def open_recorder(
         require_durable(url)
     if scheme == "sqlite":
         path = sqlite_path(url)
-        reading = read_only and path.is_file()
+        reading = read_only and unwritable(path)
         if not reading:
             path.parent.mkdir(parents=True, exist_ok=True)
         env = {
