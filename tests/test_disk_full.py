@@ -96,18 +96,25 @@ def test_backtest_filling_the_disk_stops_in_one_line_and_resumes_to_the_same_res
     assert lh("audit", "hashes", LH_VAR_DIR=var).returncode == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "variable", "url"),
+    [
+        ("sql", "LH_SQL_URL", "sqlite:///{disk}/readmodel.sqlite"),
+        ("clickhouse", "LH_CLICKHOUSE_URL", "chdb://{disk}/analytics"),
+    ],
+)
 def test_projections_run_filling_the_read_model_disk_stops_in_one_line_and_resumes(
-    disk: Disk,
+    disk: Disk, name: str, variable: str, url: str
 ) -> None:
-    """The events live elsewhere; the SQL read model's file is on the full disk."""
+    """The events live elsewhere; the read model's files are on the full disk."""
     assert lh(*BACKTEST).returncode == 0
-    url = f"sqlite:///{disk.path / 'readmodel.sqlite'}"
-    disk.fill(leave=256 * 1024)
-    line = one_disk_full_line(lh("projections", "run", "--only", "sql", LH_SQL_URL=url))
-    assert "LH_SQL_URL" in line
+    env = {variable: url.format(disk=disk.path)}
+    disk.fill(leave=512 * 1024)
+    line = one_disk_full_line(lh("projections", "run", "--only", name, **env))
+    assert variable in line and f"read model {name} stopped at its checkpoint" in line
     disk.free()
-    assert lh("projections", "run", "--only", "sql", LH_SQL_URL=url).returncode == 0
-    verify = lh("projections", "verify", "--only", "sql", LH_SQL_URL=url)
+    assert lh("projections", "run", "--only", name, **env).returncode == 0
+    verify = lh("projections", "verify", "--only", name, **env)
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
