@@ -132,3 +132,22 @@ def test_archive_seal_filling_the_object_store_leaves_nothing_half_sealed(disk: 
     assert "sealed to 6000" in sealed.stdout
     verify = lh("archive", "verify", LH_OBJECT_STORE=objects)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["paper", "--data", str(SAMPLE_CSV), "--strategy", "sma_cross", "--speed", "0"],
+        ["optimize", "--data", str(SAMPLE_CSV), "--strategy", "sma_cross", "--grid", "fast=5,10"],
+        ["demo"],
+    ],
+    ids=lambda command: command[0],
+)
+def test_other_recording_commands_on_a_full_disk_are_one_line(
+    disk: Disk, command: list[str]
+) -> None:
+    var = str(disk.path / "var")
+    disk.fill(leave=1024 * 1024)
+    one_disk_full_line(lh(*command, LH_VAR_DIR=var))
+    hashes = lh("audit", "hashes", LH_VAR_DIR=var)
+    assert hashes.returncode == 0, hashes.stderr

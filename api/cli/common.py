@@ -98,6 +98,11 @@ def _configured_urls() -> list[str]:
     return [settings.event_store, settings.sql_url, settings.clickhouse_url, settings.object_store]
 
 
+def known_failure(error: BaseException) -> str | None:
+    """``describe_failure`` with the configured URLs (named in the line, secrets masked)."""
+    return describe_failure(error, _configured_urls())
+
+
 def settings_or_exit() -> Settings:
     try:
         return load_settings()

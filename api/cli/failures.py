@@ -98,12 +98,17 @@ def _what(error: BaseException, urls: Sequence[str]) -> str:
     if filename:
         return str(filename)
     if module.startswith("sqlalchemy"):
-        return f"the SQL read model (LH_SQL_URL{_store(urls, 1)})"
+        return _named("the SQL read model", "LH_SQL_URL", urls, 1)
     if module.startswith(("eventsourcing", "sqlite3")):
-        return f"the event store (LH_EVENT_STORE{_store(urls, 0)})"
+        return _named("the event store", "LH_EVENT_STORE", urls, 0)
     if module.startswith(("chdb", "clickhouse")):
-        return f"the ClickHouse read model (LH_CLICKHOUSE_URL{_store(urls, 2)})"
+        return _named("the ClickHouse read model", "LH_CLICKHOUSE_URL", urls, 2)
     return "a file"
+
+
+def _named(store: str, variable: str, urls: Sequence[str], index: int) -> str:
+    where = f" at {redact_url(urls[index])}" if len(urls) > index else ""
+    return f"{store}{where} ({variable})"
 
 
 def _detail(error: BaseException) -> str:

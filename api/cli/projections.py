@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from api.cli.common import console, event_store, fail, settings_or_exit
+from api.cli.common import console, event_store, fail, known_failure, settings_or_exit
 from api.cli.failures import describe_failure
 from infra.eventstore.store import EventStore
 from projections.base import Projection
@@ -134,7 +134,7 @@ def _stopped(runner: ProjectionRunner, error: ProjectionFailedError) -> typer.Ex
     """Why the read models stopped: a cause the user fixes (a full disk, a read-only file) in
     one line, exit 2, and the checkpoints say where a rerun resumes; else the runner's list."""
     for name, cause in runner.errors.items():
-        known = describe_failure(cause)
+        known = known_failure(cause)
         if known is not None:
             return fail(f"read model {name} stopped at its checkpoint: {known}", 2)
     return fail(str(error))
