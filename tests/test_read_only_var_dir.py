@@ -118,6 +118,23 @@ def test_a_read_only_store_with_commits_in_its_wal_is_refused_in_one_line(
     assert "write access" in result.stderr
 
 
+def test_a_read_only_store_open_by_a_writer_is_read_with_its_wal(var: Path, tmp_path: Path) -> None:
+    """With -wal and -shm present (a writer has it open), ``mode=ro`` reads the WAL's commits."""
+    copy = shutil.copytree(var, tmp_path / "copy")
+    writer = sqlite3.connect(copy / "events.sqlite")
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint=0")
+        head = writer.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+        writer.execute("DELETE FROM stored_events WHERE rowid = ?", (head,))
+        writer.commit()  # a commit only in the -wal
+        assert (copy / "events.sqlite-shm").exists()
+        result = lh_on_read_only(copy, "store", "info")
+    finally:
+        writer.close()
+    assert result.returncode == 0, result.stderr
+    assert f"head position: {head - 1}" in result.stdout
+
+
 @pytest.mark.parametrize(
     "command",
     [
