@@ -25,7 +25,9 @@ class LocalObjectStore:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".tmp-")  # noqa: SIM115
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below)
+            dir=path.parent, delete=False, prefix=".tmp-"
+        )
         try:
             with handle:
                 handle.write(data)

@@ -78,9 +78,7 @@ def _redis(error: BaseException, urls: Sequence[str]) -> str | None:
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _FULL_TEXTS = ("database or disk is full", "No space left on device", "NOT_ENOUGH_SPACE")
 _READ_ONLY_TEXTS = ("attempt to write a readonly database", "Read-only file system")
-
-
-_OURS = ("adapters", "api", "domain", "infra", "projections")
+_OURS = ("adapters", "api", "domain", "infra", "projections")  # our errors may quote a driver
 
 
 def _says(error: BaseException, markers: tuple[str, ...]) -> bool:
@@ -139,7 +137,8 @@ def _read_only(error: BaseException, urls: Sequence[str]) -> str | None:
     return (
         f"cannot write {_what(error, urls)}: it is read-only ({_detail(error)}); this "
         f"command records or changes data, so LH_VAR_DIR (now {var_dir()}) must be writable; "
-        "read-only commands (lh store, lh audit, lh archive status/verify) work without"
+        "commands that only read (lh store, lh audit, lh analytics, lh archive and lh "
+        "projections status/verify) work without"
     )
 
 

@@ -102,9 +102,9 @@ class ObjectStoreProjection:
     def open(
         cls, url: str, *, create: bool = False, read_only: bool = False
     ) -> ObjectStoreProjection:
-        """Open ``LH_OBJECT_STORE``; its directory or bucket is created by the first write
-        (``create`` is accepted so every read model opens alike); ``read_only`` never writes
-        (``attach`` records no store identity)."""
+        """Open ``LH_OBJECT_STORE`` (``create`` is accepted so every read model opens alike;
+        a local directory is made by the first write); ``read_only`` never writes (``attach``
+        records no store identity)."""
         projection = cls(open_object_store(url))
         projection.read_only = read_only
         return projection
