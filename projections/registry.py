@@ -64,7 +64,9 @@ class StoreMismatchError(RuntimeError):
 
 
 class Opener(Protocol):
-    def __call__(self, url: str, *, create: bool = False) -> Projection: ...
+    def __call__(
+        self, url: str, *, create: bool = False, read_only: bool = False
+    ) -> Projection: ...
 
 
 def available() -> list[str]:
@@ -85,13 +87,18 @@ def _opener(spec: ProjectionSpec) -> Opener | None:
 
 
 def open_projections(
-    settings: Settings, only: Sequence[str] | None = None, *, create: bool = False
+    settings: Settings,
+    only: Sequence[str] | None = None,
+    *,
+    create: bool = False,
+    read_only: bool = False,
 ) -> list[Projection]:
     """Open the configured read models (all available ones, or just ``only``), in ``NAMES`` order.
 
     A name in ``only`` that is unknown or unavailable is an error, never silently skipped.
     ``create`` creates a missing server database (``lh projections init``); without it a
     missing MySQL or ClickHouse-server database is an error (embedded files are always created).
+    ``read_only`` (status, verify) opens existing embedded files without writing them.
     """
     wanted = list(only) if only else None
     if wanted:
@@ -112,7 +119,7 @@ def open_projections(
                         f"projection {spec.name} is not available in this build"
                     )
                 continue
-            opened.append(opener(spec.url(settings), create=create))
+            opened.append(opener(spec.url(settings), create=create, read_only=read_only))
     except BaseException:
         for projection in opened:
             projection.close()

@@ -14,9 +14,8 @@ class LocalObjectStore:
     """Objects are files under ``root``; writes go to a temp file then ``os.replace``."""
 
     def __init__(self, root: Path, url: str = "") -> None:
-        self.root = root
+        self.root = root  # made by the first put: reading creates nothing (read-only var dir)
         self.url = url or root.as_uri()
-        root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
         if not key or key.startswith("/") or ".." in key.split("/"):
@@ -26,10 +25,18 @@ class LocalObjectStore:
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".tmp-") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below)
+            dir=path.parent, delete=False, prefix=".tmp-"
+        )
+        try:
+            with handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:  # a full disk: leave no partial temp file, name the object
+            os.unlink(handle.name)
+            error.filename = error.filename or str(path)
+            raise
         os.replace(handle.name, path)
 
     def get(self, key: str) -> bytes:

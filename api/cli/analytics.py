@@ -111,7 +111,8 @@ def sql(
 def _client() -> Iterator[Any]:
     url = settings_or_exit().clickhouse_url
     try:
-        client = open_reader(url)  # through `lh projections run --follow` while it holds chDB
+        # through `lh projections run --follow` while it holds chDB; a copy if read-only
+        client = open_reader(url, read_only=True)
     except Exception as error:
         raise fail(str(error), 2) from None
     try:

@@ -127,7 +127,7 @@ def verify_command(
     settings = settings_or_exit()
     archive = _archive(settings, archive_id)
     with (
-        event_store(settings) as store,
+        event_store(settings, read_only=True) as store,
         _archive_errors(),
         progress_bar(on_stderr=True) as progress,
     ):
@@ -246,7 +246,7 @@ def status_command(
     """How far the log is sealed, and what is still only in the event store."""
     settings = settings_or_exit()
     archive = _archive(settings, archive_id)
-    with event_store(settings) as store, _archive_errors():
+    with event_store(settings, read_only=True) as store, _archive_errors():
         status = archive_status(store, archive)
     if as_json:
         print(

@@ -34,7 +34,7 @@ def trace_command(
     as_json: bool = typer.Option(False, "--json", help="Print the chain as JSON."),
 ) -> None:
     """Walk an event's causation chain back to its root (fill -> order -> decision -> signal)."""
-    with event_store() as store:
+    with event_store(read_only=True) as store:
         try:
             chain = trace(store, fill_id=fill, order_id=order, event_id=event)
         except (AuditTargetNotFoundError, ValueError) as error:
@@ -77,7 +77,7 @@ def state_command(
     """Positions, open orders and cash exactly as they stood at an instant (event or recorded
     time)."""
     moment = at if at.tzinfo else at.replace(tzinfo=UTC)
-    with event_store() as store:
+    with event_store(read_only=True) as store:
         found = state_at(store, to_microseconds(moment), clock)
     state = found.state
     open_orders = {k: v for k, v in state.orders.items() if v.status not in TERMINAL_STATUSES}
@@ -128,7 +128,10 @@ def state_command(
 @app.command("hashes")
 def hashes_command() -> None:
     """Recompute every payload's sha256 and compare with the recorded hash; exit 1 on any."""
-    with event_store() as store, Progress(console=console, transient=True) as progress:
+    with (
+        event_store(read_only=True) as store,
+        Progress(console=console, transient=True) as progress,
+    ):
         task = progress.add_task("verifying payload hashes", total=store.head() or None)
         report = verify_hashes(
             store, progress=lambda done, head: progress.update(task, completed=done, total=head)

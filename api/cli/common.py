@@ -98,6 +98,11 @@ def _configured_urls() -> list[str]:
     return [settings.event_store, settings.sql_url, settings.clickhouse_url, settings.object_store]
 
 
+def known_failure(error: BaseException) -> str | None:
+    """``describe_failure`` with the configured URLs (named in the line, secrets masked)."""
+    return describe_failure(error, _configured_urls())
+
+
 def settings_or_exit() -> Settings:
     try:
         return load_settings()
@@ -111,13 +116,19 @@ def archive_name(settings: Settings) -> str:
 
 
 @contextmanager
-def event_store(settings: Settings | None = None) -> Iterator[EventStore]:
+def event_store(
+    settings: Settings | None = None, *, read_only: bool = False
+) -> Iterator[EventStore]:
     """The configured store, reading what Redis trimmed after sealing from the archive; a
-    part of the log that cannot be read ends the command in one line, exit 2."""
+    part of the log that cannot be read ends the command in one line, exit 2. Commands that
+    only read pass ``read_only`` (they then work on a read-only ``LH_VAR_DIR``)."""
     settings = settings or settings_or_exit()
     sealed = archive_log(settings.object_store, archive_name(settings))
     store = open_event_store(
-        settings.event_store, key_prefix=settings.redis_key_prefix, sealed=sealed
+        settings.event_store,
+        key_prefix=settings.redis_key_prefix,
+        sealed=sealed,
+        read_only=read_only,
     )
     try:
         store.head()  # a store that is down fails here, before any work is done

@@ -16,6 +16,7 @@ from adapters.objectstore.s3 import ObjectStoreError
 from infra.eventstore.leases import LeaseError
 from infra.secrets import redact_text, redact_url
 from infra.settings import ConfigError, var_dir
+from infra.sqlite_readonly import ReadOnlyOpenError
 from projections.clickhouse.client import ClickHouseUnavailableError
 from projections.sql.engine import SqlReadModelError
 
@@ -51,7 +52,7 @@ def _store(urls: Sequence[str], index: int) -> str:
 
 def _own(error: BaseException, _urls: Sequence[str]) -> str | None:
     """Our errors already name the setting and the problem."""
-    if isinstance(error, ConfigError | ClickHouseUnavailableError | LeaseError):
+    if isinstance(error, ConfigError | ClickHouseUnavailableError | LeaseError | ReadOnlyOpenError):
         return _first_line(error)
     if isinstance(error, ObjectStoreError):
         return f"{_first_line(error)}; check LH_OBJECT_STORE and that the server is up"
@@ -73,6 +74,73 @@ def _redis(error: BaseException, urls: Sequence[str]) -> str | None:
     else:
         problem, fix = "Redis is not reachable", "start Redis or fix LH_EVENT_STORE"
     return f"{problem}: {_first_line(error)}; {fix}{_store(urls, 0)}"
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_FULL_TEXTS = ("database or disk is full", "No space left on device", "NOT_ENOUGH_SPACE")
+_READ_ONLY_TEXTS = ("attempt to write a readonly database", "Read-only file system")
+_OURS = ("adapters", "api", "domain", "infra", "projections")  # our errors may quote a driver
+
+
+def _says(error: BaseException, markers: tuple[str, ...]) -> bool:
+    """Whether a driver's error (not one of ours quoting it) carries one of ``markers``."""
+    if type(error).__module__.split(".")[0] in _OURS:
+        return False
+    text = str(error)
+    return any(marker in text for marker in markers)
+
+
+def _what(error: BaseException, urls: Sequence[str]) -> str:
+    """What ``error`` could not write: the file it names, else the store its driver serves."""
+    filename = getattr(error, "filename", None)
+    module = type(error).__module__
+    if filename:
+        return str(filename)
+    if module.startswith("sqlalchemy"):
+        return _named("the SQL read model", "LH_SQL_URL", urls, 1)
+    if module.startswith(("eventsourcing", "sqlite3")):
+        return _named("the event store", "LH_EVENT_STORE", urls, 0)
+    if module.startswith(("chdb", "clickhouse")):
+        return _named("the ClickHouse read model", "LH_CLICKHOUSE_URL", urls, 2)
+    return "a file"
+
+
+def _named(store: str, variable: str, urls: Sequence[str], index: int) -> str:
+    where = f" at {redact_url(urls[index])}" if len(urls) > index else ""
+    return f"{store}{where} ({variable})"
+
+
+def _detail(error: BaseException) -> str:
+    """The driver's words, without repeating the file ``_what`` already names."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return _first_line(error)
+
+
+def _disk_full(error: BaseException, urls: Sequence[str]) -> str | None:
+    """No space left: ENOSPC (EDQUOT, EFBIG past a file-size limit), SQLite's "database or
+    disk is full", chDB's errno 28. Each store writes atomically, so what was recorded before
+    stays whole and a rerun resumes from it."""
+    full = isinstance(error, OSError) and error.errno in _FULL_ERRNOS
+    if not (full or _says(error, _FULL_TEXTS)):
+        return None
+    return (
+        f"disk full: cannot write {_what(error, urls)} ({_detail(error)}); what was "
+        "recorded before is intact: free space on that disk and run the command again"
+    )
+
+
+def _read_only(error: BaseException, urls: Sequence[str]) -> str | None:
+    """A write refused by a read-only file system or a read-only opened SQLite file."""
+    refused = isinstance(error, OSError) and error.errno == errno.EROFS
+    if not (refused or _says(error, _READ_ONLY_TEXTS)):
+        return None
+    return (
+        f"cannot write {_what(error, urls)}: it is read-only ({_detail(error)}); this "
+        f"command records or changes data, so LH_VAR_DIR (now {var_dir()}) must be writable; "
+        "commands that only read (lh store, lh audit, lh analytics, lh archive and lh "
+        "projections status/verify) work without"
+    )
 
 
 def _sqlite(error: BaseException, _urls: Sequence[str]) -> str | None:
@@ -138,6 +206,8 @@ def _os(error: BaseException, _urls: Sequence[str]) -> str | None:
 
 _DESCRIBERS: tuple[Callable[[BaseException, Sequence[str]], str | None], ...] = (
     _own,
+    _disk_full,
+    _read_only,
     _redis,
     _sqlite,
     _sqlalchemy,

@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from api.cli.common import console, event_store, fail, settings_or_exit
+from api.cli.common import console, event_store, fail, known_failure, settings_or_exit
 from api.cli.failures import describe_failure
 from infra.eventstore.store import EventStore
 from projections.base import Projection
@@ -52,14 +52,20 @@ def _records() -> FailureRecords:
 
 @contextmanager
 def _opened(
-    only: list[str] | None, *, adopt: bool = False, create: bool = False, writing: bool = False
+    only: list[str] | None,
+    *,
+    adopt: bool = False,
+    create: bool = False,
+    writing: bool = False,
+    read_only: bool = False,
 ) -> Iterator[tuple[EventStore, list[Projection]]]:
     """The event store and the read models bound to it: those of another store are refused,
     unless ``adopt`` (a rebuild) makes them take the configured store; ``writing`` refuses read
-    models another process holds (an embedded chDB opened by a follower)."""
+    models another process holds (an embedded chDB opened by a follower); ``read_only``
+    (status, verify) writes nothing, so they work on a read-only ``LH_VAR_DIR``."""
     settings = settings_or_exit()
     try:
-        projections = open_projections(settings, only, create=create)
+        projections = open_projections(settings, only, create=create, read_only=read_only)
     except (UnknownProjectionError, SqlReadModelError, ClickHouseUnavailableError) as error:
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
@@ -78,7 +84,7 @@ def _opened(
             2,
         )
     try:
-        with event_store(settings) as store:
+        with event_store(settings, read_only=read_only) as store:
             try:
                 bind_to_store(projections, store, adopt=adopt)
             except StoreMismatchError as error:
@@ -124,6 +130,16 @@ def _catch_up(runner: ProjectionRunner) -> int:
         return runner.catch_up(progress=_Bars(progress, runner))
 
 
+def _stopped(runner: ProjectionRunner, error: ProjectionFailedError) -> typer.Exit:
+    """Why the read models stopped: a cause the user fixes (a full disk, a read-only file) in
+    one line, exit 2, and the checkpoints say where a rerun resumes; else the runner's list."""
+    for name, cause in runner.errors.items():
+        known = known_failure(cause)
+        if known is not None:
+            return fail(f"read model {name} stopped at its checkpoint: {known}", 2)
+    return fail(str(error))
+
+
 @app.command()
 def init(only: list[str] | None = ONLY) -> None:
     """Create the read models' databases and schema where missing (idempotent).
@@ -166,7 +182,7 @@ def run(
                 console.print("following the log; Ctrl-C to stop")
                 runner.follow()
         except ProjectionFailedError as error:
-            raise fail(str(error)) from None
+            raise _stopped(runner, error) from None
         _print_status(runner)
 
 
@@ -192,7 +208,7 @@ def status(
 ) -> None:
     """Each read model's checkpoint, the log head, the lag between them, and whether it has
     stopped on an event it cannot apply (failed, with position, event type and reason)."""
-    with _opened(only) as (store, projections):
+    with _opened(only, read_only=True) as (store, projections):
         runner = ProjectionRunner(store, projections, failures=_records())
         if as_json:
             statuses = runner.status()
@@ -243,7 +259,7 @@ def rebuild(
         try:
             target = _catch_up(runner)
         except ProjectionFailedError as error:
-            raise fail(str(error)) from None
+            raise _stopped(runner, error) from None
         if runner.stopping:
             raise fail("rebuild interrupted; `lh projections run` resumes it from the checkpoint")
         seconds = time.monotonic() - started
@@ -255,7 +271,7 @@ def rebuild(
 def verify(only: list[str] | None = ONLY) -> None:
     """Recompute state from the log and compare it with every read model; exit 1 on a mismatch,
     or when a read model is behind the head of the log or has failed on an event."""
-    with _opened(only) as (store, projections), _progress() as progress:
+    with _opened(only, read_only=True) as (store, projections), _progress() as progress:
         task = progress.add_task("log state", total=None, rate="")
 
         def advance(done: int, target: int) -> None:

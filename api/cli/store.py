@@ -23,7 +23,7 @@ app = typer.Typer(help="Inspect the event log.", no_args_is_help=True)
 def info() -> None:
     """Show which store is configured, its identity and its head position."""
     settings = settings_or_exit()
-    with event_store(settings) as store:
+    with event_store(settings, read_only=True) as store:
         shown = redact_url(settings.event_store)
         console.print(f"event store: {shown}\nhead position: {store.head()}", soft_wrap=True)
         console.print(f"store identity: {store.identity}")
@@ -42,7 +42,7 @@ def tail(
         raise fail(f"--after {after}: a position is 0 (the start of the log) or more", 2)
     if limit < 1:
         raise fail(f"--limit {limit}: show at least 1 event", 2)
-    with event_store() as store:
+    with event_store(read_only=True) as store:
         table = Table("pos", "stream", "ver", "type", "event time", "actor", "payload hash")
         for shown, event in enumerate(store.read_all(after, verify=True)):
             if shown >= limit:

@@ -16,7 +16,14 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from adapters.marketdata import DataReport, GapsError, MarketDataError, read_bars
-from api.cli.common import console, err_console, event_store, fail, settings_or_exit
+from api.cli.common import (
+    console,
+    err_console,
+    event_store,
+    fail,
+    known_failure,
+    settings_or_exit,
+)
 from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
 from domain.events.types import RunMode
@@ -362,6 +369,9 @@ def _run_failed(error: RunFailedError) -> typer.Exit:
             1,
         )
     where = "recorded as RunFailed" if error.recorded else "the store could not record it"
+    known = known_failure(error)  # a full disk, a read-only store: the user's to fix
+    if known is not None:
+        return fail(f"run {error.run_id} was interrupted ({where}): {known}", BAD_INPUT)
     return fail(
         f"run {error.run_id} was interrupted ({failure.error_type}: {failure.message}); "
         f"{where}. Run the same command again to resume it once the store is reachable.",

@@ -11,6 +11,7 @@ from eventsourcing.utils import Environment
 from infra.eventstore.durability import require_durable
 from infra.eventstore.store import Clock, EventStore, SealedLog, wall_clock_us
 from infra.settings import check_url
+from infra.sqlite_readonly import read_only_uri, unwritable
 
 APPLICATION_NAME = "lianghua"
 
@@ -20,10 +21,15 @@ def sqlite_path(url: str) -> Path:
     return Path(urlsplit(url).path[1:] if url.startswith("sqlite:///") else urlsplit(url).path)
 
 
-def open_recorder(url: str, *, key_prefix: str = "lh", live: bool = False) -> ApplicationRecorder:
+def open_recorder(
+    url: str, *, key_prefix: str = "lh", live: bool = False, read_only: bool = False
+) -> ApplicationRecorder:
     """The recorder for ``url``; ``live`` refuses a Redis that would lose acknowledged events.
 
     SQLite commits each append to its file before returning, so it is always durable.
+    ``read_only`` (commands that only read) opens a SQLite file this process cannot write
+    read-only, creating nothing, so that they work on a read-only ``LH_VAR_DIR``; a missing
+    file is still created (an empty log, as every command shows on a fresh install).
     """
     check_url("event_store", url)
     scheme = urlsplit(url).scheme
@@ -31,12 +37,15 @@ def open_recorder(url: str, *, key_prefix: str = "lh", live: bool = False) -> Ap
         require_durable(url)
     if scheme == "sqlite":
         path = sqlite_path(url)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        reading = read_only and unwritable(path)
+        if not reading:
+            path.parent.mkdir(parents=True, exist_ok=True)
         env = {
             "PERSISTENCE_MODULE": "infra.eventstore.sqlite",
-            "SQLITE_DBNAME": str(path),
+            "SQLITE_DBNAME": read_only_uri(path) if reading else str(path),
             "ORIGINATOR_ID_TYPE": "text",
             "SQLITE_LOCK_TIMEOUT": "30",
+            "CREATE_TABLE": "false" if reading else "true",
         }
     else:
         env = {
@@ -56,8 +65,10 @@ def open_event_store(
     clock: Clock = wall_clock_us,
     live: bool = False,
     sealed: SealedLog | None = None,
+    read_only: bool = False,
 ) -> EventStore:
-    """The event store at ``url``; pass ``live=True`` for live trading (see ``open_recorder``)
-    and ``sealed`` (the archive) to read what Redis trimmed after sealing."""
-    recorder = open_recorder(url, key_prefix=key_prefix, live=live)
+    """The event store at ``url``; pass ``live=True`` for live trading, ``read_only=True`` for
+    commands that only read (see ``open_recorder``) and ``sealed`` (the archive) to read what
+    Redis trimmed after sealing."""
+    recorder = open_recorder(url, key_prefix=key_prefix, live=live, read_only=read_only)
     return EventStore(recorder, url=url, key_prefix=key_prefix, clock=clock, sealed=sealed)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -27,6 +27,7 @@ import clickhouse_connect
 
 from infra.settings import check_url
 from projections.clickhouse.holder import holder, socket_path
+from projections.clickhouse.readonly_copy import needs_copy, read_only_copy
 from projections.clickhouse.remote import RemoteClient
 
 DEFAULT_DATABASE = "lianghua"
@@ -96,10 +97,12 @@ def open_client(url: str, *, create_database: bool | None = None) -> Any:
     return _use_database(client, target, create_database=create_database)
 
 
-def open_reader(url: str, *, create_database: bool | None = False) -> Any:
-    """A client for reads: its own, or a ``RemoteClient`` when another process holds chDB."""
+def open_reader(url: str, *, create_database: bool | None = False, read_only: bool = False) -> Any:
+    """A client for reads: its own, or a ``RemoteClient`` when another process holds chDB.
+    ``read_only`` (the caller never writes) reads a chDB directory that cannot be written
+    through a private copy (see ``readonly_copy``)."""
     target = parse_clickhouse_url(url)
-    client = _open(target, remote=True)
+    client = _open(target, remote=True, read_only=read_only)
     if isinstance(client, RemoteClient):
         return client
     return _use_database(client, target, create_database=create_database)
@@ -126,10 +129,10 @@ def _use_database(client: Any, target: ClickHouseTarget, *, create_database: boo
     return client
 
 
-def _open(target: ClickHouseTarget, *, remote: bool) -> Any:
+def _open(target: ClickHouseTarget, *, remote: bool, read_only: bool = False) -> Any:
     try:
         if target.embedded:
-            return _open_embedded(target, remote=remote)
+            return _open_embedded(target, remote=remote, read_only=read_only)
         return _connect(target)
     except ClickHouseUnavailableError:
         raise
@@ -141,13 +144,15 @@ def _open(target: ClickHouseTarget, *, remote: bool) -> Any:
         ) from None
 
 
-def _open_embedded(target: ClickHouseTarget, *, remote: bool) -> Any:
+def _open_embedded(target: ClickHouseTarget, *, remote: bool, read_only: bool = False) -> Any:
     """Open the engine when no other process holds it; else its ``RemoteClient`` or wait."""
     mine = (None, os.getpid())
     deadline = time.monotonic() + HOLDER_WAIT_SECONDS
     while True:
         pid = holder(target.path)
         if pid in mine:
+            if read_only and pid is None and needs_copy(target.path):
+                return _connect(replace(target, path=read_only_copy(target.path)))
             try:
                 return _connect(target)
             except Exception:

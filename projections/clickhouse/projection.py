@@ -62,15 +62,19 @@ class ClickHouseProjection:
         )
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False) -> ClickHouseProjection:
+    def open(
+        cls, url: str, *, create: bool = False, read_only: bool = False
+    ) -> ClickHouseProjection:
         """Open the analytics database named by ``LH_CLICKHOUSE_URL``; ``create`` creates a
         missing one on a server (an embedded chDB database is always created). While another
-        process holds an embedded database, the projection is a read-only view through it."""
+        process holds an embedded database, the projection is a read-only view through it.
+        ``read_only`` (status, verify) reads a chDB directory it cannot write from a copy and
+        serves no other process."""
         target = parse_clickhouse_url(url)
-        client = open_reader(url, create_database=True if create else None)
+        client = open_reader(url, create_database=True if create else None, read_only=read_only)
         try:
             projection = cls(client, target=target.describe())
-            if target.embedded and projection.view_of is None:
+            if target.embedded and projection.view_of is None and not read_only:
                 projection._serve(url, target.path)
         except Exception:
             client.close()  # chDB keeps its engine (and its path) while any client is open

@@ -96,12 +96,18 @@ class ObjectStoreProjection:
         self.store = store
         self._progress = self._load()
         self._store_id: str | None = None
+        self.read_only = False
 
     @classmethod
-    def open(cls, url: str, *, create: bool = False) -> ObjectStoreProjection:
-        """Open ``LH_OBJECT_STORE``; its directory or bucket is created when missing either way
-        (``create`` is accepted so every read model opens alike)."""
-        return cls(open_object_store(url))
+    def open(
+        cls, url: str, *, create: bool = False, read_only: bool = False
+    ) -> ObjectStoreProjection:
+        """Open ``LH_OBJECT_STORE`` (``create`` is accepted so every read model opens alike;
+        a local directory is made by the first write); ``read_only`` never writes (``attach``
+        records no store identity)."""
+        projection = cls(open_object_store(url))
+        projection.read_only = read_only
+        return projection
 
     def checkpoint(self) -> int:
         return self._progress.position
@@ -111,6 +117,8 @@ class ObjectStoreProjection:
 
     def attach(self, store_id: str) -> None:
         self._store_id = store_id
+        if self.read_only:
+            return
         if self._progress.position and self._progress.store_id is None:  # built before ids
             progress = self._progress.copy()
             progress.store_id = store_id

@@ -10,6 +10,7 @@ with the ``lh_write`` execution option) so two writers serialize instead of fail
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +19,48 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
 from infra.settings import check_url
+from infra.sqlite_readonly import read_only_uri, unwritable
 
 
 class SqlReadModelError(RuntimeError):
     """The read-model database cannot be opened or used; the message says which and why."""
 
 
-def create_read_model_engine(url: str, *, create: bool = False) -> Engine:
-    """An engine on ``url``; ``create`` creates a missing MySQL database (SQLite: always)."""
+def create_read_model_engine(url: str, *, create: bool = False, read_only: bool = False) -> Engine:
+    """An engine on ``url``; ``create`` creates a missing MySQL database (SQLite: always);
+    ``read_only`` opens a SQLite file it cannot write read-only (``unwritable_sqlite_file``)."""
     check_url("sql_url", url)
     parsed = make_url(url)
+    existing = unwritable_sqlite_file(url) if read_only else None
+    if existing is not None:
+        return _read_only_sqlite_engine(existing)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     _check_mysql_database(parsed.render_as_string(hide_password=False), create=create)
     return create_engine(parsed, pool_pre_ping=True, pool_recycle=3600)
+
+
+def unwritable_sqlite_file(url: str) -> Path | None:
+    """The SQLite file ``url`` names, if it exists and this process cannot write it or its
+    directory: a read-only command then reads it as it is. A writable one opens as for every
+    command (migrated to head), a missing one is created empty."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    path = Path(database)
+    return path if unwritable(path) else None
+
+
+def _read_only_sqlite_engine(path: Path) -> Engine:
+    """Reads only: no WAL switch, no migration, nothing created (see ``infra.sqlite_readonly``)."""
+    uri = read_only_uri(path)
+    return create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(uri, uri=True, timeout=60, check_same_thread=False),
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -20,7 +20,11 @@ from sqlalchemy.engine import Connection
 from domain.accounting import Lot, LotQueue
 from domain.events.envelope import RecordedEvent
 from projections.sql import migrate
-from projections.sql.engine import create_read_model_engine
+from projections.sql.engine import (
+    SqlReadModelError,
+    create_read_model_engine,
+    unwritable_sqlite_file,
+)
 from projections.sql.fold import BatchFold, Row, needed_keys
 from projections.sql.models import (
     CASH,
@@ -72,24 +76,32 @@ class PositionGapError(RuntimeError):
 class SqlProjection:
     """Orders, fills, positions, cash, risk decisions, runs, limits and the kill-switch log."""
 
-    def __init__(self, engine: Engine, *, name: str = "sql") -> None:
+    def __init__(self, engine: Engine, *, name: str = "sql", read_only: bool = False) -> None:
         self.engine = engine
         self.name = name
+        self.read_only = read_only
         self.url = engine.url.render_as_string(hide_password=True)
         self._mysql = engine.dialect.name in ("mysql", "mariadb")
         self._store_id: str | None = None
 
     @classmethod
-    def open(cls, url: str, *, name: str = "sql", create: bool = False) -> SqlProjection:
+    def open(
+        cls, url: str, *, name: str = "sql", create: bool = False, read_only: bool = False
+    ) -> SqlProjection:
         """Connect and migrate to head; ``create`` creates a missing MySQL database (a SQLite
-        file is always created)."""
-        engine = create_read_model_engine(url, create=create)
+        file is always created). ``read_only`` opens a SQLite file it cannot write read-only
+        and migrates nothing (status and verify on a read-only ``LH_VAR_DIR``)."""
+        reading = read_only and unwritable_sqlite_file(url) is not None
+        engine = create_read_model_engine(url, create=create, read_only=reading)
         try:
-            migrate.upgrade(engine)
+            if reading:
+                _check_schema(engine, url)
+            else:
+                migrate.upgrade(engine)
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, name=name)
+        return cls(engine, name=name, read_only=reading)
 
     # --- the Projection protocol ----------------------------------------------------------
 
@@ -103,7 +115,7 @@ class SqlProjection:
 
     def attach(self, store_id: str) -> None:
         self._store_id = store_id
-        if self.checkpoint() and self.source() is None:  # built before store identities
+        if not self.read_only and self.checkpoint() and self.source() is None:  # built before ids
             writer = self.engine.connect().execution_options(lh_write=True)
             with writer as connection, connection.begin():
                 connection.execute(
@@ -281,3 +293,14 @@ def _check_contiguous(done: int, events: Sequence[RecordedEvent]) -> None:
                 "the batch would skip or reorder events; read from the checkpoint"
             )
         expected += 1
+
+
+def _check_schema(engine: Engine, url: str) -> None:
+    """A read-only file cannot be migrated: refuse an older schema rather than misread it."""
+    current, head = migrate.current_revision(engine), migrate.head_revision()
+    if current != head:
+        raise SqlReadModelError(
+            f"LH_SQL_URL: the read model {url} has schema revision {current}, this version "
+            f"reads {head}, and it cannot be written to upgrade it: run `lh projections run` "
+            "once with write access"
+        )
