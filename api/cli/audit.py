@@ -1,4 +1,5 @@
-"""`lh audit`: answer an auditor from the log — causation chains, state at an instant, hashes."""
+"""`lh audit`: answer an auditor from the log — causation chains, state at an instant, and
+whether the log is intact (`verify`)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from projections.audit import (
     iter_chain_summary,
     state_at,
     trace,
-    verify_hashes,
 )
+from projections.integrity import verify_log
 from projections.state import TERMINAL_STATUSES
 
 app = typer.Typer(help="Audit replay straight from the event log.", no_args_is_help=True)
@@ -125,22 +126,55 @@ def state_command(
     )
 
 
-@app.command("hashes")
-def hashes_command() -> None:
-    """Recompute every payload's sha256 and compare with the recorded hash; exit 1 on any."""
+def _verify(as_json: bool, first: int, last: int | None) -> None:
+    if first < 1 or (last is not None and last < first):
+        raise fail(f"--from {first} --to {last}: give 1 <= --from <= --to", 2)
     with event_store() as store, Progress(console=console, transient=True) as progress:
-        task = progress.add_task("verifying payload hashes", total=store.head() or None)
-        report = verify_hashes(
-            store, progress=lambda done, head: progress.update(task, completed=done, total=head)
+        task = progress.add_task("verifying the log", total=None)
+        report = verify_log(
+            store,
+            first=first,
+            last=last,
+            progress=lambda done, upto: progress.update(task, completed=done, total=upto),
         )
-    if report.ok:
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    elif report.ok:
+        head_hash = report.head_chain_hash.hex() if report.head_chain_hash else "none"
         console.print(
-            f"[green]{report.checked} events, positions {report.first_position}.."
-            f"{report.last_position}: every payload hash verifies[/green]"
+            f"[green]{report.events} events, positions {report.first}..{report.last} "
+            f"(head {report.head}): contiguous, stream versions continuous, event, fill and "
+            "order ids unique, every payload hash, event hash and chain link verifies[/green]"
         )
-        return
-    table = Table("position", "problem", title=f"{len(report.bad)} events fail their hash")
-    for position, reason in report.bad:
-        table.add_row(str(position), reason)
-    console.print(table)
-    raise typer.Exit(1)
+        print(f"chain hash at position {report.last}: {head_hash}")
+    else:
+        table = Table(
+            "position", "problem", "expected", "found", title=f"{len(report.findings)} findings"
+        )
+        for finding in report.findings:
+            table.add_row(str(finding.position), finding.problem, finding.expected, finding.found)
+        console.print(table)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+FROM_HELP = "First position to check (default 1)."
+TO_HELP = "Last position to check (default: the head)."
+
+
+@app.command("verify")
+def verify_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    first: int = typer.Option(1, "--from", help=FROM_HELP),
+    last: int | None = typer.Option(None, "--to", help=TO_HELP),
+) -> None:
+    """Prove the log intact: contiguous positions, stream versions, unique event, fill and
+    order ids, every payload hash, event hash and chain link; exit 1 with one finding per
+    problem."""
+    _verify(as_json, first, last)
+
+
+@app.command("hashes", hidden=True)
+def hashes_command() -> None:
+    """Alias of `lh audit verify` (it used to check payload hashes only)."""
+    _verify(False, 1, None)

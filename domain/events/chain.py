@@ -2,11 +2,11 @@
 
 The payload hash covers only the payload; the envelope (event id, times, actor, causation and
 correlation ids, schema version) and the record's place (stream id, version, event type) are
-covered here. An event hash is SHA-256 over the whole stored record, each variable field
-length-prefixed so no two records share an encoding:
+covered here. An event hash is SHA-256 over the whole stored record, behind a fixed-size
+header that gives each variable field's length, so no two records share an encoding:
 
-    event_hash = SHA-256("LH-EVENT-1" || u32 len(stream) || stream || u64 version
-                         || u32 len(type) || type || u32 len(state) || state)
+    event_hash = SHA-256("LH-EVENT-1" || u32 len(stream) || u32 len(type) || u32 len(state)
+                         || u64 version || stream || type || state)
 
 and the chain runs over the global order, so deleting, inserting, duplicating or reordering
 any event changes every later chain hash:
@@ -28,8 +28,8 @@ GENESIS = hashlib.sha256(b"LH-CHAIN-GENESIS-1").digest()
 """The chain hash "before" position 1."""
 
 HASH_SIZE = 32
+_HEADER = struct.Struct(">10sIIIQ").pack
 _EVENT_TAG = b"LH-EVENT-1"
-_U32 = struct.Struct(">I").pack
 _U64 = struct.Struct(">Q").pack
 _sha256 = hashlib.sha256
 
@@ -38,20 +38,8 @@ def event_hash(stream_id: str, stream_version: int, event_type: str, state: byte
     """SHA-256 of one whole stored record (see the module docstring for the layout)."""
     stream = stream_id.encode()
     topic = event_type.encode()
-    return _sha256(
-        b"".join(
-            (
-                _EVENT_TAG,
-                _U32(len(stream)),
-                stream,
-                _U64(stream_version),
-                _U32(len(topic)),
-                topic,
-                _U32(len(state)),
-                state,
-            )
-        )
-    ).digest()
+    header = _HEADER(_EVENT_TAG, len(stream), len(topic), len(state), stream_version)
+    return _sha256(header + stream + topic + state).digest()
 
 
 def link(previous: bytes, position: int, hashed_event: bytes) -> bytes:
@@ -65,11 +53,16 @@ Record = tuple[str, int, str, bytes]
 
 def extend(previous: bytes, first_position: int, records: Iterable[Record]) -> list[bytes]:
     """Chain hashes for consecutive positions from ``first_position``, given the chain hash
-    at ``first_position - 1``."""
+    at ``first_position - 1``. ``event_hash`` and ``link`` inlined: this runs on every append."""
     hashes: list[bytes] = []
+    append = hashes.append
     position = first_position
     for stream_id, version, event_type, state in records:
-        previous = link(previous, position, event_hash(stream_id, version, event_type, state))
-        hashes.append(previous)
+        stream = stream_id.encode()
+        topic = event_type.encode()
+        header = _HEADER(_EVENT_TAG, len(stream), len(topic), len(state), version)
+        hashed = _sha256(header + stream + topic + state).digest()
+        previous = _sha256(previous + _U64(position) + hashed).digest()
+        append(previous)
         position += 1
     return hashes

@@ -277,6 +277,12 @@ class EventStore:
         )
         return None if base is None else base()
 
+    def entries_beyond_head(self) -> list[str]:
+        """Ids of entries the log holds past its head (a stray entry in the Redis log stream,
+        which this store did not write); SQLite's head is its last row, so none there."""
+        beyond: Callable[[], list[str]] | None = getattr(self.recorder, "entries_beyond_head", None)
+        return [] if beyond is None else beyond()
+
     def read_all(
         self, after: int = 0, *, stop: int | None = None, verify: bool = False
     ) -> Iterator[RecordedEvent]:

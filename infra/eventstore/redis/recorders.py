@@ -349,6 +349,16 @@ class RedisApplicationRecorder(RedisAggregateRecorder, ApplicationRecorder):
             )
         return [(int(i[:-2]), bytes(f[b"c"])) for i, f in entries if b"c" in f]
 
+    def entries_beyond_head(self, limit: int = 10) -> list[str]:
+        """Ids of up to ``limit`` log entries past the counter: strays this store did not write."""
+        head = self.max_notification_id() or 0
+        with translated_errors():
+            entries = cast(
+                "list[Entry]",
+                self.datastore.client.xrange(self.keys.log, f"({head}-0", "+", count=limit),
+            )
+        return [entry_id.decode() for entry_id, _ in entries]
+
     def chain_base(self) -> tuple[int, bytes] | None:
         """(position, chain hash) of the events recorded before the chain, if there were."""
         with translated_errors():
