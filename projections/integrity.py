@@ -61,6 +61,7 @@ class IntegrityReport:
     head: int
     events: int = 0
     head_chain_hash: bytes | None = None
+    anchors: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -75,6 +76,7 @@ class IntegrityReport:
             "to": self.last,
             "head": self.head,
             "head_chain_hash": None if self.head_chain_hash is None else self.head_chain_hash.hex(),
+            "anchors": self.anchors,
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -91,6 +93,7 @@ class _Scan:
     running: bytes | None
     versions: dict[str, int] = field(default_factory=dict)
     seen: dict[str, set[str]] = field(default_factory=dict)
+    anchors: dict[int, bytes] = field(default_factory=dict)
 
     def find(self, position: int, problem: str, expected: object, found: object) -> None:
         self.report.findings.append(Finding(position, problem, str(expected), str(found)))
@@ -101,9 +104,11 @@ def verify_log(
     *,
     first: int = 1,
     last: int | None = None,
+    anchors: dict[int, bytes] | None = None,
     progress: Progress | None = None,
 ) -> IntegrityReport:
-    """Check positions ``first..last`` (default: to the head) of ``store``'s log."""
+    """Check positions ``first..last`` (default: to the head) of ``store``'s log, and the
+    chain against ``anchors`` (position -> chain hash kept outside the store) in the range."""
     head = store.head()
     upto = head if last is None else min(last, head)
     report = IntegrityReport(first=first, last=upto, head=head)
@@ -115,7 +120,9 @@ def verify_log(
         expected_position=first,
         running=chain.GENESIS if first == 1 else None,
         seen={"event id": set(), **{name: set() for name in UNIQUE_PAYLOAD_IDS.values()}},
+        anchors={p: h for p, h in (anchors or {}).items() if first <= p <= upto},
     )
+    report.anchors = len(scan.anchors)
     links = _Pages(store.read_chain(max(first - 2, 0), stop=upto))
     for page in store.read_notifications(first - 1, stop=upto):
         scan.stored.update(links.upto(page[-1].id))
@@ -133,6 +140,9 @@ def verify_log(
             "none",
         )
     _check_beyond_head(store, scan, upto)
+    if upto == head:
+        for position in sorted(p for p in anchors or {} if p > head):
+            scan.find(position, "anchor past the head", f"the log to reach {position}", head)
     report.head_chain_hash = scan.stored.get(upto) or (
         scan.running if upto == scan.expected_position - 1 else None
     )
@@ -153,6 +163,10 @@ def _check(scan: _Scan, n: Notification) -> None:
     link = _check_link(
         scan, position, chain.event_hash(stream, n.originator_version, n.topic, state)
     )
+    anchored = scan.anchors.get(position)
+    if anchored is not None and scan.running is not None and scan.running != anchored:
+        scan.find(position, "anchor", anchored.hex(), scan.running.hex())
+        link = None  # the anchor finding says more
     before = len(scan.report.findings)
     _check_record(scan, n, stream)
     if link is not None and len(scan.report.findings) == before:

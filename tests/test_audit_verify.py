@@ -19,6 +19,7 @@ import redis
 from typer.testing import CliRunner
 
 from api.cli import app
+from domain.events import chain
 from domain.events.codec import canonical_json
 from domain.events.envelope import from_microseconds
 from infra.eventstore.factory import open_event_store
@@ -78,8 +79,13 @@ class Log:
         finally:
             store.close()
 
-    def rewrite(self, change: Callable[[Rows], Rows]) -> None:
+    def rewrite(self, change: Callable[[Rows], Rows], *, rechain: bool = False) -> None:
+        """Apply ``change``; ``rechain``: also recompute and store the whole chain, as an
+        attacker who knows the (unkeyed) chain would."""
         rows = change(self.rows())
+        hashes = chain.extend(
+            chain.GENESIS, 1, [(r.stream, r.version, r.topic, r.state) for r in rows]
+        )
         if self.backend == "sqlite":
             with sqlite3.connect(self.path) as db:
                 db.execute("DELETE FROM stored_events")
@@ -88,10 +94,18 @@ class Log:
                     " state) VALUES (?,?,?,?,?)",
                     [(r.position, r.stream, r.version, r.topic, r.state) for r in rows],
                 )
+                if rechain:
+                    db.execute("DELETE FROM lh_event_chain")
+                    db.execute(
+                        "INSERT INTO lh_event_chain VALUES (?, 1, ?)", (len(rows), b"".join(hashes))
+                    )
             return
         client = redis.Redis.from_url(REDIS_URL)
         log = f"{self.prefix}:lianghua:events:log"
         chains = {int(i[:-2]): f[b"c"] for i, f in client.xrange(log)}
+        if rechain:
+            chains = {r.position: h for r, h in zip(rows, hashes, strict=True)}
+            client.set(f"{self.prefix}:lianghua:events:chain", hashes[-1])
         client.delete(log)
         for r in rows:
             fields = {"o": r.stream, "v": r.version, "t": r.topic, "s": r.state}
@@ -242,3 +256,41 @@ def test_the_issue_s_sqlite_edits_are_found(tmp_path: Path, log: Log) -> None:
 def test_bad_range_is_one_line_exit_2(log: Log) -> None:
     code, out = lh("audit", "verify", "--from", "5", "--to", "2")
     assert code == 2 and "--from" in out and "Traceback" not in out
+
+
+def anchor() -> tuple[int, str]:
+    code, out = lh("audit", "anchor")
+    assert code == 0, out
+    line = next(x for x in out.splitlines() if x.startswith("anchor (record it"))
+    _, position, _, hashed = line.split(": ", 1)[1].split()
+    return int(position), hashed
+
+
+def test_a_suffix_forged_with_a_recomputed_chain_is_caught_by_the_anchor(log: Log) -> None:
+    position, hashed = anchor()
+    assert anchor() == (position, hashed)  # anchoring again is idempotent
+    code, report = verify()
+    assert code == 0 and report["anchors"] == 1 and report["head_chain_hash"] == hashed
+    fill = first_fill(log.rows())
+
+    def forge(rows: Rows) -> Rows:
+        for row in rows:
+            if row.position == fill.position:
+                state = orjson.loads(row.state)
+                state["actor"]["name"] = "MALLORY"
+                row.state = canonical_json(state)
+        return rows
+
+    log.rewrite(forge, rechain=True)
+    code, report = verify()
+    assert code == 1 and findings(report) == [(position, "anchor")], report
+    assert report["findings"][0]["expected"] == hashed  # type: ignore[index]
+    code, out = lh("audit", "anchor")
+    assert code == 1 and "rewritten since it was anchored" in out
+
+
+def test_newest_events_removed_with_their_chain_are_caught_by_the_anchor(log: Log) -> None:
+    position, _ = anchor()
+    log.rewrite(lambda rows: rows[:-2], rechain=True)
+    code, report = verify()
+    assert code == 1 and findings(report) == [(position, "anchor past the head")], report

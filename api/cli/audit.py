@@ -11,9 +11,11 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli.common import console, event_store, fail
+from adapters.objectstore import open_object_store
+from api.cli.common import archive_name, console, event_store, fail, settings_or_exit
 from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
+from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
 from projections.audit import (
     AuditTargetNotFoundError,
     Clock,
@@ -129,12 +131,18 @@ def state_command(
 def _verify(as_json: bool, first: int, last: int | None) -> None:
     if first < 1 or (last is not None and last < first):
         raise fail(f"--from {first} --to {last}: give 1 <= --from <= --to", 2)
-    with event_store() as store, Progress(console=console, transient=True) as progress:
+    settings = settings_or_exit()
+    try:
+        anchors = read_anchors(open_object_store(settings.object_store), archive_name(settings))
+    except ValueError as error:
+        raise fail(str(error), 1) from None
+    with event_store(settings) as store, Progress(console=console, transient=True) as progress:
         task = progress.add_task("verifying the log", total=None)
         report = verify_log(
             store,
             first=first,
             last=last,
+            anchors=anchors,
             progress=lambda done, upto: progress.update(task, completed=done, total=upto),
         )
     if as_json:
@@ -144,7 +152,8 @@ def _verify(as_json: bool, first: int, last: int | None) -> None:
         console.print(
             f"[green]{report.events} events, positions {report.first}..{report.last} "
             f"(head {report.head}): contiguous, stream versions continuous, event, fill and "
-            "order ids unique, every payload hash, event hash and chain link verifies[/green]"
+            "order ids unique, every payload hash, event hash and chain link verifies, and "
+            f"the chain passes through {report.anchors} anchor(s)[/green]"
         )
         print(f"chain hash at position {report.last}: {head_hash}")
     else:
@@ -172,6 +181,30 @@ def verify_command(
     order ids, every payload hash, event hash and chain link; exit 1 with one finding per
     problem."""
     _verify(as_json, first, last)
+
+
+@app.command("anchor")
+def anchor_command() -> None:
+    """Anchor the chain: write the head's chain hash to the object store (once per position)
+    and print it in full, to be kept outside the system. Run `lh audit verify` first."""
+    settings = settings_or_exit()
+    with event_store(settings) as store:
+        head = store.head()
+        found = next(store.read_chain(head - 1, stop=head), []) if head else []
+    if not found:
+        raise fail(
+            f"position {head} has no chain hash to anchor: "
+            + ("the log is empty" if not head else "run `lh audit verify` to see why"),
+            1 if head else 2,
+        )
+    position, chain_hash = found[-1]
+    objects = open_object_store(settings.object_store)
+    try:
+        key = write_anchor(objects, archive_name(settings), position, chain_hash)
+    except AnchorConflictError as error:
+        raise fail(str(error), 1) from None
+    console.print(f"anchored position {position} at {objects.url} {key}")
+    print(f"anchor (record it outside the system): position {position} chain {chain_hash.hex()}")
 
 
 @app.command("hashes", hidden=True)
