@@ -7,7 +7,8 @@ and order ids (``OrderSubmitted``) are unique; the payload hash recomputes; and 
 event's hash. Each link is checked on its own (not the whole chain recomputed from genesis),
 so one edited, inserted or deleted event is one finding, not a cascade; with no findings the
 two are the same thing. What the chain cannot catch alone (a suffix forged with recomputed
-chain hashes) needs an anchor kept outside the store.
+chain hashes, the newest events removed with their chain) the anchors catch: chain hashes kept
+outside the store (``infra/archive/anchors.py``), checked at their positions.
 
 Positions the store keeps no chain hash for (trimmed from Redis after sealing, or recorded
 before the chain existed: Redis keeps their chain as one base hash) are chained here from the
