@@ -27,6 +27,7 @@ from domain.synthetic import SyntheticLog
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.integrity import verify_log
+from tests.eventstore.redis_support import delete_prefix
 from tests.services import REDIS_URL
 
 
@@ -49,15 +50,20 @@ def build(store: EventStore, events: int) -> float:
 
 
 def run(backend: str, events: int, directory: Path) -> dict[str, Any]:
+    prefix = f"lhbench-{uuid.uuid4().hex[:8]}"
     if backend == "sqlite":
         store = open_event_store(f"sqlite:///{directory / 'events.sqlite'}")
     else:
-        store = open_event_store(REDIS_URL, key_prefix=f"lhbench-{uuid.uuid4().hex[:8]}")
-    build_seconds = build(store, events)
-    started = time.perf_counter()
-    report = verify_log(store)
-    seconds = time.perf_counter() - started
-    store.close()
+        store = open_event_store(REDIS_URL, key_prefix=prefix)
+    try:
+        build_seconds = build(store, events)
+        started = time.perf_counter()
+        report = verify_log(store)
+        seconds = time.perf_counter() - started
+    finally:
+        store.close()
+        if backend == "redis":
+            delete_prefix(prefix)
     return {
         "events": report.events,
         "build_seconds": round(build_seconds, 2),
