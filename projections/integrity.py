@@ -144,6 +144,7 @@ def verify_log(
     if upto == head:
         for position in sorted(p for p in anchors or {} if p > head):
             scan.find(position, "anchor past the head", f"the log to reach {position}", head)
+    report.findings = _merged_unchained(report.findings)
     report.head_chain_hash = scan.stored.get(upto) or (
         scan.running if upto == scan.expected_position - 1 else None
     )
@@ -229,7 +230,36 @@ def _check_link(scan: _Scan, position: int, event_hash: bytes) -> Finding | None
         return None
     if position < scan.held_from:
         return None  # trimmed from the store after sealing: chained here from the archive
-    return Finding(position, "chain hash", "a chain hash recorded with the event", "none")
+    return Finding(position, "chain hash", _UNCHAINED, "none")
+
+
+_UNCHAINED = "a chain hash recorded with the event"
+
+
+def _merged_unchained(findings: list[Finding]) -> list[Finding]:
+    """Consecutive positions without a chain hash (a store that predates the chain and has not
+    appended since, or rows written outside the store) as one finding for the range."""
+    merged: list[Finding] = []
+    last = 0
+    for finding in findings:
+        previous = merged[-1] if merged else None
+        if (
+            finding.expected == _UNCHAINED
+            and previous is not None
+            and previous.problem == "chain hash"
+            and previous.found == "none"
+            and last == finding.position - 1
+        ):
+            merged[-1] = Finding(
+                previous.position,
+                "chain hash",
+                f"chain hashes recorded with positions {previous.position}..{finding.position}",
+                "none",
+            )
+        else:
+            merged.append(finding)
+        last = finding.position
+    return merged
 
 
 def _check_beyond_head(store: EventStore, scan: _Scan, upto: int) -> None:

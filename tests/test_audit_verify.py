@@ -24,6 +24,7 @@ from domain.events.codec import canonical_json
 from domain.events.envelope import from_microseconds
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
+from tests.eventstore.events import venue_event
 from tests.services import REDIS_URL
 from tests.trading.helpers import wave_bars
 
@@ -294,3 +295,28 @@ def test_newest_events_removed_with_their_chain_are_caught_by_the_anchor(log: Lo
     log.rewrite(lambda rows: rows[:-2], rechain=True)
     code, report = verify()
     assert code == 1 and findings(report) == [(position, "anchor past the head")], report
+
+
+def test_a_store_from_before_the_chain_is_one_finding_until_its_next_append(log: Log) -> None:
+    head = len(log.rows())
+    if log.backend == "sqlite":
+        with sqlite3.connect(log.path) as db:
+            db.execute("DROP TABLE lh_event_chain")
+    else:
+        client = redis.Redis.from_url(REDIS_URL)
+        base = f"{log.prefix}:lianghua:events"
+        entries = client.xrange(f"{base}:log")
+        client.delete(f"{base}:log", f"{base}:chain")
+        for entry_id, fields in entries:
+            fields.pop(b"c")
+            client.xadd(f"{base}:log", fields, id=entry_id)  # type: ignore[arg-type]
+        client.close()
+    code, report = verify()
+    assert code == 1 and findings(report) == [(1, "chain hash")], report
+    assert f"positions 1..{head}" in report["findings"][0]["expected"]  # type: ignore[index]
+
+    store = open_event_store(load_settings().event_store, key_prefix=log.prefix)
+    store.append([venue_event("after-upgrade", 1)])
+    store.close()
+    code, report = verify()
+    assert code == 0 and report["events"] == head + 1, report

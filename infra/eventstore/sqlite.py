@@ -220,6 +220,11 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
         found: list[tuple[int, bytes]] = []
         size = chain.HASH_SIZE
         with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (CHAIN_TABLE,)
+            )
+            if cursor.fetchone() is None:  # a store that predates the chain, opened read-only
+                return found
             while len(found) < limit:
                 cursor.execute(_SELECT_CHAIN, (after,))
                 rows = cursor.fetchall()
