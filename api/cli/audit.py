@@ -132,11 +132,12 @@ def _verify(as_json: bool, first: int, last: int | None) -> None:
     if first < 1 or (last is not None and last < first):
         raise fail(f"--from {first} --to {last}: give 1 <= --from <= --to", 2)
     settings = settings_or_exit()
-    try:
-        anchors = read_anchors(open_object_store(settings.object_store), archive_name(settings))
-    except ValueError as error:
-        raise fail(str(error), 1) from None
     with event_store(settings) as store, Progress(console=console, transient=True) as progress:
+        store.check_readable()  # a log that cannot be read is the first thing to say
+        try:
+            anchors = read_anchors(open_object_store(settings.object_store), archive_name(settings))
+        except ValueError as error:
+            raise fail(str(error), 1) from None
         task = progress.add_task("verifying the log", total=None)
         report = verify_log(
             store,
