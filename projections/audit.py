@@ -2,21 +2,18 @@
 
 An auditor asks three things: why did this fill happen (walk its causation chain back to the
 bar), what the state was at a given instant (by event time, or by what was recorded by then),
-and has the history been altered (recompute every payload hash).
+and has the history been altered (``projections/integrity.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.events.codec import CorruptEventError, decode
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
 from projections.state import LogState
-
-Progress = Callable[[int, int], None]
 
 
 class AuditTargetNotFoundError(LookupError):
@@ -123,38 +120,6 @@ def state_at(store: EventStore, instant_us: int, clock: Clock) -> StateAt:
         state.apply(event)
         events += 1
     return StateAt(clock, instant_us, events, state)
-
-
-@dataclass
-class HashReport:
-    """Every payload hash recomputed; ``bad`` lists (position, reason) for each failure."""
-
-    checked: int = 0
-    first_position: int = 0
-    last_position: int = 0
-    bad: list[tuple[int, str]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.bad
-
-
-def verify_hashes(store: EventStore, *, progress: Progress | None = None) -> HashReport:
-    """Recompute the sha256 of every stored payload and compare it with the recorded one."""
-    report = HashReport()
-    head = store.head()
-    for page in store.read_notifications():
-        for notification in page:
-            try:
-                decode(notification, verify=True)
-            except CorruptEventError as error:
-                report.bad.append((notification.id, str(error)))
-            report.first_position = report.first_position or notification.id
-            report.last_position = notification.id
-            report.checked += 1
-        if progress is not None:
-            progress(report.last_position, head)
-    return report
 
 
 def iter_chain_summary(chain: list[RecordedEvent]) -> Iterator[tuple[str, ...]]:

@@ -19,12 +19,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import InvalidOperation
 from types import FrameType
+from typing import NoReturn
 
 from prometheus_client import Gauge
 
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
 from projections.base import Projection
+from projections.chaincheck import ChainCheck
 from projections.failures import Failure, FailureRecords
 from projections.pages import DecodedTail, SharedPages
 
@@ -111,6 +113,7 @@ class ProjectionRunner:
         self._stopping = threading.Event()
         self.errors: dict[str, BaseException] = {}
         self.failures = failures
+        self.chain = ChainCheck(store)
         self._failed: dict[str, int] = {}  # name -> position of its recorded failure
         if failures is not None:
             for projection in self.projections:
@@ -265,6 +268,14 @@ class ProjectionRunner:
                 backoff = min(backoff * 2, 30.0)
 
     def _apply(self, projection: Projection, events: Sequence[RecordedEvent]) -> int:
+        broken = self.chain.first_break(events)
+        if broken is not None:
+            position, why = broken
+            intact = [event for event in events if event.position < position]
+            if intact:
+                self._apply(projection, intact)
+            event_type = next(e.event_type for e in events if e.position == position)
+            self._fail(Failure(projection.name, position, event_type, why))
         try:
             projection.apply(events)
         except Exception as error:
@@ -295,11 +306,14 @@ class ProjectionRunner:
                     break
             else:
                 return  # every event applied on its own: the batch's error was passing
-        failure = Failure(projection.name, failing.position, failing.event_type, reason(error))
+        self._fail(Failure(projection.name, failing.position, failing.event_type, reason(error)))
+
+    def _fail(self, failure: Failure) -> NoReturn:
+        """Record why the read model stops at ``failure.position`` and stop it there."""
         if self.failures is not None:
             self.failures.record(failure)
-            self._failed[projection.name] = failure.position
-        raise ProjectionApplyError(failure) from error
+            self._failed[failure.projection] = failure.position
+        raise ProjectionApplyError(failure)
 
 
 def _publish(name: str, checkpoint: int, head: int) -> None:

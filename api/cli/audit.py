@@ -1,4 +1,5 @@
-"""`lh audit`: answer an auditor from the log — causation chains, state at an instant, hashes."""
+"""`lh audit`: answer an auditor from the log — causation chains, state at an instant, and
+whether the log is intact (`verify`)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,19 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli.common import console, event_store, fail
+from adapters.objectstore import open_object_store
+from api.cli.common import archive_name, console, event_store, fail, settings_or_exit
 from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
+from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
 from projections.audit import (
     AuditTargetNotFoundError,
     Clock,
     iter_chain_summary,
     state_at,
     trace,
-    verify_hashes,
 )
+from projections.integrity import verify_log
 from projections.state import TERMINAL_STATUSES
 
 app = typer.Typer(help="Audit replay straight from the event log.", no_args_is_help=True)
@@ -125,25 +128,90 @@ def state_command(
     )
 
 
-@app.command("hashes")
-def hashes_command() -> None:
-    """Recompute every payload's sha256 and compare with the recorded hash; exit 1 on any."""
+def _verify(as_json: bool, first: int, last: int | None) -> None:
+    if first < 1 or (last is not None and last < first):
+        raise fail(f"--from {first} --to {last}: give 1 <= --from <= --to", 2)
+    settings = settings_or_exit()
     with (
-        event_store(read_only=True) as store,
+        event_store(settings, read_only=True) as store,
         Progress(console=console, transient=True) as progress,
     ):
-        task = progress.add_task("verifying payload hashes", total=store.head() or None)
-        report = verify_hashes(
-            store, progress=lambda done, head: progress.update(task, completed=done, total=head)
+        store.check_readable()  # a log that cannot be read is the first thing to say
+        try:
+            anchors = read_anchors(open_object_store(settings.object_store), archive_name(settings))
+        except ValueError as error:
+            raise fail(str(error), 1) from None
+        task = progress.add_task("verifying the log", total=None)
+        report = verify_log(
+            store,
+            first=first,
+            last=last,
+            anchors=anchors,
+            progress=lambda done, upto: progress.update(task, completed=done, total=upto),
         )
-    if report.ok:
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    elif report.ok:
+        head_hash = report.head_chain_hash.hex() if report.head_chain_hash else "none"
         console.print(
-            f"[green]{report.checked} events, positions {report.first_position}.."
-            f"{report.last_position}: every payload hash verifies[/green]"
+            f"[green]{report.events} events, positions {report.first}..{report.last} "
+            f"(head {report.head}): contiguous, stream versions continuous, event, fill and "
+            "order ids unique, every payload hash, event hash and chain link verifies, and "
+            f"the chain passes through {report.anchors} anchor(s)[/green]"
         )
-        return
-    table = Table("position", "problem", title=f"{len(report.bad)} events fail their hash")
-    for position, reason in report.bad:
-        table.add_row(str(position), reason)
-    console.print(table)
-    raise typer.Exit(1)
+        print(f"chain hash at position {report.last}: {head_hash}")
+    else:
+        table = Table(
+            "position", "problem", "expected", "found", title=f"{len(report.findings)} findings"
+        )
+        for finding in report.findings:
+            table.add_row(str(finding.position), finding.problem, finding.expected, finding.found)
+        console.print(table)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+FROM_HELP = "First position to check (default 1)."
+TO_HELP = "Last position to check (default: the head)."
+
+
+@app.command("verify")
+def verify_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    first: int = typer.Option(1, "--from", help=FROM_HELP),
+    last: int | None = typer.Option(None, "--to", help=TO_HELP),
+) -> None:
+    """Prove the log intact: contiguous positions, stream versions, unique event, fill and
+    order ids, every payload hash, event hash and chain link; exit 1 with one finding per
+    problem."""
+    _verify(as_json, first, last)
+
+
+@app.command("anchor")
+def anchor_command() -> None:
+    """Anchor the chain: write the head's chain hash to the object store (once per position)
+    and print it in full, to be kept outside the system. Run `lh audit verify` first."""
+    settings = settings_or_exit()
+    with event_store(settings) as store:
+        head = store.head()
+        found = next(store.read_chain(head - 1, stop=head), []) if head else []
+    if not found:
+        raise fail(
+            f"position {head} has no chain hash to anchor: "
+            + ("the log is empty" if not head else "run `lh audit verify` to see why"),
+            1 if head else 2,
+        )
+    position, chain_hash = found[-1]
+    objects = open_object_store(settings.object_store)
+    try:
+        key = write_anchor(objects, archive_name(settings), position, chain_hash)
+    except AnchorConflictError as error:
+        raise fail(str(error), 1) from None
+    console.print(f"anchored position {position} at {objects.url} {key}")
+    print(f"anchor (record it outside the system): position {position} chain {chain_hash.hex()}")
+
+
+@app.command("hashes", hidden=True)
+def hashes_command() -> None:
+    """Alias of `lh audit verify` (it used to check payload hashes only)."""
+    _verify(False, 1, None)

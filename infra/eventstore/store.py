@@ -250,6 +250,39 @@ class EventStore:
             yield page
             position = page[-1].id
 
+    def read_chain(
+        self, after: int = 0, *, stop: int | None = None, batch_size: int = 10_000
+    ) -> Iterator[list[tuple[int, bytes]]]:
+        """Pages of (position, chain hash) as the store recorded them (``domain/events/chain``),
+        ``after < position <= stop``. Positions recorded without one (before the chain
+        existed, or trimmed from Redis) are absent; ``chain_base`` covers the former."""
+        select: Callable[..., list[tuple[int, bytes]]] | None = getattr(
+            self.recorder, "select_chain", None
+        )
+        if select is None:
+            return
+        position = after
+        while stop is None or position < stop:
+            page = select(position, batch_size, stop)
+            if not page:
+                return
+            yield page
+            position = page[-1][0]
+
+    def chain_base(self) -> tuple[int, bytes] | None:
+        """(position, chain hash) kept for events recorded before the chain, where the store
+        keeps one instead of a hash per event (Redis); ``None`` otherwise."""
+        base: Callable[[], tuple[int, bytes] | None] | None = getattr(
+            self.recorder, "chain_base", None
+        )
+        return None if base is None else base()
+
+    def entries_beyond_head(self) -> list[str]:
+        """Ids of entries the log holds past its head (a stray entry in the Redis log stream,
+        which this store did not write); SQLite's head is its last row, so none there."""
+        beyond: Callable[[], list[str]] | None = getattr(self.recorder, "entries_beyond_head", None)
+        return [] if beyond is None else beyond()
+
     def read_all(
         self, after: int = 0, *, stop: int | None = None, verify: bool = False
     ) -> Iterator[RecordedEvent]:

@@ -29,6 +29,11 @@ CONFLICT = "LHCONFLICT"
 TRACKING_CONFLICT = "LHTRACKING"
 BAD_VERSION = "LHBADVERSION"
 STRAY = "LHSTRAY"
+CHAIN_HEAD = "LHCHAINHEAD"
+
+
+class ChainHeadMovedError(OperationalError):
+    """Another writer appended since the chain head was read: chain the batch again."""
 
 
 class StrayEntryError(DataError):
@@ -54,6 +59,16 @@ class EventKeys:
     def versions(self) -> str:
         """Hash of originator id -> last recorded version; never trimmed."""
         return f"{self.base}:versions"
+
+    @property
+    def chain(self) -> str:
+        """The chain hash at the head of the log (32 bytes)."""
+        return f"{self.base}:chain"
+
+    @property
+    def chain_base(self) -> str:
+        """Hash ``position``/``hash``: the chain of the events recorded before the chain."""
+        return f"{self.base}:chainbase"
 
     @property
     def floor(self) -> str:
@@ -125,6 +140,8 @@ def translated_errors() -> Iterator[None]:
         message = str(error)
         if message.startswith((CONFLICT, TRACKING_CONFLICT)):
             raise IntegrityError(message) from error
+        if message.startswith(CHAIN_HEAD):
+            raise ChainHeadMovedError(message) from error
         if message.startswith(STRAY):
             raise StrayEntryError(message.removeprefix(STRAY).strip()) from error
         if message.startswith(BAD_VERSION) or "WRONGTYPE" in message:

@@ -7,6 +7,8 @@
 -- KEYS[2] global stream; entry id "<notification id>-0"
 -- KEYS[3] hash: originator id -> last recorded version (survives trims)
 -- KEYS[4] hash: application name -> max tracking id
+-- KEYS[5] the chain hash at the head of the global stream (domain/events/chain.py)
+-- KEYS[6] hash: "position", "hash" of the events recorded before the chain existed
 -- ARGV[1] key prefix of the per-aggregate streams (entry id "<version>-1")
 -- ARGV[2] "1" to write the global stream (application recorder), "0" not to
 -- ARGV[3] tracking application name, or "" for none
@@ -15,6 +17,12 @@
 -- ARGV[6] the events, packed: for each, little-endian uint32 id length, uint64 version,
 --         uint32 topic length, uint32 state length, then the id, topic and state bytes
 --         (one argument per batch keeps client-side packing and argument parsing cheap)
+-- ARGV[7] the counter the client computed the chain from (application recorder)
+-- ARGV[8] the head chain hash it read then, "" when there was none
+-- ARGV[9] the events' chain hashes, 32 bytes each, in order (computed by the client: Redis
+--         Lua has no SHA-256); refused unless the head is still the one they extend
+-- ARGV[10] when the log holds events but no head chain hash (recorded before the chain): the
+--         chain hash of those events the client computed, kept as the chain's base; else ""
 -- Returns the notification id given to the first event minus one (0 when none are given).
 
 local agg_prefix = ARGV[1]
@@ -75,6 +83,23 @@ local function refuse_stray(key, expected, found)
         .. expected .. ": an entry this store did not write; nothing was recorded")
 end
 
+local chain_hashes = ARGV[9]
+local chain_base = ARGV[10]
+local chain_counter = 0
+if with_log and count > 0 then
+    local counter = redis.call("GET", KEYS[1]) or "0"
+    local head = redis.call("GET", KEYS[5]) or ""
+    if tonumber(counter) ~= tonumber(ARGV[7]) or head ~= ARGV[8] then
+        return redis.error_reply("LHCHAINHEAD the log head is at " .. counter
+            .. ", not at " .. ARGV[7] .. " with the chain hash the batch extends")
+    end
+    if string.len(chain_hashes) ~= 32 * count
+        or (head == "" and tonumber(counter) > 0 and string.len(chain_base) ~= 32) then
+        return redis.error_reply("LHBADVERSION chain hashes do not match the batch")
+    end
+    chain_counter = tonumber(counter)
+end
+
 if with_log and count > 0 then
     local counter = tonumber(redis.call("GET", KEYS[1]) or "0")
     local found = last_id(KEYS[2])
@@ -103,13 +128,22 @@ end
 for i = 1, count do
     if with_log then
         redis.call("XADD", KEYS[2], string.format("%d-0", base + i),
-            "o", ids[i], "v", versions[i], "t", topics[i], "s", states[i])
+            "o", ids[i], "v", versions[i], "t", topics[i], "s", states[i],
+            "c", string.sub(chain_hashes, 32 * i - 31, 32 * i))
     end
     redis.call("XADD", agg_prefix .. ids[i], versions[i] .. "-1", "t", topics[i], "s", states[i])
 end
 
 for id, version in pairs(last) do
     redis.call("HSET", KEYS[3], id, string.format("%d", version))
+end
+
+if with_log and count > 0 then
+    if ARGV[8] == "" and chain_counter > 0 then
+        redis.call("HSET", KEYS[6], "position", string.format("%d", chain_counter),
+            "hash", chain_base)
+    end
+    redis.call("SET", KEYS[5], string.sub(chain_hashes, 32 * count - 31, 32 * count))
 end
 
 if tracking_name ~= "" then

@@ -14,6 +14,13 @@ aggregate must strictly increase: a version at or below the last recorded one is
 (stricter than the SQL recorders, which only refuse an exact duplicate; event-sourced
 streams only ever append).
 
+The hash chain (``domain/events/chain.py``): Redis Lua has no SHA-256, so the client computes
+the batch's chain hashes from the head it last saw (``<base>:seq`` and the head chain hash
+``<base>:chain``); the script refuses (``LHCHAINHEAD``) unless the head is still that one, and
+the client re-reads the head and chains again. Each log entry keeps its chain hash in field
+``c``. A log recorded before the chain gets, at its first chained append, the chain of its
+existing events computed by the client and kept as ``<base>:chainbase`` (position, hash).
+
 Keys are built inside the scripts, so this needs a standalone Redis (or one primary), not
 Redis Cluster. Trimming (``trim_below``) removes sealed events from Redis. Reads that would
 need a trimmed event raise ``PositionTrimmedError``: those events must be read from the archive.
@@ -39,8 +46,14 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 
+from domain.events import chain
 from infra.eventstore.errors import PositionTrimmedError
-from infra.eventstore.redis.datastore import EventKeys, RedisDatastore, translated_errors
+from infra.eventstore.redis.datastore import (
+    ChainHeadMovedError,
+    EventKeys,
+    RedisDatastore,
+    translated_errors,
+)
 
 if TYPE_CHECKING:
     from infra.eventstore.redis.subscription import RedisSubscription
@@ -49,6 +62,8 @@ Entry = tuple[bytes, dict[bytes, bytes]]
 TRIM_CHUNK = 5_000
 _HEADER = struct.Struct("<IQII")
 MAX_VERSION = 2**53
+CHAIN_RETRIES = 1_000
+CATCH_UP_PAGE = 5_000
 
 
 def pack_events(stored_events: Sequence[StoredEvent]) -> bytes:
@@ -84,6 +99,9 @@ class RedisRecorder:
         self.application = application.lower() or "stored"
         self.keys: EventKeys = datastore.event_keys(self.application, purpose)
         self.tracking_key = datastore.tracking_key(self.application)
+        self._head: tuple[int, bytes, bytes] | None = None
+        """The chain head last seen (counter, head hash or b"", base hash or b""): a guess
+        the script checks, so a single writer reads it from Redis only once."""
 
     def _insert(
         self,
@@ -94,7 +112,7 @@ class RedisRecorder:
     ) -> int:
         """Run the insert script; return the notification id before the first event."""
         keys = self.keys
-        args = [
+        args: list[bytes | str | int] = [
             keys.aggregate_prefix,
             "1" if with_log else "0",
             tracking.application_name if tracking else "",
@@ -102,11 +120,94 @@ class RedisRecorder:
             len(stored_events),
             pack_events(stored_events),
         ]
+        script_keys = [
+            keys.sequence,
+            keys.log,
+            keys.versions,
+            self.tracking_key,
+            keys.chain,
+            keys.chain_base,
+        ]
+        if not (with_log and stored_events):
+            with translated_errors():
+                return int(
+                    self.datastore.insert_script(keys=script_keys, args=[*args, 0, "", "", ""])
+                )
+        records = [
+            (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
+        ]
+        hashed = [chain.event_hash(*record) for record in records]
+        for _ in range(CHAIN_RETRIES):
+            counter, head, base_hash = self._head or self._read_head()
+            previous = head or base_hash or chain.GENESIS
+            hashes = []
+            for offset, event_hash in enumerate(hashed, start=counter + 1):
+                previous = chain.link(previous, offset, event_hash)
+                hashes.append(previous)
+            try:
+                with translated_errors():
+                    base = int(
+                        self.datastore.insert_script(
+                            keys=script_keys,
+                            args=[*args, counter, head, b"".join(hashes), base_hash],
+                        )
+                    )
+            except ChainHeadMovedError:
+                self._head = None
+                continue
+            self._head = (base + len(stored_events), hashes[-1], b"")
+            return base
+        raise ChainHeadMovedError(
+            f"the log head moved under {CHAIN_RETRIES} attempts to chain one batch"
+        )
+
+    def _read_head(self) -> tuple[int, bytes, bytes]:
+        """The counter and head chain hash; for a log recorded before the chain, its chain."""
         with translated_errors():
-            base = self.datastore.insert_script(
-                keys=[keys.sequence, keys.log, keys.versions, self.tracking_key], args=args
-            )
-        return int(base)
+            pipe = self.datastore.client.pipeline(transaction=True)
+            pipe.get(self.keys.sequence)
+            pipe.get(self.keys.chain)
+            raw_counter, raw_head = pipe.execute()
+        counter = int(raw_counter or 0)
+        if raw_head is not None or counter == 0:
+            return counter, bytes(raw_head or b""), b""
+        return counter, b"", self._chain_before(counter)
+
+    def _chain_before(self, counter: int) -> bytes:
+        """The chain hash at ``counter`` of a log whose events were recorded without one."""
+        previous = chain.GENESIS
+        position = 0
+        while position < counter:
+            with translated_errors():
+                entries = cast(
+                    "list[Entry]",
+                    self.datastore.client.xrange(
+                        self.keys.log, f"{position + 1}-0", f"{counter}-0", count=CATCH_UP_PAGE
+                    ),
+                )
+            for entry_id, fields in entries:
+                position += 1
+                if int(entry_id[:-2]) != position:
+                    raise DataError(
+                        f"cannot chain the events recorded before the chain: position "
+                        f"{position} is missing from the log; run `lh audit verify`"
+                    )
+                previous = chain.link(
+                    previous,
+                    position,
+                    chain.event_hash(
+                        fields[b"o"].decode(),
+                        int(fields[b"v"]),
+                        fields[b"t"].decode(),
+                        fields[b"s"],
+                    ),
+                )
+            if not entries:
+                raise DataError(
+                    f"cannot chain the events recorded before the chain: positions "
+                    f"{position + 1}..{counter} are not in Redis (trimmed or deleted)"
+                )
+        return previous
 
     def close(self) -> None:
         self.datastore.close()
@@ -234,6 +335,37 @@ class RedisApplicationRecorder(RedisAggregateRecorder, ApplicationRecorder):
             topic=fields[b"t"].decode(),
             state=fields[b"s"],
         )
+
+    def select_chain(
+        self, after: int, limit: int, stop: int | None = None
+    ) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` (position, chain hash) pairs with ``after < position <= stop``;
+        entries recorded before the chain (no hash) are left out."""
+        high = "+" if stop is None else f"{stop}-0"
+        with translated_errors():
+            entries = cast(
+                "list[Entry]",
+                self.datastore.client.xrange(self.keys.log, f"{after + 1}-0", high, count=limit),
+            )
+        return [(int(i[:-2]), bytes(f[b"c"])) for i, f in entries if b"c" in f]
+
+    def entries_beyond_head(self, limit: int = 10) -> list[str]:
+        """Ids of up to ``limit`` log entries past the counter: strays this store did not write."""
+        head = self.max_notification_id() or 0
+        with translated_errors():
+            entries = cast(
+                "list[Entry]",
+                self.datastore.client.xrange(self.keys.log, f"({head}-0", "+", count=limit),
+            )
+        return [entry_id.decode() for entry_id, _ in entries]
+
+    def chain_base(self) -> tuple[int, bytes] | None:
+        """(position, chain hash) of the events recorded before the chain, if there were."""
+        with translated_errors():
+            found = cast("dict[bytes, bytes]", self.datastore.client.hgetall(self.keys.chain_base))
+        if not found:
+            return None
+        return int(found[b"position"]), bytes(found[b"hash"])
 
     def max_notification_id(self) -> int | None:
         with translated_errors():

@@ -1,0 +1,304 @@
+"""Is the live log intact? One pass over the log that `lh audit verify` reports on.
+
+Checked for every position in the range: positions are contiguous up to the head and nothing
+lies beyond it; each stream's versions go up by one; event ids, fill ids (``FillRecorded``)
+and order ids (``OrderSubmitted``) are unique; the payload hash recomputes; and the chain link
+(``domain/events/chain.py``) recomputes from the stored predecessor's chain hash and the
+event's hash. Each link is checked on its own (not the whole chain recomputed from genesis),
+so one edited, inserted or deleted event is one finding, not a cascade; with no findings the
+two are the same thing. What the chain cannot catch alone (a suffix forged with recomputed
+chain hashes, the newest events removed with their chain) the anchors catch: chain hashes kept
+outside the store (``infra/archive/anchors.py``), checked at their positions.
+
+Positions the store keeps no chain hash for (trimmed from Redis after sealing, or recorded
+before the chain existed: Redis keeps their chain as one base hash) are chained here from the
+records and checked where a stored hash resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from eventsourcing.persistence import Notification
+
+from domain.events import chain
+from domain.events.codec import canonical_json
+from infra.eventstore.store import EventStore
+
+Progress = Callable[[int, int], None]
+
+UNIQUE_PAYLOAD_IDS = {"FillRecorded": "fill_id", "OrderSubmitted": "order_id"}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem: where, what should be there, what is."""
+
+    position: int
+    problem: str
+    expected: str
+    found: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "position": self.position,
+            "problem": self.problem,
+            "expected": self.expected,
+            "found": self.found,
+        }
+
+
+@dataclass
+class IntegrityReport:
+    """What was checked and every finding; ``ok`` when there are none."""
+
+    first: int
+    last: int
+    head: int
+    events: int = 0
+    head_chain_hash: bytes | None = None
+    anchors: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "from": self.first,
+            "to": self.last,
+            "head": self.head,
+            "head_chain_hash": None if self.head_chain_hash is None else self.head_chain_hash.hex(),
+            "anchors": self.anchors,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class _Scan:
+    """Running state of one pass."""
+
+    report: IntegrityReport
+    stored: dict[int, bytes]
+    held_from: int
+    base: tuple[int, bytes] | None
+    expected_position: int
+    running: bytes | None
+    versions: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, set[str]] = field(default_factory=dict)
+    anchors: dict[int, bytes] = field(default_factory=dict)
+
+    def find(self, position: int, problem: str, expected: object, found: object) -> None:
+        self.report.findings.append(Finding(position, problem, str(expected), str(found)))
+
+
+def verify_log(
+    store: EventStore,
+    *,
+    first: int = 1,
+    last: int | None = None,
+    anchors: dict[int, bytes] | None = None,
+    progress: Progress | None = None,
+) -> IntegrityReport:
+    """Check positions ``first..last`` (default: to the head) of ``store``'s log, and the
+    chain against ``anchors`` (position -> chain hash kept outside the store) in the range."""
+    head = store.head()
+    upto = head if last is None else min(last, head)
+    report = IntegrityReport(first=first, last=upto, head=head)
+    scan = _Scan(
+        report=report,
+        stored={},
+        held_from=store.held_from(),
+        base=store.chain_base(),
+        expected_position=first,
+        running=chain.GENESIS if first == 1 else None,
+        seen={"event id": set(), **{name: set() for name in UNIQUE_PAYLOAD_IDS.values()}},
+        anchors={p: h for p, h in (anchors or {}).items() if first <= p <= upto},
+    )
+    report.anchors = len(scan.anchors)
+    links = _Pages(store.read_chain(max(first - 2, 0), stop=upto))
+    for page in store.read_notifications(first - 1, stop=upto):
+        scan.stored.update(links.upto(page[-1].id))
+        if scan.running is None:
+            scan.running = scan.stored.get(first - 1)
+        for notification in page:
+            _check(scan, notification)
+        if progress is not None:
+            progress(page[-1].id, upto)
+    if scan.expected_position <= upto:
+        scan.find(
+            scan.expected_position,
+            "missing events",
+            f"positions {scan.expected_position}..{upto} (the head is {head})",
+            "none",
+        )
+    _check_beyond_head(store, scan, upto)
+    if upto == head:
+        for position in sorted(p for p in anchors or {} if p > head):
+            scan.find(position, "anchor past the head", f"the log to reach {position}", head)
+    report.findings = _merged_unchained(report.findings)
+    report.head_chain_hash = scan.stored.get(upto) or (
+        scan.running if upto == scan.expected_position - 1 else None
+    )
+    return report
+
+
+def _check(scan: _Scan, n: Notification) -> None:
+    """Check one record; of its own problems only the most precise is reported (an edited
+    payload also breaks its chain link: the payload hash says more)."""
+    position = n.id
+    if position != scan.expected_position:
+        scan.find(position, "gap", f"position {scan.expected_position}", f"position {position}")
+        scan.running = scan.stored.get(position - 1)
+    scan.expected_position = position + 1
+    scan.report.events += 1
+    stream = str(n.originator_id)
+    state = n.state if isinstance(n.state, bytes) else str(n.state).encode()  # TEXT if edited
+    link = _check_link(
+        scan, position, chain.event_hash(stream, n.originator_version, n.topic, state)
+    )
+    anchored = scan.anchors.get(position)
+    if anchored is not None and scan.running is not None and scan.running != anchored:
+        scan.find(position, "anchor", anchored.hex(), scan.running.hex())
+        link = None  # the anchor finding says more
+    before = len(scan.report.findings)
+    _check_record(scan, n, stream)
+    if link is not None and len(scan.report.findings) == before:
+        scan.report.findings.append(link)
+
+
+def _check_record(scan: _Scan, n: Notification, stream: str) -> None:
+    position = n.id
+    try:
+        state = orjson.loads(n.state)
+        payload: dict[str, Any] = state["payload"]
+        event_id = str(state["event_id"])
+        recorded_hash = state["payload_hash"]
+    except (ValueError, KeyError, TypeError) as error:
+        scan.find(position, "undecodable event", f"an event ({n.topic})", f"{error}")
+        return
+    if not _unique(scan, position, "event id", event_id):
+        return  # the same event twice: its version and ids repeat for the same reason
+    computed = hashlib.sha256(canonical_json(payload)).hexdigest()
+    if computed != recorded_hash:
+        scan.find(position, "payload hash", computed, recorded_hash)
+    previous = scan.versions.get(stream)
+    version = n.originator_version
+    if previous is not None and version != previous + 1:
+        scan.find(position, f"stream {stream} version", previous + 1, version)
+    elif previous is None and scan.report.first == 1 and version != 1:
+        scan.find(position, f"stream {stream} version", 1, version)
+    scan.versions[stream] = max(version, previous or 0)
+    id_field = UNIQUE_PAYLOAD_IDS.get(n.topic)
+    if id_field is not None:
+        _unique(scan, position, id_field, str(payload.get(id_field)))
+
+
+def _unique(scan: _Scan, position: int, kind: str, value: str) -> bool:
+    seen = scan.seen[kind]
+    if value in seen:
+        scan.find(position, f"duplicate {kind}", f"a {kind} not seen before", value)
+        return False
+    seen.add(value)
+    return True
+
+
+def _check_link(scan: _Scan, position: int, event_hash: bytes) -> Finding | None:
+    """The finding, if any, on the chain link at ``position`` (checked against the stored
+    predecessor's chain hash); moves the running chain hash on."""
+    computed = None if scan.running is None else chain.link(scan.running, position, event_hash)
+    stored = scan.stored.pop(position, None)
+    scan.stored.pop(position - 2, None)  # keep the predecessor only: memory stays flat
+    if stored is not None:
+        scan.stored[position] = stored
+        scan.running = stored
+        if computed is not None and computed != stored:
+            return Finding(position, "chain hash", computed.hex(), stored.hex())
+        return None
+    scan.running = computed
+    if scan.base is not None and position <= scan.base[0]:
+        if position == scan.base[0] and computed is not None and computed != scan.base[1]:
+            return Finding(position, "chain base hash", computed.hex(), scan.base[1].hex())
+        return None
+    if position < scan.held_from:
+        return None  # trimmed from the store after sealing: chained here from the archive
+    return Finding(position, "chain hash", _UNCHAINED, "none")
+
+
+_UNCHAINED = "a chain hash recorded with the event"
+
+
+def _merged_unchained(findings: list[Finding]) -> list[Finding]:
+    """Consecutive positions without a chain hash (a store that predates the chain and has not
+    appended since, or rows written outside the store) as one finding for the range."""
+    merged: list[Finding] = []
+    last = 0
+    for finding in findings:
+        previous = merged[-1] if merged else None
+        if (
+            finding.expected == _UNCHAINED
+            and previous is not None
+            and previous.problem == "chain hash"
+            and previous.found == "none"
+            and last == finding.position - 1
+        ):
+            merged[-1] = Finding(
+                previous.position,
+                "chain hash",
+                f"chain hashes recorded with positions {previous.position}..{finding.position}",
+                "none",
+            )
+        else:
+            merged.append(finding)
+        last = finding.position
+    return merged
+
+
+def _check_beyond_head(store: EventStore, scan: _Scan, upto: int) -> None:
+    """Entries past the head (a Redis stray) and chain hashes past it (a deleted last event)."""
+    if upto != scan.report.head:
+        return
+    for entry in store.entries_beyond_head():
+        scan.find(
+            scan.report.head + 1,
+            "stray entry",
+            f"nothing past the head {scan.report.head}",
+            f"entry {entry}",
+        )
+    for page in store.read_chain(upto):
+        for position, _ in page[:1]:
+            scan.find(
+                position,
+                "missing event",
+                f"the event the chain records at position {position}",
+                f"the log ends at {upto}",
+            )
+        break
+
+
+class _Pages:
+    """Chain pages consumed up to a position, so links and records advance together."""
+
+    def __init__(self, pages: Iterator[list[tuple[int, bytes]]]) -> None:
+        self._pages = pages
+        self._pending: deque[tuple[int, bytes]] = deque()
+
+    def upto(self, position: int) -> Iterator[tuple[int, bytes]]:
+        pending = self._pending
+        while True:
+            if not pending:
+                pending.extend(next(self._pages, []))
+                if not pending:
+                    return
+            while pending and pending[0][0] <= position:
+                yield pending.popleft()
+            if pending:
+                return
