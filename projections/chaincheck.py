@@ -58,7 +58,10 @@ class ChainCheck:
                 contiguous = False  # nothing to check against: not known good either
                 continue
             hashed = chain.event_hash(
-                event.stream_id, event.stream_version, event.event_type, event.state
+                event.stream_id,
+                event.stream_version,
+                event.event_type,
+                chain.stored_bytes(event.state),
             )
             computed = chain.link(previous, position, hashed)
             if computed != recorded:

@@ -161,7 +161,7 @@ def _check(scan: _Scan, n: Notification) -> None:
     scan.expected_position = position + 1
     scan.report.events += 1
     stream = str(n.originator_id)
-    state = n.state if isinstance(n.state, bytes) else str(n.state).encode()  # TEXT if edited
+    state = chain.stored_bytes(n.state)
     link = _check_link(
         scan, position, chain.event_hash(stream, n.originator_version, n.topic, state)
     )

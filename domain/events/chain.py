@@ -42,6 +42,12 @@ def event_hash(stream_id: str, stream_version: int, event_type: str, state: byte
     return _sha256(header + stream + topic + state).digest()
 
 
+def stored_bytes(state: bytes | str) -> bytes:
+    """A record's state as bytes: a row edited by hand in SQLite (``json_set``) reads back as
+    TEXT, which must hash (and fail its link), not crash the check."""
+    return state if isinstance(state, bytes) else str(state).encode()
+
+
 def link(previous: bytes, position: int, hashed_event: bytes) -> bytes:
     """The chain hash at ``position`` from its predecessor's and the event's hash."""
     return _sha256(previous + _U64(position) + hashed_event).digest()

@@ -77,3 +77,25 @@ def test_a_read_model_stops_right_before_an_edited_event(
     code, out, _err = _lh("status", "--only", "sql", "--json")
     [status] = json.loads(out)["projections"]
     assert status["checkpoint"] == target.id - 1
+
+
+def test_an_envelope_edited_with_json_set_stops_the_read_model_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's own edit: SQLite's ``json_set`` stores the state back as TEXT, not BLOB."""
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    monkeypatch.setenv("LH_EVENT_STORE", url)
+    monkeypatch.setenv("LH_SQL_URL", f"sqlite:///{tmp_path / 'readmodel.sqlite'}")
+    store = open_event_store(url)
+    for batch in synthetic_batches(4):
+        store.append(batch)
+    store.close()
+    with sqlite3.connect(tmp_path / "events.sqlite") as db:
+        db.execute(
+            "UPDATE stored_events SET state=json_set(state,'$.actor.name','MALLORY',"
+            "'$.event_time_us',0) WHERE rowid=20"
+        )
+    code, _out, err = _lh("run", "--only", "sql")
+    assert code != 0
+    assert "at position 20" in err and "chain link does not hold" in err, err
+    assert "Traceback" not in err
