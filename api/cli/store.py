@@ -83,6 +83,22 @@ def envelope(event: RecordedEvent) -> dict[str, Any]:
 
 
 @app.command()
+def chain() -> None:
+    """Chain the events recorded before the live hash chain existed (once, after upgrading a
+    store; its next append would do it too), so `lh audit verify` can check them."""
+    with event_store() as store:
+        head = store.complete_chain()
+        found = next(store.read_chain(head - 1, stop=head), []) if head else []
+        base = store.chain_base()
+    if not head:
+        console.print("the log is empty: nothing to chain")
+        return
+    position, chain_hash = found[-1] if found else (base or (head, b""))
+    console.print(f"chained positions 1..{position}")
+    print(f"chain hash at position {position}: {chain_hash.hex()}")
+
+
+@app.command()
 def durability() -> None:
     """Show how the configured Redis persists events; exit 1 if it has no append-only file."""
     settings = settings_or_exit()

@@ -250,6 +250,15 @@ class EventStore:
             yield page
             position = page[-1].id
 
+    def complete_chain(self) -> int:
+        """Chain the events recorded before this version's hash chain (once, after an
+        upgrade; the next append does it too); returns the head. Raises ``TypeError`` for a
+        recorder without a chain."""
+        complete: Callable[[], int] | None = getattr(self.recorder, "complete_chain", None)
+        if complete is None:
+            raise TypeError(f"{type(self.recorder).__name__} keeps no hash chain")
+        return complete()
+
     def read_chain(
         self, after: int = 0, *, stop: int | None = None, batch_size: int = 10_000
     ) -> Iterator[list[tuple[int, bytes]]]:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 import redis
+from typer.testing import CliRunner
 
+from api.cli import app
 from domain.events import chain
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.redis.datastore import EventKeys
@@ -124,3 +126,40 @@ def test_a_redis_log_written_before_the_chain_gets_a_chain_base(redis_prefix: st
     assert stored(store) == everything[3:]
     store.close()
     client.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_lh_store_chain_chains_a_store_from_before_the_chain_without_appending(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = request.getfixturevalue("redis_prefix") if backend == "redis" else "lh"
+    url = store_url(backend, tmp_path)
+    store = open_event_store(url, key_prefix=prefix)
+    store.append([venue_event("old", v) for v in range(1, 6)])
+    if backend == "sqlite":
+        store.close()
+        with sqlite3.connect(tmp_path / "events.sqlite") as db:
+            db.execute("DROP TABLE lh_event_chain")
+    else:
+        client = redis.Redis.from_url(REDIS_URL)
+        keys: EventKeys = store.recorder.keys  # type: ignore[attr-defined]
+        entries = client.xrange(keys.log)
+        client.delete(keys.log, keys.chain)
+        for entry_id, fields in entries:
+            client.xadd(keys.log, {k: v for k, v in fields.items() if k != b"c"}, id=entry_id)
+        client.close()
+        store.close()
+    monkeypatch.setenv("LH_EVENT_STORE", url)
+    monkeypatch.setenv("LH_REDIS_KEY_PREFIX", prefix)
+    runner = CliRunner()
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 1  # unchained: one finding
+    result = runner.invoke(app, ["store", "chain"])
+    assert result.exit_code == 0, result.output
+    store = open_event_store(url, key_prefix=prefix)
+    everything = recomputed(store)
+    assert f"chain hash at position 5: {everything[-1][1].hex()}" in result.output
+    assert store.head() == 5  # nothing appended
+    store.close()
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert runner.invoke(app, ["store", "chain"]).exit_code == 0  # idempotent

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID, uuid4
 
+import redis
 from eventsourcing.persistence import (
     AggregateRecorder,
     ApplicationRecorder,
@@ -160,6 +161,28 @@ class RedisRecorder:
         raise ChainHeadMovedError(
             f"the log head moved under {CHAIN_RETRIES} attempts to chain one batch"
         )
+
+    def complete_chain(self) -> int:
+        """Chain a log recorded before the chain existed (its chain hash becomes the base and
+        the head), without appending; returns the chained head. An append does the same."""
+        client = self.datastore.client
+        for _ in range(CHAIN_RETRIES):
+            with translated_errors(), client.pipeline(transaction=True) as pipe:
+                pipe.watch(self.keys.sequence, self.keys.chain)  # type: ignore[no-untyped-call]
+                counter = int(pipe.get(self.keys.sequence) or 0)
+                if counter == 0 or pipe.get(self.keys.chain) is not None:
+                    return counter
+                chained = self._chain_before(counter)
+                pipe.multi()
+                pipe.hset(self.keys.chain_base, mapping={"position": counter, "hash": chained})
+                pipe.set(self.keys.chain, chained)
+                try:
+                    pipe.execute()
+                except redis.WatchError:
+                    continue  # an append moved the head meanwhile (and chained it): look again
+            self._head = None
+            return counter
+        raise ChainHeadMovedError("the log head kept moving while chaining the older events")
 
     def _read_head(self) -> tuple[int, bytes, bytes]:
         """The counter and head chain hash; for a log recorded before the chain, its chain."""
