@@ -12,7 +12,7 @@ from api.cli.common import GuardedGroup, masked_excepthook
 app = typer.Typer(
     name="lh",
     cls=GuardedGroup,
-    help="LiangHua: event-sourced quant trading (backtest, paper, audit replay, analytics, recovery).",
+    help="LiangHua: event-sourced quant trading (backtests, paper, audit, analytics, recovery).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
