@@ -28,6 +28,10 @@ from eventsourcing.persistence import Notification
 
 from domain.events import chain
 from domain.events.codec import canonical_json
+from infra.archive.errors import ArchiveCorruptError
+from infra.archive.layout import Archive
+from infra.archive.livechain import recompute
+from infra.archive.verify import check_links, check_store_link
 from infra.eventstore.store import EventStore
 
 Progress = Callable[[int, int], None]
@@ -149,6 +153,39 @@ def verify_log(
         scan.running if upto == scan.expected_position - 1 else None
     )
     return report
+
+
+def verify_archive_link(
+    store: EventStore, archive: Archive, *, first: int = 1, last: int | None = None
+) -> list[Finding]:
+    """The archive against the live chain: the manifest's links (the segments' chain, the
+    live chain hashes at segment ends each continuing the last), every segment overlapping
+    ``first..last`` read and its live chain recomputed from its records, the store's chain
+    hash equal at each segment end it still holds, and the store's record of how far it was
+    sealed not past the manifest."""
+    try:
+        manifest = archive.load_manifest()
+    except ArchiveCorruptError as error:
+        return [Finding(0, "archive", "a readable manifest", str(error))]
+    problems = [*check_links(archive, manifest), *check_store_link(manifest, store)]
+    found = [Finding(p.position or p.first or 0, "archive", _INTACT, str(p)) for p in problems]
+    for entry in manifest.segments:
+        if entry.last < first or (last is not None and entry.first > last):
+            continue
+        try:
+            records = archive.read_segment(entry)
+        except ArchiveCorruptError as error:
+            found.append(Finding(entry.first, "archive", _INTACT, str(error)))
+            continue
+        if entry.live_prev is None or entry.live_chain is None:
+            continue  # sealed before the archive recorded the live chain
+        computed = recompute(entry.live_prev, records)
+        if computed != entry.live_chain:
+            found.append(Finding(entry.last, "archive live chain", entry.live_chain, computed))
+    return found
+
+
+_INTACT = "an archive that continues the live chain"
 
 
 def _check(scan: _Scan, n: Notification) -> None:

@@ -16,6 +16,7 @@ from api.cli.common import archive_name, console, event_store, fail, settings_or
 from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
 from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
+from infra.archive.layout import Archive
 from projections.audit import (
     AuditTargetNotFoundError,
     Clock,
@@ -23,7 +24,7 @@ from projections.audit import (
     state_at,
     trace,
 )
-from projections.integrity import verify_log
+from projections.integrity import verify_archive_link, verify_log
 from projections.state import TERMINAL_STATUSES
 
 app = typer.Typer(help="Audit replay straight from the event log.", no_args_is_help=True)
@@ -137,8 +138,9 @@ def _verify(as_json: bool, first: int, last: int | None) -> None:
         Progress(console=console, transient=True) as progress,
     ):
         store.check_readable()  # a log that cannot be read is the first thing to say
+        objects = open_object_store(settings.object_store)
         try:
-            anchors = read_anchors(open_object_store(settings.object_store), archive_name(settings))
+            anchors = read_anchors(objects, archive_name(settings))
         except ValueError as error:
             raise fail(str(error), 1) from None
         task = progress.add_task("verifying the log", total=None)
@@ -149,6 +151,8 @@ def _verify(as_json: bool, first: int, last: int | None) -> None:
             anchors=anchors,
             progress=lambda done, upto: progress.update(task, completed=done, total=upto),
         )
+        archive = Archive(objects, archive_name(settings))
+        report.findings += verify_archive_link(store, archive, first=first, last=last)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     elif report.ok:
