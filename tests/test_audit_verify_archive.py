@@ -6,6 +6,7 @@ finds a segment deleted together with its manifest entry. On SQLite and on Redis
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +24,8 @@ from infra.archive.segment import build_segment
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from infra.settings import load_settings
+from tests.eventstore.events import venue_event
+from tests.projections.test_failed_read_model import _poisoned_run
 from tests.services import REDIS_URL
 from tests.test_audit_verify import Log, Rows, findings, lh, verify
 from tests.trading.helpers import wave_bars
@@ -203,3 +206,65 @@ def test_sealing_refuses_records_whose_chain_disagrees_with_the_store(setup: Set
     assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
     assert sorted(setup.objects.list()) == keys
     assert setup.archive.load_manifest().sealed_to == sealed_to
+
+
+@pytest.fixture
+def read_model(setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The SQL read model of the log (an SQLite file), caught up to the head."""
+    path = tmp_path / "readmodel.sqlite"
+    monkeypatch.setenv("LH_SQL_URL", f"sqlite:///{path}")
+    code, out = lh("projections", "run", "--only", "sql")
+    assert code == 0, out
+    return path
+
+
+def test_read_models_matching_the_log_are_listed(read_model: Path) -> None:
+    code, report = verify()
+    assert code == 0, report
+    assert str(report["read_models"]["sql"]).startswith("matches the log")  # type: ignore[index]
+    assert verify("--log-only")[1]["read_models"] == {}
+
+
+def test_a_read_model_row_edited_by_hand_is_a_finding(read_model: Path) -> None:
+    with sqlite3.connect(read_model) as db:
+        account, strategy, symbol = db.execute(
+            "SELECT account, strategy, symbol FROM positions ORDER BY symbol LIMIT 1"
+        ).fetchone()
+        db.execute(
+            "UPDATE positions SET quantity = '12345' WHERE account=? AND strategy=? AND symbol=?",
+            (account, strategy, symbol),
+        )
+    code, report = verify()
+    assert code == 1 and [p for _, p in findings(report)] == ["read model sql row"], report
+    found = str(report["findings"][0]["found"])  # type: ignore[index]
+    assert symbol in found and "12345" in found, found
+    code, out = lh("audit", "verify")
+    assert code == 1 and "read model sql row" in out, out
+    assert verify("--log-only")[0] == 0  # the log itself is intact
+
+
+def test_a_read_model_behind_the_head_is_a_finding(setup: Setup, read_model: Path) -> None:
+    store = setup.store()
+    try:
+        at = store.head()
+        store.append([venue_event("venue-audit", 1)])
+    finally:
+        store.close()
+    code, report = verify()
+    assert code == 1 and findings(report) == [(at, "read model sql behind")], report
+    assert report["findings"][0]["expected"] == f"position {at + 1}"  # type: ignore[index]
+
+
+def test_a_read_model_stopped_on_an_event_is_a_finding(setup: Setup, read_model: Path) -> None:
+    store = setup.store()
+    try:
+        at = store.head()
+        store.append([_poisoned_run()])
+    finally:
+        store.close()
+    assert lh("projections", "run", "--only", "sql")[0] != 0
+    code, report = verify()
+    failed = [f for f in report["findings"] if f["problem"] == "read model sql failed"]  # type: ignore[attr-defined]
+    assert code == 1 and [f["position"] for f in failed] == [at + 1], report
+    assert f"position {at + 1}" in failed[0]["found"], failed
+    assert report["read_models"]["sql"] == "failed"  # type: ignore[index]
