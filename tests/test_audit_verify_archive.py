@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from adapters.objectstore import LocalObjectStore
+from adapters.objectstore import open_object_store
 from domain.events import chain
 from domain.events.codec import canonical_json
 from infra.archive import Archive
@@ -36,10 +36,10 @@ SEGMENT = 20
 
 
 class Setup:
-    def __init__(self, backend: str, tmp_path: Path, prefix: str) -> None:
+    def __init__(self, backend: str, tmp_path: Path, prefix: str, objects: str) -> None:
         self.backend = backend
         self.log = Log(backend, tmp_path, prefix)
-        self.objects = LocalObjectStore(tmp_path / "objects")
+        self.objects = open_object_store(objects)
         self.archive = Archive(self.objects, prefix)
 
     def store(self) -> EventStore:
@@ -60,9 +60,20 @@ class Setup:
             store.close()
 
 
+@pytest.fixture
+def object_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A local directory, or (parametrized ``s3``) a fresh bucket on moto's S3 server."""
+    if getattr(request, "param", "local") == "s3":
+        return str(request.getfixturevalue("s3_url"))
+    return f"file://{tmp_path / 'objects'}"
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 def setup(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    object_store: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Setup]:
     """A backtest of 300 one-minute bars recorded in the backend's store, sealed by 20s."""
     prefix = "lh"
@@ -70,7 +81,7 @@ def setup(
         prefix = request.getfixturevalue("redis_prefix")
         monkeypatch.setenv("LH_EVENT_STORE", REDIS_URL)
         monkeypatch.setenv("LH_REDIS_KEY_PREFIX", prefix)
-    monkeypatch.setenv("LH_OBJECT_STORE", f"file://{tmp_path / 'objects'}")
+    monkeypatch.setenv("LH_OBJECT_STORE", object_store)
     monkeypatch.setenv("COLUMNS", "300")
     path = tmp_path / "bars.csv"
     lines = ["timestamp,symbol,open,high,low,close,volume"]
@@ -82,7 +93,7 @@ def setup(
     assert code == 0, out
     code, out = lh("archive", "seal", "--segment-size", str(SEGMENT))
     assert code == 0, out
-    yield Setup(request.param, tmp_path, prefix)
+    yield Setup(request.param, tmp_path, prefix, object_store)
 
 
 def bar_stamp(time_us: int) -> str:
@@ -156,6 +167,7 @@ def test_a_segment_rewritten_with_recomputed_archive_hashes_breaks_the_live_chai
     assert code == 1 and {position for position, _ in findings(report)} == {last}, report
 
 
+@pytest.mark.parametrize("object_store", ["local", "s3"], indirect=True)
 def test_a_segment_deleted_with_its_manifest_entry_is_found(setup: Setup) -> None:
     manifest = setup.archive.load_manifest()
     removed = manifest.segments.pop()
