@@ -2,8 +2,11 @@
 
 Checks, per manifest entry: deterministic key, contiguous positions, the chain link, the
 object's presence, header agreement with the manifest, the compressed frame, the content hash,
-record count and positions, and (optionally) byte identity with the event store. Every problem
-names the segment key and its position range, and the first bad position where it can.
+record count and positions, the live chain hashes recorded at the segment ends (recomputed from
+the records, each continuing the last), and (optionally) byte identity with the event store;
+against the store also its chain hashes at the segment ends and its record of how far the
+archive was sealed (``check_store_link``). Every problem names the segment key and its
+position range, and the first bad position where it can.
 """
 
 from __future__ import annotations
