@@ -226,5 +226,6 @@ def anchor_command() -> None:
 
 @app.command("hashes", hidden=True)
 def hashes_command() -> None:
-    """Alias of `lh audit verify` (it used to check payload hashes only)."""
-    _verify(False, 1, None)
+    """Alias of `lh audit verify --log-only` (it used to check payload hashes only; it stays a
+    check of the log alone, which opens no read model and so writes nothing)."""
+    _verify(False, 1, None, log_only=True)
