@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,12 @@ from eventsourcing.persistence import Notification
 
 from domain.events import chain
 from domain.events.codec import canonical_json
+from infra.archive.errors import ArchiveCorruptError
+from infra.archive.layout import Archive
+from infra.archive.livechain import recompute
+from infra.archive.verify import check_links, check_store_link
 from infra.eventstore.store import EventStore
+from projections.verify import VerifyResult
 
 Progress = Callable[[int, int], None]
 
@@ -64,6 +69,8 @@ class IntegrityReport:
     head_chain_hash: bytes | None = None
     anchors: int = 0
     findings: list[Finding] = field(default_factory=list)
+    read_models: dict[str, str] = field(default_factory=dict)
+    """Each read model checked and its verdict (empty with ``--log-only``)."""
 
     @property
     def ok(self) -> bool:
@@ -79,6 +86,7 @@ class IntegrityReport:
             "head_chain_hash": None if self.head_chain_hash is None else self.head_chain_hash.hex(),
             "anchors": self.anchors,
             "findings": [f.as_dict() for f in self.findings],
+            "read_models": self.read_models,
         }
 
 
@@ -149,6 +157,67 @@ def verify_log(
         scan.running if upto == scan.expected_position - 1 else None
     )
     return report
+
+
+def verify_archive_link(
+    store: EventStore, archive: Archive, *, first: int = 1, last: int | None = None
+) -> list[Finding]:
+    """The archive against the live chain: the manifest's links (the segments' chain, the
+    live chain hashes at segment ends each continuing the last), every segment overlapping
+    ``first..last`` read and its live chain recomputed from its records, the store's chain
+    hash equal at each segment end it still holds, and the store's record of how far it was
+    sealed not past the manifest."""
+    try:
+        manifest = archive.load_manifest()
+    except ArchiveCorruptError as error:
+        return [Finding(0, "archive", "a readable manifest", str(error))]
+    problems = [*check_links(archive, manifest), *check_store_link(manifest, store)]
+    found = [Finding(p.position or p.first or 0, "archive", _INTACT, str(p)) for p in problems]
+    for entry in manifest.segments:
+        if entry.last < first or (last is not None and entry.first > last):
+            continue
+        try:
+            records = archive.read_segment(entry)
+        except ArchiveCorruptError as error:
+            found.append(Finding(entry.first, "archive", _INTACT, str(error)))
+            continue
+        if entry.live_prev is None or entry.live_chain is None:
+            continue  # sealed before the archive recorded the live chain
+        computed = recompute(entry.live_prev, records)
+        if computed != entry.live_chain:
+            found.append(Finding(entry.last, "archive live chain", entry.live_chain, computed))
+    return found
+
+
+_INTACT = "an archive that continues the live chain"
+
+
+def check_read_models(report: IntegrityReport, results: Sequence[VerifyResult]) -> None:
+    """Each read model's consistency into ``report``: every row that differs from the log's
+    state, a read model stopped on an event, or one behind the head, is a finding. One never
+    built (at position 0, no failure) is only listed: nothing reads it."""
+    for result in results:
+        name, at = result.name, result.position
+        kind = f"read model {name}"
+        if result.failure:
+            report.findings.append(Finding(at + 1, f"{kind} failed", "applied", result.failure))
+            verdict = "failed"
+        elif result.skipped:
+            verdict = f"not checked: {result.skipped}"
+        elif at == 0 and not result.mismatches:
+            verdict = "not built"
+        elif result.behind:
+            report.findings.append(
+                Finding(at, f"{kind} behind", f"position {result.head}", f"position {at}")
+            )
+            verdict = f"behind the log by {result.behind} event(s)"
+        else:
+            verdict = f"matches the log at position {at}"
+        for mismatch in result.mismatches:
+            report.findings.append(Finding(at, f"{kind} row", "the state the log gives", mismatch))
+        if result.mismatches:
+            verdict = f"{len(result.mismatches)} mismatch(es)"
+        report.read_models[name] = verdict
 
 
 def _check(scan: _Scan, n: Notification) -> None:

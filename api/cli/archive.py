@@ -135,6 +135,7 @@ def verify_command(
         report = verify(
             archive,
             store=store if against_store else None,
+            linked=store,
             on_segment=lambda _entry: progress.advance(task),
         )
     table = Table("archive", "segments", "events", "sealed to", "compared with store", "last hash")

@@ -36,6 +36,8 @@ from projections.registry import (
 )
 from projections.runner import ProjectionFailedError, ProjectionRunner
 from projections.sql.engine import SqlReadModelError
+from projections.verify import Progress as VerifyProgress
+from projections.verify import VerifyResult
 from projections.verify import verify as verify_projections
 
 app = typer.Typer(
@@ -51,7 +53,7 @@ def _records() -> FailureRecords:
 
 
 @contextmanager
-def _opened(
+def opened_read_models(
     only: list[str] | None,
     *,
     adopt: bool = False,
@@ -93,6 +95,18 @@ def _opened(
     finally:
         for projection in projections:
             projection.close()
+
+
+def read_model_results(
+    store: EventStore, projections: list[Projection], *, progress: VerifyProgress | None = None
+) -> list[VerifyResult]:
+    """Each read model against the log, with the failure it recorded if it stopped on an
+    event (`lh projections verify` and `lh audit verify`)."""
+    runner = ProjectionRunner(store, projections, failures=_records())
+    failed = {
+        p.name: str(failure) for p in projections if (failure := runner.failure(p)) is not None
+    }
+    return verify_projections(store, projections, progress=progress, failures=failed)
 
 
 def _progress() -> Progress:
@@ -147,7 +161,7 @@ def init(only: list[str] | None = ONLY) -> None:
     Other commands never create a server database (MySQL, ClickHouse over HTTP): a mistyped
     name must not become a new, empty read model. Embedded files need no init.
     """
-    with _opened(only, create=True) as (store, projections):
+    with opened_read_models(only, create=True) as (store, projections):
         for projection in projections:
             console.print(
                 f"{projection.name}: ready (checkpoint {projection.checkpoint()}, "
@@ -165,7 +179,7 @@ def run(
     ),
 ) -> None:
     """Catch every read model up to the head of the log (then follow it with --follow)."""
-    with _opened(only, writing=True) as (store, projections):
+    with opened_read_models(only, writing=True) as (store, projections):
         runner = ProjectionRunner(store, projections, batch_size=batch_size, failures=_records())
         runner.install_signal_handlers()
         if metrics_port:
@@ -208,7 +222,7 @@ def status(
 ) -> None:
     """Each read model's checkpoint, the log head, the lag between them, and whether it has
     stopped on an event it cannot apply (failed, with position, event type and reason)."""
-    with _opened(only, read_only=True) as (store, projections):
+    with opened_read_models(only, read_only=True) as (store, projections):
         runner = ProjectionRunner(store, projections, failures=_records())
         if as_json:
             statuses = runner.status()
@@ -245,7 +259,7 @@ def rebuild(
     The rebuilt read model records the configured event store as its source.
     """
     only = None if name == "all" else [name]
-    with _opened(only, adopt=True, writing=True) as (store, projections):
+    with opened_read_models(only, adopt=True, writing=True) as (store, projections):
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)
@@ -271,17 +285,13 @@ def rebuild(
 def verify(only: list[str] | None = ONLY) -> None:
     """Recompute state from the log and compare it with every read model; exit 1 on a mismatch,
     or when a read model is behind the head of the log or has failed on an event."""
-    with _opened(only, read_only=True) as (store, projections), _progress() as progress:
+    with opened_read_models(only, read_only=True) as (store, projections), _progress() as progress:
         task = progress.add_task("log state", total=None, rate="")
 
         def advance(done: int, target: int) -> None:
             progress.update(task, completed=done, total=target)
 
-        runner = ProjectionRunner(store, projections, failures=_records())
-        failed = {
-            p.name: str(failure) for p in projections if (failure := runner.failure(p)) is not None
-        }
-        results = verify_projections(store, projections, progress=advance, failures=failed)
+        results = read_model_results(store, projections, progress=advance)
     table = Table("projection", "position", "head", "result", title="verify against the log")
     for result in results:
         if result.mismatches:

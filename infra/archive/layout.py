@@ -32,11 +32,18 @@ _SEGMENT_NAME = re.compile(r"(\d{20})-(\d{20})\.seg\.zst$")
 
 @dataclass(frozen=True, slots=True)
 class SegmentEntry:
-    """One manifest line: the segment's header fields plus its key and compressed size."""
+    """One manifest line: the segment's header fields plus its key and compressed size.
+
+    ``live_prev`` and ``live_chain`` are the live log's chain hashes (``domain/events/chain``,
+    hex) at ``first - 1`` and ``last``, recorded while sealing, so one chain runs from the
+    first archived event into the live log. They live in the manifest only (segment objects
+    and their format are unchanged); entries sealed before them hold ``None``."""
 
     key: str
     header: SegmentHeader
     size: int
+    live_prev: str | None = None
+    live_chain: str | None = None
 
     @property
     def first(self) -> int:
@@ -47,7 +54,10 @@ class SegmentEntry:
         return self.header.last
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "size": self.size, **self.header.as_dict()}
+        fields = {"key": self.key, "size": self.size, **self.header.as_dict()}
+        if self.live_chain is not None:
+            fields |= {"live_prev": self.live_prev, "live_chain": self.live_chain}
+        return fields
 
 
 @dataclass
@@ -109,7 +119,11 @@ class Archive:
                 raise ValueError("format or archive id does not match")
             segments = [
                 SegmentEntry(
-                    key=item.pop("key"), size=item.pop("size"), header=SegmentHeader(**item)
+                    key=item.pop("key"),
+                    size=item.pop("size"),
+                    live_prev=item.pop("live_prev", None),
+                    live_chain=item.pop("live_chain", None),
+                    header=SegmentHeader(**item),
                 )
                 for item in fields["segments"]
             ]

@@ -129,6 +129,16 @@ class ArchiveLog:
             ]
         return sorted(found, key=lambda record: record.originator_version)
 
+    def chain_hashes(self, after: int, stop: int) -> list[tuple[int, bytes]]:
+        """(position, live chain hash) the seal recorded at segment ends, ``after < position
+        <= stop``: what the trimmed part of the chain is checked against."""
+        with self._unreadable(after + 1, stop):
+            return [
+                (entry.last, bytes.fromhex(entry.live_chain))
+                for entry in self._sealed_to(stop).segments
+                if entry.live_chain is not None and after < entry.last <= stop
+            ]
+
     def check_covers(self, upto: int, *, deep: bool = False) -> None:
         """Proof that positions ``1..upto`` can be read: the manifest chain is unbroken and
         reaches ``upto``, and every segment object below it exists (``deep``: and decodes with

@@ -16,6 +16,7 @@ from eventsourcing.persistence import Notification
 from infra.archive.compare import compare_with_store
 from infra.archive.errors import ArchiveError
 from infra.archive.layout import Archive, Manifest, SegmentEntry, check_body
+from infra.archive.livechain import live_hashes
 from infra.archive.segment import build_segment, chain_hash, decompress, parse_header
 from infra.eventstore.store import EventStore
 
@@ -60,6 +61,7 @@ def seal(
     def record(entry: SegmentEntry) -> None:
         manifest.segments.append(entry)
         archive.save_manifest(manifest)
+        store.record_sealed(archive.archive_id, manifest.sealed_to)  # after: never ahead of it
         report.sealed_to = manifest.sealed_to
         if on_progress is not None:
             on_progress(entry.header.count)
@@ -69,7 +71,7 @@ def seal(
         report.adopted.append(entry)
         record(entry)
     for records in _prefetched(store, _plan(manifest.sealed_to, head, segment_size, final)):
-        entry = _write_segment(archive, manifest, records)
+        entry = _write_segment(store, archive, manifest, records)
         report.written.append(entry)
         record(entry)
     return report
@@ -143,14 +145,15 @@ def _read(store: EventStore, after: int, count: int) -> list[Notification]:
 
 
 def _write_segment(
-    archive: Archive, manifest: Manifest, records: list[Notification]
+    store: EventStore, archive: Archive, manifest: Manifest, records: list[Notification]
 ) -> SegmentEntry:
+    live = live_hashes(store, manifest, records)  # before writing: refuse an altered log
     header, data = build_segment(archive.archive_id, records, manifest.last_hash)
     key = archive.segment_key(header.first, header.last)
     if archive.objects.exists(key):
         raise ArchiveError(f"segment {key} appeared while sealing; is another sealer running?")
     archive.objects.put(key, data)
-    return SegmentEntry(key, header, len(data))
+    return SegmentEntry(key, header, len(data), *live)
 
 
 def _adopt_orphan(
@@ -178,7 +181,7 @@ def _adopt_orphan(
         and comparison.compared == header.count
         and comparison.first_difference is None
     ):
-        return SegmentEntry(key, header, len(data))
+        return SegmentEntry(key, header, len(data), *live_hashes(store, manifest, records))
     raise ArchiveError(
         f"segment {key} (positions {header.first}-{header.last}) is not in the manifest and "
         "does not continue the chain with the event store's records; it was not written by "

@@ -2,8 +2,11 @@
 
 Checks, per manifest entry: deterministic key, contiguous positions, the chain link, the
 object's presence, header agreement with the manifest, the compressed frame, the content hash,
-record count and positions, and (optionally) byte identity with the event store. Every problem
-names the segment key and its position range, and the first bad position where it can.
+record count and positions, the live chain hashes recorded at the segment ends (recomputed from
+the records, each continuing the last), and (optionally) byte identity with the event store;
+against the store also its chain hashes at the segment ends and its record of how far the
+archive was sealed (``check_store_link``). Every problem names the segment key and its
+position range, and the first bad position where it can.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.objectstore.base import ObjectNotFoundError
+from domain.events import chain
 from domain.events.codec import payload_hash
 from infra.archive.compare import compare_with_store
 from infra.archive.errors import ArchiveCorruptError
@@ -24,6 +28,7 @@ from infra.archive.layout import (
     header_mismatch,
     object_mismatch,
 )
+from infra.archive.livechain import recompute, stored_chain
 from infra.archive.segment import (
     GENESIS_HASH,
     SegmentHeader,
@@ -74,9 +79,12 @@ def verify(
     archive: Archive,
     *,
     store: EventStore | None = None,
+    linked: EventStore | None = None,
     on_segment: Callable[[SegmentEntry], None] | None = None,
 ) -> VerifyReport:
-    """Check the whole archive; with ``store``, also compare records with the store's."""
+    """Check the whole archive; with ``store``, also compare records with the store's; with
+    ``store`` or ``linked``, check the archive's link into that store's live log (cheap: the
+    chain hashes at segment ends and the store's record of the seal)."""
     report = VerifyReport(archive.archive_id)
     present = {key for keys in archive.segment_keys().values() for key in keys}
     try:
@@ -95,18 +103,68 @@ def verify(
         report.events += entry.header.count
         if on_segment is not None:
             on_segment(entry)
+    live = store or linked
+    if live is not None:
+        report.problems.extend(check_store_link(manifest, live))
     report.sealed_to, report.last_hash = manifest.sealed_to, manifest.last_hash
     _check_strays(archive, manifest, present, report)
     return report
 
 
 def check_links(archive: Archive, manifest: Manifest) -> list[Problem]:
-    """The manifest-only checks (no object reads): keys, contiguity and the chain."""
+    """The manifest-only checks (no object reads): keys, contiguity, the archive's chain and
+    the live chain hashes recorded at the segment boundaries (each continues the last)."""
     problems: list[Problem] = []
     expected_first, expected_prev = 1, GENESIS_HASH
+    expected_live: str | None = chain.GENESIS.hex()
     for entry in manifest.segments:
         problems.extend(_check_links(archive, entry, expected_first, expected_prev))
+        if None not in (expected_live, entry.live_prev) and entry.live_prev != expected_live:
+            problems.append(
+                _problem(
+                    entry,
+                    f"live chain broken: recorded {entry.live_prev} before position "
+                    f"{entry.first}, the previous segment ends at {expected_live}",
+                    entry.first,
+                )
+            )
         expected_first, expected_prev = entry.last + 1, entry.header.chain_hash
+        expected_live = entry.live_chain
+    return problems
+
+
+def check_store_link(manifest: Manifest, store: EventStore) -> list[Problem]:
+    """The archive against the store's own records: the live chain hash the store holds at
+    each segment's last position equals the one sealed, so the chain continues from the
+    archive into the live log; and the store's record of how far it was sealed is not past
+    the manifest (segments deleted together with their manifest entries)."""
+    problems: list[Problem] = []
+    for entry in manifest.segments:
+        held = None if entry.live_chain is None else stored_chain(store, entry.last)
+        if held is not None and held.hex() != entry.live_chain:
+            problems.append(
+                _problem(
+                    entry,
+                    f"live chain hash at position {entry.last} is {entry.live_chain}, the "
+                    f"event store holds {held.hex()}: the archive does not continue into the "
+                    "live log",
+                    entry.last,
+                )
+            )
+    recorded = store.sealed_to(manifest.archive_id)
+    if recorded > manifest.sealed_to:
+        problems.append(
+            Problem(
+                f"archive/{manifest.archive_id}/manifest.json",
+                f"the event store records the archive sealed to position {recorded}, the "
+                f"manifest only to {manifest.sealed_to}: segments of positions "
+                f"{manifest.sealed_to + 1}..{recorded} were deleted with their manifest "
+                "entries; restore the archive from its backup",
+                manifest.sealed_to + 1,
+                recorded,
+                manifest.sealed_to + 1,
+            )
+        )
     return problems
 
 
@@ -173,6 +231,8 @@ def _check_object(
         records = check_body(entry.key, header, body)
     except ArchiveCorruptError as error:
         return [_problem(entry, _reason(error), _locate(body, header, store))], 0
+    if entry.live_prev is not None and recompute(entry.live_prev, records) != entry.live_chain:
+        return [_problem(entry, "live chain hash does not recompute from the records")], 0
     if store is None:
         return [], 0
     comparison = compare_with_store(records, store)

@@ -78,6 +78,12 @@ _SELECT_CHAIN = (
 )
 _CATCH_UP_ROWS = 5_000
 
+SEALED_TABLE = "lh_sealed_to"
+_CREATE_SEALED = (
+    f"CREATE TABLE IF NOT EXISTS {SEALED_TABLE} "
+    "(archive_id TEXT PRIMARY KEY, sealed_to INTEGER NOT NULL)"
+)
+
 
 class _WriteTransaction(library.SQLiteTransaction):
     """The library's transaction (rollback, error translation), opened ``BEGIN IMMEDIATE``."""
@@ -212,6 +218,32 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
             head = self._max_notification_id(cursor) or 0
             self._chain_upto(cursor, head)
             return head
+
+    def record_sealed(self, archive_id: str, position: int) -> None:
+        """Remember that archive ``archive_id`` holds positions up to ``position`` (never
+        lowered), so an archive that lost its newest segments and their manifest entries
+        is found."""
+        with self._write() as cursor:
+            cursor.execute(_CREATE_SEALED)
+            cursor.execute(
+                f"INSERT INTO {SEALED_TABLE} VALUES (?, ?) ON CONFLICT(archive_id) "
+                "DO UPDATE SET sealed_to = max(sealed_to, excluded.sealed_to)",
+                (archive_id, position),
+            )
+
+    def sealed_to(self, archive_id: str) -> int:
+        """The highest position ``record_sealed`` recorded for ``archive_id`` (0: none)."""
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (SEALED_TABLE,)
+            )
+            if cursor.fetchone() is None:
+                return 0
+            cursor.execute(
+                f"SELECT sealed_to FROM {SEALED_TABLE} WHERE archive_id = ?", (archive_id,)
+            )
+            found = cursor.fetchone()
+        return 0 if found is None else int(found[0])
 
     def select_chain(
         self, after: int, limit: int, stop: int | None = None

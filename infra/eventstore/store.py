@@ -45,6 +45,10 @@ class SealedLog(Protocol):
         """The records of one stream with positions below ``below``, in version order."""
         ...
 
+    def chain_hashes(self, after: int, stop: int) -> list[tuple[int, bytes]]:
+        """(position, chain hash) the archive recorded, ``after < position <= stop``."""
+        ...
+
     def check_covers(self, upto: int, *, deep: bool = False) -> None:
         """Raise unless positions ``1..upto`` can be read: cheaply from the manifest and the
         objects' presence, or (``deep``) by reading and hash-checking every segment."""
@@ -264,13 +268,23 @@ class EventStore:
     ) -> Iterator[list[tuple[int, bytes]]]:
         """Pages of (position, chain hash) as the store recorded them (``domain/events/chain``),
         ``after < position <= stop``. Positions recorded without one (before the chain
-        existed, or trimmed from Redis) are absent; ``chain_base`` covers the former."""
+        existed) are absent; ``chain_base`` covers them. Below Redis' trim point the chain
+        comes from the archive: the hashes its seal recorded at each segment's end."""
         select: Callable[..., list[tuple[int, bytes]]] | None = getattr(
             self.recorder, "select_chain", None
         )
         if select is None:
             return
         position = after
+        if self.sealed is not None:
+            trimmed_to = self.held_from() - 1
+            if position < trimmed_to:
+                sealed = self.sealed.chain_hashes(
+                    position, trimmed_to if stop is None else min(stop, trimmed_to)
+                )
+                if sealed:
+                    yield sealed
+                position = trimmed_to if stop is None else min(stop, trimmed_to)
         while stop is None or position < stop:
             page = select(position, batch_size, stop)
             if not page:
@@ -285,6 +299,18 @@ class EventStore:
             self.recorder, "chain_base", None
         )
         return None if base is None else base()
+
+    def record_sealed(self, archive_id: str, position: int) -> None:
+        """Record in the store itself how far archive ``archive_id`` was sealed (never lowered):
+        the one record of the seal an attacker with only the object store cannot rewrite."""
+        record: Callable[[str, int], None] | None = getattr(self.recorder, "record_sealed", None)
+        if record is not None:
+            record(archive_id, position)
+
+    def sealed_to(self, archive_id: str) -> int:
+        """How far the store recorded archive ``archive_id`` sealed (0: never, or unknown)."""
+        found: Callable[[str], int] | None = getattr(self.recorder, "sealed_to", None)
+        return 0 if found is None else found(archive_id)
 
     def entries_beyond_head(self) -> list[str]:
         """Ids of entries the log holds past its head (a stray entry in the Redis log stream,

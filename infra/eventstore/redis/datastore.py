@@ -76,6 +76,11 @@ class EventKeys:
         return f"{self.base}:floor"
 
     @property
+    def sealed(self) -> str:
+        """Hash of archive id -> the last position sealed into that archive."""
+        return f"{self.base}:sealed"
+
+    @property
     def trimmed(self) -> str:
         """Hash of originator id -> highest version trimmed away."""
         return f"{self.base}:trimmed"

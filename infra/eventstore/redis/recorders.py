@@ -65,6 +65,10 @@ _HEADER = struct.Struct("<IQII")
 MAX_VERSION = 2**53
 CHAIN_RETRIES = 1_000
 CATCH_UP_PAGE = 5_000
+_RECORD_SEALED = """
+local known = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > known then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+"""
 
 
 def pack_events(stored_events: Sequence[StoredEvent]) -> bytes:
@@ -381,6 +385,19 @@ class RedisApplicationRecorder(RedisAggregateRecorder, ApplicationRecorder):
                 self.datastore.client.xrange(self.keys.log, f"({head}-0", "+", count=limit),
             )
         return [entry_id.decode() for entry_id, _ in entries]
+
+    def record_sealed(self, archive_id: str, position: int) -> None:
+        """Remember that archive ``archive_id`` holds positions up to ``position`` (never
+        lowered), so an archive that lost its newest segments and their manifest entries
+        is found."""
+        with translated_errors():
+            self.datastore.client.eval(_RECORD_SEALED, 1, self.keys.sealed, archive_id, position)
+
+    def sealed_to(self, archive_id: str) -> int:
+        """The highest position ``record_sealed`` recorded for ``archive_id`` (0: none)."""
+        with translated_errors():
+            found = self.datastore.client.hget(self.keys.sealed, archive_id)
+        return 0 if found is None else int(found)
 
     def chain_base(self) -> tuple[int, bytes] | None:
         """(position, chain hash) of the events recorded before the chain, if there were."""
