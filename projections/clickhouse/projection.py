@@ -45,7 +45,9 @@ class ReadModelHeldError(RuntimeError):
 class ClickHouseProjection:
     """Fact tables for analytics in ClickHouse (or chDB), with their checkpoint beside them."""
 
-    def __init__(self, client: Any, *, name: str = "clickhouse", target: str = "") -> None:
+    def __init__(
+        self, client: Any, *, name: str = "clickhouse", target: str = "", read_only: bool = False
+    ) -> None:
         self.name = name
         self.client = client
         self.target = target
@@ -57,9 +59,10 @@ class ClickHouseProjection:
         self._checkpoint = self._read_checkpoint()
         self._source = self._read_source()
         self._store_id: str | None = None
-        self.recovered_rows = (
-            0 if self.view_of is not None else self._delete_rows_above_checkpoint()
-        )
+        # Rows above the checkpoint are a crashed writer's, or (on a server) those a running
+        # writer is inserting right now: only a writer removes them, never a reader.
+        writer = self.view_of is None and not read_only
+        self.recovered_rows = self._delete_rows_above_checkpoint() if writer else 0
 
     @classmethod
     def open(
@@ -73,7 +76,7 @@ class ClickHouseProjection:
         target = parse_clickhouse_url(url)
         client = open_reader(url, create_database=True if create else None, read_only=read_only)
         try:
-            projection = cls(client, target=target.describe())
+            projection = cls(client, target=target.describe(), read_only=read_only)
             if target.embedded and projection.view_of is None and not read_only:
                 projection._serve(url, target.path)
         except Exception:
@@ -166,7 +169,7 @@ class ClickHouseProjection:
 
     def mismatches(self, state: LogState) -> list[str]:
         """Differences against ``state`` folded from the log up to ``checkpoint()``; [] if none."""
-        return mismatches(self.client, state)
+        return mismatches(self.client, state, self._checkpoint)
 
     def _read_checkpoint(self) -> int:
         rows = self.client.query(

@@ -81,6 +81,15 @@ def test_rows_left_by_a_crash_above_the_checkpoint_are_removed_on_open(tmp_path:
     assert projection.client.query(orphans).result_rows[0][0] > 0
     projection.close()
 
+    # A reader (status, verify) never removes them: on a server they may be a live writer's.
+    reader = ClickHouseProjection.open(url, read_only=True)
+    try:
+        assert reader.recovered_rows == 0
+        assert reader.client.query(orphans).result_rows[0][0] > 0
+        assert reader.mismatches(fold(events[:half])) == []  # verify reads to its checkpoint
+    finally:
+        reader.close()
+
     reopened = ClickHouseProjection.open(url)
     try:
         assert reopened.checkpoint() == half
