@@ -131,17 +131,12 @@ def backtest(
         mode=RunMode.BACKTEST,
     )
     settings = settings_or_exit()
-    with event_store(settings) as store, _progress(not as_json, "backtest") as progress:
-        try:
-            result = run_backtest(config, store, progress=progress)
-        except (RecoveryError, LeaseHeldError) as error:
-            raise fail(str(error), BAD_INPUT) from None
-        except LeaseLostError as error:
-            raise fail(str(error), 1) from None
-        except StreamVersionConflictError as error:
-            raise _conflict(error) from None
-        except RunFailedError as error:
-            raise _run_failed(error) from None
+    with (
+        event_store(settings) as store,
+        _progress(not as_json, "backtest") as progress,
+        _run_errors(),
+    ):
+        result = run_backtest(config, store, progress=progress)
     _print_result(result, as_json, redact_url(settings.event_store))
 
 
@@ -185,17 +180,12 @@ def paper(
         mode=RunMode.PAPER,
     )
     settings = settings_or_exit()
-    with event_store(settings) as store, _progress(not as_json, "paper") as progress:
-        try:
-            result = run_paper(config, store, speed=speed, progress=progress)
-        except (RecoveryError, LeaseHeldError) as error:
-            raise fail(str(error), BAD_INPUT) from None
-        except LeaseLostError as error:
-            raise fail(str(error), 1) from None
-        except StreamVersionConflictError as error:
-            raise _conflict(error) from None
-        except RunFailedError as error:
-            raise _run_failed(error) from None
+    with (
+        event_store(settings) as store,
+        _progress(not as_json, "paper") as progress,
+        _run_errors(),
+    ):
+        result = run_paper(config, store, speed=speed, progress=progress)
     _print_result(result, as_json, redact_url(settings.event_store))
 
 
@@ -352,6 +342,21 @@ def _limits(items: list[str]) -> RiskLimits:
 
 
 # --- output --------------------------------------------------------------------------------
+
+
+@contextmanager
+def _run_errors() -> Iterator[None]:
+    """How a recorded run (backtest or paper) ends when it cannot go on: one line each."""
+    try:
+        yield
+    except (RecoveryError, LeaseHeldError) as error:
+        raise fail(str(error), BAD_INPUT) from None
+    except LeaseLostError as error:
+        raise fail(str(error), 1) from None
+    except StreamVersionConflictError as error:
+        raise _conflict(error) from None
+    except RunFailedError as error:
+        raise _run_failed(error) from None
 
 
 def _run_failed(error: RunFailedError) -> typer.Exit:

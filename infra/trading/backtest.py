@@ -23,8 +23,8 @@ from infra.eventstore.store import EventStore
 from infra.trading.failures import (
     INTERRUPTIONS,
     RunFailedError,
+    close_failed_run,
     record_interruption,
-    strategy_failure,
 )
 from infra.trading.lease import RunLease, hold_run
 from infra.trading.recovery import resume_engine
@@ -144,9 +144,7 @@ def _run_held(
                         collected_at = done
                 engine.stop(DATA_EXHAUSTED)
             except StrategyFailedError as error:
-                failure = strategy_failure(spec.run_id, error, type(prepared.strategy))
-                engine.fail(failure)
-                failed = RunFailedError(spec.run_id, failure, recorded=True, hook=error.hook)
+                failed = close_failed_run(engine, spec.run_id, error, prepared.strategy)
     except INTERRUPTIONS as error:
         raise record_interruption(
             store, spec.run_id, spec.account, error, clock.now_us()

@@ -19,7 +19,7 @@ from types import TracebackType
 from eventsourcing.persistence import OperationalError
 
 import domain
-from domain.engine.engine import StrategyFailedError
+from domain.engine.engine import StrategyFailedError, TradingEngine
 from domain.events.catalog import RunFailed
 from domain.events.envelope import Actor, NewEvent
 from domain.events.streams import run_stream
@@ -43,6 +43,16 @@ class RunFailedError(RuntimeError):
         self.failure = failure
         self.recorded = recorded
         self.hook = hook
+
+
+def close_failed_run(
+    engine: TradingEngine, run_id: str, error: StrategyFailedError, strategy: Strategy
+) -> RunFailedError:
+    """Record the strategy's ``RunFailed`` through ``engine`` (closing the run); the error to
+    raise for it."""
+    failure = strategy_failure(run_id, error, type(strategy))
+    engine.fail(failure)
+    return RunFailedError(run_id, failure, recorded=True, hook=error.hook)
 
 
 def strategy_failure(

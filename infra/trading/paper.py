@@ -17,9 +17,8 @@ from domain.market import Bar
 from infra.eventstore.store import EventStore, wall_clock_us
 from infra.trading.failures import (
     INTERRUPTIONS,
-    RunFailedError,
+    close_failed_run,
     record_interruption,
-    strategy_failure,
 )
 from infra.trading.lease import RunLease, hold_run
 from infra.trading.recovery import reconciliation, resume_engine
@@ -146,10 +145,7 @@ def _run_paper(
     except KeyboardInterrupt:
         reason = "operator stop"
     except StrategyFailedError as error:
-        run_id = prepared.spec.run_id
-        failure = strategy_failure(run_id, error, type(prepared.strategy))
-        engine.fail(failure)
-        raise RunFailedError(run_id, failure, recorded=True, hook=error.hook) from None
+        raise close_failed_run(engine, prepared.spec.run_id, error, prepared.strategy) from None
     engine.stop(reason)
     return result_of(
         engine,
