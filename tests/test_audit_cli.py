@@ -13,7 +13,7 @@ from api.cli import app
 from domain.events.envelope import RecordedEvent, from_microseconds, to_microseconds
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 MID_BACKTEST = "2024-01-01T02:30:00Z"  # bar 150 of the 300 one-minute bars
 
@@ -29,12 +29,7 @@ def lh(*args: str) -> tuple[int, str]:
 def events(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[RecordedEvent]:
     """A backtest recorded in the embedded store; its events as read back."""
     monkeypatch.setenv("COLUMNS", "200")
-    path = tmp_path / "bars.csv"
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for bar in wave_bars(300, "BTC", 100.0):
-        stamp = from_microseconds(bar.time_us).isoformat().replace("+00:00", "Z")
-        lines.append(f"{stamp},BTC,{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}")
-    path.write_text("\n".join(lines) + "\n")
+    path = write_bars_csv(tmp_path / "bars.csv", wave_bars(300))
     code, out = lh("backtest", "--data", str(path), "--strategy", "sma_cross", "--json")
     assert code == 0, out
     store = open_event_store(load_settings().event_store)

@@ -21,12 +21,11 @@ from typer.testing import CliRunner
 from api.cli import app
 from domain.events import chain
 from domain.events.codec import canonical_json
-from domain.events.envelope import from_microseconds
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
 from tests.eventstore.events import venue_event
 from tests.services import REDIS_URL
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 
 @dataclass
@@ -128,12 +127,7 @@ def log(
         monkeypatch.setenv("LH_EVENT_STORE", REDIS_URL)
         monkeypatch.setenv("LH_REDIS_KEY_PREFIX", prefix)
     monkeypatch.setenv("COLUMNS", "300")
-    path = tmp_path / "bars.csv"
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for bar in wave_bars(300, "BTC", 100.0):
-        stamp = from_microseconds(bar.time_us).isoformat().replace("+00:00", "Z")
-        lines.append(f"{stamp},BTC,{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}")
-    path.write_text("\n".join(lines) + "\n")
+    path = write_bars_csv(tmp_path / "bars.csv", wave_bars(300))
     code, out = lh("backtest", "--data", str(path), "--strategy", "sma_cross", "--json")
     assert code == 0, out
     yield Log(request.param, tmp_path, prefix)

@@ -28,7 +28,7 @@ from tests.eventstore.events import venue_event
 from tests.projections.test_failed_read_model import _poisoned_run
 from tests.services import REDIS_URL
 from tests.test_audit_verify import Log, Rows, findings, lh, verify
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 pytestmark = pytest.mark.services
 
@@ -83,23 +83,12 @@ def setup(
         monkeypatch.setenv("LH_REDIS_KEY_PREFIX", prefix)
     monkeypatch.setenv("LH_OBJECT_STORE", object_store)
     monkeypatch.setenv("COLUMNS", "300")
-    path = tmp_path / "bars.csv"
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for bar in wave_bars(300, "BTC", 100.0):
-        stamp = bar_stamp(bar.time_us)
-        lines.append(f"{stamp},BTC,{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}")
-    path.write_text("\n".join(lines) + "\n")
+    path = write_bars_csv(tmp_path / "bars.csv", wave_bars(300))
     code, out = lh("backtest", "--data", str(path), "--strategy", "sma_cross", "--json")
     assert code == 0, out
     code, out = lh("archive", "seal", "--segment-size", str(SEGMENT))
     assert code == 0, out
     yield Setup(request.param, tmp_path, prefix, object_store)
-
-
-def bar_stamp(time_us: int) -> str:
-    from domain.events.envelope import from_microseconds
-
-    return from_microseconds(time_us).isoformat().replace("+00:00", "Z")
 
 
 def trim(setup: Setup) -> None:

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from adapters.objectstore import LocalObjectStore
 from api.cli import app
-from domain.events.envelope import from_microseconds
 from infra.archive import Archive, seal, trim
 from infra.archive.reader import archive_log
 from infra.eventstore.factory import open_event_store
@@ -20,7 +19,7 @@ from projections.sql.projection import SqlProjection
 from tests.archive.conftest import Feed, all_records
 from tests.projections.support import dump
 from tests.services import REDIS_URL
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 pytestmark = pytest.mark.services
 
@@ -33,15 +32,6 @@ def lh(*args: str) -> tuple[int, str]:
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.output
-
-
-def _bars_csv(path: Path) -> Path:
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for bar in wave_bars(300, "BTC", 100.0):
-        stamp = from_microseconds(bar.time_us).isoformat().replace("+00:00", "Z")
-        lines.append(f"{stamp},BTC,{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -64,7 +54,7 @@ def trimmed(
     backtest = [
         "backtest",
         "--data",
-        str(_bars_csv(tmp_path / "bars.csv")),
+        str(write_bars_csv(tmp_path / "bars.csv", wave_bars(300))),
         "--strategy",
         "sma_cross",
         "--param",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 
+from domain.events.envelope import from_microseconds
 from domain.market import Bar
 
 START_US = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
@@ -44,3 +47,13 @@ def wave_bars(count: int, symbol: str = "BTC", base: float = 100.0) -> list[Bar]
         bars.append(bar(i, previous, high, low, close, str(50 + i % 17), symbol))
         previous = close
     return bars
+
+
+def write_bars_csv(path: Path, bars: Iterable[Bar]) -> Path:
+    """``bars`` as the CSV `lh backtest --data` reads (UTC times with a ``Z``); returns ``path``."""
+    lines = ["timestamp,symbol,open,high,low,close,volume"]
+    for b in bars:
+        stamp = from_microseconds(b.time_us).isoformat().replace("+00:00", "Z")
+        lines.append(f"{stamp},{b.symbol},{b.open},{b.high},{b.low},{b.close},{b.volume}")
+    path.write_text("\n".join(lines) + "\n")
+    return path

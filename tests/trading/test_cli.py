@@ -10,10 +10,9 @@ import typer
 from typer.testing import CliRunner
 
 from api.cli import trading
-from domain.events.envelope import from_microseconds
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 runner = CliRunner()
 
@@ -27,16 +26,8 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "bars.csv"
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for symbol, base in (("BTC", 100.0), ("ETH", 50.0)):
-        for bar in wave_bars(200, symbol, base):
-            stamp = from_microseconds(bar.time_us).isoformat().replace("+00:00", "Z")
-            lines.append(
-                f"{stamp},{symbol},{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}"
-            )
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    bars = [*wave_bars(200, "BTC", 100.0), *wave_bars(200, "ETH", 50.0)]
+    return write_bars_csv(tmp_path / "bars.csv", bars)
 
 
 def store_head() -> int:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from api.cli import trading
 from domain.events.catalog import RunFailed
-from domain.events.envelope import RecordedEvent, from_microseconds
+from domain.events.envelope import RecordedEvent
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
 from infra.trading import backtest as backtest_module
@@ -28,7 +28,7 @@ from infra.trading.runs import BacktestConfig
 from projections.clickhouse.projection import ClickHouseProjection
 from projections.sql import queries
 from projections.sql.projection import SqlProjection
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 runner = CliRunner()
 FAILING = """
@@ -62,13 +62,7 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "bars.csv"
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for bar in wave_bars(120):
-        stamp = from_microseconds(bar.time_us).isoformat().replace("+00:00", "Z")
-        lines.append(f"{stamp},BTC,{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_bars_csv(tmp_path / "bars.csv", wave_bars(120))
 
 
 def recorded() -> list[RecordedEvent]:

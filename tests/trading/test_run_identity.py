@@ -16,7 +16,7 @@ from infra.settings import load_settings
 from infra.trading.paper import run_paper
 from infra.trading.runs import BacktestConfig
 from infra.trading.strategies import resolve_strategy
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 runner = CliRunner()
 STRATEGY = """
@@ -50,15 +50,7 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
-    from domain.events.envelope import from_microseconds
-
-    path = tmp_path / "bars.csv"
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for bar in wave_bars(200):
-        stamp = from_microseconds(bar.time_us).isoformat().replace("+00:00", "Z")
-        lines.append(f"{stamp},BTC,{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_bars_csv(tmp_path / "bars.csv", wave_bars(200))
 
 
 def strategy_file(tmp_path: Path, period: int, until: int = 10_000) -> Path:

@@ -24,7 +24,7 @@ import pytest
 import redis
 
 from domain.engine.ports import CollectingSink, SimulatedClock
-from domain.events.envelope import NewEvent, from_microseconds
+from domain.events.envelope import NewEvent
 from domain.events.types import RunMode
 from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store, sqlite_path
@@ -37,7 +37,7 @@ from infra.trading.paper import run_paper
 from infra.trading.recovery import RecoveryError, read_run
 from infra.trading.runs import BacktestConfig, StoreSink, build_engine, prepare_run
 from infra.trading.writer_process import WriterProcessSink
-from tests.trading.helpers import wave_bars
+from tests.trading.helpers import wave_bars, write_bars_csv
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "paper-lease"
@@ -57,13 +57,7 @@ def store_env(
 
 @pytest.fixture
 def csv_file(tmp_path: Path) -> Path:
-    path = tmp_path / "bars.csv"
-    lines = ["timestamp,symbol,open,high,low,close,volume"]
-    for bar in wave_bars(200):
-        stamp = from_microseconds(bar.time_us).isoformat().replace("+00:00", "Z")
-        lines.append(f"{stamp},BTC,{bar.open},{bar.high},{bar.low},{bar.close},{bar.volume}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_bars_csv(tmp_path / "bars.csv", wave_bars(200))
 
 
 def paper_args(csv_file: Path, speed: str) -> list[str]:
