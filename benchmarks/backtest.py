@@ -45,8 +45,8 @@ def peak_rss_mib() -> float:
 
 def run_ours(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     from adapters.marketdata import load_bars
+    from api.application.backtest import BacktestConfig, run_backtest
     from infra.eventstore.factory import open_event_store
-    from infra.trading.backtest import BacktestConfig, run_backtest
 
     started = time.perf_counter()
     bars = load_bars(csv, symbol=SYMBOL)

@@ -90,7 +90,7 @@ class Sampler:
         self.query_seconds: list[float] = []
 
     def read(self) -> dict[str, int]:
-        from projections.analytics import Filters, run_named
+        from projections.queries.analytics import Filters, run_named
 
         if self.clickhouse is not None and time.time() - self.last_query >= self.query_every:
             self.last_query = time.time()

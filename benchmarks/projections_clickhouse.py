@@ -26,8 +26,8 @@ from domain.events.codec import decode
 from domain.events.envelope import NewEvent
 from domain.synthetic import SyntheticLog
 from infra.eventstore.factory import open_event_store
-from projections.analytics import QUERIES, run_named
 from projections.clickhouse import ClickHouseProjection
+from projections.queries.analytics import QUERIES, run_named
 
 EVENTS_PER_BAR = 13.8  # what SyntheticLog emits per simulated minute, on average
 APPEND_EVENTS = 5_000  # events per append (one transaction): the log is built, not benchmarked

@@ -134,7 +134,7 @@ def worker(backend: str, log_url: str, batch_size: int, verify: bool) -> dict[st
         "peak_rss_mib": round(peak_rss_mib(), 1),
     }
     if verify:
-        from projections.state import compute_log_state
+        from projections.queries.state import compute_log_state
 
         checked = time.perf_counter()
         result["mismatches"] = len(projection.mismatches(compute_log_state(store)))

@@ -39,7 +39,7 @@ def config_file() -> Path:
 
 
 TABLES = ("risk",)
-"""Tables of the config file read by other modules (``[risk]``: infra/trading/limits.py)."""
+"""Tables of the config file read by other modules (``[risk]``: api/application/limits.py)."""
 
 
 def read_config_file() -> dict[str, Any]:
@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "lh"
     archive_id: str = ""  # the archive of this log in the object store; "" = redis_key_prefix
     run_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
-    """Time to live of a run's lease (infra/trading/lease.py): how long a killed or paused
+    """Time to live of a run's lease (api/application/lease.py): how long a killed or paused
     holder keeps others out. Short in tests; the default suits production."""
 
     @classmethod

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 from domain.events.codec import decode
 from infra.eventstore.store import EventStore
 from projections.base import Projection
-from projections.state import LogState, fold
+from projections.queries.state import LogState, fold
 
 
 @runtime_checkable

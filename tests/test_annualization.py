@@ -14,11 +14,7 @@ import numpy as np
 import pytest
 
 from adapters.marketdata import load_bars
-from domain.engine.ports import CollectingSink, SimulatedClock
-from domain.events.types import RunMode
-from domain.metrics import compute_metrics, daily_returns
-from domain.trades import EquityPoint
-from infra.trading.runs import (
+from api.application.runs import (
     BacktestConfig,
     BacktestResult,
     build_engine,
@@ -26,6 +22,10 @@ from infra.trading.runs import (
     result_of,
     run_groups,
 )
+from domain.engine.ports import CollectingSink, SimulatedClock
+from domain.events.types import RunMode
+from domain.metrics import compute_metrics, daily_returns
+from domain.trades import EquityPoint
 from tests.marketdata.calendars import daily_stock_file, trading_days
 
 INITIAL = Decimal(100_000)

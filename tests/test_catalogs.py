@@ -8,12 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from api.application.limits import configured_limits
 from api.cli import app
 from api.cli.catalogs import limit_rows
 from domain.risk import RiskLimits
 from domain.strategy.params import validate_params
 from domain.strategy.registry import registered
-from infra.trading.limits import configured_limits
 
 runner = CliRunner()
 

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from adapters.marketdata.sample import SAMPLE_CSV
+from api.application.limits import limit_names
 from api.cli import app
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
-from infra.trading.limits import limit_names
 from tests.services import free_port
 
 STORE_COMMANDS = [

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from api.application.failures import RunFailedError
 from api.cli.failures import describe_failure
 from domain.events.catalog import RunFailed
-from infra.trading.failures import RunFailedError
 
 URLS = ["sqlite:////srv/events.sqlite", "sqlite:////srv/readmodel.sqlite", "chdb:///a", "file:///o"]
 

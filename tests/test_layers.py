@@ -1,5 +1,7 @@
 """The package layering from DESIGN.md, checked on the source: domain/ does no I/O and imports
-no storage or web library; adapters/ never reaches up into infra/, projections/ or api/."""
+no storage or web library; adapters/ never reaches up into infra/, projections/ or api/; the
+application layer (api/application/) never imports an entry point (the CLI, a web framework);
+the read side (projections/queries/) never imports a writer of the read models or the log."""
 
 from __future__ import annotations
 
@@ -64,3 +66,45 @@ def test_domain_opens_no_files() -> None:
         if "open(" in path.read_text().replace("_open(", "")
     ]
     assert calls == []
+
+
+def _modules(path: Path) -> set[str]:
+    """Every absolute module name ``path`` imports, in full (``api.cli.common``)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+INNER_RULES = {
+    "api/application": ("api.cli", "typer", "rich", "fastapi", "uvicorn"),
+    "projections/queries": (
+        "api",
+        "projections.runner",
+        "projections.rebuild",
+        "projections.sql.projection",
+        "projections.sql.fold",
+        "projections.clickhouse.projection",
+        "projections.objectstore.snapshots",
+        "infra.eventstore.sink",
+        "infra.eventstore.writer_process",
+    ),
+}
+
+
+@pytest.mark.parametrize("folder", sorted(INNER_RULES))
+def test_inner_folders_respect_their_layer(folder: str) -> None:
+    banned = INNER_RULES[folder]
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(
+            name
+            for name in _modules(path)
+            if any(name == ban or name.startswith(ban + ".") for ban in banned)
+        )
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert {file: bad for file, bad in offenders.items() if bad} == {}

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from api.cli.common import console, fail, settings_or_exit
-from projections.analytics import (
+from projections.clickhouse.client import open_reader
+from projections.queries.analytics import (
     QUERIES,
     FilterError,
     Filters,
@@ -22,8 +23,7 @@ from projections.analytics import (
     run_named,
     run_sql,
 )
-from projections.analytics.output import text, to_csv, to_json
-from projections.clickhouse.client import open_reader
+from projections.queries.analytics.output import text, to_csv, to_json
 
 app = typer.Typer(
     help="Analytics over the ClickHouse read model: named queries and read-only SQL.",

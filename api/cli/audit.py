@@ -18,15 +18,15 @@ from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
 from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
 from infra.archive.layout import Archive
-from projections.audit import (
+from projections.integrity import check_read_models, verify_archive_link, verify_log
+from projections.queries.audit import (
     AuditTargetNotFoundError,
     Clock,
     iter_chain_summary,
     state_at,
     trace,
 )
-from projections.integrity import check_read_models, verify_archive_link, verify_log
-from projections.state import TERMINAL_STATUSES
+from projections.queries.state import TERMINAL_STATUSES
 
 app = typer.Typer(help="Audit replay straight from the event log.", no_args_is_help=True)
 

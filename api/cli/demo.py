@@ -21,18 +21,18 @@ from rich.table import Table
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
 from adapters.objectstore import ObjectStore, open_object_store
+from api.application.backtest import BacktestConfig, BacktestResult, run_backtest
 from api.cli.common import console, event_store, fail, progress_bar, settings_or_exit
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
 from infra.secrets import redact_url
 from infra.settings import Settings
-from infra.trading.backtest import BacktestConfig, BacktestResult, run_backtest
-from projections.analytics.filters import Filters
-from projections.analytics.output import text
-from projections.analytics.run import QueryResult, run_named
 from projections.base import Projection
 from projections.clickhouse.client import ClickHouseUnavailableError, open_client
 from projections.objectstore.artefacts import write_backtest_artefacts
+from projections.queries.analytics.filters import Filters
+from projections.queries.analytics.output import text
+from projections.queries.analytics.run import QueryResult, run_named
 from projections.registry import StoreMismatchError, bind_to_store, open_projections
 from projections.runner import ProjectionRunner
 from projections.sql.engine import SqlReadModelError

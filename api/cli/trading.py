@@ -16,6 +16,20 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from adapters.marketdata import DataReport, GapsError, MarketDataError, read_bars
+from api.application.backtest import run_backtest
+from api.application.failures import RunFailedError
+from api.application.limits import RiskConfigError, configured_limits
+from api.application.optimize import GridRun, check_grid, parse_grid, rank, run_grid
+from api.application.paper import run_paper
+from api.application.recorded_run import RecoveryError
+from api.application.runs import (
+    BacktestConfig,
+    BacktestResult,
+    RunConfigError,
+    check_values,
+    prepare_run,
+)
+from api.application.strategies import resolve_strategy
 from api.cli.common import (
     console,
     err_console,
@@ -34,20 +48,6 @@ from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.leases import LeaseHeldError, LeaseLostError
 from infra.secrets import redact_url
 from infra.settings import ConfigError
-from infra.trading.backtest import run_backtest
-from infra.trading.failures import RunFailedError
-from infra.trading.limits import RiskConfigError, configured_limits
-from infra.trading.optimize import GridRun, check_grid, parse_grid, rank, run_grid
-from infra.trading.paper import run_paper
-from infra.trading.recovery import RecoveryError
-from infra.trading.runs import (
-    BacktestConfig,
-    BacktestResult,
-    RunConfigError,
-    check_values,
-    prepare_run,
-)
-from infra.trading.strategies import resolve_strategy
 
 BAD_INPUT = 2
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

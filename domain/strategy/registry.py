@@ -1,6 +1,6 @@
 """Strategies by name: built-ins and classes registered with ``@register``.
 
-Loading a user's strategy file is I/O and lives in ``infra.trading.strategies``.
+Loading a user's strategy file is I/O and lives in ``api.application.strategies``.
 """
 
 from __future__ import annotations

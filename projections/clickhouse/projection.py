@@ -33,7 +33,7 @@ from projections.clickhouse.rows import build_tables
 from projections.clickhouse.schema import FACT_TABLES, create_schema, drop_schema
 from projections.clickhouse.serve import QueryServer
 from projections.clickhouse.verify import mismatches
-from projections.state import LogState
+from projections.queries.state import LogState
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from projections.analytics.readonly import ReadOnlyViolationError
 from projections.clickhouse import wire
+from projections.queries.analytics.readonly import ReadOnlyViolationError
 
 ANSWER_TIMEOUT_SECONDS = 600.0  # a holder that stops answering (SIGSTOP, hung) ends in an error
 

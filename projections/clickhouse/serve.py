@@ -15,9 +15,9 @@ import socket
 import threading
 from typing import Any
 
-from projections.analytics.readonly import ReadOnlyViolationError, ensure_read_only
 from projections.clickhouse import wire
 from projections.clickhouse.holder import MAX_SOCKET_PATH, socket_path
+from projections.queries.analytics.readonly import ReadOnlyViolationError, ensure_read_only
 
 READ_ONLY = {"readonly": 1}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from projections.state import ORDER_STATUS_BY_EVENT, LogState
+from projections.queries.state import ORDER_STATUS_BY_EVENT, LogState
 
 ZERO = Decimal(0)
 MAX_LINES_PER_CHECK = 20

@@ -26,7 +26,7 @@ from typing import Any
 from adapters.objectstore import ObjectNotFoundError, ObjectStore, open_object_store
 from domain.events.codec import canonical_json
 from domain.events.envelope import RecordedEvent
-from projections.state import LogState
+from projections.queries.state import LogState
 
 SNAPSHOT_PREFIX = "snapshots/positions/"
 CHECKPOINT_KEY = "projections/objectstore/checkpoint.json"

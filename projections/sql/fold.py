@@ -21,8 +21,8 @@ from typing import Any
 
 from domain.accounting import LotQueue
 from domain.events.envelope import RecordedEvent
+from projections.queries.state import ORDER_STATUS_BY_EVENT, SUBMITTED
 from projections.sql.types import QUANTUM
-from projections.state import ORDER_STATUS_BY_EVENT, SUBMITTED
 
 Row = dict[str, Any]
 ZERO = Decimal(0)

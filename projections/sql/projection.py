@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from domain.accounting import Lot, LotQueue
 from domain.events.envelope import RecordedEvent
+from projections.queries.state import LogState
 from projections.sql import migrate
 from projections.sql.engine import (
     SqlReadModelError,
@@ -43,7 +44,6 @@ from projections.sql.models import (
     VIEW_TABLES,
 )
 from projections.sql.mysql_bulk import write_rows
-from projections.state import LogState
 
 ZERO = Decimal(0)
 _IN_CHUNK = 500  # keys per IN (...) lookup

@@ -1,4 +1,4 @@
-"""Compare the SQL rows with state recomputed from the log (``projections.state.LogState``).
+"""Compare the SQL rows with state recomputed from the log (``projections.queries.state.LogState``).
 
 Positions are compared by quantity, realized PnL and cost basis (FIFO, ``domain.accounting``).
 
@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.engine import Connection
 
+from projections.queries.state import FillTotals, LogState, OrderState
 from projections.sql.models import CASH, DECISIONS, FILLS, ORDERS, POSITIONS
-from projections.state import FillTotals, LogState, OrderState
 
 if TYPE_CHECKING:
     from projections.sql.projection import SqlProjection

@@ -8,7 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from projections.analytics import FilterError, Filters, UnknownQueryError, run_named
+from projections.queries.analytics import FilterError, Filters, UnknownQueryError, run_named
 from tests.analytics import expected
 from tests.analytics.conftest import Analytics
 

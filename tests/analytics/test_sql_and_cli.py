@@ -13,14 +13,14 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from typer.testing import CliRunner
 
 from api.cli import app
-from projections.analytics import (
+from projections.queries.analytics import (
     QUERIES,
     ReadOnlyViolationError,
     ensure_read_only,
     run_named,
     run_sql,
 )
-from projections.analytics.run import READ_ONLY
+from projections.queries.analytics.run import READ_ONLY
 from tests.analytics import expected
 from tests.analytics.conftest import Analytics
 

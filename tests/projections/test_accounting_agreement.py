@@ -18,11 +18,11 @@ from domain.events.envelope import NewEvent, RecordedEvent
 from domain.events.types import Liquidity, OrderType, Side
 from domain.portfolio import Book
 from infra.eventstore.factory import open_event_store
+from projections.queries.state import LogState, fold
 from projections.sql import migrate
 from projections.sql.engine import create_read_model_engine
 from projections.sql.models import CHECKPOINTS, LOTS, POSITIONS
 from projections.sql.projection import SqlProjection
-from projections.state import LogState, fold
 from tests.projections.support import dump
 
 D = Decimal

@@ -13,7 +13,7 @@ import pytest
 
 from projections.clickhouse import ClickHouseProjection
 from projections.clickhouse.rows import ROUTES
-from projections.state import fold
+from projections.queries.state import fold
 from tests.analytics.support import synthetic_events
 
 BARS = 2_000  # about 28,000 events

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from domain.events.envelope import RecordedEvent
-from projections.analytics import run_named
 from projections.clickhouse import (
     ClickHouseProjection,
     ClickHouseUnavailableError,
     parse_clickhouse_url,
 )
 from projections.clickhouse.rows import ROUTES, build_tables
-from projections.state import fold
+from projections.queries.analytics import run_named
+from projections.queries.state import fold
 from tests.analytics.support import chunks, synthetic_events
 
 BARS = 400

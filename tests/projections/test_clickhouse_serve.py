@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from projections.analytics import Filters, run_named
-from projections.analytics.readonly import ReadOnlyViolationError
 from projections.clickhouse import ClickHouseProjection, wire
 from projections.clickhouse.holder import holder, socket_path
 from projections.clickhouse.remote import RemoteClient
+from projections.queries.analytics import Filters, run_named
+from projections.queries.analytics.readonly import ReadOnlyViolationError
 from tests.analytics.support import chunks, synthetic_events
 
 

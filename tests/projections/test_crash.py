@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from infra.eventstore.factory import open_event_store
+from projections.queries.state import compute_log_state
 from projections.runner import wait_until
 from projections.sql.projection import SqlProjection
-from projections.state import compute_log_state
 from tests.projections.support import apply_in_batches, build_log, dump, events_of
 
 pytestmark = pytest.mark.crash

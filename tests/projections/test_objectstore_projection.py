@@ -14,7 +14,7 @@ from adapters.objectstore import ObjectStore, open_object_store
 from domain.events.envelope import to_microseconds
 from projections.objectstore import ObjectStoreProjection, snapshot_key
 from projections.objectstore.snapshots import CHECKPOINT_KEY, SNAPSHOT_PREFIX
-from projections.state import fold
+from projections.queries.state import fold
 from tests.analytics.support import chunks, synthetic_events
 
 BARS = 3_000  # 2024-01-01 and 2024-01-02 end inside the log; 2024-01-03 does not

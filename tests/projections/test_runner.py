@@ -13,9 +13,9 @@ from domain.events.envelope import RecordedEvent
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.pages import SharedPages
+from projections.queries.state import compute_log_state
 from projections.runner import ProjectionFailedError, ProjectionRunner, wait_until
 from projections.sql.projection import SqlProjection
-from projections.state import compute_log_state
 from tests.projections.support import append_all, synthetic_batches
 
 

@@ -37,10 +37,11 @@ from domain.events.catalog import (
 from domain.events.envelope import NewEvent, RecordedEvent
 from domain.events.types import Liquidity, OrderType, RunMode, Side, TradingState
 from infra.eventstore.factory import open_event_store
-from projections.sql import migrate, queries
+from projections.queries import current_state as queries
+from projections.queries.state import fold
+from projections.sql import migrate
 from projections.sql.models import LIMIT_CHANGES, LIMITS, ORDERS, POSITIONS, VIEW_TABLES
 from projections.sql.projection import PositionGapError, SqlProjection
-from projections.state import fold
 from tests.projections.support import apply_in_batches, dump
 
 T0 = 1_704_067_200_000_000

@@ -1,6 +1,6 @@
 """A backtest keeps Python's cyclic collector out of its loop: that must not leak memory.
 
-``run_backtest`` pauses automatic collection for the run (``infra.trading.backtest``). That is
+``run_backtest`` pauses automatic collection for the run (``api.application.backtest``). That is
 safe only because the engine makes no reference cycles, and it must still find the cycles a
 user's strategy makes, every ``COLLECT_EVERY_BARS`` bar times.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from api.application import backtest
+from api.application.backtest import BacktestConfig, run_backtest
 from domain.market import Bar
 from domain.strategy import Strategy, register
 from infra.eventstore.factory import open_event_store
-from infra.trading import backtest
-from infra.trading.backtest import BacktestConfig, run_backtest
 from tests.trading.helpers import wave_bars
 
 COLLECTED: list[int] = []

@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
+from api.application.optimize import simulate
+from api.application.runs import BacktestConfig
 from domain.events.catalog import PortfolioValued, SignalGenerated
 from domain.events.types import Side
 from domain.indicators import BollingerBands, Channel, RateOfChange, SimpleMovingAverage
-from infra.trading.optimize import simulate
-from infra.trading.runs import BacktestConfig
 from tests.trading.helpers import wave_bars
 
 

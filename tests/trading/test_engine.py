@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from api.application.backtest import run_backtest
+from api.application.optimize import simulate
+from api.application.paper import run_paper
+from api.application.runs import BacktestConfig, build_engine, prepare_run
 from domain.engine.engine import TradingEngine
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.catalog import (
@@ -26,10 +30,6 @@ from domain.events.types import OrderType, RunMode, Side, TimeInForce, TradingSt
 from domain.market import Bar
 from domain.strategy import Strategy, StrategyError
 from infra.eventstore.factory import open_event_store
-from infra.trading.backtest import run_backtest
-from infra.trading.optimize import simulate
-from infra.trading.paper import run_paper
-from infra.trading.runs import BacktestConfig, build_engine, prepare_run
 from tests.trading.helpers import START_US, bar, wave_bars
 
 D = Decimal
@@ -213,8 +213,8 @@ def test_paper_and_backtest_record_the_same_payloads(tmp_path: Path) -> None:
 
 
 def test_book_folded_from_the_logged_fills_matches_the_last_valuation(tmp_path: Path) -> None:
+    from api.application.recorded_run import read_run
     from domain.events.catalog import PortfolioValued
-    from infra.trading.recovery import read_run
 
     store = open_event_store(f"sqlite:///{tmp_path / 'e.sqlite'}")
     result = run_backtest(sma_config(volume_cap=D("0.03"), slippage_bps=D(3)), store)
@@ -301,7 +301,7 @@ def test_partial_fills_and_expiry_become_order_events() -> None:
 
 
 def test_replay_feed_paces_bars_at_the_chosen_speed() -> None:
-    from infra.trading.paper import ReplayFeed
+    from api.application.paper import ReplayFeed
 
     groups = [[b] for b in wave_bars(4)]
     pauses: list[float] = []

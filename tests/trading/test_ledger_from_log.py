@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from api.application.backtest import BacktestConfig, run_backtest
 from infra.eventstore.factory import open_event_store
-from infra.trading.backtest import BacktestConfig, run_backtest
+from projections.queries.state import compute_log_state, fold
 from projections.sql.models import POSITIONS
 from projections.sql.projection import SqlProjection
-from projections.state import compute_log_state, fold
 from tests.trading.helpers import wave_bars
 
 

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import pytest
 
+from api.application.backtest import run_backtest
+from api.application.paper import WallClock, run_paper
+from api.application.recovery import read_run, resume_engine
+from api.application.runs import BacktestConfig, BacktestResult, prepare_run
 from domain.events.catalog import ReconciliationCompleted, StrategyRunStarted
 from domain.events.types import RunMode
 from infra.eventstore.factory import open_event_store
+from infra.eventstore.sink import StoreSink
 from infra.eventstore.store import EventStore
-from infra.trading.backtest import run_backtest
-from infra.trading.paper import WallClock, run_paper
-from infra.trading.recovery import read_run, resume_engine
-from infra.trading.runs import BacktestConfig, BacktestResult, StoreSink, prepare_run
 from tests.trading.helpers import wave_bars
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ RUN_ID = "crash-run"
 CHILD = """
 import sys
 from infra.eventstore.factory import open_event_store
-from infra.trading.paper import run_paper
+from api.application.paper import run_paper
 from tests.trading.test_recovery import config
 store = open_event_store(sys.argv[1])
 run_paper(config(), store, speed=float(sys.argv[2]))

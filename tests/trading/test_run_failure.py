@@ -15,18 +15,18 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from api.application import backtest as backtest_module
+from api.application.backtest import run_backtest
+from api.application.failures import RunFailedError
+from api.application.recorded_run import RecoveryError
+from api.application.runs import BacktestConfig
 from api.cli import trading
 from domain.events.catalog import RunFailed
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
-from infra.trading import backtest as backtest_module
-from infra.trading.backtest import run_backtest
-from infra.trading.failures import RunFailedError
-from infra.trading.recovery import RecoveryError
-from infra.trading.runs import BacktestConfig
 from projections.clickhouse.projection import ClickHouseProjection
-from projections.sql import queries
+from projections.queries import current_state as queries
 from projections.sql.projection import SqlProjection
 from tests.trading.helpers import wave_bars, write_bars_csv
 
@@ -85,7 +85,7 @@ def test_a_strategy_error_is_recorded_printed_as_its_own_and_closes_the_run(
     assert "ZeroDivisionError: division by zero" in output
     assert f'File "{strategy}", line 19, in on_bar' in output
     assert f'File "{strategy}", line 8, in ratio' in output
-    assert "domain/engine" not in output and "infra/trading" not in output
+    assert "domain/engine" not in output and "api/application" not in output
     assert "Traceback (most recent call last)" not in output
     assert "recorded as RunFailed" in output
 
@@ -262,7 +262,7 @@ def test_an_interruption_is_one_line_and_exit_1(
 
 
 def test_recovery_error_is_the_base_of_a_closed_run() -> None:
-    from infra.trading.recovery import RunClosedError
+    from api.application.recorded_run import RunClosedError
 
     assert issubclass(RunClosedError, RecoveryError)
 
@@ -271,7 +271,7 @@ def test_an_optimize_grid_point_whose_strategy_fails_is_skipped_and_not_recorded
     tmp_path: Path, csv_file: Path
 ) -> None:
     from adapters.marketdata import load_bars
-    from infra.trading.optimize import run_grid
+    from api.application.optimize import run_grid
 
     strategy = tmp_path / "fails_at.py"
     strategy.write_text(FAILS_AT)
@@ -311,7 +311,7 @@ class FailsAt(Strategy):
 def test_a_store_gone_mid_run_interrupts_it_and_the_same_command_resumes_it(
     tmp_path: Path,
 ) -> None:
-    from infra.trading.paper import run_paper
+    from api.application.paper import run_paper
     from tests.services import redis_with_aof
 
     config = BacktestConfig(
@@ -348,8 +348,8 @@ def test_a_store_gone_mid_run_interrupts_it_and_the_same_command_resumes_it(
 
 def test_a_paper_run_whose_strategy_fails_is_closed(tmp_path: Path, csv_file: Path) -> None:
     from adapters.marketdata import load_bars
-    from infra.trading.paper import run_paper
-    from infra.trading.recovery import RunClosedError
+    from api.application.paper import run_paper
+    from api.application.recorded_run import RunClosedError
 
     strategy = tmp_path / "fragile.py"
     strategy.write_text(FAILING)

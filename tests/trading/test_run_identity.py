@@ -9,13 +9,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from api.application.paper import run_paper
+from api.application.runs import BacktestConfig
+from api.application.strategies import resolve_strategy
 from api.cli import trading
 from domain.events.catalog import StrategyRunStarted
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
-from infra.trading.paper import run_paper
-from infra.trading.runs import BacktestConfig
-from infra.trading.strategies import resolve_strategy
 from tests.trading.helpers import wave_bars, write_bars_csv
 
 runner = CliRunner()
@@ -94,7 +94,7 @@ def test_a_builtin_strategy_records_the_hash_of_its_module() -> None:
     import hashlib
 
     import domain.strategy.builtins as builtins
-    from infra.trading.strategies import source_hash
+    from api.application.strategies import source_hash
 
     expected = hashlib.sha256(Path(builtins.__file__).read_bytes()).hexdigest()
     assert source_hash(resolve_strategy("sma_cross")) == expected

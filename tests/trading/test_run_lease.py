@@ -23,20 +23,21 @@ from pathlib import Path
 import pytest
 import redis
 
+from api.application.backtest import run_backtest
+from api.application.failures import RunFailedError
+from api.application.lease import RunLease, hold_run, run_lease_name
+from api.application.optimize import named_run_id, run_grid
+from api.application.paper import run_paper
+from api.application.recorded_run import RecoveryError, read_run
+from api.application.runs import BacktestConfig, build_engine, prepare_run
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.envelope import NewEvent
 from domain.events.types import RunMode
 from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store, sqlite_path
 from infra.eventstore.leases import LeaseHeldError, LeaseLostError, open_leases
-from infra.trading.backtest import run_backtest
-from infra.trading.failures import RunFailedError
-from infra.trading.lease import RunLease, hold_run, run_lease_name
-from infra.trading.optimize import named_run_id, run_grid
-from infra.trading.paper import run_paper
-from infra.trading.recovery import RecoveryError, read_run
-from infra.trading.runs import BacktestConfig, StoreSink, build_engine, prepare_run
-from infra.trading.writer_process import WriterProcessSink
+from infra.eventstore.sink import StoreSink
+from infra.eventstore.writer_process import WriterProcessSink
 from tests.trading.helpers import wave_bars, write_bars_csv
 
 ROOT = Path(__file__).resolve().parents[2]

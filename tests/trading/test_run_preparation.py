@@ -16,12 +16,7 @@ import pytest
 
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
-from domain.engine.ports import CollectingSink, SimulatedClock
-from domain.events.types import RunMode
-from domain.market import INTERVAL_MICROSECONDS, Bar, BarSeries
-from domain.risk import RiskLimits
-from domain.strategy import StrategyError
-from infra.trading.runs import (
+from api.application.runs import (
     BacktestConfig,
     RunConfigError,
     build_engine,
@@ -32,7 +27,12 @@ from infra.trading.runs import (
     result_of,
     run_groups,
 )
-from infra.trading.strategies import resolve_strategy, source_hash
+from api.application.strategies import resolve_strategy, source_hash
+from domain.engine.ports import CollectingSink, SimulatedClock
+from domain.events.types import RunMode
+from domain.market import INTERVAL_MICROSECONDS, Bar, BarSeries
+from domain.risk import RiskLimits
+from domain.strategy import StrategyError
 from tests.test_metrics import reference_metrics
 from tests.trading.helpers import MINUTE_US, bar, wave_bars
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from api.application.optimize import simulate
+from api.application.runs import BacktestConfig, RunConfigError, prepare_run
+from api.application.strategies import resolve_strategy
 from domain.engine.ports import CollectingSink
 from domain.events.catalog import OrderSubmitted, RiskDecisionMade
 from domain.events.types import RunMode, Side
@@ -14,9 +17,6 @@ from domain.market import Bar
 from domain.risk import RiskLimits
 from domain.strategy import Strategy, StrategyError, parse_assignments
 from domain.strategy.builtins import SmaCross
-from infra.trading.optimize import simulate
-from infra.trading.runs import BacktestConfig, RunConfigError, prepare_run
-from infra.trading.strategies import resolve_strategy
 from tests.trading.helpers import wave_bars
 
 
@@ -107,8 +107,8 @@ class Prober(Strategy):
 
 
 def test_strategy_has_no_venue_handle_and_orders_pass_the_risk_engine_first() -> None:
+    from api.application.runs import build_engine
     from domain.engine.ports import SimulatedClock
-    from infra.trading.runs import build_engine
 
     bars = {"BTC": wave_bars(3)}
     config = BacktestConfig(

@@ -10,6 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from api.application.backtest import run_backtest
+from api.application.failures import RunFailedError
+from api.application.lease import RunLease
+from api.application.optimize import simulate
+from api.application.recorded_run import read_run
+from api.application.runs import BacktestConfig, RunConfigError
 from domain.engine.engine import parse_interval
 from domain.events.catalog import FillRecorded, PortfolioValued, StrategyRunStopped
 from domain.events.codec import encode
@@ -17,13 +23,7 @@ from domain.events.envelope import NewEvent
 from domain.market import INTERVAL_MICROSECONDS
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import AppendResult, EventStore
-from infra.trading.backtest import run_backtest
-from infra.trading.failures import RunFailedError
-from infra.trading.lease import RunLease
-from infra.trading.optimize import simulate
-from infra.trading.recovery import read_run
-from infra.trading.runs import BacktestConfig, RunConfigError
-from infra.trading.writer_process import WriterProcessSink
+from infra.eventstore.writer_process import WriterProcessSink
 from tests.trading.helpers import wave_bars
 
 D = Decimal
@@ -137,7 +137,7 @@ class CrashingStore:
 
 def _kill_the_writer_process_at(append: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """SIGKILL the run's writer process as the engine hands it batch number ``append``."""
-    import infra.trading.backtest as backtest
+    import api.application.backtest as backtest
 
     monkeypatch.setattr(backtest, "WRITER_MIN_BAR_TIMES", 0)
     real_sink_for = backtest._sink_for
@@ -166,7 +166,7 @@ def _kill_the_writer_process_at(append: int, monkeypatch: pytest.MonkeyPatch) ->
 def test_a_backtest_that_died_between_batches_resumes_to_the_same_log(
     tmp_path: Path, fail_at: int, writer: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import infra.trading.backtest as backtest
+    import api.application.backtest as backtest
 
     monkeypatch.setattr(backtest, "FLUSH_EVENTS", 40)  # small batches: several per run
     bars = {"BTC": wave_bars(1500), "ETH": wave_bars(1500, "ETH", 50.0)}

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from api.application.backtest import WRITER_MIN_BAR_TIMES, _sink_for
+from api.application.lease import hold_run
 from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store
-from infra.trading.backtest import WRITER_MIN_BAR_TIMES, _sink_for
-from infra.trading.lease import hold_run
-from infra.trading.runs import StoreSink
-from infra.trading.writer_process import WriterProcessError, WriterProcessSink
+from infra.eventstore.sink import StoreSink
+from infra.eventstore.writer_process import WriterProcessError, WriterProcessSink
 from tests.eventstore.events import venue_event
 
 LONG_RUN = WRITER_MIN_BAR_TIMES
@@ -95,7 +95,7 @@ def test_the_writer_dies_with_its_parent_and_leaves_whole_batches(tmp_path: Path
     would race it); the batches it did append are whole."""
     script = (
         "import os, signal\n"
-        "from infra.trading.writer_process import WriterProcessSink\n"
+        "from infra.eventstore.writer_process import WriterProcessSink\n"
         "from tests.eventstore.events import venue_event\n"
         f"sink = WriterProcessSink({_url(tmp_path)!r}, max_pending=100)\n"
         "for b in range(40):\n"
@@ -169,5 +169,5 @@ def test_the_store_url_is_not_on_the_writers_command_line(tmp_path: Path) -> Non
         sink.append([venue_event("s", 1)])
         sink.drain()  # it has answered: it runs the writer's code, not the exec in between
         command_line = Path(f"/proc/{sink.writer_pid}/cmdline").read_bytes()
-    assert b"infra.trading.writer_process" in command_line
+    assert b"infra.eventstore.writer_process" in command_line
     assert b"secret-name" not in command_line

@@ -3,7 +3,7 @@
 Events are appended in batches at bar boundaries: one batch once ``FLUSH_EVENTS`` events are
 pending, or after ``FLUSH_EVERY_BARS`` bar times, appended by a writer process when the run
 is long enough to repay starting one and the store can be reopened by URL
-(``infra.trading.writer_process``), else in this process. A run id
+(``infra.eventstore.writer_process``), else in this process. A run id
 already in the store is resumed (crash) or recognised as complete, so running the same config
 twice records it once.
 """
@@ -16,32 +16,32 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from domain.engine.engine import StrategyFailedError
-from domain.engine.ports import SimulatedClock
-from domain.events.types import RunMode
-from infra.eventstore.store import EventStore
-from infra.trading.failures import (
+from api.application.failures import (
     INTERRUPTIONS,
     RunFailedError,
     close_failed_run,
     record_interruption,
 )
-from infra.trading.lease import RunLease, hold_run
-from infra.trading.recovery import resume_engine
-from infra.trading.runs import (
+from api.application.lease import RunLease, hold_run
+from api.application.recovery import resume_engine
+from api.application.runs import (
     DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
     PreparedRun,
     Progress,
     RunConfigError,
-    StoreSink,
     already_recorded_result,
     prepare_run,
     result_of,
     run_groups,
 )
-from infra.trading.writer_process import WriterProcessSink
+from domain.engine.engine import StrategyFailedError
+from domain.engine.ports import SimulatedClock
+from domain.events.types import RunMode
+from infra.eventstore.sink import StoreSink
+from infra.eventstore.store import EventStore
+from infra.eventstore.writer_process import WriterProcessSink
 
 FLUSH_EVERY_BARS = 50_000
 FLUSH_EVENTS = 10_000

@@ -19,6 +19,7 @@ from types import TracebackType
 from eventsourcing.persistence import OperationalError
 
 import domain
+from api.application.recorded_run import read_run
 from domain.engine.engine import StrategyFailedError, TradingEngine
 from domain.events.catalog import RunFailed
 from domain.events.envelope import Actor, NewEvent
@@ -26,8 +27,7 @@ from domain.events.streams import run_stream
 from domain.events.types import ActorKind
 from domain.strategy import Strategy
 from infra.eventstore.store import EventStore
-from infra.trading.recovery import read_run
-from infra.trading.writer_process import WriterProcessError
+from infra.eventstore.writer_process import WriterProcessError
 
 INTERRUPTIONS = (WriterProcessError, OperationalError, OSError)
 _FRAMEWORK = Path(domain.__file__).resolve().parent.parent  # the checkout or site-packages

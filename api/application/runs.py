@@ -11,9 +11,9 @@ from decimal import Decimal
 import numpy as np
 
 from adapters.venue.simulated import SimulatedVenue
+from api.application.strategies import resolve_strategy, source_hash
 from domain.engine.engine import RunSpec, TradingEngine, parse_interval
 from domain.engine.ports import Clock, EventSink
-from domain.events.envelope import NewEvent
 from domain.events.types import RunMode
 from domain.market import INTERVAL_MICROSECONDS, Bar, MisfiledBarError, bars_digest
 from domain.metrics import compute_metrics
@@ -21,8 +21,6 @@ from domain.risk import RiskEngine, RiskLimits
 from domain.strategy import Strategy, StrategyError
 from domain.trades import ClosedTrade, EquityCurve
 from domain.values import MAX_COMMISSION, MAX_SLIPPAGE_BPS, MONEY, SCALE, within
-from infra.eventstore.store import EventStore
-from infra.trading.strategies import resolve_strategy, source_hash
 
 Progress = Callable[[int, int], None]
 CHUNK_GROUPS = 5_000
@@ -259,38 +257,6 @@ def config_hash(
     for symbol in sorted(bars):
         digest.update(f"{symbol} {bars_digest(symbol, bars[symbol])}\n".encode())
     return digest.hexdigest()
-
-
-class StoreSink:
-    """Appends each batch through ``EventStore.append`` and remembers the positions it got.
-
-    ``guard`` runs before each append and raises to stop it (the run lease's ``check``)."""
-
-    def __init__(self, store: EventStore, *, guard: Callable[[], None] | None = None) -> None:
-        self.store = store
-        self.guard = guard
-        self.first_position = 0
-        self.last_position = 0
-        self.appended = 0
-        self.duplicates = 0
-
-    def __enter__(self) -> StoreSink:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Nothing to drain: every ``append`` has returned once it was recorded."""
-
-    def append(self, events: Sequence[NewEvent]) -> None:
-        if self.guard is not None:
-            self.guard()
-        result = self.store.append(events)
-        if result.duplicate:
-            self.duplicates += len(events)
-            return
-        if result.positions:
-            self.first_position = self.first_position or result.positions[0]
-            self.last_position = result.positions[-1]
-        self.appended += len(events)
 
 
 def run_groups(

@@ -9,7 +9,7 @@ the batch, pickled, down a pipe; a writer process appends it with
 most ``max_pending`` batches are in flight, so memory stays bounded and the engine cannot run
 away from the store.
 
-The writer is a fresh interpreter (``python -m infra.trading.writer_process``), not a fork:
+The writer is a fresh interpreter (``python -m infra.eventstore.writer_process``), not a fork:
 a forked child shares the engine's pages, a gigabyte of bars, and every reference count the
 engine then touches copies a page (measured: +0.4 s of the engine's time per million bars).
 It starts in ~0.25 s, on the other core, while the engine runs. The store's URL reaches it

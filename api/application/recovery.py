@@ -21,170 +21,27 @@ simply processed again, which records nothing again (the run is deterministic).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from decimal import Decimal
 
+from api.application.recorded_run import (
+    RecordedRun,
+    RecoveryError,
+    RunClosedError,
+    read_run,
+)
+from api.application.runs import DATA_EXHAUSTED, PreparedRun, build_engine
 from domain.engine.engine import TradingEngine
 from domain.engine.ports import Clock, CollectingSink, EventSink
 from domain.events.base import DomainEvent
 from domain.events.catalog import (
-    FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
-    OrderCanceled,
-    OrderCancelRequested,
-    OrderExpired,
-    OrderFilled,
-    OrderRejected,
-    OrderSubmitted,
-    PortfolioValued,
     ReconciliationCompleted,
-    RiskDecisionMade,
     RiskLimitsChanged,
     RunFailed,
-    StrategyRunStarted,
-    StrategyRunStopped,
     TradingStateChanged,
 )
 from domain.events.codec import payload_hash
-from domain.events.envelope import RecordedEvent
-from domain.events.streams import order_stream, run_stream
-from domain.portfolio import Book
 from infra.eventstore.store import EventStore
-from infra.trading.runs import DATA_EXHAUSTED, PreparedRun, build_engine
-
-_TERMINAL = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
-_COMMANDS = (
-    KillSwitchEngaged,
-    KillSwitchReleased,
-    TradingStateChanged,
-    RiskLimitsChanged,
-    ReconciliationCompleted,  # recorded by an earlier resume: re-recorded as it was
-)
-
-
-class RecoveryError(RuntimeError):
-    """The log and a deterministic replay of the same run disagree; refusing to continue."""
-
-
-class RunClosedError(RecoveryError):
-    """The run failed in its strategy and is closed: running it again would fail again."""
-
-
-@dataclass
-class RecordedRun:
-    """A run's state as the log tells it.
-
-    ``groups_done`` (bar times completed) is only known once ``resume_engine`` has replayed
-    the run; ``commands`` are (event sequence number, command); ``stop_from`` is the
-    sequence number of the first event ``TradingEngine.stop`` recorded (0 if not stopped).
-    """
-
-    run_id: str
-    events: int
-    versions: dict[str, int]
-    groups_done: int
-    stopped: bool
-    book: Book
-    config_hash: str = ""
-    strategy_hash: str = ""
-    payload_hashes: list[str] = field(default_factory=list)
-    open_orders: dict[str, Decimal] = field(default_factory=dict)
-    orders_submitted: int = 0
-    valuations: int = 0
-    last_valuation: PortfolioValued | None = None
-    commands: list[tuple[int, DomainEvent]] = field(default_factory=list)
-    stop_reason: str = ""
-    stop_from: int = 0
-    failure: RunFailed | None = None
-
-
-def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
-    """Fold every recorded event of ``run_id``; ``None`` if the run was never started."""
-    run_events = store.read_stream(run_stream(run_id))
-    if not run_events:
-        return None
-    started = run_events[0].payload
-    if not isinstance(started, StrategyRunStarted):
-        raise RecoveryError(f"run {run_id} does not begin with StrategyRunStarted")
-    events: list[RecordedEvent] = list(run_events)
-    versions = {run_stream(run_id): len(run_events)}
-    for event in run_events:
-        payload = event.payload
-        if isinstance(payload, RiskDecisionMade) and payload.approved:
-            number = payload.decision_id.rsplit("-d", 1)[1]
-            stream = order_stream(f"{run_id}-o{number}")
-            order_events = store.read_stream(stream)
-            versions[stream] = len(order_events)
-            events.extend(order_events)
-    events.sort(key=lambda e: int(e.event_id.rsplit(":", 1)[1]))
-    book = Book(started.strategy, started.initial_cash)
-    recorded = RecordedRun(
-        run_id,
-        len(events),
-        versions,
-        0,
-        False,
-        book,
-        config_hash=started.config_hash,
-        strategy_hash=started.strategy_hash,
-        payload_hashes=[e.payload_hash for e in events],
-    )
-    for sequence, event in enumerate(events, start=1):
-        _fold(recorded, sequence, event)
-    if recorded.stopped:
-        recorded.stop_from = _stop_block_start(events)
-    return recorded
-
-
-def _stop_block_start(events: list[RecordedEvent]) -> int:
-    """Sequence number of the first event of the stop block: the cancels of working orders,
-    the final valuation and ``StrategyRunStopped`` (the last event of its stream)."""
-    index = max(i for i, e in enumerate(events) if isinstance(e.payload, StrategyRunStopped))
-    if index and isinstance(events[index - 1].payload, PortfolioValued):
-        index -= 1
-    while index and _stop_cancel(events[index - 1].payload):
-        index -= 1
-    return index + 1
-
-
-def _stop_cancel(payload: DomainEvent) -> bool:
-    if isinstance(payload, OrderCancelRequested):
-        return payload.requested_by == "engine" and payload.reason == "run stopped"
-    return isinstance(payload, OrderCanceled) and payload.reason == "run stopped"
-
-
-def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
-    payload = event.payload
-    if isinstance(payload, PortfolioValued):
-        run.valuations += 1
-        run.last_valuation = payload
-    elif isinstance(payload, StrategyRunStopped):
-        run.stopped = True
-        run.stop_reason = payload.reason
-    elif isinstance(payload, OrderSubmitted):
-        run.orders_submitted += 1
-        run.open_orders[payload.order_id] = payload.quantity
-    elif isinstance(payload, FillRecorded):
-        run.book.apply_fill(
-            payload.symbol,
-            payload.side,
-            payload.quantity,
-            payload.price,
-            fee=payload.fee,
-            time_us=event.event_time_us,
-        )
-        if payload.order_id in run.open_orders:
-            run.open_orders[payload.order_id] -= payload.quantity
-    elif isinstance(payload, _TERMINAL):
-        run.open_orders.pop(payload.order_id, None)
-    elif isinstance(payload, _COMMANDS):
-        run.commands.append((sequence, payload))
-    elif isinstance(payload, RunFailed):
-        if payload.resumable:
-            run.commands.append((sequence, payload))  # re-recorded where it was
-        else:
-            run.failure = payload
 
 
 def apply_command(engine: TradingEngine, command: DomainEvent) -> None:

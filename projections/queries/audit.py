@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
-from projections.state import LogState
+from projections.queries.state import LogState
 
 
 class AuditTargetNotFoundError(LookupError):

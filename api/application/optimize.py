@@ -17,18 +17,10 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from domain.engine.engine import StrategyFailedError
-from domain.engine.ports import CollectingSink, SimulatedClock
-from domain.events.envelope import NewEvent
-from domain.events.types import RunMode
-from domain.market import Bar
-from domain.strategy import Param, StrategyError
-from infra.eventstore.leases import LeaseHeldError
-from infra.eventstore.store import EventStore
-from infra.trading.backtest import FLUSH_EVERY_BARS
-from infra.trading.lease import RunLease, hold_run
-from infra.trading.recovery import read_run
-from infra.trading.runs import (
+from api.application.backtest import FLUSH_EVERY_BARS
+from api.application.lease import RunLease, hold_run
+from api.application.recorded_run import read_run
+from api.application.runs import (
     BacktestConfig,
     BacktestResult,
     RunConfigError,
@@ -39,7 +31,15 @@ from infra.trading.runs import (
     result_of,
     run_groups,
 )
-from infra.trading.strategies import source_hash
+from api.application.strategies import source_hash
+from domain.engine.engine import StrategyFailedError
+from domain.engine.ports import CollectingSink, SimulatedClock
+from domain.events.envelope import NewEvent
+from domain.events.types import RunMode
+from domain.market import Bar
+from domain.strategy import Param, StrategyError
+from infra.eventstore.leases import LeaseHeldError
+from infra.eventstore.store import EventStore
 
 APPEND_BATCH = 2_000
 LOWER_IS_BETTER = {"max_drawdown", "max_drawdown_duration_days", "annual_volatility", "fees"}

@@ -1,9 +1,9 @@
 """Named analytics queries over the ClickHouse facts, and guarded ad-hoc read-only SQL."""
 
-from projections.analytics.filters import FilterError, Filters, interval_seconds, parse_time
-from projections.analytics.queries import QUERIES, NamedQuery
-from projections.analytics.readonly import ReadOnlyViolationError, ensure_read_only
-from projections.analytics.run import (
+from projections.queries.analytics.filters import FilterError, Filters, interval_seconds, parse_time
+from projections.queries.analytics.queries import QUERIES, NamedQuery
+from projections.queries.analytics.readonly import ReadOnlyViolationError, ensure_read_only
+from projections.queries.analytics.run import (
     QueryResult,
     UnknownQueryError,
     named_query,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from projections.analytics.filters import FilterError, Filters
-from projections.analytics.queries import QUERIES, NamedQuery
-from projections.analytics.readonly import (
+from projections.queries.analytics.filters import FilterError, Filters
+from projections.queries.analytics.queries import QUERIES, NamedQuery
+from projections.queries.analytics.readonly import (
     AD_HOC_SETTINGS,
     MAX_RESULT_ROWS,
     ReadOnlyViolationError,

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from projections.analytics.run import QueryResult
+from projections.queries.analytics.run import QueryResult
 
 
 def cell(value: Any) -> Any:

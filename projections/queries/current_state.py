@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, Table, select
 
+from projections.queries.state import TERMINAL_STATUSES
 from projections.sql.models import (
     CASH,
     CHECKPOINTS,
@@ -26,7 +27,6 @@ from projections.sql.models import (
     RUNS,
     TRADING,
 )
-from projections.state import TERMINAL_STATUSES
 
 Row = dict[str, Any]
 

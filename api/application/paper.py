@@ -10,29 +10,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from domain.engine.engine import StrategyFailedError, TradingEngine
-from domain.engine.ports import Clock, LiveFeed
-from domain.events.types import RunMode
-from domain.market import Bar
-from infra.eventstore.store import EventStore, wall_clock_us
-from infra.trading.failures import (
+from api.application.failures import (
     INTERRUPTIONS,
     close_failed_run,
     record_interruption,
 )
-from infra.trading.lease import RunLease, hold_run
-from infra.trading.recovery import reconciliation, resume_engine
-from infra.trading.runs import (
+from api.application.lease import RunLease, hold_run
+from api.application.recovery import reconciliation, resume_engine
+from api.application.runs import (
     DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
     PreparedRun,
     Progress,
-    StoreSink,
     already_recorded_result,
     prepare_run,
     result_of,
 )
+from domain.engine.engine import StrategyFailedError, TradingEngine
+from domain.engine.ports import Clock, LiveFeed
+from domain.events.types import RunMode
+from domain.market import Bar
+from infra.eventstore.sink import StoreSink
+from infra.eventstore.store import EventStore, wall_clock_us
 
 
 class WallClock:
