@@ -45,6 +45,7 @@ def peak_rss_mib() -> float:
 
 def run_ours(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     from adapters.marketdata import load_bars
+    from adapters.venue.simulated import SimulatedVenueConfig
     from api.application.backtest import BacktestConfig, run_backtest
     from infra.eventstore.factory import open_event_store
 
@@ -58,7 +59,7 @@ def run_ours(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
         strategy="sma_cross",
         params={"fast": str(args.fast), "slow": str(args.slow), "size": str(args.size)},
         cash=CASH,
-        commission=Decimal(args.commission),
+        venue=SimulatedVenueConfig(commission=Decimal(args.commission)),
         valuation_interval=args.valuation_interval,
     )
     writer_peak_kib = [0]

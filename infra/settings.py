@@ -1,32 +1,52 @@
 """Settings from the environment (``LH_*``) or a TOML file, with embedded defaults.
 
-Every URL is checked at start-up; a malformed one fails with the variable's name and a valid
-example (its secrets masked), before anything is opened or written. The TOML file is read
-here only (``read_config_file``): a missing ``$LH_CONFIG``, bad TOML or an unknown key is a
-``ConfigError`` for every reader alike (settings and the ``[risk]`` table).
+``Settings`` is frozen and hands out frozen sub-configs: ``stores`` (the URLs of the event
+store and the read models), ``risk`` (``RiskLimits`` from the ``[risk]`` table) and ``venue``
+(``[venue.sim]``: the simulated venue's costs). Every URL is checked at start-up; a malformed
+one fails with the variable's name and a valid example (its secrets masked), before anything
+is opened or written. The TOML file is read here only (``read_config_file``, one reader for
+every table): a missing ``$LH_CONFIG``, bad TOML, an unknown key, an unknown risk limit or a
+bad value is a ``ConfigError`` naming it.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
+from adapters.venue.simulated import SimulatedVenueConfig
+from domain.risk import RiskLimits
 from infra.secrets import redact_url
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it and shows a valid example."""
+
+
+class RiskConfigError(ConfigError):
+    """A risk limit in the config file or on the command line is unknown or invalid."""
 
 
 def var_dir() -> Path:
@@ -38,8 +58,8 @@ def config_file() -> Path:
     return Path(os.environ.get("LH_CONFIG", "lianghua.toml"))
 
 
-TABLES = ("risk",)
-"""Tables of the config file read by other modules (``[risk]``: api/application/limits.py)."""
+TABLES = ("risk", "venue")
+"""Tables of the config file, each a frozen sub-config of ``Settings`` of the same name."""
 
 
 def read_config_file() -> dict[str, Any]:
@@ -63,7 +83,7 @@ def read_config_file() -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML ({error}); fix it") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read config file {path}: {error}") from None
-    known = set(Settings.model_fields) | set(TABLES)
+    known = set(Settings.model_fields)
     for key in data:
         if key in known:
             continue
@@ -91,10 +111,43 @@ EXAMPLE_URLS = {
 }
 
 
-class Settings(BaseSettings):
-    """The four stores LiangHua talks to, plus safety switches for live trading."""
+@dataclass(frozen=True)
+class StoreSettings:
+    """Where the log and its read models live: what the composition root opens."""
 
-    model_config = SettingsConfigDict(env_prefix="LH_", extra="ignore")
+    event_store: str
+    sql_url: str
+    clickhouse_url: str
+    object_store: str
+    key_prefix: str
+    """Of the Redis keys of the log (and its leases)."""
+    archive: str
+    """The archive of this log in the object store."""
+
+
+class VenueSettings(BaseModel):
+    """The ``[venue]`` table: one sub-table per venue kind (``[venue.sim]``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sim: SimulatedVenueConfig = Field(default_factory=SimulatedVenueConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_venues(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                raise ValueError(
+                    f"unknown venue {unknown[0]!r}; known venues: {', '.join(cls.model_fields)}"
+                )
+        return data
+
+
+class Settings(BaseSettings):
+    """The four stores LiangHua talks to, the risk limits and the simulated venue's costs."""
+
+    model_config = SettingsConfigDict(env_prefix="LH_", extra="ignore", frozen=True)
 
     event_store: str = Field(default_factory=lambda: f"sqlite:///{var_dir() / 'events.sqlite'}")
     sql_url: str = Field(default_factory=lambda: f"sqlite:///{var_dir() / 'readmodel.sqlite'}")
@@ -105,6 +158,44 @@ class Settings(BaseSettings):
     run_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     """Time to live of a run's lease (api/application/lease.py): how long a killed or paused
     holder keeps others out. Short in tests; the default suits production."""
+    risk: RiskLimits = Field(default_factory=RiskLimits)
+    """The ``[risk]`` table: every run's limits unless ``--limit`` overrides one."""
+    venue: VenueSettings = Field(default_factory=VenueSettings)
+    """The ``[venue]`` table: the simulated venue's costs unless options override them."""
+
+    @property
+    def stores(self) -> StoreSettings:
+        return StoreSettings(
+            event_store=self.event_store,
+            sql_url=self.sql_url,
+            clickhouse_url=self.clickhouse_url,
+            object_store=self.object_store,
+            key_prefix=self.redis_key_prefix,
+            archive=self.archive_id or self.redis_key_prefix,
+        )
+
+    def risk_limits(self, overrides: Mapping[str, str]) -> RiskLimits:
+        """``risk`` with ``--limit name=value`` overrides; ``RiskConfigError`` names a bad one."""
+        raw: dict[str, Any] = self.risk.model_dump()
+        for name, value in overrides.items():
+            if name not in RiskLimits.model_fields:
+                raise RiskConfigError(
+                    f"--limit {name}=...: unknown risk limit {name!r}; "
+                    f"valid names: {', '.join(limit_names())}"
+                )
+            if name == "restricted_symbols":
+                raw[name] = frozenset(s.strip() for s in value.split(",") if s.strip())
+            else:
+                raw[name] = None if value.strip().lower() == "none" else value
+        try:
+            return RiskLimits.model_validate(raw)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise RiskConfigError(
+                f"risk limit {where}: {first['msg'].removeprefix('Value error, ')} "
+                "(from --limit or the [risk] table of the config file)"
+            ) from None
 
     @classmethod
     def settings_customise_sources(
@@ -115,14 +206,38 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        values = {k: v for k, v in read_config_file().items() if k not in TABLES}
-        return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=values)
+        values = read_config_file()
+        env = _EnvWithoutTables(settings_cls)
+        return init_settings, env, InitSettingsSource(settings_cls, init_kwargs=values)
+
+    @field_validator("risk", mode="before")
+    @classmethod
+    def _known_limits(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(limit_names()))
+            if unknown:
+                raise ValueError(
+                    f"unknown risk limit {unknown[0]!r}; valid names: {', '.join(limit_names())}"
+                )
+        return value
 
     @field_validator("event_store", "sql_url", "clickhouse_url", "object_store")
     @classmethod
     def _known_scheme_with_location(cls, value: str, info: ValidationInfo) -> str:
         check_url(str(info.field_name), value)
         return value
+
+
+class _EnvWithoutTables(EnvSettingsSource):
+    """``LH_*`` variables for the plain settings; tables come from the config file only."""
+
+    def __call__(self) -> dict[str, Any]:
+        return {key: value for key, value in super().__call__().items() if key not in TABLES}
+
+
+def limit_names() -> list[str]:
+    """Every risk limit a user can set (``--limit NAME=...`` or ``[risk]``)."""
+    return list(RiskLimits.model_fields)
 
 
 def check_url(name: str, url: str) -> None:
@@ -168,4 +283,6 @@ def _problem(loc: tuple[int | str, ...], message: str) -> str:
     if message.startswith("LH_"):
         return message
     name = ".".join(str(part) for part in loc)
+    if loc and loc[0] in TABLES:
+        return f"{name} in config file {config_file()}: {message}"
     return f"LH_{name.upper()} ({name} in the config file): {message}"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from api.application.limits import configured_limits
 from api.cli import app
 from api.cli.catalogs import limit_rows
 from domain.risk import RiskLimits
 from domain.strategy.params import validate_params
 from domain.strategy.registry import registered
+from infra.settings import load_settings
 
 runner = CliRunner()
 
@@ -37,7 +37,7 @@ def test_limits_list_json_names_every_limit_with_its_meaning_and_default() -> No
 def test_every_listed_default_is_accepted_back_by_limit() -> None:
     rows = json.loads(runner.invoke(app, ["limits", "list", "--json"]).output)["limits"]
     given = {row["name"]: row["default"] for row in rows}
-    assert configured_limits(given) == RiskLimits()
+    assert load_settings().risk_limits(given) == RiskLimits()
 
 
 def test_limits_list_table_shows_each_limit() -> None:

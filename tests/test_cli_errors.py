@@ -9,10 +9,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from adapters.marketdata.sample import SAMPLE_CSV
-from api.application.limits import limit_names
 from api.cli import app
 from infra.eventstore.factory import open_event_store
-from infra.settings import load_settings
+from infra.settings import limit_names, load_settings
 from tests.services import free_port
 
 STORE_COMMANDS = [

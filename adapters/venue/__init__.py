@@ -1,1 +1,2 @@
-"""Venues: where approved orders go (the simulated venue; live adapters later)."""
+"""Venues: where approved orders go (the simulated venue; live adapters later), built by name
+from a ``VenueRegistry``."""

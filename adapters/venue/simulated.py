@@ -16,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from domain.engine.ports import (
     Accepted,
@@ -46,6 +49,27 @@ class _Working:
         return self.order.quantity - self.filled
 
 
+class SimulatedVenueConfig(BaseModel):
+    """Which simulated venue runs a backtest or paper run: its costs and its fill capacity.
+
+    Frozen and apart from the run's own config, so a run names what it is (data, strategy,
+    cash, limits) separately from where it trades; the bounds a run may record are checked by
+    ``api.application.runs.check_values``. Set from ``--commission``, ``--slippage-bps``,
+    ``--volume-cap`` or the ``[venue.sim]`` table of the config file.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["sim"] = "sim"
+    """The venue registry's name for this venue (``adapters.venue.registry``)."""
+    commission: Decimal = Decimal("0.001")
+    """Fee, a fraction of notional."""
+    slippage_bps: Decimal = Decimal(0)
+    """Price moved against every taker fill, in basis points."""
+    volume_cap: Decimal | None = None
+    """The largest fraction of a bar's volume the orders of one bar may take (None: all)."""
+
+
 class SimulatedVenue:
     """Fills orders against the bars it is shown; deterministic ids ``SIM-o1``, ``SIM-f1``."""
 
@@ -71,6 +95,14 @@ class SimulatedVenue:
         self._last_bar_us: dict[str, int] = {}
         self._orders = 0
         self._fills = 0
+
+    @classmethod
+    def from_config(cls, config: SimulatedVenueConfig) -> SimulatedVenue:
+        return cls(
+            commission=config.commission,
+            slippage_bps=config.slippage_bps,
+            volume_cap=config.volume_cap,
+        )
 
     def open_order_ids(self) -> list[str]:
         return list(self._working)

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from adapters.venue.registry import VENUES, VenueRegistry
 from api.application.failures import (
     INTERRUPTIONS,
     RunFailedError,
@@ -37,7 +38,7 @@ from api.application.runs import (
     run_groups,
 )
 from domain.engine.engine import StrategyFailedError
-from domain.engine.ports import SimulatedClock
+from domain.engine.ports import Clock, SimulatedClock
 from domain.events.types import RunMode
 from infra.eventstore.sink import StoreSink
 from infra.eventstore.store import EventStore
@@ -100,15 +101,30 @@ def _sink_for(store: EventStore, bar_times: int, lease: RunLease) -> StoreSink |
 
 
 def run_backtest(
-    config: BacktestConfig, store: EventStore, *, progress: Progress | None = None
+    config: BacktestConfig,
+    store: EventStore,
+    *,
+    progress: Progress | None = None,
+    venues: VenueRegistry = VENUES,
+    clock: Clock | None = None,
 ) -> BacktestResult:
     """Validate, run and record one backtest; ``RunConfigError`` before anything is written,
     ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``),
-    ``LeaseHeldError`` (nothing done) while another process runs it (see ``lease``)."""
+    ``LeaseHeldError`` (nothing done) while another process runs it (see ``lease``).
+    ``venues`` and ``clock`` (a new ``SimulatedClock`` by default) come from the composition
+    root (``api.application.bootstrap``)."""
     with _collector_paused() as collect:
         prepared = prepare_run(config, RunMode.BACKTEST)
         with hold_run(store, prepared.spec.run_id) as lease:
-            return _run_held(prepared, store, lease, collect, progress)
+            return _run_held(
+                prepared,
+                store,
+                lease,
+                collect,
+                progress,
+                venues=venues,
+                clock=clock or SimulatedClock(),
+            )
 
 
 def _run_held(
@@ -117,9 +133,12 @@ def _run_held(
     lease: RunLease,
     collect: Callable[[], None],
     progress: Progress | None,
+    *,
+    venues: VenueRegistry,
+    clock: Clock,
 ) -> BacktestResult:
     """``run_backtest`` once the run's lease is held."""
-    spec, clock = prepared.spec, SimulatedClock()
+    spec = prepared.spec
     failed: RunFailedError | None = None
     try:
         with _sink_for(store, len(prepared.groups), lease) as sink:
@@ -130,6 +149,7 @@ def _run_held(
                 clock,
                 flush_every=FLUSH_EVERY_BARS,
                 flush_events=FLUSH_EVENTS,
+                venues=venues,
             )
             if recorded is not None and recorded.stopped:
                 return already_recorded_result(engine, prepared, events=recorded.events)

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from adapters.venue.registry import VENUES, VenueRegistry
 from api.application.backtest import FLUSH_EVERY_BARS
 from api.application.lease import RunLease, hold_run
 from api.application.recorded_run import read_run
@@ -121,11 +122,15 @@ def combinations(base: dict[str, str], grid: dict[str, list[str]]) -> list[dict[
     ]
 
 
-def simulate(config: BacktestConfig) -> tuple[BacktestResult, list[NewEvent]]:
+def simulate(
+    config: BacktestConfig, venues: VenueRegistry = VENUES
+) -> tuple[BacktestResult, list[NewEvent]]:
     """A whole backtest in memory: its result and every event it would record."""
     prepared = prepare_run(config, RunMode.BACKTEST)
     sink = CollectingSink()
-    engine = build_engine(prepared, sink, SimulatedClock(), flush_every=FLUSH_EVERY_BARS)
+    engine = build_engine(
+        prepared, sink, SimulatedClock(), flush_every=FLUSH_EVERY_BARS, venues=venues
+    )
     engine.start(prepared.groups[0][0].time_us)
     for _ in run_groups(engine, prepared.groups, None):
         pass
@@ -144,8 +149,10 @@ def _init_worker(bars: Mapping[str, Sequence[Bar]]) -> None:
     _WORKER_BARS.update(bars)
 
 
-def _simulate_in_worker(config: BacktestConfig) -> tuple[BacktestResult, list[NewEvent]]:
-    return simulate(replace(config, bars=_WORKER_BARS))
+def _simulate_in_worker(
+    config: BacktestConfig, venues: VenueRegistry
+) -> tuple[BacktestResult, list[NewEvent]]:
+    return simulate(replace(config, bars=_WORKER_BARS), venues)
 
 
 def run_grid(
@@ -156,9 +163,11 @@ def run_grid(
     jobs: int = 2,
     progress: Callable[[int, int], None] | None = None,
     name: str | None = None,
+    venues: VenueRegistry = VENUES,
 ) -> list[GridRun]:
     """Backtest every combination; invalid ones are reported, not run. With ``name`` the runs
-    are ``NAME-<digest>`` (``named_run_id``) instead of ``bt-<digest>``."""
+    are ``NAME-<digest>`` (``named_run_id``) instead of ``bt-<digest>``. ``venues`` goes to
+    the worker processes, so its factories must pickle (module functions do)."""
     runs: list[GridRun] = []
     pending: list[tuple[dict[str, str], BacktestConfig]] = []
     for params in combinations(base.params, grid):
@@ -182,7 +191,7 @@ def run_grid(
         initargs=(base.bars,),
     ) as pool:
         futures: list[tuple[dict[str, str], Future[Any]]] = [
-            (params, pool.submit(_simulate_in_worker, replace(config, bars={})))
+            (params, pool.submit(_simulate_in_worker, replace(config, bars={}), venues))
             for params, config in pending
         ]
         for params, future in futures:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 
+from adapters.venue.registry import VENUES, VenueRegistry
 from api.application.failures import (
     INTERRUPTIONS,
     close_failed_run,
@@ -78,6 +79,7 @@ def run_paper(
     feed: Callable[[Sequence[Sequence[Bar]], int], LiveFeed] | None = None,
     progress: Progress | None = None,
     controls: Callable[[TradingEngine, int], None] | None = None,
+    venues: VenueRegistry = VENUES,
 ) -> BacktestResult:
     """Paper-trade ``config.bars``; an unfinished run with the same id is resumed.
 
@@ -99,6 +101,7 @@ def run_paper(
                 feed=feed,
                 progress=progress,
                 controls=controls,
+                venues=venues,
             )
         except INTERRUPTIONS as error:
             spec = prepared.spec
@@ -117,9 +120,10 @@ def _run_paper(
     feed: Callable[[Sequence[Sequence[Bar]], int], LiveFeed] | None,
     progress: Progress | None,
     controls: Callable[[TradingEngine, int], None] | None,
+    venues: VenueRegistry,
 ) -> BacktestResult:
     sink = StoreSink(store, guard=lease.check)
-    engine, recorded = resume_engine(prepared, store, sink, clock, flush_every=1)
+    engine, recorded = resume_engine(prepared, store, sink, clock, flush_every=1, venues=venues)
     if recorded is not None and recorded.stopped:
         return already_recorded_result(engine, prepared, events=recorded.events)
     done = recorded.groups_done if recorded else 0

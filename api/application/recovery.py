@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from adapters.venue.registry import VENUES, VenueRegistry
 from api.application.recorded_run import (
     RecordedRun,
     RecoveryError,
@@ -72,12 +73,18 @@ def resume_engine(
     *,
     flush_every: int,
     flush_events: int = 0,
+    venues: VenueRegistry = VENUES,
 ) -> tuple[TradingEngine, RecordedRun | None]:
     """A running engine positioned right after the last recorded bar time of the run."""
     recorded = read_run(store, prepared.spec.run_id)
     if recorded is None:
         engine = build_engine(
-            prepared, sink, clock, flush_every=flush_every, flush_events=flush_events
+            prepared,
+            sink,
+            clock,
+            flush_every=flush_every,
+            flush_events=flush_events,
+            venues=venues,
         )
         engine.start(prepared.groups[0][0].time_us)
         return engine, None
@@ -100,7 +107,9 @@ def resume_engine(
             "(data, strategy, parameters or costs); choose another --run-id"
         )
     dry = CollectingSink()
-    engine = build_engine(prepared, dry, clock, flush_every=flush_every, flush_events=flush_events)
+    engine = build_engine(
+        prepared, dry, clock, flush_every=flush_every, flush_events=flush_events, venues=venues
+    )
     engine.start(prepared.groups[0][0].time_us)
     journal, groups = engine.journal, prepared.groups
     commands = deque(recorded.commands)

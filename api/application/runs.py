@@ -1,4 +1,4 @@
-"""What backtest, paper and optimize share: validated run preparation and the store sink."""
+"""What backtest, paper and optimize share: validated run preparation and the engine."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import numpy as np
 
-from adapters.venue.simulated import SimulatedVenue
+from adapters.venue.registry import VENUES, VenueRegistry
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.strategies import resolve_strategy, source_hash
 from domain.engine.engine import RunSpec, TradingEngine, parse_interval
 from domain.engine.ports import Clock, EventSink
@@ -35,15 +36,16 @@ class RunConfigError(ValueError):
 
 @dataclass(frozen=True)
 class BacktestConfig:
-    """Everything that defines a run; the same config always yields the same events."""
+    """Everything that defines a run; the same config always yields the same events.
+
+    What the run is (bars, strategy, cash, account, limits, valuation) apart from which venue
+    runs it (``venue``, built by the composition root's venue registry)."""
 
     bars: Mapping[str, Sequence[Bar]]
     strategy: str
     params: dict[str, str]
     cash: Decimal = Decimal(100000)
-    commission: Decimal = Decimal("0.001")
-    slippage_bps: Decimal = Decimal(0)
-    volume_cap: Decimal | None = None
+    venue: SimulatedVenueConfig = field(default_factory=SimulatedVenueConfig)
     run_id: str | None = None
     record_bars: bool = False
     account: str | None = None  # default: the run id, so every run has its own book and cash
@@ -107,18 +109,19 @@ def check_values(config: BacktestConfig) -> None:
     problem = MONEY.problem(config.cash)
     if problem:
         raise RunConfigError(f"cash {problem}")
-    if not (0 <= config.commission <= MAX_COMMISSION and within(config.commission, ONE)):
+    venue = config.venue
+    if not (0 <= venue.commission <= MAX_COMMISSION and within(venue.commission, ONE)):
         raise RunConfigError(
-            f"commission {config.commission} is out of bounds: a fee must be a fraction of "
+            f"commission {venue.commission} is out of bounds: a fee must be a fraction of "
             f"notional from 0 to {MAX_COMMISSION} (10 %) with at most {SCALE} decimal places"
         )
-    if not (0 <= config.slippage_bps < MAX_SLIPPAGE_BPS and within(config.slippage_bps, ONE_E4)):
+    if not (0 <= venue.slippage_bps < MAX_SLIPPAGE_BPS and within(venue.slippage_bps, ONE_E4)):
         raise RunConfigError(
-            f"slippage {config.slippage_bps} bps is out of bounds: it must be at least 0 and "
+            f"slippage {venue.slippage_bps} bps is out of bounds: it must be at least 0 and "
             f"below {MAX_SLIPPAGE_BPS} bps (100 % would fill a sell at zero or below), with at "
             f"most {SCALE} decimal places"
         )
-    cap = config.volume_cap
+    cap = venue.volume_cap
     if cap is not None and not (Decimal(0) < cap <= 1 and within(cap, ONE_E4)):
         raise RunConfigError(
             f"volume cap must be in (0, 1] with at most {SCALE} decimal places, got {cap}"
@@ -165,23 +168,20 @@ def build_engine(
     *,
     flush_every: int,
     flush_events: int = 0,
+    venues: VenueRegistry = VENUES,
 ) -> TradingEngine:
+    """The run's engine, trading on the venue ``venues`` builds from the config's ``venue``."""
     config = prepared.config
-    venue = SimulatedVenue(
-        commission=config.commission,
-        slippage_bps=config.slippage_bps,
-        volume_cap=config.volume_cap,
-    )
     risk = RiskEngine(
         prepared.spec.account,
         config.risk_limits,
-        fee_rate=config.commission,
-        slippage_bps=config.slippage_bps,
+        fee_rate=config.venue.commission,
+        slippage_bps=config.venue.slippage_bps,
     )
     return TradingEngine(
         prepared.spec,
         prepared.strategy,
-        venue=venue,
+        venue=venues.create(config.venue),
         risk=risk,
         sink=sink,
         clock=clock,
@@ -232,7 +232,8 @@ def config_hash(
     """SHA-256 over every setting that can change the events, the strategy's source, the bars.
 
     The settings (with ``strategy_hash``, the SHA-256 of the strategy's source) are sorted
-    JSON; then one line ``{symbol} {bars_digest(symbol, rows)}`` per
+    JSON, the simulated venue's costs as flat keys (as before they had a config of their own:
+    existing run ids stay the same); then one line ``{symbol} {bars_digest(symbol, rows)}`` per
     symbol in name order. ``bars_digest`` hashes a line per bar with the exact ``str`` of each
     Decimal (``1.0`` and ``1.00`` differ, as they do in the events); a ``BarSeries`` from the
     loader brings it computed from the file's columns, so only other sequences pay the ~1 s per
@@ -244,9 +245,9 @@ def config_hash(
         "strategy": config.strategy,
         "params": dict(sorted(config.params.items())),
         "cash": str(config.cash),
-        "commission": str(config.commission),
-        "slippage_bps": str(config.slippage_bps),
-        "volume_cap": None if config.volume_cap is None else str(config.volume_cap),
+        "commission": str(config.venue.commission),
+        "slippage_bps": str(config.venue.slippage_bps),
+        "volume_cap": None if config.venue.volume_cap is None else str(config.venue.volume_cap),
         "record_bars": config.record_bars,
         "account": config.account,
         "risk_limits": config.risk_limits.model_dump(mode="json"),

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from api.cli.common import console, fail, settings_or_exit
+from api.cli.common import app_or_exit, console, fail
 from projections.clickhouse.client import open_reader
 from projections.queries.analytics import (
     QUERIES,
@@ -109,7 +109,7 @@ def sql(
 
 @contextmanager
 def _client() -> Iterator[Any]:
-    url = settings_or_exit().clickhouse_url
+    url = app_or_exit().settings.stores.clickhouse_url
     try:
         # through `lh projections run --follow` while it holds chDB; a copy if read-only
         client = open_reader(url, read_only=True)

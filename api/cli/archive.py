@@ -14,16 +14,15 @@ from contextlib import contextmanager
 import typer
 from rich.table import Table
 
-from adapters.objectstore import open_object_store
 from adapters.objectstore.s3 import ObjectStoreError
+from api.application.bootstrap import App
 from api.cli.common import (
-    archive_name,
+    app_or_exit,
     console,
     err_console,
     event_store,
     fail,
     progress_bar,
-    settings_or_exit,
 )
 from infra.archive import (
     DEFAULT_SEGMENT_SIZE,
@@ -36,9 +35,7 @@ from infra.archive import (
     trim,
     verify,
 )
-from infra.eventstore.factory import open_event_store
 from infra.secrets import redact_url
-from infra.settings import Settings
 
 app = typer.Typer(
     help="Durable log: sealed, hash-chained segments in the object store.", no_args_is_help=True
@@ -52,10 +49,9 @@ ArchiveId = typer.Option(
 )
 
 
-def _archive(settings: Settings, archive_id: str | None) -> Archive:
+def _archive(app: App, archive_id: str | None) -> Archive:
     try:
-        objects = open_object_store(settings.object_store)
-        return Archive(objects, archive_id or archive_name(settings))
+        return Archive(app.object_store, archive_id or app.settings.stores.archive)
     except (ObjectStoreError, ValueError) as error:
         raise fail(str(error), 2) from None
 
@@ -77,10 +73,10 @@ def seal_command(
     archive_id: str | None = ArchiveId,
 ) -> None:
     """Seal every full segment of unsealed events (resumable, idempotent)."""
-    settings = settings_or_exit()
-    archive = _archive(settings, archive_id)
+    app = app_or_exit()
+    archive = _archive(app, archive_id)
     with (
-        event_store(settings) as store,
+        event_store(app) as store,
         _archive_errors(),
         progress_bar(on_stderr=True) as progress,
     ):
@@ -124,10 +120,10 @@ def verify_command(
     archive_id: str | None = ArchiveId,
 ) -> None:
     """Recompute every hash; exit 1 naming each bad segment and position."""
-    settings = settings_or_exit()
-    archive = _archive(settings, archive_id)
+    app = app_or_exit()
+    archive = _archive(app, archive_id)
     with (
-        event_store(settings, read_only=True) as store,
+        event_store(app, read_only=True) as store,
         _archive_errors(),
         progress_bar(on_stderr=True) as progress,
     ):
@@ -181,15 +177,11 @@ def restore_command(
     archive_id: str | None = ArchiveId,
 ) -> None:
     """Rebuild an empty store from the archive (+ tail): same positions, same bytes."""
-    settings = settings_or_exit()
-    archive = _archive(settings, archive_id)
+    app = app_or_exit()
+    archive = _archive(app, archive_id)
     try:
-        target = open_event_store(to, key_prefix=to_prefix or settings.redis_key_prefix)
-        tail = (
-            open_event_store(tail_from, key_prefix=tail_prefix or settings.redis_key_prefix)
-            if tail_from
-            else None
-        )
+        target = app.store_at(to, key_prefix=to_prefix)
+        tail = app.store_at(tail_from, key_prefix=tail_prefix) if tail_from else None
     except ValueError as error:
         raise fail(str(error), 2) from None
     try:
@@ -224,9 +216,9 @@ def restore_command(
 @app.command("trim")
 def trim_command(archive_id: str | None = ArchiveId) -> None:
     """Drop Redis events below the sealed position, after re-checking them against the archive."""
-    settings = settings_or_exit()
-    archive = _archive(settings, archive_id)
-    with event_store(settings) as store, _archive_errors():
+    app = app_or_exit()
+    archive = _archive(app, archive_id)
+    with event_store(app) as store, _archive_errors():
         try:
             report = trim(store, archive)
         except TrimNotSupportedError as error:
@@ -245,9 +237,9 @@ def status_command(
     ),
 ) -> None:
     """How far the log is sealed, and what is still only in the event store."""
-    settings = settings_or_exit()
-    archive = _archive(settings, archive_id)
-    with event_store(settings, read_only=True) as store, _archive_errors():
+    app = app_or_exit()
+    archive = _archive(app, archive_id)
+    with event_store(app, read_only=True) as store, _archive_errors():
         status = archive_status(store, archive)
     if as_json:
         print(

@@ -11,13 +11,11 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from adapters.objectstore import open_object_store
-from api.cli.common import archive_name, console, event_store, fail, settings_or_exit
+from api.cli.common import app_or_exit, console, event_store, fail
 from api.cli.projections import opened_read_models, read_model_results
 from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
 from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
-from infra.archive.layout import Archive
 from projections.integrity import check_read_models, verify_archive_link, verify_log
 from projections.queries.audit import (
     AuditTargetNotFoundError,
@@ -39,7 +37,7 @@ def trace_command(
     as_json: bool = typer.Option(False, "--json", help="Print the chain as JSON."),
 ) -> None:
     """Walk an event's causation chain back to its root (fill -> order -> decision -> signal)."""
-    with event_store(read_only=True) as store:
+    with event_store(app_or_exit(), read_only=True) as store:
         try:
             chain = trace(store, fill_id=fill, order_id=order, event_id=event)
         except (AuditTargetNotFoundError, ValueError) as error:
@@ -82,7 +80,7 @@ def state_command(
     """Positions, open orders and cash exactly as they stood at an instant (event or recorded
     time)."""
     moment = at if at.tzinfo else at.replace(tzinfo=UTC)
-    with event_store(read_only=True) as store:
+    with event_store(app_or_exit(), read_only=True) as store:
         found = state_at(store, to_microseconds(moment), clock)
     state = found.state
     open_orders = {k: v for k, v in state.orders.items() if v.status not in TERMINAL_STATUSES}
@@ -133,15 +131,15 @@ def state_command(
 def _verify(as_json: bool, first: int, last: int | None, *, log_only: bool = False) -> None:
     if first < 1 or (last is not None and last < first):
         raise fail(f"--from {first} --to {last}: give 1 <= --from <= --to", 2)
-    settings = settings_or_exit()
+    app = app_or_exit()
     with (
-        event_store(settings, read_only=True) as store,
+        event_store(app, read_only=True) as store,
         Progress(console=console, transient=True) as progress,
     ):
         store.check_readable()  # a log that cannot be read is the first thing to say
-        objects = open_object_store(settings.object_store)
+        archive = app.archive()
         try:
-            anchors = read_anchors(objects, archive_name(settings))
+            anchors = read_anchors(archive.objects, archive.archive_id)
         except ValueError as error:
             raise fail(str(error), 1) from None
         task = progress.add_task("verifying the log", total=None)
@@ -152,11 +150,10 @@ def _verify(as_json: bool, first: int, last: int | None, *, log_only: bool = Fal
             anchors=anchors,
             progress=lambda done, upto: progress.update(task, completed=done, total=upto),
         )
-        archive = Archive(objects, archive_name(settings))
         report.findings += verify_archive_link(store, archive, first=first, last=last)
     if not log_only:
-        with opened_read_models(None, read_only=True) as (store, projections):
-            check_read_models(report, read_model_results(store, projections))
+        with opened_read_models(app, None, read_only=True) as (store, projections):
+            check_read_models(report, read_model_results(app, store, projections))
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     elif report.ok:
@@ -204,8 +201,8 @@ def verify_command(
 def anchor_command() -> None:
     """Anchor the chain: write the head's chain hash to the object store (once per position)
     and print it in full, to be kept outside the system. Run `lh audit verify` first."""
-    settings = settings_or_exit()
-    with event_store(settings) as store:
+    app = app_or_exit()
+    with event_store(app) as store:
         head = store.head()
         found = next(store.read_chain(head - 1, stop=head), []) if head else []
     if not found:
@@ -215,12 +212,12 @@ def anchor_command() -> None:
             1 if head else 2,
         )
     position, chain_hash = found[-1]
-    objects = open_object_store(settings.object_store)
+    archive = app.archive()
     try:
-        key = write_anchor(objects, archive_name(settings), position, chain_hash)
+        key = write_anchor(archive.objects, archive.archive_id, position, chain_hash)
     except AnchorConflictError as error:
         raise fail(str(error), 1) from None
-    console.print(f"anchored position {position} at {objects.url} {key}")
+    console.print(f"anchored position {position} at {archive.objects.url} {key}")
     print(f"anchor (record it outside the system): position {position} chain {chain_hash.hex()}")
 
 

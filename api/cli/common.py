@@ -1,4 +1,5 @@
-"""What every command needs: settings, a console, and clean exits on bad configuration.
+"""What every command needs: the application (built once by the composition root), a console,
+and clean exits on bad configuration.
 
 ``GuardedGroup`` is the ``lh`` group: a failure a user can cause anywhere below it (a store
 that is down, a path that cannot be written, a bad config file) ends in one red line on stderr
@@ -22,10 +23,9 @@ from rich.text import Text
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from api.application.bootstrap import App, bootstrap
 from api.cli.failures import describe_failure
-from infra.archive.reader import archive_log
 from infra.eventstore.errors import LogUnreadableError, PositionTrimmedError
-from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from infra.secrets import redact_text
 from infra.settings import ConfigError, Settings, load_settings
@@ -110,33 +110,22 @@ def settings_or_exit() -> Settings:
         raise fail(str(error), BAD_INPUT) from None
 
 
-def archive_name(settings: Settings) -> str:
-    """The archive of this log: ``LH_ARCHIVE_ID``, else the Redis key prefix."""
-    return settings.archive_id or settings.redis_key_prefix
+def app_or_exit() -> App:
+    """The command's application from the configured settings: each command calls this once
+    and opens its stores, read models and venues through it."""
+    return bootstrap(settings_or_exit())
 
 
 @contextmanager
-def event_store(
-    settings: Settings | None = None, *, read_only: bool = False
-) -> Iterator[EventStore]:
-    """The configured store, reading what Redis trimmed after sealing from the archive; a
-    part of the log that cannot be read ends the command in one line, exit 2. Commands that
-    only read pass ``read_only`` (they then work on a read-only ``LH_VAR_DIR``)."""
-    settings = settings or settings_or_exit()
-    sealed = archive_log(settings.object_store, archive_name(settings))
-    store = open_event_store(
-        settings.event_store,
-        key_prefix=settings.redis_key_prefix,
-        sealed=sealed,
-        read_only=read_only,
-    )
-    try:
-        store.head()  # a store that is down fails here, before any work is done
-        yield store
-    except (LogUnreadableError, PositionTrimmedError) as error:
-        raise fail(str(error), 2) from None
-    finally:
-        store.close()
+def event_store(app: App, *, read_only: bool = False) -> Iterator[EventStore]:
+    """``app``'s store, reading what Redis trimmed after sealing from the archive; a part of
+    the log that cannot be read ends the command in one line, exit 2. Commands that only read
+    pass ``read_only`` (they then work on a read-only ``LH_VAR_DIR``)."""
+    with app.event_store(read_only=read_only) as store:
+        try:
+            yield store
+        except (LogUnreadableError, PositionTrimmedError) as error:
+            raise fail(str(error), 2) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -20,20 +20,21 @@ from rich.table import Table
 
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
-from adapters.objectstore import ObjectStore, open_object_store
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import BacktestConfig, BacktestResult, run_backtest
-from api.cli.common import console, event_store, fail, progress_bar, settings_or_exit
+from api.application.bootstrap import App
+from api.cli.common import app_or_exit, console, event_store, fail, progress_bar
+from domain.events.types import RunMode
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
 from infra.secrets import redact_url
-from infra.settings import Settings
 from projections.base import Projection
 from projections.clickhouse.client import ClickHouseUnavailableError, open_client
 from projections.objectstore.artefacts import write_backtest_artefacts
 from projections.queries.analytics.filters import Filters
 from projections.queries.analytics.output import text
 from projections.queries.analytics.run import QueryResult, run_named
-from projections.registry import StoreMismatchError, bind_to_store, open_projections
+from projections.registry import StoreMismatchError, bind_to_store
 from projections.runner import ProjectionRunner
 from projections.sql.engine import SqlReadModelError
 
@@ -53,31 +54,31 @@ def register(app: typer.Typer) -> None:
 def demo() -> None:
     """Backtest sma_cross, mean_reversion and momentum on the bundled SYNTHETIC sample data,
     build the SQL, ClickHouse and object-store read models, print analytics, seal the log."""
-    settings = settings_or_exit()
+    app = app_or_exit()
+    stores = app.settings.stores
     console.print(
         Panel.fit(
-            f"event store   {redact_url(settings.event_store)}\n"
-            f"read model    {redact_url(settings.sql_url)}\n"
-            f"analytics     {redact_url(settings.clickhouse_url)}\n"
-            f"object store  {redact_url(settings.object_store)}\n"
+            f"event store   {redact_url(stores.event_store)}\n"
+            f"read model    {redact_url(stores.sql_url)}\n"
+            f"analytics     {redact_url(stores.clickhouse_url)}\n"
+            f"object store  {redact_url(stores.object_store)}\n"
             f"market data   {SAMPLE_CSV.name} — SYNTHETIC bars from a seeded generator, "
             "not real market prices",
             title="LiangHua demo on embedded defaults",
         )
     )
     bars = load_bars(SAMPLE_CSV)
-    objects = open_object_store(settings.object_store)
-    with event_store(settings) as store:
-        projections = _open_read_models(settings, store)  # before anything is recorded
+    with event_store(app) as store:
+        projections = _open_read_models(app, store)  # before anything is recorded
         try:
-            results = _backtests(store, objects, bars)
+            results = _backtests(app, store, bars)
             _print_backtests(results)
             _build_read_models(store, projections)
         finally:
             for projection in projections:
                 projection.close()
-        _seal_and_verify(store, Archive(objects, settings.redis_key_prefix))
-    _print_analytics(settings)
+        _seal_and_verify(store, app.archive())
+    _print_analytics(stores.clickhouse_url)
     console.print(
         "\nNext: [bold]lh store tail[/bold] · [bold]lh audit trace --fill ID[/bold] · "
         "[bold]lh analytics list[/bold] · [bold]lh projections verify[/bold] · "
@@ -86,7 +87,7 @@ def demo() -> None:
 
 
 def _backtests(
-    store: EventStore, objects: ObjectStore, bars: Mapping[str, Sequence[Any]]
+    app: App, store: EventStore, bars: Mapping[str, Sequence[Any]]
 ) -> list[tuple[str, str, BacktestResult]]:
     results = []
     runs = [(strategy, symbol) for strategy in STRATEGIES for symbol in sorted(bars)]
@@ -98,15 +99,21 @@ def _backtests(
                 bars={symbol: bars[symbol]},
                 strategy=strategy,
                 params={},
-                slippage_bps=SLIPPAGE_BPS,
+                venue=SimulatedVenueConfig(slippage_bps=SLIPPAGE_BPS),
             )
 
             def advance(done: int, total: int, task: TaskID = task) -> None:
                 progress.update(task, completed=done, total=total)
 
-            result = run_backtest(config, store, progress=advance)
+            result = run_backtest(
+                config,
+                store,
+                progress=advance,
+                venues=app.venues,
+                clock=app.clock(RunMode.BACKTEST),
+            )
             write_backtest_artefacts(
-                objects, result.run_id, result.trades, result.equity_curve, result.metrics
+                app.object_store, result.run_id, result.trades, result.equity_curve, result.metrics
             )
             results.append((strategy, symbol, result))
             progress.remove_task(task)
@@ -141,11 +148,11 @@ def _print_backtests(results: list[tuple[str, str, BacktestResult]]) -> None:
     console.print(f"{recorded} new events recorded" if recorded else "runs already recorded")
 
 
-def _open_read_models(settings: Settings, store: EventStore) -> list[Projection]:
+def _open_read_models(app: App, store: EventStore) -> list[Projection]:
     """Every read model, bound to ``store``; a missing server database or a read model of
     another store stops the demo (exit 2) before it records anything."""
     try:
-        projections = open_projections(settings)
+        projections = app.read_models()
     except (SqlReadModelError, ClickHouseUnavailableError) as error:
         raise fail(str(error), 2) from None
     try:
@@ -186,8 +193,8 @@ def _seal_and_verify(store: EventStore, archive: Archive) -> None:
     )
 
 
-def _print_analytics(settings: Settings) -> None:
-    client = open_client(settings.clickhouse_url)
+def _print_analytics(clickhouse_url: str) -> None:
+    client = open_client(clickhouse_url)
     try:
         for name, columns in QUERIES.items():
             _print_result(name, run_named(client, name, Filters()), columns)

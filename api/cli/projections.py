@@ -20,19 +20,18 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from api.cli.common import console, event_store, fail, known_failure, settings_or_exit
+from api.application.bootstrap import App
+from api.cli.common import app_or_exit, console, event_store, fail, known_failure
 from api.cli.failures import describe_failure
 from infra.eventstore.store import EventStore
 from projections.base import Projection
 from projections.clickhouse.client import ClickHouseUnavailableError
-from projections.failures import FailureRecords, failure_records
 from projections.rebuild import drop_for_rebuild
 from projections.registry import (
     NAMES,
     StoreMismatchError,
     UnknownProjectionError,
     bind_to_store,
-    open_projections,
 )
 from projections.runner import ProjectionFailedError, ProjectionRunner
 from projections.sql.engine import SqlReadModelError
@@ -48,12 +47,9 @@ ONLY = typer.Option(None, "--only", help=f"Only this projection (repeatable): {'
 BATCH = typer.Option(2_000, "--batch-size", min=1, help="Events per transaction.")
 
 
-def _records() -> FailureRecords:
-    return failure_records(settings_or_exit())
-
-
 @contextmanager
 def opened_read_models(
+    app: App,
     only: list[str] | None,
     *,
     adopt: bool = False,
@@ -65,9 +61,8 @@ def opened_read_models(
     unless ``adopt`` (a rebuild) makes them take the configured store; ``writing`` refuses read
     models another process holds (an embedded chDB opened by a follower); ``read_only``
     (status, verify) writes nothing, so they work on a read-only ``LH_VAR_DIR``."""
-    settings = settings_or_exit()
     try:
-        projections = open_projections(settings, only, create=create, read_only=read_only)
+        projections = app.read_models(only, create=create, read_only=read_only)
     except (UnknownProjectionError, SqlReadModelError, ClickHouseUnavailableError) as error:
         raise fail(str(error), 2) from None
     except Exception as error:  # a backend that cannot open: say which and why, no traceback
@@ -86,7 +81,7 @@ def opened_read_models(
             2,
         )
     try:
-        with event_store(settings, read_only=read_only) as store:
+        with event_store(app, read_only=read_only) as store:
             try:
                 bind_to_store(projections, store, adopt=adopt)
             except StoreMismatchError as error:
@@ -98,11 +93,15 @@ def opened_read_models(
 
 
 def read_model_results(
-    store: EventStore, projections: list[Projection], *, progress: VerifyProgress | None = None
+    app: App,
+    store: EventStore,
+    projections: list[Projection],
+    *,
+    progress: VerifyProgress | None = None,
 ) -> list[VerifyResult]:
     """Each read model against the log, with the failure it recorded if it stopped on an
     event (`lh projections verify` and `lh audit verify`)."""
-    runner = ProjectionRunner(store, projections, failures=_records())
+    runner = ProjectionRunner(store, projections, failures=app.failure_records())
     failed = {
         p.name: str(failure) for p in projections if (failure := runner.failure(p)) is not None
     }
@@ -161,7 +160,7 @@ def init(only: list[str] | None = ONLY) -> None:
     Other commands never create a server database (MySQL, ClickHouse over HTTP): a mistyped
     name must not become a new, empty read model. Embedded files need no init.
     """
-    with opened_read_models(only, create=True) as (store, projections):
+    with opened_read_models(app_or_exit(), only, create=True) as (store, projections):
         for projection in projections:
             console.print(
                 f"{projection.name}: ready (checkpoint {projection.checkpoint()}, "
@@ -179,8 +178,10 @@ def run(
     ),
 ) -> None:
     """Catch every read model up to the head of the log (then follow it with --follow)."""
-    with opened_read_models(only, writing=True) as (store, projections):
-        runner = ProjectionRunner(store, projections, batch_size=batch_size, failures=_records())
+    app = app_or_exit()
+    with opened_read_models(app, only, writing=True) as (store, projections):
+        records = app.failure_records()
+        runner = ProjectionRunner(store, projections, batch_size=batch_size, failures=records)
         runner.install_signal_handlers()
         if metrics_port:
             from prometheus_client import start_http_server
@@ -222,8 +223,9 @@ def status(
 ) -> None:
     """Each read model's checkpoint, the log head, the lag between them, and whether it has
     stopped on an event it cannot apply (failed, with position, event type and reason)."""
-    with opened_read_models(only, read_only=True) as (store, projections):
-        runner = ProjectionRunner(store, projections, failures=_records())
+    app = app_or_exit()
+    with opened_read_models(app, only, read_only=True) as (store, projections):
+        runner = ProjectionRunner(store, projections, failures=app.failure_records())
         if as_json:
             statuses = runner.status()
             print(
@@ -259,11 +261,12 @@ def rebuild(
     The rebuilt read model records the configured event store as its source.
     """
     only = None if name == "all" else [name]
-    with opened_read_models(only, adopt=True, writing=True) as (store, projections):
+    app = app_or_exit()
+    with opened_read_models(app, only, adopt=True, writing=True) as (store, projections):
         names = ", ".join(p.name for p in projections)
         if not yes and sys.stdin.isatty() and not typer.confirm(f"drop and rebuild {names}?"):
             raise typer.Exit(1)
-        records = _records()
+        records = app.failure_records()
         drop_for_rebuild(store, projections)
         for projection in projections:
             records.clear(projection.name)
@@ -285,13 +288,17 @@ def rebuild(
 def verify(only: list[str] | None = ONLY) -> None:
     """Recompute state from the log and compare it with every read model; exit 1 on a mismatch,
     or when a read model is behind the head of the log or has failed on an event."""
-    with opened_read_models(only, read_only=True) as (store, projections), _progress() as progress:
+    app = app_or_exit()
+    with (
+        opened_read_models(app, only, read_only=True) as (store, projections),
+        _progress() as progress,
+    ):
         task = progress.add_task("log state", total=None, rate="")
 
         def advance(done: int, target: int) -> None:
             progress.update(task, completed=done, total=target)
 
-        results = read_model_results(store, projections, progress=advance)
+        results = read_model_results(app, store, projections, progress=advance)
     table = Table("projection", "position", "head", "result", title="verify against the log")
     for result in results:
         if result.mismatches:

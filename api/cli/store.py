@@ -10,7 +10,7 @@ import redis
 import typer
 from rich.table import Table
 
-from api.cli.common import console, event_store, fail, settings_or_exit
+from api.cli.common import app_or_exit, console, event_store, fail
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.durability import read_persistence, require_durable
 from infra.eventstore.errors import UnsafeEventStoreError
@@ -22,9 +22,9 @@ app = typer.Typer(help="Inspect the event log.", no_args_is_help=True)
 @app.command()
 def info() -> None:
     """Show which store is configured, its identity and its head position."""
-    settings = settings_or_exit()
-    with event_store(settings, read_only=True) as store:
-        shown = redact_url(settings.event_store)
+    app = app_or_exit()
+    with event_store(app, read_only=True) as store:
+        shown = redact_url(app.settings.stores.event_store)
         console.print(f"event store: {shown}\nhead position: {store.head()}", soft_wrap=True)
         console.print(f"store identity: {store.identity}")
 
@@ -42,7 +42,7 @@ def tail(
         raise fail(f"--after {after}: a position is 0 (the start of the log) or more", 2)
     if limit < 1:
         raise fail(f"--limit {limit}: show at least 1 event", 2)
-    with event_store(read_only=True) as store:
+    with event_store(app_or_exit(), read_only=True) as store:
         table = Table("pos", "stream", "ver", "type", "event time", "actor", "payload hash")
         for shown, event in enumerate(store.read_all(after, verify=True)):
             if shown >= limit:
@@ -86,7 +86,7 @@ def envelope(event: RecordedEvent) -> dict[str, Any]:
 def chain() -> None:
     """Chain the events recorded before the live hash chain existed (once, after upgrading a
     store; its next append would do it too), so `lh audit verify` can check them."""
-    with event_store() as store:
+    with event_store(app_or_exit()) as store:
         head = store.complete_chain()
         found = next(store.read_chain(head - 1, stop=head), []) if head else []
         base = store.chain_base()
@@ -101,8 +101,7 @@ def chain() -> None:
 @app.command()
 def durability() -> None:
     """Show how the configured Redis persists events; exit 1 if it has no append-only file."""
-    settings = settings_or_exit()
-    url = settings.event_store
+    url = app_or_exit().settings.stores.event_store
     shown = redact_url(url)
     if urlsplit(url).scheme != "redis":
         console.print(f"event store: {shown}\nSQLite commits every append to its file: durable.")

@@ -16,9 +16,10 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from adapters.marketdata import DataReport, GapsError, MarketDataError, read_bars
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import run_backtest
+from api.application.bootstrap import App
 from api.application.failures import RunFailedError
-from api.application.limits import RiskConfigError, configured_limits
 from api.application.optimize import GridRun, check_grid, parse_grid, rank, run_grid
 from api.application.paper import run_paper
 from api.application.recorded_run import RecoveryError
@@ -31,12 +32,12 @@ from api.application.runs import (
 )
 from api.application.strategies import resolve_strategy
 from api.cli.common import (
+    app_or_exit,
     console,
     err_console,
     event_store,
     fail,
     known_failure,
-    settings_or_exit,
 )
 from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
@@ -47,7 +48,7 @@ from domain.strategy import StrategyError, parse_assignments
 from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.leases import LeaseHeldError, LeaseLostError
 from infra.secrets import redact_url
-from infra.settings import ConfigError
+from infra.settings import ConfigError, Settings
 
 BAD_INPUT = 2
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -56,9 +57,23 @@ StrategyOption = typer.Option(..., "--strategy", help="Built-in name or path/fil
 SymbolOption = typer.Option(None, "--symbol", help="Only this symbol of the file.")
 ParamOption = typer.Option([], "--param", help="Strategy parameter name=value (repeatable).")
 CashOption = typer.Option("100000", "--cash", help="Initial cash.")
-CommissionOption = typer.Option("0.001", "--commission", help="Fee, fraction of notional.")
-SlippageOption = typer.Option("0", "--slippage-bps", help="Slippage in basis points.")
-VolumeCapOption = typer.Option(None, "--volume-cap", help="Max fraction of bar volume per bar.")
+CommissionOption = typer.Option(
+    None,
+    "--commission",
+    help="Fee, fraction of notional. Default: commission of [venue.sim] in the config file, "
+    "else 0.001.",
+)
+SlippageOption = typer.Option(
+    None,
+    "--slippage-bps",
+    help="Slippage in basis points. Default: slippage_bps of [venue.sim], else 0.",
+)
+VolumeCapOption = typer.Option(
+    None,
+    "--volume-cap",
+    help="Max fraction of bar volume per bar ('none': no cap). Default: volume_cap of "
+    "[venue.sim], else no cap.",
+)
 LimitOption = typer.Option([], "--limit", help="Risk limit name=value (repeatable).")
 RunIdOption = typer.Option(None, "--run-id", help="Run id (default: derived from the config).")
 RecordBarsOption = typer.Option(False, "--record-bars", help="Also record BarClosed events.")
@@ -101,8 +116,8 @@ def backtest(
     symbol: str | None = SymbolOption,
     param: list[str] = ParamOption,
     cash: str = CashOption,
-    commission: str = CommissionOption,
-    slippage_bps: str = SlippageOption,
+    commission: str | None = CommissionOption,
+    slippage_bps: str | None = SlippageOption,
     volume_cap: str | None = VolumeCapOption,
     limit: list[str] = LimitOption,
     run_id: str | None = RunIdOption,
@@ -113,7 +128,9 @@ def backtest(
     as_json: bool = JsonOption,
 ) -> None:
     """Backtest a strategy on a bar file and record the run in the event store."""
+    app = app_or_exit()
     config = _config(
+        app.settings,
         data=data,
         strategy=strategy,
         symbol=symbol,
@@ -130,14 +147,19 @@ def backtest(
         periods_per_year=periods_per_year,
         mode=RunMode.BACKTEST,
     )
-    settings = settings_or_exit()
     with (
-        event_store(settings) as store,
+        event_store(app) as store,
         _progress(not as_json, "backtest") as progress,
         _run_errors(),
     ):
-        result = run_backtest(config, store, progress=progress)
-    _print_result(result, as_json, redact_url(settings.event_store))
+        result = run_backtest(
+            config,
+            store,
+            progress=progress,
+            venues=app.venues,
+            clock=app.clock(RunMode.BACKTEST),
+        )
+    _print_result(result, as_json, _shown_store(app))
 
 
 def paper(
@@ -148,8 +170,8 @@ def paper(
     symbol: str | None = SymbolOption,
     param: list[str] = ParamOption,
     cash: str = CashOption,
-    commission: str = CommissionOption,
-    slippage_bps: str = SlippageOption,
+    commission: str | None = CommissionOption,
+    slippage_bps: str | None = SlippageOption,
     volume_cap: str | None = VolumeCapOption,
     limit: list[str] = LimitOption,
     run_id: str | None = RunIdOption,
@@ -162,7 +184,9 @@ def paper(
     """Paper-trade a strategy on the wall clock, replaying a bar file; resumes after a crash."""
     if speed < 0:
         raise fail(f"--speed must be >= 0, got {speed}", BAD_INPUT)
+    app = app_or_exit()
     config = _config(
+        app.settings,
         data=data,
         strategy=strategy,
         symbol=symbol,
@@ -179,14 +203,20 @@ def paper(
         periods_per_year=periods_per_year,
         mode=RunMode.PAPER,
     )
-    settings = settings_or_exit()
     with (
-        event_store(settings) as store,
+        event_store(app) as store,
         _progress(not as_json, "paper") as progress,
         _run_errors(),
     ):
-        result = run_paper(config, store, speed=speed, progress=progress)
-    _print_result(result, as_json, redact_url(settings.event_store))
+        result = run_paper(
+            config,
+            store,
+            speed=speed,
+            progress=progress,
+            venues=app.venues,
+            clock=app.clock(RunMode.PAPER),
+        )
+    _print_result(result, as_json, _shown_store(app))
 
 
 def optimize(
@@ -199,8 +229,8 @@ def optimize(
     symbol: str | None = SymbolOption,
     param: list[str] = ParamOption,
     cash: str = CashOption,
-    commission: str = CommissionOption,
-    slippage_bps: str = SlippageOption,
+    commission: str | None = CommissionOption,
+    slippage_bps: str | None = SlippageOption,
     volume_cap: str | None = VolumeCapOption,
     limit: list[str] = LimitOption,
     valuation_interval: str = ValuationOption,
@@ -215,7 +245,9 @@ def optimize(
     as_json: bool = JsonOption,
 ) -> None:
     """Backtest every combination of a parameter grid in parallel and rank the runs."""
+    app = app_or_exit()
     config = _config(
+        app.settings,
         data=data,
         strategy=strategy,
         symbol=symbol,
@@ -239,9 +271,10 @@ def optimize(
             raise RunConfigError(f"--run {run!r}: use letters, digits, '.', '_' and '-' only")
     except (RunConfigError, StrategyError) as error:
         raise fail(str(error), BAD_INPUT) from None
-    settings = settings_or_exit()
-    with event_store(settings) as store, _progress(not as_json, "grid") as progress:
-        runs = run_grid(config, choices, store, jobs=jobs, progress=progress, name=run)
+    with event_store(app) as store, _progress(not as_json, "grid") as progress:
+        runs = run_grid(
+            config, choices, store, jobs=jobs, progress=progress, name=run, venues=app.venues
+        )
     ranked = rank(runs, rank_by)
     known = next((r.result.metrics for r in ranked if r.result is not None), None)
     if known is not None and rank_by not in known:
@@ -258,15 +291,20 @@ def optimize(
 # --- input ---------------------------------------------------------------------------------
 
 
+def _shown_store(app: App) -> str:
+    return redact_url(app.settings.stores.event_store)
+
+
 def _config(
+    settings: Settings,
     *,
     data: Path,
     strategy: str,
     symbol: str | None,
     params: list[str],
     cash: str,
-    commission: str,
-    slippage_bps: str,
+    commission: str | None,
+    slippage_bps: str | None,
     volume_cap: str | None,
     limits: list[str],
     run_id: str | None,
@@ -276,7 +314,8 @@ def _config(
     periods_per_year: int | None,
     mode: RunMode | None,
 ) -> BacktestConfig:
-    """Everything validated up front: any problem is one line on stderr and exit code 2."""
+    """Everything validated up front: any problem is one line on stderr and exit code 2.
+    Costs and limits not given as options come from the config file (``settings``)."""
     try:
         bars, report = _bars(data, symbol, allow_gaps)
         config = BacktestConfig(
@@ -284,12 +323,10 @@ def _config(
             strategy=strategy,
             params=parse_assignments(params),
             cash=_decimal("--cash", cash),
-            commission=_decimal("--commission", commission),
-            slippage_bps=_decimal("--slippage-bps", slippage_bps),
-            volume_cap=_decimal("--volume-cap", volume_cap) if volume_cap else None,
+            venue=_venue(settings, commission, slippage_bps, volume_cap),
             run_id=run_id,
             record_bars=record_bars,
-            risk_limits=_limits(limits),
+            risk_limits=_limits(settings, limits),
             valuation_interval=valuation_interval,
             periods_per_year=periods_per_year,
         )
@@ -334,10 +371,25 @@ def _decimal(option: str, text: str) -> Decimal:
     return value
 
 
-def _limits(items: list[str]) -> RiskLimits:
+def _venue(
+    settings: Settings, commission: str | None, slippage_bps: str | None, volume_cap: str | None
+) -> SimulatedVenueConfig:
+    """The ``[venue.sim]`` config with the cost options given on the command line."""
+    given: dict[str, Decimal | None] = {}
+    if commission is not None:
+        given["commission"] = _decimal("--commission", commission)
+    if slippage_bps is not None:
+        given["slippage_bps"] = _decimal("--slippage-bps", slippage_bps)
+    if volume_cap is not None:
+        no_cap = volume_cap.strip().lower() == "none"
+        given["volume_cap"] = None if no_cap else _decimal("--volume-cap", volume_cap)
+    return settings.venue.sim.model_copy(update=given)
+
+
+def _limits(settings: Settings, items: list[str]) -> RiskLimits:
     try:
-        return configured_limits(parse_assignments(items))
-    except (RiskConfigError, ConfigError) as error:
+        return settings.risk_limits(parse_assignments(items))
+    except ConfigError as error:
         raise RunConfigError(str(error)) from None
 
 

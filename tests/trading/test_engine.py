@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import run_backtest
 from api.application.optimize import simulate
 from api.application.paper import run_paper
@@ -181,7 +182,7 @@ def store_state(path: Path, config: BacktestConfig) -> list[bytes]:
 
 
 def test_same_backtest_twice_gives_byte_identical_logs(tmp_path: Path) -> None:
-    config = sma_config(slippage_bps=D(5), volume_cap=D("0.02"))
+    config = sma_config(venue=SimulatedVenueConfig(slippage_bps=D(5), volume_cap=D("0.02")))
     first = store_state(tmp_path / "a.sqlite", config)
     second = store_state(tmp_path / "b.sqlite", config)
     assert len(first) > 100
@@ -217,7 +218,9 @@ def test_book_folded_from_the_logged_fills_matches_the_last_valuation(tmp_path: 
     from domain.events.catalog import PortfolioValued
 
     store = open_event_store(f"sqlite:///{tmp_path / 'e.sqlite'}")
-    result = run_backtest(sma_config(volume_cap=D("0.03"), slippage_bps=D(3)), store)
+    result = run_backtest(
+        sma_config(venue=SimulatedVenueConfig(volume_cap=D("0.03"), slippage_bps=D(3))), store
+    )
     events = list(store.read_all(verify=True))
     fills = [e.payload for e in events if isinstance(e.payload, FillRecorded)]
     [*_, last] = [e.payload for e in events if isinstance(e.payload, PortfolioValued)]
@@ -266,7 +269,10 @@ def test_partial_fills_and_expiry_become_order_events() -> None:
         bar(day, "100", "101", "99", "100", "1000"),
     ]
     config = BacktestConfig(
-        bars={"BTC": bars}, strategy="sma_cross", params={}, volume_cap=D("0.1"), commission=D(0)
+        bars={"BTC": bars},
+        strategy="sma_cross",
+        params={},
+        venue=SimulatedVenueConfig(volume_cap=D("0.1"), commission=D(0)),
     )
     prepared = prepare_run(config, RunMode.BACKTEST)
     prepared = type(prepared)(config, LifecycleProbe(), prepared.groups, prepared.spec)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import BacktestConfig, run_backtest
 from infra.eventstore.factory import open_event_store
 from projections.queries.state import compute_log_state, fold
@@ -24,8 +25,7 @@ def test_cash_and_positions_from_the_log_give_the_final_equity(tmp_path: Path) -
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         cash=Decimal(50_000),
-        commission=Decimal("0.001"),
-        slippage_bps=Decimal(3),
+        venue=SimulatedVenueConfig(commission=Decimal("0.001"), slippage_bps=Decimal(3)),
     )
     result = run_backtest(config, store)
     state = compute_log_state(store)
@@ -60,8 +60,7 @@ def test_the_log_and_the_sql_read_model_realize_what_the_engine_recorded(tmp_pat
         strategy="sma_cross",
         params={"fast": "3", "slow": "12"},
         cash=Decimal(50_000),
-        commission=Decimal("0.001"),
-        slippage_bps=Decimal(3),
+        venue=SimulatedVenueConfig(commission=Decimal("0.001"), slippage_bps=Decimal(3)),
     )
     result = run_backtest(config, store)
     events = list(store.read_all())

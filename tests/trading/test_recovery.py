@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import run_backtest
 from api.application.paper import WallClock, run_paper
 from api.application.recovery import read_run, resume_engine
@@ -43,7 +44,7 @@ def config() -> BacktestConfig:
         bars={"BTC": wave_bars(300), "ETH": wave_bars(300, "ETH", 40.0)},
         strategy="sma_cross",
         params={"fast": "4", "slow": "12", "size": "3"},
-        volume_cap=Decimal("0.02"),
+        venue=SimulatedVenueConfig(volume_cap=Decimal("0.02")),
         run_id=RUN_ID,
     )
 

@@ -16,6 +16,7 @@ import pytest
 
 from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.runs import (
     BacktestConfig,
     RunConfigError,
@@ -44,7 +45,7 @@ def base_config(**overrides: object) -> BacktestConfig:
         "bars": {"BTC": wave_bars(300), "ETH": wave_bars(300, "ETH", 50.0)},
         "strategy": "sma_cross",
         "params": {"fast": "5", "slow": "15"},
-        "volume_cap": D("0.05"),
+        "venue": SimulatedVenueConfig(volume_cap=D("0.05")),
     }
     values.update(overrides)
     return BacktestConfig(**values)  # type: ignore[arg-type]
@@ -69,9 +70,9 @@ def settings_json(config: BacktestConfig, mode: RunMode) -> str:
         "strategy": config.strategy,
         "params": dict(sorted(config.params.items())),
         "cash": str(config.cash),
-        "commission": str(config.commission),
-        "slippage_bps": str(config.slippage_bps),
-        "volume_cap": None if config.volume_cap is None else str(config.volume_cap),
+        "commission": str(config.venue.commission),
+        "slippage_bps": str(config.venue.slippage_bps),
+        "volume_cap": None if config.venue.volume_cap is None else str(config.venue.volume_cap),
         "record_bars": config.record_bars,
         "account": config.account,
         "risk_limits": config.risk_limits.model_dump(mode="json"),
@@ -162,9 +163,9 @@ def test_every_bar_field_and_every_setting_changes_the_digest() -> None:
         base_config(strategy="buy_and_hold"),
         base_config(params={"fast": "5", "slow": "16"}),
         base_config(cash=D(100001)),
-        base_config(commission=D("0.0010")),
-        base_config(slippage_bps=D(1)),
-        base_config(volume_cap=None),
+        base_config(venue=SimulatedVenueConfig(commission=D("0.0010"), volume_cap=D("0.05"))),
+        base_config(venue=SimulatedVenueConfig(slippage_bps=D(1), volume_cap=D("0.05"))),
+        base_config(venue=SimulatedVenueConfig()),
         base_config(record_bars=True),
         base_config(account="acct"),
         base_config(risk_limits=RiskLimits(max_position=D(5))),
@@ -239,8 +240,7 @@ def test_a_realistic_run_gives_exactly_the_metrics_of_its_points() -> None:
         bars=load_bars(SAMPLE_CSV),
         strategy="sma_cross",
         params={"fast": "8", "slow": "21", "size": "0.5"},
-        commission=D("0.001"),
-        slippage_bps=D(2),
+        venue=SimulatedVenueConfig(commission=D("0.001"), slippage_bps=D(2)),
     )
     prepared = prepare_run(config, RunMode.BACKTEST)
     engine = build_engine(prepared, CollectingSink(), SimulatedClock(), flush_every=1_000)
@@ -263,3 +263,40 @@ def test_a_realistic_run_gives_exactly_the_metrics_of_its_points() -> None:
     assert result.metrics == expected
     assert isinstance(expected["trades"], int) and expected["trades"] > 10
     assert isinstance(expected["days"], int) and expected["days"] >= 40
+
+
+@pytest.mark.parametrize(
+    ("venue", "mode", "expected"),
+    [
+        (SimulatedVenueConfig(), RunMode.BACKTEST, "fe3a77a2d60ddf48"),
+        (SimulatedVenueConfig(), RunMode.PAPER, "887c02f314cc9e86"),
+        (
+            SimulatedVenueConfig(
+                commission=D("0.0005"), slippage_bps=D("2.5"), volume_cap=D("0.1")
+            ),
+            RunMode.BACKTEST,
+            "5ec786dc6099f328",
+        ),
+        (
+            SimulatedVenueConfig(
+                commission=D("0.0005"), slippage_bps=D("2.5"), volume_cap=D("0.1")
+            ),
+            RunMode.PAPER,
+            "e721a900a63181f6",
+        ),
+    ],
+)
+def test_the_venue_config_of_its_own_keeps_every_run_id(
+    venue: SimulatedVenueConfig, mode: RunMode, expected: str
+) -> None:
+    """The digests of these configs as they were when the costs were fields of the run's config:
+    moving them to ``venue`` must not change a run id (stores resume runs by it)."""
+    bars = {"BTC": wave_bars(60), "ETH": wave_bars(60, "ETH", 50.0)}
+    config = BacktestConfig(
+        bars=bars,
+        strategy="sma_cross",
+        params={"fast": "5", "slow": "15"},
+        risk_limits=RiskLimits(max_position=D(5)),
+        venue=venue,
+    )
+    assert config_hash(config, bars, mode, strategy_hash="ab" * 32)[:16] == expected

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.optimize import simulate
 from api.application.runs import BacktestConfig, RunConfigError, prepare_run
 from api.application.strategies import resolve_strategy
@@ -74,7 +75,7 @@ def test_user_strategy_is_loaded_from_a_file_and_runs(tmp_path: Path) -> None:
         bars={"BTC": wave_bars(20)},
         strategy=f"{path}:BuyAndHold",
         params={"size": "3"},
-        commission=Decimal(0),
+        venue=SimulatedVenueConfig(commission=Decimal(0)),
     )
     result, events = simulate(config)
     assert [e.payload.quantity for e in events if isinstance(e.payload, OrderSubmitted)] == [

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import run_backtest
 from api.application.failures import RunFailedError
 from api.application.lease import RunLease
@@ -35,7 +36,7 @@ def config(**overrides: object) -> BacktestConfig:
         "bars": {"BTC": wave_bars(500), "ETH": wave_bars(500, "ETH", 50.0)},
         "strategy": "sma_cross",
         "params": {"fast": "5", "slow": "15", "size": "2"},
-        "volume_cap": D("0.05"),
+        "venue": SimulatedVenueConfig(volume_cap=D("0.05")),
         "run_id": "valued",
     }
     values.update(overrides)
@@ -96,7 +97,11 @@ def test_a_valuation_every_bar_with_an_interval_of_one_bar() -> None:
 
 
 def test_events_built_by_the_engine_are_valid_and_encode_as_validated_ones() -> None:
-    _, events = simulate(config(slippage_bps=D(3), record_bars=True))
+    _, events = simulate(
+        config(
+            venue=SimulatedVenueConfig(slippage_bps=D(3), volume_cap=D("0.05")), record_bars=True
+        )
+    )
     for event in events:
         payload = event.payload
         again = type(payload).model_validate(payload.model_dump())
