@@ -1,4 +1,5 @@
-"""Open every configured read model from ``Settings``: SQL always, ClickHouse and the object store
+"""Open every configured read model from ``Settings.stores`` (for the composition root,
+``api.application.bootstrap``): SQL always, ClickHouse and the object store
 when their packages are importable in this build (they are imported lazily: a missing optional
 backend must not stop the SQL read model from running). Then bind them to the event store:
 a read model built from another store's log is refused, never fed this one.
@@ -34,20 +35,24 @@ class ProjectionSpec:
 
 SPECS: tuple[ProjectionSpec, ...] = (
     ProjectionSpec(
-        "sql", "projections.sql.projection", "SqlProjection", lambda s: s.sql_url, "LH_SQL_URL"
+        "sql",
+        "projections.sql.projection",
+        "SqlProjection",
+        lambda s: s.stores.sql_url,
+        "LH_SQL_URL",
     ),
     ProjectionSpec(
         "clickhouse",
         "projections.clickhouse",
         "ClickHouseProjection",
-        lambda s: s.clickhouse_url,
+        lambda s: s.stores.clickhouse_url,
         "LH_CLICKHOUSE_URL",
     ),
     ProjectionSpec(
         "objectstore",
         "projections.objectstore",
         "ObjectStoreProjection",
-        lambda s: s.object_store,
+        lambda s: s.stores.object_store,
         "LH_OBJECT_STORE",
     ),
 )
