@@ -55,6 +55,8 @@ from projections.sql.types import QUANTUM
 
 Row = dict[str, Any]
 ZERO = Decimal(0)
+EXACT = Context(prec=60)  # wide enough that no intermediate product is ever rounded
+_EPOCH = datetime(1970, 1, 1)
 # A new row of each table: every column at its model default (``projections.sql.models``).
 _ORDER_ROW, _POSITION_ROW, _CASH_ROW = (
     row_defaults(ORDERS),
@@ -66,8 +68,6 @@ _RUN_ROW, _TRADING_ROW = row_defaults(RUNS), row_defaults(TRADING)
 _STATUS = {kind: status.value for kind, status in STATUS_AFTER.items()}
 _ORDER_EVENTS = frozenset({*STATUS_AFTER, FillRecorded})  # events naming an order_id
 _TRADING_EVENTS = frozenset({TradingStateChanged, KillSwitchEngaged, KillSwitchReleased})
-EXACT = Context(prec=60)  # wide enough that no intermediate product is ever rounded
-_EPOCH = datetime(1970, 1, 1)
 
 
 def naive_utc(micros: int) -> datetime:
