@@ -15,6 +15,7 @@ from api.cli.common import app_or_exit, console, event_store, fail
 from api.cli.projections import opened_read_models, read_model_results
 from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
+from domain.orders import is_terminal
 from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
 from projections.integrity import check_read_models, verify_archive_link, verify_log
 from projections.queries.audit import (
@@ -24,7 +25,6 @@ from projections.queries.audit import (
     state_at,
     trace,
 )
-from projections.queries.state import TERMINAL_STATUSES
 
 app = typer.Typer(help="Audit replay straight from the event log.", no_args_is_help=True)
 
@@ -83,7 +83,7 @@ def state_command(
     with event_store(app_or_exit(), read_only=True) as store:
         found = state_at(store, to_microseconds(moment), clock)
     state = found.state
-    open_orders = {k: v for k, v in state.orders.items() if v.status not in TERMINAL_STATUSES}
+    open_orders = {k: v for k, v in state.orders.items() if not is_terminal(v.status)}
     if as_json:
         print(
             json.dumps(

@@ -25,7 +25,7 @@ import orjson
 from eventsourcing.persistence import Notification, StoredEvent
 from pydantic import BaseModel
 
-from domain.events.base import upcast
+from domain.events.base import event_class, upcast
 from domain.events.envelope import Actor, NewEvent, RecordedEvent
 from domain.events.types import ActorKind
 
@@ -163,6 +163,7 @@ def decode(notification: Notification, *, verify: bool = False) -> RecordedEvent
         stream_id=str(notification.originator_id),
         stream_version=notification.originator_version,
         event_type=notification.topic,
+        event_class=event_class(notification.topic),
         stored_schema_version=stored_version,
         event_id=state["event_id"],
         event_time_us=state["event_time_us"],

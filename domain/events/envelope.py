@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from domain.events.base import DomainEvent, event_class
+from domain.events.base import DomainEvent
 from domain.events.types import ActorKind
 
 
@@ -62,12 +62,14 @@ class NewEvent(NamedTuple):
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    """An event as read back from the log. ``data`` is the payload upcast to the current version."""
+    """An event as read back from the log. ``data`` is the payload upcast to the current version;
+    ``event_class`` is the catalog class ``event_type`` names, which read models route on."""
 
     position: int
     stream_id: str
     stream_version: int
     event_type: str
+    event_class: type[DomainEvent]
     stored_schema_version: int
     event_id: str
     event_time_us: int
@@ -82,7 +84,7 @@ class RecordedEvent:
     @cached_property
     def payload(self) -> DomainEvent:
         """The typed, validated event (built on first use; projections may read ``data``)."""
-        return event_class(self.event_type).model_validate(self.data)
+        return self.event_class.model_validate(self.data)
 
     @property
     def event_time(self) -> datetime:

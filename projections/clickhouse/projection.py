@@ -29,7 +29,7 @@ from typing import Any
 from domain.events.envelope import RecordedEvent, from_microseconds
 from projections.clickhouse.client import open_client, open_reader, parse_clickhouse_url
 from projections.clickhouse.remote import RemoteClient
-from projections.clickhouse.rows import build_tables
+from projections.clickhouse.rows import ROUTES, build_tables
 from projections.clickhouse.schema import FACT_TABLES, create_schema, drop_schema
 from projections.clickhouse.serve import QueryServer
 from projections.clickhouse.verify import mismatches
@@ -48,6 +48,7 @@ class ClickHouseProjection:
     def __init__(
         self, client: Any, *, name: str = "clickhouse", target: str = "", read_only: bool = False
     ) -> None:
+        ROUTES.check()
         self.name = name
         self.client = client
         self.target = target

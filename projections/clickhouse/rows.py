@@ -18,8 +18,29 @@ from typing import Any
 
 import pyarrow as pa
 
+from domain.events.base import DomainEvent
+from domain.events.catalog import (
+    AccountFunded,
+    BalanceAdjusted,
+    BarClosed,
+    FillRecorded,
+    KillSwitchEngaged,
+    KillSwitchReleased,
+    PortfolioValued,
+    ReconciliationCompleted,
+    RiskDecisionMade,
+    RiskLimitsChanged,
+    RunFailed,
+    SignalGenerated,
+    StrategyRunStarted,
+    StrategyRunStopped,
+    TradingStateChanged,
+    VenueConnectionChanged,
+)
 from domain.events.envelope import RecordedEvent, to_microseconds
+from domain.orders import STATUS_AFTER
 from projections.clickhouse.schema import FACT_TABLES, columns
+from projections.dispatch import EventRoutes
 
 Row = tuple[Any, ...]
 Extractor = Callable[[RecordedEvent], Row]
@@ -175,22 +196,31 @@ def _run_failed(e: RecordedEvent) -> Row:
     )
 
 
-_ORDER_KINDS = (
-    "OrderSubmitted", "OrderAccepted", "OrderRejected", "OrderPartiallyFilled", "OrderFilled",
-    "OrderCancelRequested", "OrderCanceled", "OrderExpired",
-)  # fmt: skip
-
-ROUTES: dict[str, tuple[str, Extractor]] = {
-    "FillRecorded": ("fills", _fill),
-    "SignalGenerated": ("signals", _signal),
-    "RiskDecisionMade": ("risk_decisions", _risk_decision),
-    "PortfolioValued": ("portfolio_values", _portfolio_value),
-    "BarClosed": ("bars", _bar),
-    "StrategyRunStarted": ("runs", _run),
-    "StrategyRunStopped": ("runs", _run),
-    "RunFailed": ("runs", _run_failed),
-    **dict.fromkeys(_ORDER_KINDS, ("order_events", _order_event)),
+Route = tuple[str, Extractor]  # the fact table an event adds a row to, and how
+HANDLED: dict[type[DomainEvent], Route] = {
+    FillRecorded: ("fills", _fill),
+    SignalGenerated: ("signals", _signal),
+    RiskDecisionMade: ("risk_decisions", _risk_decision),
+    PortfolioValued: ("portfolio_values", _portfolio_value),
+    BarClosed: ("bars", _bar),
+    StrategyRunStarted: ("runs", _run),
+    StrategyRunStopped: ("runs", _run),
+    RunFailed: ("runs", _run_failed),
+    **dict.fromkeys(STATUS_AFTER, ("order_events", _order_event)),
 }
+IGNORED: frozenset[type[DomainEvent]] = frozenset(
+    {
+        AccountFunded,  # cash is current state (SQL read model), not an analytics fact
+        BalanceAdjusted,  # idem
+        RiskLimitsChanged,  # operator controls: audited in SQL and the log, no analytics cut
+        TradingStateChanged,  # idem
+        KillSwitchEngaged,  # idem
+        KillSwitchReleased,  # idem
+        VenueConnectionChanged,  # link status: no fact table keeps it
+        ReconciliationCompleted,  # a report of a comparison; no fact table keeps it
+    }
+)
+ROUTES = EventRoutes("clickhouse", HANDLED, IGNORED)
 
 
 @contextmanager
@@ -212,9 +242,12 @@ def paused_gc() -> Iterator[None]:
 def iter_tables(batch: Sequence[RecordedEvent]) -> Iterator[tuple[str, pa.Table]]:
     """Arrow tables for the facts in ``batch``, each converted only when asked for."""
     rows: dict[str, list[Row]] = {}
-    routes = ROUTES
+    routes = ROUTES.table
     for event in batch:
-        route = routes.get(event.event_type)
+        try:
+            route = routes[event.event_class]
+        except KeyError:
+            raise ROUTES.unrouted_error(event) from None
         if route is None:
             continue
         table, extract = route
@@ -227,7 +260,7 @@ def iter_tables(batch: Sequence[RecordedEvent]) -> Iterator[tuple[str, pa.Table]
 
 
 def build_tables(batch: Sequence[RecordedEvent]) -> dict[str, pa.Table]:
-    """Every fact table of ``batch`` at once (events of other types add no rows)."""
+    """Every fact table of ``batch`` at once (events of ignored classes add no rows)."""
     with paused_gc():
         return dict(iter_tables(batch))
 

@@ -16,7 +16,13 @@ Why these engines and keys:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from domain.events.base import DomainEvent
+from domain.events.catalog import OrderAccepted, OrderSubmitted
+from domain.orders import STATUS_AFTER, TERMINAL_EVENTS, OrderStatus
+from projections.queries.state import FILLED_QUANTITY_EVENTS
 
 DEC = "Decimal(38, 18)"
 TIME = "DateTime64(6, 'UTC')"
@@ -88,31 +94,44 @@ CREATE TABLE IF NOT EXISTS projection_sources (
 ) ENGINE = ReplacingMergeTree(updated_at) ORDER BY name
 """
 
+
+def sql_names(classes: Iterable[type[DomainEvent]]) -> str:
+    """Event classes as the SQL tuple of the ``kind`` values their rows carry."""
+    return "(" + ", ".join(f"'{kind.__name__}'" for kind in classes) + ")"
+
+
+_FILLING = (OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED)
+
 # One row per order: submit -> accept -> first fill -> final, with latencies in microseconds.
 ORDER_LIFECYCLE_VIEW = """
 CREATE VIEW IF NOT EXISTS order_lifecycle AS
 SELECT
     order_id,
-    anyIf(account, kind = 'OrderSubmitted') AS account,
-    anyIf(strategy, kind = 'OrderSubmitted') AS strategy,
-    anyIf(symbol, kind = 'OrderSubmitted') AS symbol,
-    anyIf(side, kind = 'OrderSubmitted') AS side,
-    anyIf(decision_id, kind = 'OrderSubmitted') AS decision_id,
-    anyIf(quantity, kind = 'OrderSubmitted') AS quantity,
-    minIf(position, kind = 'OrderSubmitted') AS submit_position,
-    minIfOrNull(event_time, kind = 'OrderSubmitted') AS submitted_at,
-    minIfOrNull(event_time, kind = 'OrderAccepted') AS accepted_at,
-    minIfOrNull(event_time, kind IN ('OrderPartiallyFilled', 'OrderFilled')) AS first_fill_at,
+    anyIf(account, kind = {submitted}) AS account,
+    anyIf(strategy, kind = {submitted}) AS strategy,
+    anyIf(symbol, kind = {submitted}) AS symbol,
+    anyIf(side, kind = {submitted}) AS side,
+    anyIf(decision_id, kind = {submitted}) AS decision_id,
+    anyIf(quantity, kind = {submitted}) AS quantity,
+    minIf(position, kind = {submitted}) AS submit_position,
+    minIfOrNull(event_time, kind = {submitted}) AS submitted_at,
+    minIfOrNull(event_time, kind = {accepted}) AS accepted_at,
+    minIfOrNull(event_time, kind IN {filling}) AS first_fill_at,
     minIfOrNull(event_time, kind IN {terminal}) AS final_at,
     argMinIf(kind, position, kind IN {terminal}) AS final_status,
-    maxIf(filled_quantity, kind IN ('OrderPartiallyFilled', 'OrderFilled', 'OrderCanceled',
-                                    'OrderExpired')) AS filled_quantity,
+    maxIf(filled_quantity, kind IN {filled}) AS filled_quantity,
     dateDiff('microsecond', submitted_at, accepted_at) AS submit_to_accept_us,
     dateDiff('microsecond', submitted_at, first_fill_at) AS submit_to_first_fill_us,
     dateDiff('microsecond', submitted_at, final_at) AS submit_to_final_us
 FROM order_events FINAL
 GROUP BY order_id
-""".format(terminal="('OrderFilled', 'OrderCanceled', 'OrderRejected', 'OrderExpired')")
+""".format(
+    submitted=f"'{OrderSubmitted.__name__}'",
+    accepted=f"'{OrderAccepted.__name__}'",
+    filling=sql_names(kind for kind, status in STATUS_AFTER.items() if status in _FILLING),
+    terminal=sql_names(TERMINAL_EVENTS),
+    filled=sql_names(FILLED_QUANTITY_EVENTS),
+)
 
 VIEWS = ("order_lifecycle",)
 

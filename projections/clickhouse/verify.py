@@ -8,7 +8,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from projections.queries.state import ORDER_STATUS_BY_EVENT, LogState
+from domain.orders import STATUS_AFTER_NAME
+from projections.clickhouse.schema import sql_names
+from projections.queries.state import FILLED_QUANTITY_EVENTS, LogState
 
 ZERO = Decimal(0)
 MAX_LINES_PER_CHECK = 20
@@ -69,11 +71,11 @@ def _positions(client: Any, state: LogState, upto: dict[str, int]) -> list[str]:
 
 def _orders(client: Any, state: LogState, upto: dict[str, int]) -> list[str]:
     stored = {
-        order_id: (ORDER_STATUS_BY_EVENT[kind], filled)
+        order_id: (STATUS_AFTER_NAME[kind], filled)
         for order_id, kind, filled in client.query(
             "SELECT order_id, argMax(kind, position), "
-            "ifNull(argMaxIf(filled_quantity, position, kind IN ('OrderPartiallyFilled', "
-            "'OrderFilled', 'OrderCanceled', 'OrderExpired')), 0) "
+            "ifNull(argMaxIf(filled_quantity, position, "
+            f"kind IN {sql_names(FILLED_QUANTITY_EVENTS)}), 0) "
             "FROM order_events FINAL WHERE position <= {cp:UInt64} GROUP BY order_id",
             parameters=upto,
         ).result_rows

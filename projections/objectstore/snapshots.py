@@ -1,8 +1,9 @@
 """``ObjectStoreProjection``: end-of-day position snapshots under deterministic keys.
 
 Positions are the signed sums of ``FillRecorded`` quantities per (account, strategy, symbol);
-every other event (a run started, stopped or failed, an order, a decision) moves no position
-and only advances the checkpoint.
+every other event class is ignored on purpose (``IGNORED``): it moves no position and only
+advances the day and the checkpoint. A class in neither set stops the projection
+(``projections.dispatch``).
 When an event's UTC day (by event time) is later than the last one seen, the day(s) just
 ended are sealed: ``snapshots/positions/<account>/<YYYY-MM-DD>.json`` holds every position of
 that account at the end of the day, as the log stood before the first event of a later day.
@@ -17,15 +18,36 @@ were built from (``store_id``, once a runner has attached one).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from adapters.objectstore import ObjectNotFoundError, ObjectStore, open_object_store
+from domain.events.base import DomainEvent
+from domain.events.catalog import (
+    AccountFunded,
+    BalanceAdjusted,
+    BarClosed,
+    FillRecorded,
+    KillSwitchEngaged,
+    KillSwitchReleased,
+    PortfolioValued,
+    ReconciliationCompleted,
+    RiskDecisionMade,
+    RiskLimitsChanged,
+    RunFailed,
+    SignalGenerated,
+    StrategyRunStarted,
+    StrategyRunStopped,
+    TradingStateChanged,
+    VenueConnectionChanged,
+)
 from domain.events.codec import canonical_json
 from domain.events.envelope import RecordedEvent
+from domain.orders import STATUS_AFTER
+from projections.dispatch import EventRoutes
 from projections.queries.state import LogState
 
 SNAPSHOT_PREFIX = "snapshots/positions/"
@@ -92,6 +114,7 @@ class ObjectStoreProjection:
     """Writes one JSON snapshot per account per UTC day the log has moved past."""
 
     def __init__(self, store: ObjectStore, *, name: str = "objectstore") -> None:
+        ROUTES.check()
         self.name = name
         self.store = store
         self._progress = self._load()
@@ -137,8 +160,9 @@ class ObjectStoreProjection:
                     writes.update(_snapshots(progress, ended))
             if progress.day is None or day > progress.day:
                 progress.day = day
-            if event.event_type == "FillRecorded":
-                _book_fill(progress.positions, event.data)
+            book = ROUTES.handler(event)
+            if book is not None:
+                book(progress.positions, event.data)
             progress.position = event.position
         if progress.position == self._progress.position:
             return
@@ -192,6 +216,31 @@ def _book_fill(positions: Positions, data: dict[str, Any]) -> None:
     book = positions.setdefault(data["account"], {})
     key = (data["strategy"], data["symbol"])
     book[key] = book.get(key, Decimal(0)) + (quantity if data["side"] == "BUY" else -quantity)
+
+
+Booker = Callable[[Positions, dict[str, Any]], None]
+HANDLED: dict[type[DomainEvent], Booker] = {FillRecorded: _book_fill}
+IGNORED: frozenset[type[DomainEvent]] = frozenset(
+    {
+        *STATUS_AFTER,  # order lifecycle: an order moves no position until it fills
+        AccountFunded,  # cash, not positions: these snapshots hold positions only
+        BalanceAdjusted,  # idem
+        StrategyRunStarted,  # run lifecycle: moves no position
+        StrategyRunStopped,  # idem
+        RunFailed,  # idem
+        BarClosed,  # market data: moves no position
+        SignalGenerated,  # a wish, not a trade
+        RiskDecisionMade,  # a decision, not a trade
+        PortfolioValued,  # derived from fills and prices; positions come from FillRecorded
+        RiskLimitsChanged,  # operator controls: move no position
+        TradingStateChanged,  # idem
+        KillSwitchEngaged,  # idem
+        KillSwitchReleased,  # idem
+        VenueConnectionChanged,  # link status: moves no position
+        ReconciliationCompleted,  # a report of a comparison; moves no position
+    }
+)
+ROUTES = EventRoutes("objectstore", HANDLED, IGNORED)
 
 
 def _snapshots(progress: _Progress, day: date) -> dict[str, bytes]:

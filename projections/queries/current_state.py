@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select, Table, select
 
-from projections.queries.state import TERMINAL_STATUSES
+from domain.orders import TERMINAL
 from projections.sql.models import (
     CASH,
     CHECKPOINTS,
@@ -63,7 +63,7 @@ def orders(
         select(ORDERS), ORDERS, account=account, strategy=strategy, status=status, symbol=symbol
     )
     if open_only:
-        query = query.where(ORDERS.c.status.not_in(TERMINAL_STATUSES))
+        query = query.where(ORDERS.c.status.not_in(sorted(TERMINAL)))
     return _rows(engine, query.order_by(ORDERS.c.last_position.desc()).limit(limit))
 
 

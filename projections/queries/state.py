@@ -6,9 +6,10 @@ agree with the log at a given position. A read model exposes ``mismatches(state)
 
 Definitions (read models must agree on them):
 
-- ``orders[order_id].status`` is one of ``ORDER_STATUSES``, set by the order's last lifecycle
-  event; ``filled_quantity`` is the cumulative quantity that the order's own lifecycle events
-  (partially filled, filled, canceled, expired) last stated, 0 before any.
+- ``orders[order_id].status`` is the ``domain.orders.OrderStatus`` that ``STATUS_AFTER``
+  gives the order's last lifecycle event; ``filled_quantity`` is the cumulative quantity
+  that the order's own lifecycle events (partially filled, filled, canceled, expired) last
+  stated, 0 before any.
   An event for an order never submitted creates it with empty ``symbol`` and ``strategy``.
 - ``positions`` holds the signed sum of ``FillRecorded`` quantities (BUY +, SELL -) for every
   (account, strategy, symbol) that has had a fill; a flat position stays listed with 0.
@@ -19,53 +20,50 @@ Definitions (read models must agree on them):
 - ``cash[(account, currency)]``: Σ ``AccountFunded`` + Σ ``BalanceAdjusted`` - Σ signed fill
   notional - Σ fees, where a fill settles in its ``fee_currency``.
 - ``risk_decisions`` counts ``RiskDecisionMade``; ``approved + rejected == risk_decisions``.
+
+Every other event class is ignored on purpose (``IGNORED``, each with its reason), and a class
+in neither set stops the fold (``projections.dispatch``).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from domain.accounting import LotQueue
-from domain.events.envelope import RecordedEvent
-from infra.eventstore.store import EventStore
-
-SUBMITTED = "SUBMITTED"
-ACCEPTED = "ACCEPTED"
-PARTIALLY_FILLED = "PARTIALLY_FILLED"
-FILLED = "FILLED"
-PENDING_CANCEL = "PENDING_CANCEL"
-CANCELED = "CANCELED"
-REJECTED = "REJECTED"
-EXPIRED = "EXPIRED"
-ORDER_STATUSES = (
-    SUBMITTED,
-    ACCEPTED,
-    PARTIALLY_FILLED,
-    FILLED,
-    PENDING_CANCEL,
-    CANCELED,
-    REJECTED,
-    EXPIRED,
+from domain.events.base import DomainEvent
+from domain.events.catalog import (
+    AccountFunded,
+    BalanceAdjusted,
+    BarClosed,
+    FillRecorded,
+    KillSwitchEngaged,
+    KillSwitchReleased,
+    OrderSubmitted,
+    PortfolioValued,
+    ReconciliationCompleted,
+    RiskDecisionMade,
+    RiskLimitsChanged,
+    RunFailed,
+    SignalGenerated,
+    StrategyRunStarted,
+    StrategyRunStopped,
+    TradingStateChanged,
+    VenueConnectionChanged,
 )
-TERMINAL_STATUSES = (FILLED, CANCELED, REJECTED, EXPIRED)
-
-# Order lifecycle event type -> the status it leaves the order in.
-ORDER_STATUS_BY_EVENT = {
-    "OrderSubmitted": SUBMITTED,
-    "OrderAccepted": ACCEPTED,
-    "OrderPartiallyFilled": PARTIALLY_FILLED,
-    "OrderFilled": FILLED,
-    "OrderCancelRequested": PENDING_CANCEL,
-    "OrderCanceled": CANCELED,
-    "OrderRejected": REJECTED,
-    "OrderExpired": EXPIRED,
-}
+from domain.events.envelope import RecordedEvent
+from domain.orders import STATUS_AFTER, OrderStatus
+from infra.eventstore.store import EventStore
+from projections.dispatch import EventRoutes
 
 ZERO = Decimal(0)
+FILLED_QUANTITY_EVENTS: tuple[type[DomainEvent], ...] = tuple(
+    kind for kind in STATUS_AFTER if "filled_quantity" in kind.model_fields
+)
+"""The order lifecycle events that state the order's cumulative filled quantity."""
 
 
 @dataclass
@@ -99,40 +97,44 @@ class LogState:
     approved: int = 0
     rejected: int = 0
 
+    def __post_init__(self) -> None:
+        ROUTES.check()  # a catalog class this fold has no decision for: refuse to start
+
     def apply(self, event: RecordedEvent) -> None:
         """Fold one event in; events must come in position order."""
         if event.position <= self.head:
             raise ValueError(f"event {event.position} is not after state head {self.head}")
+        handler = ROUTES.handler(event)
         self.head = event.position
-        data = event.data
-        kind = event.event_type
-        if kind in ORDER_STATUS_BY_EVENT:
-            self._order_event(kind, data)
-        elif kind == "FillRecorded":
-            self._fill(data)
-        elif kind in ("AccountFunded", "BalanceAdjusted"):
-            key = (data["account"], data["currency"])
-            self.cash[key] = self.cash.get(key, ZERO) + Decimal(data["amount"])
-        elif kind == "RiskDecisionMade":
-            self.risk_decisions += 1
-            if data["approved"]:
-                self.approved += 1
-            else:
-                self.rejected += 1
+        if handler is not None:
+            handler(self, event.event_class, event.data)
 
-    def _order_event(self, kind: str, data: dict[str, Any]) -> None:
+    def _order_submitted(self, kind: type[DomainEvent], data: dict[str, Any]) -> None:
+        self.orders[data["order_id"]] = OrderState(
+            OrderStatus.SUBMITTED, ZERO, data["symbol"], data["strategy"]
+        )
+
+    def _order_event(self, kind: type[DomainEvent], data: dict[str, Any]) -> None:
         order_id = data["order_id"]
         order = self.orders.get(order_id)
-        if kind == "OrderSubmitted":
-            self.orders[order_id] = OrderState(SUBMITTED, ZERO, data["symbol"], data["strategy"])
-            return
         if order is None:
-            order = self.orders[order_id] = OrderState(SUBMITTED, ZERO, "", "")
-        order.status = ORDER_STATUS_BY_EVENT[kind]
+            order = self.orders[order_id] = OrderState(OrderStatus.SUBMITTED, ZERO, "", "")
+        order.status = STATUS_AFTER[kind]
         if "filled_quantity" in data:
             order.filled_quantity = Decimal(data["filled_quantity"])
 
-    def _fill(self, data: dict[str, Any]) -> None:
+    def _cash_moved(self, kind: type[DomainEvent], data: dict[str, Any]) -> None:
+        key = (data["account"], data["currency"])
+        self.cash[key] = self.cash.get(key, ZERO) + Decimal(data["amount"])
+
+    def _risk_decision(self, kind: type[DomainEvent], data: dict[str, Any]) -> None:
+        self.risk_decisions += 1
+        if data["approved"]:
+            self.approved += 1
+        else:
+            self.rejected += 1
+
+    def _fill(self, kind: type[DomainEvent], data: dict[str, Any]) -> None:
         quantity = Decimal(data["quantity"])
         price = Decimal(data["price"])
         fee = Decimal(data["fee"])
@@ -155,6 +157,35 @@ class LogState:
     def snapshot(self) -> LogState:
         """An independent copy (the builder keeps folding into the original)."""
         return copy.deepcopy(self)
+
+
+Handler = Callable[[LogState, type[DomainEvent], dict[str, Any]], None]
+
+HANDLED: dict[type[DomainEvent], Handler] = {
+    OrderSubmitted: LogState._order_submitted,
+    **{kind: LogState._order_event for kind in STATUS_AFTER if kind is not OrderSubmitted},
+    FillRecorded: LogState._fill,
+    AccountFunded: LogState._cash_moved,
+    BalanceAdjusted: LogState._cash_moved,
+    RiskDecisionMade: LogState._risk_decision,
+}
+IGNORED: frozenset[type[DomainEvent]] = frozenset(
+    {
+        StrategyRunStarted,  # runs are checked by their own read models, not verified
+        StrategyRunStopped,  # idem
+        RunFailed,  # idem
+        BarClosed,  # market data: moves no order, position or balance
+        SignalGenerated,  # a wish, not an order: nothing to verify until it is decided
+        PortfolioValued,  # derived from fills and prices; positions come from FillRecorded
+        RiskLimitsChanged,  # limits are configuration, not part of the verified state
+        TradingStateChanged,  # idem (the kill-switch log is audited from the log itself)
+        KillSwitchEngaged,  # idem
+        KillSwitchReleased,  # idem
+        VenueConnectionChanged,  # link status: moves nothing
+        ReconciliationCompleted,  # a report of a comparison; changes nothing by itself
+    }
+)
+ROUTES = EventRoutes("log state", HANDLED, IGNORED)
 
 
 def fold(events: Iterable[RecordedEvent], state: LogState | None = None) -> LogState:

@@ -20,14 +20,54 @@ from decimal import Context, Decimal, localcontext
 from typing import Any
 
 from domain.accounting import LotQueue
+from domain.events.base import DomainEvent
+from domain.events.catalog import (
+    AccountFunded,
+    BalanceAdjusted,
+    BarClosed,
+    FillRecorded,
+    KillSwitchEngaged,
+    KillSwitchReleased,
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRequested,
+    OrderExpired,
+    OrderFilled,
+    OrderPartiallyFilled,
+    OrderRejected,
+    OrderSubmitted,
+    PortfolioValued,
+    ReconciliationCompleted,
+    RiskDecisionMade,
+    RiskLimitsChanged,
+    RunFailed,
+    SignalGenerated,
+    StrategyRunStarted,
+    StrategyRunStopped,
+    TradingStateChanged,
+    VenueConnectionChanged,
+)
 from domain.events.envelope import RecordedEvent
-from projections.queries.state import ORDER_STATUS_BY_EVENT, SUBMITTED
+from domain.orders import STATUS_AFTER
+from projections.dispatch import EventRoutes
+from projections.sql.models import CASH, ORDERS, POSITIONS, RUNS, TRADING, row_defaults
 from projections.sql.types import QUANTUM
 
 Row = dict[str, Any]
 ZERO = Decimal(0)
 EXACT = Context(prec=60)  # wide enough that no intermediate product is ever rounded
 _EPOCH = datetime(1970, 1, 1)
+# A new row of each table: every column at its model default (``projections.sql.models``).
+_ORDER_ROW, _POSITION_ROW, _CASH_ROW = (
+    row_defaults(ORDERS),
+    row_defaults(POSITIONS),
+    row_defaults(CASH),
+)
+_RUN_ROW, _TRADING_ROW = row_defaults(RUNS), row_defaults(TRADING)
+# Order lifecycle event class -> the status it leaves the order in, as the column stores it.
+_STATUS = {kind: status.value for kind, status in STATUS_AFTER.items()}
+_ORDER_EVENTS = frozenset({*STATUS_AFTER, FillRecorded})  # events naming an order_id
+_TRADING_EVENTS = frozenset({TradingStateChanged, KillSwitchEngaged, KillSwitchReleased})
 
 
 def naive_utc(micros: int) -> datetime:
@@ -65,27 +105,27 @@ def needed_keys(events: Sequence[RecordedEvent]) -> NeededKeys:
     submitted: set[str] = set()
     started: set[str] = set()
     for event in events:
-        kind = event.event_type
+        kind = event.event_class
         data = event.data
-        if kind == "OrderSubmitted":
+        if kind is OrderSubmitted:
             submitted.add(data["order_id"])
-        elif kind in ORDER_STATUS_BY_EVENT or kind == "FillRecorded":
+        elif kind in _ORDER_EVENTS:
             if data["order_id"] not in submitted:
                 keys.orders.add(data["order_id"])
-            if kind == "FillRecorded":
+            if kind is FillRecorded:
                 key = (data["account"], data["strategy"], data["symbol"])
                 keys.positions.add(key)
                 traded = keys.traded.setdefault(key, [ZERO, ZERO])
                 traded[data["side"] != "BUY"] += Decimal(data["quantity"])
                 keys.cash.add((data["account"], data["fee_currency"]))
-        elif kind in ("AccountFunded", "BalanceAdjusted"):
+        elif kind is AccountFunded or kind is BalanceAdjusted:
             keys.cash.add((data["account"], data["currency"]))
-        elif kind == "StrategyRunStarted":
+        elif kind is StrategyRunStarted:
             started.add(data["run_id"])
-        elif kind in ("StrategyRunStopped", "RunFailed", "PortfolioValued"):
+        elif kind is StrategyRunStopped or kind is RunFailed or kind is PortfolioValued:
             if data["run_id"] not in started:
                 keys.runs.add(data["run_id"])
-        elif kind in ("KillSwitchEngaged", "KillSwitchReleased", "TradingStateChanged"):
+        elif kind in _TRADING_EVENTS:
             keys.trading.add(data["account"])
     return keys
 
@@ -112,7 +152,7 @@ class BatchFold:
     def apply(self, events: Sequence[RecordedEvent]) -> None:
         with localcontext(EXACT):
             for event in events:
-                handler = _HANDLERS.get(event.event_type)
+                handler = ROUTES.handler(event)
                 if handler is not None:
                     handler(self, event, event.data, naive_utc(event.event_time_us))
 
@@ -121,66 +161,81 @@ class BatchFold:
     def _order(self, order_id: str, position: int, at: datetime) -> Row:
         row = self.orders.get(order_id)
         if row is None:  # an event for an order this log never submitted
-            row = self.orders[order_id] = new_order_row(order_id)
+            row = self.orders[order_id] = {**_ORDER_ROW, "order_id": order_id}
         row["last_position"] = position
         row["updated_at"] = at
         return row
 
     def order_submitted(self, event: RecordedEvent, data: Row, at: datetime) -> None:
-        row = new_order_row(data["order_id"])
-        row.update(
-            client_order_id=data["client_order_id"],
-            account=data["account"],
-            strategy=data["strategy"],
-            symbol=data["symbol"],
-            side=data["side"],
-            order_type=data["order_type"],
-            time_in_force=data.get("time_in_force", "GTC"),
-            quantity=dec(data["quantity"]),
-            limit_price=opt_dec(data.get("limit_price")),
-            stop_price=opt_dec(data.get("stop_price")),
-            venue=data["venue"],
-            decision_id=data["decision_id"],
-            leaves_quantity=dec(data["quantity"]),
-            submitted_at=at,
-            updated_at=at,
-            last_position=event.position,
-        )
-        self.orders[data["order_id"]] = row
+        self.orders[data["order_id"]] = {
+            **_ORDER_ROW,
+            "order_id": data["order_id"],
+            "client_order_id": data["client_order_id"],
+            "account": data["account"],
+            "strategy": data["strategy"],
+            "symbol": data["symbol"],
+            "side": data["side"],
+            "order_type": data["order_type"],
+            "time_in_force": data.get("time_in_force", "GTC"),
+            "quantity": dec(data["quantity"]),
+            "limit_price": opt_dec(data.get("limit_price")),
+            "stop_price": opt_dec(data.get("stop_price")),
+            "venue": data["venue"],
+            "decision_id": data["decision_id"],
+            "leaves_quantity": dec(data["quantity"]),
+            "submitted_at": at,
+            "updated_at": at,
+            "last_position": event.position,
+        }
 
-    def order_event(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+    def _lifecycle(self, event: RecordedEvent, data: Row, at: datetime) -> Row:
+        """The order's row with the status (and filled quantity) ``event`` leaves it in."""
         row = self._order(data["order_id"], event.position, at)
-        kind = event.event_type
-        row["status"] = ORDER_STATUS_BY_EVENT[kind]
+        row["status"] = _STATUS[event.event_class]
         if "filled_quantity" in data:
             row["filled_quantity"] = dec(data["filled_quantity"])
-        if kind == "OrderAccepted":
-            row["venue_order_id"] = data["venue_order_id"]
-            row["accepted_at"] = at
-        elif kind == "OrderPartiallyFilled":
-            row["leaves_quantity"] = dec(data["leaves_quantity"])
-            row["average_price"] = dec(data["average_price"])
-            row["first_fill_at"] = row["first_fill_at"] or at
-        elif kind == "OrderFilled":
-            row["leaves_quantity"] = ZERO
-            row["average_price"] = dec(data["average_price"])
-            row["first_fill_at"] = row["first_fill_at"] or at
-            row["filled_at"] = at
-        elif kind == "OrderCancelRequested":
-            row["cancel_requested_at"] = at
-            row["cancel_requested_by"] = data["requested_by"]
-            row["cancel_reason"] = data["reason"]
-        elif kind == "OrderCanceled":
-            row["leaves_quantity"] = ZERO
-            row["canceled_at"] = at
-            row["cancel_reason"] = data["reason"]
-        elif kind == "OrderRejected":
-            row["leaves_quantity"] = ZERO
-            row["rejected_at"] = at
-            row["reject_reason"] = data["reason"]
-        elif kind == "OrderExpired":
-            row["leaves_quantity"] = ZERO
-            row["expired_at"] = at
+        return row
+
+    def order_accepted(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        row = self._lifecycle(event, data, at)
+        row["venue_order_id"] = data["venue_order_id"]
+        row["accepted_at"] = at
+
+    def order_partially_filled(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        row = self._lifecycle(event, data, at)
+        row["leaves_quantity"] = dec(data["leaves_quantity"])
+        row["average_price"] = dec(data["average_price"])
+        row["first_fill_at"] = row["first_fill_at"] or at
+
+    def order_filled(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        row = self._lifecycle(event, data, at)
+        row["leaves_quantity"] = ZERO
+        row["average_price"] = dec(data["average_price"])
+        row["first_fill_at"] = row["first_fill_at"] or at
+        row["filled_at"] = at
+
+    def order_cancel_requested(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        row = self._lifecycle(event, data, at)
+        row["cancel_requested_at"] = at
+        row["cancel_requested_by"] = data["requested_by"]
+        row["cancel_reason"] = data["reason"]
+
+    def order_canceled(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        row = self._lifecycle(event, data, at)
+        row["leaves_quantity"] = ZERO
+        row["canceled_at"] = at
+        row["cancel_reason"] = data["reason"]
+
+    def order_rejected(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        row = self._lifecycle(event, data, at)
+        row["leaves_quantity"] = ZERO
+        row["rejected_at"] = at
+        row["reject_reason"] = data["reason"]
+
+    def order_expired(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        row = self._lifecycle(event, data, at)
+        row["leaves_quantity"] = ZERO
+        row["expired_at"] = at
 
     # --- fills, positions, cash -----------------------------------------------------------
 
@@ -225,15 +280,10 @@ class BatchFold:
         row = self.positions.get(key)
         if row is None:
             row = self.positions[key] = {
+                **_POSITION_ROW,
                 "account": key[0],
                 "strategy": key[1],
                 "symbol": key[2],
-                "quantity": ZERO,
-                "cost_basis": ZERO,
-                "average_price": ZERO,
-                "realized_pnl": ZERO,
-                "fees": ZERO,
-                "fill_count": 0,
             }
         lots = self.lots.get(key)
         if lots is None:  # a position new to the read model (known ones come with their lots)
@@ -272,9 +322,9 @@ class BatchFold:
         row = self.cash.get((account, currency))
         if row is None:
             row = self.cash[(account, currency)] = {
+                **_CASH_ROW,
                 "account": account,
                 "currency": currency,
-                "balance": ZERO,
             }
         row["updated_at"] = at
         row["last_position"] = position
@@ -344,24 +394,30 @@ class BatchFold:
             "last_position": event.position,
         }
 
-    def trading_control(self, event: RecordedEvent, data: Row, at: datetime) -> None:
-        kind = event.event_type
+    def trading_state_changed(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        old, new = data["old_state"], data["new_state"]
+        self._trading(event, data, at, "STATE_CHANGED", (old, new))["state"] = new
+
+    def kill_switch_engaged(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        self._trading(event, data, at, "ENGAGED")["kill_switch_engaged"] = True
+
+    def kill_switch_released(self, event: RecordedEvent, data: Row, at: datetime) -> None:
+        self._trading(event, data, at, "RELEASED")["kill_switch_engaged"] = False
+
+    def _trading(
+        self,
+        event: RecordedEvent,
+        data: Row,
+        at: datetime,
+        action: str,
+        states: tuple[str | None, str | None] = (None, None),
+    ) -> Row:
+        """The account's trading-state row, changed by ``event``, which is logged as ``action``
+        (with the old and new state when it changed the state)."""
         account = data["account"]
         row = self.trading.get(account)
         if row is None:
-            row = self.trading[account] = {
-                "account": account,
-                "state": "ACTIVE",
-                "kill_switch_engaged": False,
-            }
-        old_state = new_state = None
-        if kind == "TradingStateChanged":
-            action = "STATE_CHANGED"
-            old_state, new_state = data["old_state"], data["new_state"]
-            row["state"] = new_state
-        else:
-            action = "ENGAGED" if kind == "KillSwitchEngaged" else "RELEASED"
-            row["kill_switch_engaged"] = kind == "KillSwitchEngaged"
+            row = self.trading[account] = {**_TRADING_ROW, "account": account}
         row.update(
             changed_by=data["operator"],
             reason=data["reason"],
@@ -373,18 +429,20 @@ class BatchFold:
                 "position": event.position,
                 "account": account,
                 "action": action,
-                "old_state": old_state,
-                "new_state": new_state,
+                "old_state": states[0],
+                "new_state": states[1],
                 "operator": data["operator"],
                 "reason": data["reason"],
                 "event_time": at,
             }
         )
+        return row
 
     # --- strategy runs --------------------------------------------------------------------
 
     def run_started(self, event: RecordedEvent, data: Row, at: datetime) -> None:
         self.runs[data["run_id"]] = {
+            **_RUN_ROW,
             "run_id": data["run_id"],
             "strategy": data["strategy"],
             "account": data["account"],
@@ -394,17 +452,7 @@ class BatchFold:
             "initial_cash": dec(data["initial_cash"]),
             "currency": data.get("currency", "USD"),
             "config_hash": data["config_hash"],
-            "status": "RUNNING",
             "started_at": at,
-            "stopped_at": None,
-            "stop_reason": None,
-            "final_equity": None,
-            "equity": None,
-            "cash": None,
-            "realized_pnl": None,
-            "unrealized_pnl": None,
-            "fees": None,
-            "valued_at": None,
             "updated_at": at,
             "last_position": event.position,
         }
@@ -412,28 +460,7 @@ class BatchFold:
     def _run(self, run_id: str, position: int, at: datetime) -> Row:
         row = self.runs.get(run_id)
         if row is None:  # stopped/valued without a start on record
-            row = self.runs[run_id] = {
-                "run_id": run_id,
-                "strategy": "",
-                "account": "",
-                "mode": "",
-                "symbols": "[]",
-                "params": "{}",
-                "initial_cash": ZERO,
-                "currency": "",
-                "config_hash": "",
-                "status": "RUNNING",
-                "started_at": None,
-                "stopped_at": None,
-                "stop_reason": None,
-                "final_equity": None,
-                "equity": None,
-                "cash": None,
-                "realized_pnl": None,
-                "unrealized_pnl": None,
-                "fees": None,
-                "valued_at": None,
-            }
+            row = self.runs[run_id] = {**_RUN_ROW, "run_id": run_id}
         row["updated_at"] = at
         row["last_position"] = position
         return row
@@ -475,54 +502,35 @@ def _lot_key(key: tuple[str, str, str], opened: int) -> Row:
     return {"account": key[0], "strategy": key[1], "symbol": key[2], "opened_position": opened}
 
 
-def new_order_row(order_id: str) -> Row:
-    return {
-        "order_id": order_id,
-        "client_order_id": None,
-        "account": "",
-        "strategy": "",
-        "symbol": "",
-        "side": None,
-        "order_type": None,
-        "time_in_force": None,
-        "quantity": None,
-        "limit_price": None,
-        "stop_price": None,
-        "venue": None,
-        "venue_order_id": None,
-        "decision_id": None,
-        "status": SUBMITTED,
-        "filled_quantity": ZERO,
-        "leaves_quantity": None,
-        "average_price": None,
-        "reject_reason": None,
-        "cancel_reason": None,
-        "cancel_requested_by": None,
-        "submitted_at": None,
-        "accepted_at": None,
-        "first_fill_at": None,
-        "filled_at": None,
-        "cancel_requested_at": None,
-        "canceled_at": None,
-        "rejected_at": None,
-        "expired_at": None,
-    }
-
-
 Handler = Callable[[BatchFold, RecordedEvent, Row, datetime], None]
-_HANDLERS: dict[str, Handler] = {
-    "OrderSubmitted": BatchFold.order_submitted,
-    **{kind: BatchFold.order_event for kind in ORDER_STATUS_BY_EVENT if kind != "OrderSubmitted"},
-    "FillRecorded": BatchFold.fill_recorded,
-    "AccountFunded": BatchFold.cash_moved,
-    "BalanceAdjusted": BatchFold.cash_moved,
-    "RiskDecisionMade": BatchFold.risk_decision,
-    "RiskLimitsChanged": BatchFold.limits_changed,
-    "KillSwitchEngaged": BatchFold.trading_control,
-    "KillSwitchReleased": BatchFold.trading_control,
-    "TradingStateChanged": BatchFold.trading_control,
-    "StrategyRunStarted": BatchFold.run_started,
-    "StrategyRunStopped": BatchFold.run_stopped,
-    "RunFailed": BatchFold.run_failed,
-    "PortfolioValued": BatchFold.portfolio_valued,
+HANDLED: dict[type[DomainEvent], Handler] = {
+    OrderSubmitted: BatchFold.order_submitted,
+    OrderAccepted: BatchFold.order_accepted,
+    OrderPartiallyFilled: BatchFold.order_partially_filled,
+    OrderFilled: BatchFold.order_filled,
+    OrderCancelRequested: BatchFold.order_cancel_requested,
+    OrderCanceled: BatchFold.order_canceled,
+    OrderRejected: BatchFold.order_rejected,
+    OrderExpired: BatchFold.order_expired,
+    FillRecorded: BatchFold.fill_recorded,
+    AccountFunded: BatchFold.cash_moved,
+    BalanceAdjusted: BatchFold.cash_moved,
+    RiskDecisionMade: BatchFold.risk_decision,
+    RiskLimitsChanged: BatchFold.limits_changed,
+    TradingStateChanged: BatchFold.trading_state_changed,
+    KillSwitchEngaged: BatchFold.kill_switch_engaged,
+    KillSwitchReleased: BatchFold.kill_switch_released,
+    StrategyRunStarted: BatchFold.run_started,
+    StrategyRunStopped: BatchFold.run_stopped,
+    RunFailed: BatchFold.run_failed,
+    PortfolioValued: BatchFold.portfolio_valued,
 }
+IGNORED: frozenset[type[DomainEvent]] = frozenset(
+    {
+        BarClosed,  # market data is analytics (ClickHouse), not current state
+        SignalGenerated,  # a wish: current state starts at the risk decision
+        VenueConnectionChanged,  # link status: no table keeps it
+        ReconciliationCompleted,  # a report of a comparison; changes no row by itself
+    }
+)
+ROUTES = EventRoutes("sql", HANDLED, IGNORED)

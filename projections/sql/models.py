@@ -3,21 +3,28 @@
 Every row carries ``last_position``: the global position of the event that last changed it, so
 an auditor can go from any row straight to the fact behind it. Append-only fact tables (fills,
 risk decisions, limit changes, the kill-switch log) are keyed by the event's position.
-The schema itself is created by the alembic migrations in ``migrations/``; keep them in step.
+These models are the one description of each table: its columns, indexes and the value each
+column of a new row starts at (``default``, read by ``row_defaults``; a Python-side default,
+so it changes no DDL). The alembic migrations in ``migrations/`` create the schema; a test
+compares the migrated schema with these models (tests/projections/test_sql_schema.py), and new
+revisions are generated from them (docs/runbooks/sql-read-model-migrations.md).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain.orders import OrderStatus
 from projections.sql.types import exact_decimal, utc_micros
 
 ID = 128  # ids: order, fill, decision, run ids
 NAME = 64  # accounts, strategies, symbols, venues, operators
+ZERO = Decimal(0)
 
 
 class Base(DeclarativeBase):
@@ -29,9 +36,9 @@ class Order(Base):
 
     order_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
     client_order_id: Mapped[str | None] = mapped_column(String(ID))
-    account: Mapped[str] = mapped_column(String(NAME))
-    strategy: Mapped[str] = mapped_column(String(NAME))
-    symbol: Mapped[str] = mapped_column(String(NAME))
+    account: Mapped[str] = mapped_column(String(NAME), default="")
+    strategy: Mapped[str] = mapped_column(String(NAME), default="")
+    symbol: Mapped[str] = mapped_column(String(NAME), default="")
     side: Mapped[str | None] = mapped_column(String(8))
     order_type: Mapped[str | None] = mapped_column(String(16))
     time_in_force: Mapped[str | None] = mapped_column(String(8))
@@ -41,8 +48,8 @@ class Order(Base):
     venue: Mapped[str | None] = mapped_column(String(NAME))
     venue_order_id: Mapped[str | None] = mapped_column(String(ID))
     decision_id: Mapped[str | None] = mapped_column(String(ID))
-    status: Mapped[str] = mapped_column(String(24))
-    filled_quantity: Mapped[Decimal] = mapped_column(exact_decimal())
+    status: Mapped[str] = mapped_column(String(24), default=OrderStatus.SUBMITTED.value)
+    filled_quantity: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
     leaves_quantity: Mapped[Decimal | None] = mapped_column(exact_decimal())
     average_price: Mapped[Decimal | None] = mapped_column(exact_decimal())
     reject_reason: Mapped[str | None] = mapped_column(Text)
@@ -101,12 +108,12 @@ class Position(Base):
     account: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     strategy: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     symbol: Mapped[str] = mapped_column(String(NAME), primary_key=True)
-    quantity: Mapped[Decimal] = mapped_column(exact_decimal())
-    cost_basis: Mapped[Decimal] = mapped_column(exact_decimal())
-    average_price: Mapped[Decimal] = mapped_column(exact_decimal())
-    realized_pnl: Mapped[Decimal] = mapped_column(exact_decimal())
-    fees: Mapped[Decimal] = mapped_column(exact_decimal())
-    fill_count: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
+    cost_basis: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
+    average_price: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
+    realized_pnl: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
+    fees: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
+    fill_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(utc_micros())
     last_position: Mapped[int] = mapped_column(BigInteger)
 
@@ -132,7 +139,7 @@ class CashBalance(Base):
 
     account: Mapped[str] = mapped_column(String(NAME), primary_key=True)
     currency: Mapped[str] = mapped_column(String(16), primary_key=True)
-    balance: Mapped[Decimal] = mapped_column(exact_decimal())
+    balance: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
     updated_at: Mapped[datetime] = mapped_column(utc_micros())
     last_position: Mapped[int] = mapped_column(BigInteger)
 
@@ -183,15 +190,15 @@ class StrategyRun(Base):
     __tablename__ = "strategy_runs"
 
     run_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
-    strategy: Mapped[str] = mapped_column(String(NAME))
-    account: Mapped[str] = mapped_column(String(NAME))
-    mode: Mapped[str] = mapped_column(String(16))
-    symbols: Mapped[str] = mapped_column(Text)
-    params: Mapped[str] = mapped_column(Text)
-    initial_cash: Mapped[Decimal] = mapped_column(exact_decimal())
-    currency: Mapped[str] = mapped_column(String(16))
-    config_hash: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str] = mapped_column(String(NAME), default="")
+    account: Mapped[str] = mapped_column(String(NAME), default="")
+    mode: Mapped[str] = mapped_column(String(16), default="")
+    symbols: Mapped[str] = mapped_column(Text, default="[]")
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    initial_cash: Mapped[Decimal] = mapped_column(exact_decimal(), default=ZERO)
+    currency: Mapped[str] = mapped_column(String(16), default="")
+    config_hash: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16), default="RUNNING")
     started_at: Mapped[datetime | None] = mapped_column(utc_micros())
     stopped_at: Mapped[datetime | None] = mapped_column(utc_micros())
     stop_reason: Mapped[str | None] = mapped_column(Text)
@@ -258,8 +265,8 @@ class TradingStateRow(Base):
     __tablename__ = "trading_states"
 
     account: Mapped[str] = mapped_column(String(NAME), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16))
-    kill_switch_engaged: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    kill_switch_engaged: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_by: Mapped[str] = mapped_column(String(NAME))
     reason: Mapped[str] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(utc_micros())
@@ -277,6 +284,17 @@ class Checkpoint(Base):
     updated_at: Mapped[datetime] = mapped_column(utc_micros())
     store_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     """The identity of the event store the rows were built from (``EventStore.identity``)."""
+
+
+def row_defaults(table: Table) -> dict[str, Any]:
+    """A new row of ``table``: every column at its default (``None`` where it has none)."""
+    row: dict[str, Any] = {}
+    for column in table.c:
+        default = column.default
+        if default is not None and not default.is_scalar:
+            raise TypeError(f"{table.name}.{column.name}: a row default must be a plain value")
+        row[column.name] = None if default is None else default.arg  # type: ignore[attr-defined]
+    return row
 
 
 def _table(model: type[Base]) -> Table:

@@ -26,7 +26,7 @@ from projections.sql.engine import (
     create_read_model_engine,
     unwritable_sqlite_file,
 )
-from projections.sql.fold import BatchFold, Row, needed_keys
+from projections.sql.fold import ROUTES, BatchFold, Row, needed_keys
 from projections.sql.models import (
     CASH,
     CHECKPOINTS,
@@ -77,6 +77,7 @@ class SqlProjection:
     """Orders, fills, positions, cash, risk decisions, runs, limits and the kill-switch log."""
 
     def __init__(self, engine: Engine, *, name: str = "sql", read_only: bool = False) -> None:
+        ROUTES.check()
         self.engine = engine
         self.name = name
         self.read_only = read_only
@@ -98,10 +99,10 @@ class SqlProjection:
                 _check_schema(engine, url)
             else:
                 migrate.upgrade(engine)
+            return cls(engine, name=name, read_only=reading)
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, name=name, read_only=reading)
 
     # --- the Projection protocol ----------------------------------------------------------
 

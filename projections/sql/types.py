@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String, TypeDecorator
 from sqlalchemy.dialects import mysql
+from sqlalchemy.types import TypeEngine
 
 SCALE = 18
 QUANTUM = Decimal(1).scaleb(-SCALE)
@@ -46,3 +47,14 @@ def exact_decimal() -> Numeric[Decimal]:
 def utc_micros() -> DateTime:
     """Naive UTC datetimes with microseconds (DATETIME(6) on MySQL)."""
     return DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def constructor_of(column_type: TypeEngine[Any]) -> str | None:
+    """``"exact_decimal()"`` or ``"utc_micros()"`` for the types those build, else ``None``:
+    how a generated migration writes them (instead of their variants spelled out)."""
+    variants = column_type._variant_mapping  # sqlalchemy's per-dialect variants
+    if isinstance(column_type, Numeric) and isinstance(variants.get("sqlite"), DecimalText):
+        return "exact_decimal()"
+    if isinstance(column_type, DateTime) and isinstance(variants.get("mysql"), mysql.DATETIME):
+        return "utc_micros()"
+    return None

@@ -88,7 +88,7 @@ def test_sigkill_mid_apply_then_restart_projects_every_event_exactly_once(
         assert projection.checkpoint() == len(events)
         expected: dict[str, int] = {}
         for event in events:
-            route = ROUTES.get(event.event_type)
+            route = ROUTES.handler(event)
             if route:
                 expected[route[0]] = expected.get(route[0], 0) + 1
         assert projection.row_counts() == expected

@@ -32,7 +32,7 @@ def projection(tmp_path: Path) -> Iterator[ClickHouseProjection]:
 def expected_rows(events: Sequence[RecordedEvent] | None = None) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for event in synthetic_events(BARS) if events is None else events:
-        route = ROUTES.get(event.event_type)
+        route = ROUTES.handler(event)
         if route:
             counts[route[0]] += 1
     return dict(counts)
