@@ -1,5 +1,6 @@
 """A run as the log tells it: ``read_run`` folds one run's recorded events into its state
-(stream versions, event sequence, the book, open orders, operator commands, how it ended).
+(stream versions, event sequence, the book, open orders, operator commands, how it ended,
+which operator requests it applied).
 
 Recovery (``api.application.recovery``) replays the run against this; ``lh optimize`` reads it to
 know which grid points are already recorded."""
@@ -14,6 +15,7 @@ from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandRejected,
     OrderCanceled,
     OrderCancelRequested,
     OrderExpired,
@@ -31,6 +33,7 @@ from domain.events.catalog import (
 )
 from domain.events.envelope import RecordedEvent
 from domain.events.streams import order_stream, run_stream
+from domain.events.types import ActorKind
 from domain.portfolio import Book
 from infra.eventstore.store import EventStore
 
@@ -41,6 +44,7 @@ _COMMANDS = (
     TradingStateChanged,
     RiskLimitsChanged,
     ReconciliationCompleted,  # recorded by an earlier resume: re-recorded as it was
+    OperatorCommandRejected,
 )
 
 
@@ -78,6 +82,8 @@ class RecordedRun:
     stop_reason: str = ""
     stop_from: int = 0
     failure: RunFailed | None = None
+    causes: set[str] = field(default_factory=set)
+    """Every causation id in the run: the event ids of the operator requests it applied."""
 
 
 def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
@@ -137,6 +143,8 @@ def _stop_cancel(payload: DomainEvent) -> bool:
 
 def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
     payload = event.payload
+    if event.causation_id is not None:
+        run.causes.add(event.causation_id)
     if isinstance(payload, PortfolioValued):
         run.valuations += 1
         run.last_valuation = payload
@@ -159,6 +167,8 @@ def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
             run.open_orders[payload.order_id] -= payload.quantity
     elif isinstance(payload, _TERMINAL):
         run.open_orders.pop(payload.order_id, None)
+    elif isinstance(payload, OrderCancelRequested) and event.actor.kind is ActorKind.OPERATOR:
+        run.commands.append((sequence, payload))  # an operator's cancel, re-applied in place
     elif isinstance(payload, _COMMANDS):
         run.commands.append((sequence, payload))
     elif isinstance(payload, RunFailed):

@@ -35,6 +35,8 @@ from domain.events.base import DomainEvent
 from domain.events.catalog import (
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandRejected,
+    OrderCancelRequested,
     ReconciliationCompleted,
     RiskLimitsChanged,
     RunFailed,
@@ -46,7 +48,7 @@ from infra.eventstore.store import EventStore
 
 def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
     """Re-apply an operator command recorded in the run (same effects, same events)."""
-    if isinstance(command, ReconciliationCompleted | RunFailed):
+    if isinstance(command, ReconciliationCompleted | RunFailed | OperatorCommandRejected):
         engine.record_fact(command)
     elif isinstance(command, KillSwitchEngaged):
         engine.engage_kill_switch(operator=command.operator, reason=command.reason)
@@ -59,6 +61,13 @@ def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
     elif isinstance(command, RiskLimitsChanged):
         engine.change_limit(
             command.limit, command.new_value, operator=command.operator, reason=command.reason
+        )
+    elif isinstance(command, OrderCancelRequested):
+        engine.cancel_order(
+            command.order_id,
+            reason=command.reason,
+            requested_by=command.requested_by,
+            by_operator=True,
         )
     else:
         raise RecoveryError(f"cannot re-apply {command.event_type()}")

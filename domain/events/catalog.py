@@ -201,6 +201,33 @@ class KillSwitchReleased(DomainEvent):
     reason: str
 
 
+class OperatorCommandRequested(DomainEvent):
+    """An operator asked a run to act (``lh ctl``), recorded in the run's control stream.
+
+    ``command`` is one of ``kill-switch-engage``, ``kill-switch-release``, ``state``
+    (``arguments.state``), ``limit`` (``arguments.name``, ``arguments.value``) and ``cancel``
+    (``arguments.order_id``). The session applies it once, at its next step, and records the
+    outcome (``KillSwitchEngaged``...) or ``OperatorCommandRejected`` caused by this event.
+    """
+
+    request_id: str
+    run_id: str
+    command: str
+    arguments: dict[str, str]
+    operator: str
+    reason: str
+
+
+class OperatorCommandRejected(DomainEvent):
+    """A run could not apply an operator's request (an order not open, a value out of bounds,
+    a kill switch not engaged); ``error`` says why. Nothing else changed."""
+
+    request_id: str
+    run_id: str
+    command: str
+    error: str
+
+
 # --- orders --------------------------------------------------------------------------------
 
 
