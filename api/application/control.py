@@ -83,21 +83,21 @@ def find_run(store: EventStore, run: str) -> RunTarget:
     for event in events:
         payload = event.payload
         if isinstance(payload, StrategyRunStopped):
-            ended = f"stopped ({payload.reason})"
+            ended = f"stopped: {payload.reason}"
         elif isinstance(payload, RunFailed) and not payload.resumable:
-            ended = f"failed ({payload.error_type})"
+            ended = f"failed: {payload.error_type}"
     return RunTarget(run_id, started.account, started.mode, ended)
 
 
 def request_command(store: EventStore, target: RunTarget, command: Command) -> str:
     """Append ``command`` to the run's control stream; its request id (also the request's
     event id, the cause of its outcome). ``ControlError`` for a run that cannot take it."""
-    if target.ended:
-        raise ControlError(f"run {target.run_id} has ended ({target.ended}); it takes no requests")
     if target.mode is RunMode.BACKTEST:
         raise ControlError(
             f"run {target.run_id} is a backtest; backtests do not read operator requests"
         )
+    if target.ended:
+        raise ControlError(f"run {target.run_id} has ended ({target.ended}); it takes no requests")
     kind, arguments = kind_of(command)
     request_id = f"req-{uuid.uuid4().hex}"
     payload = OperatorCommandRequested(
