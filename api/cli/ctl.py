@@ -81,7 +81,7 @@ def limit(
     reason: str = ReasonOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Change one risk limit of the run (names and bounds: `lh limits`)."""
+    """Change one risk limit of the run (names and bounds: `lh limits list`)."""
     who = _who(operator, reason)
     name, sep, value = assignment.partition("=")
     name, value = name.strip(), value.strip()
