@@ -46,6 +46,10 @@ EMITTERS: dict[str, tuple[str, str]] = {
         "`lh ctl`, an operator's request to a running session",
         "control-{run_id}",
     ),
+    "OperatorCommandApplied": (
+        "the paper session, after a request's outcome (caused by the request)",
+        "run-{run_id}",
+    ),
     "OperatorCommandRejected": (
         "the paper session, for a request it cannot apply (caused by the request)",
         "run-{run_id}",

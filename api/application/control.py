@@ -4,11 +4,12 @@
 ``control_stream(run_id)`` with ``request_command``; nothing else writes there. The paper
 session reads the stream at each step and while it waits between bars
 (``SessionControl.apply_pending``), applies each request it has not applied yet through the
-command handlers and records the outcome with the request's event id as its cause, or
-``OperatorCommandRejected``. What the run's log holds caused by a request is what was
-applied: a request without one is pending, and is applied when the session (re)starts, so
-each request is applied exactly once across restarts and crashes (the run's lease keeps a
-second session out). Backtests never read the control stream.
+command handlers and records the outcome and ``OperatorCommandApplied`` (where in the run it
+was applied), or ``OperatorCommandRejected``, with the request's event id as their cause.
+What the run's log holds caused by a request is what was applied: a request without one is
+pending, and is applied when the session (re)starts, so each request is applied exactly once
+across restarts and crashes (the run's lease keeps a second session out). Backtests never
+read the control stream.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 from api.application.commands import Command, CommandError, from_request, kind_of
 from api.application.handlers import CommandRejectedError, handle
 from domain.engine.engine import TradingEngine
+from domain.events.base import DomainEvent
 from domain.events.catalog import (
+    OperatorCommandApplied,
     OperatorCommandRejected,
     OperatorCommandRequested,
     RunFailed,
@@ -136,21 +139,20 @@ def pending_requests(
 
 
 def apply_request(engine: TradingEngine, event: RecordedEvent) -> None:
-    """Carry one request out on the engine: its outcome, or ``OperatorCommandRejected``,
-    recorded with the request's event id as cause."""
+    """Carry one request out on the engine: its outcome and ``OperatorCommandApplied``, or
+    ``OperatorCommandRejected``, each caused by the request's event id."""
     request = event.payload
     if not isinstance(request, OperatorCommandRequested):
         raise TypeError(f"{event.event_type} in a control stream is not a request")
+    known = {"request_id": request.request_id, "run_id": request.run_id}
+    place = {"command": request.command, "market_time_us": engine.market_us}
     try:
         handle(from_request(request), engine, cause=event.event_id)
     except (CommandError, CommandRejectedError) as error:
-        rejected = OperatorCommandRejected(
-            request_id=request.request_id,
-            run_id=request.run_id,
-            command=request.command,
-            error=str(error),
-        )
-        engine.record_fact(rejected, cause=event.event_id)
+        fact: DomainEvent = OperatorCommandRejected(**known, **place, error=str(error))
+    else:
+        fact = OperatorCommandApplied(**known, **place)
+    engine.record_fact(fact, cause=event.event_id)
 
 
 class SessionControl:

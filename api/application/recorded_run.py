@@ -15,6 +15,7 @@ from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
     OperatorCommandRejected,
     OrderCanceled,
     OrderCancelRequested,
@@ -44,6 +45,7 @@ _COMMANDS = (
     TradingStateChanged,
     RiskLimitsChanged,
     ReconciliationCompleted,  # recorded by an earlier resume: re-recorded as it was
+    OperatorCommandApplied,
     OperatorCommandRejected,
 )
 
@@ -83,7 +85,11 @@ class RecordedRun:
     stop_from: int = 0
     failure: RunFailed | None = None
     causes: set[str] = field(default_factory=set)
-    """Every causation id in the run: the event ids of the operator requests it applied."""
+    """The event ids of the operator requests the run applied (the causes of its outcomes)."""
+    places: dict[int, int] = field(default_factory=dict)
+    """Sequence number of an operator request's first outcome -> the market time it was
+    applied at (``OperatorCommandApplied``/``Rejected``): where recovery re-applies it."""
+    first_caused: dict[str, int] = field(default_factory=dict, repr=False)
 
 
 def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
@@ -143,8 +149,15 @@ def _stop_cancel(payload: DomainEvent) -> bool:
 
 def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
     payload = event.payload
-    if event.causation_id is not None:
-        run.causes.add(event.causation_id)
+    request = event.causation_id
+    answer = (
+        payload if isinstance(payload, OperatorCommandApplied | OperatorCommandRejected) else None
+    )
+    if request is not None and (answer or event.actor.kind is ActorKind.OPERATOR):
+        run.causes.add(request)  # an operator request's outcome
+        first = run.first_caused.setdefault(request, sequence)
+        if answer is not None:
+            run.places[first] = answer.market_time_us
     if isinstance(payload, PortfolioValued):
         run.valuations += 1
         run.last_valuation = payload

@@ -35,6 +35,7 @@ from domain.events.base import DomainEvent
 from domain.events.catalog import (
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
     OperatorCommandRejected,
     OrderCancelRequested,
     ReconciliationCompleted,
@@ -48,7 +49,10 @@ from infra.eventstore.store import EventStore
 
 def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
     """Re-apply an operator command recorded in the run (same effects, same events)."""
-    if isinstance(command, ReconciliationCompleted | RunFailed | OperatorCommandRejected):
+    if isinstance(
+        command,
+        ReconciliationCompleted | RunFailed | OperatorCommandApplied | OperatorCommandRejected,
+    ):
         engine.record_fact(command)
     elif isinstance(command, KillSwitchEngaged):
         engine.engage_kill_switch(operator=command.operator, reason=command.reason)
@@ -121,7 +125,7 @@ def resume_engine(
     every_bar = recorded.stopped and recorded.stop_reason == DATA_EXHAUSTED
     done = 0
     while True:
-        while commands and commands[0][0] == journal.sequence + 1:
+        while commands and _due(commands[0][0], journal.sequence, engine, recorded):
             apply_command(engine, commands.popleft()[1])
         if done == len(groups) or journal.sequence > target:
             break
@@ -152,6 +156,14 @@ def resume_engine(
         )
     engine.journal.sink = sink
     return engine, recorded
+
+
+def _due(sequence: int, replayed: int, engine: TradingEngine, recorded: RecordedRun) -> bool:
+    """Whether the command recorded at ``sequence`` is next: the replay has recorded every
+    event before it and, for an operator's request, reached the market time it was applied
+    at (bar times that recorded nothing in between must be processed first)."""
+    place = recorded.places.get(sequence)
+    return sequence == replayed + 1 and (place is None or place == engine.market_us)
 
 
 def verify_replay(engine: TradingEngine, recorded: RecordedRun) -> None:

@@ -218,14 +218,28 @@ class OperatorCommandRequested(DomainEvent):
     reason: str
 
 
+class OperatorCommandApplied(DomainEvent):
+    """A run applied an operator's request; its outcome (``KillSwitchEngaged``...) is recorded
+    just before, caused by the same request. ``market_time_us`` is the run's market time
+    then (the close of the last bar time processed): bar times that record nothing leave no
+    other trace, and recovery re-applies the outcome at exactly this place."""
+
+    request_id: str
+    run_id: str
+    command: str
+    market_time_us: int
+
+
 class OperatorCommandRejected(DomainEvent):
     """A run could not apply an operator's request (an order not open, a value out of bounds,
-    a kill switch not engaged); ``error`` says why. Nothing else changed."""
+    a kill switch not engaged); ``error`` says why. Nothing else changed. ``market_time_us``
+    as in ``OperatorCommandApplied``."""
 
     request_id: str
     run_id: str
     command: str
     error: str
+    market_time_us: int
 
 
 # --- orders --------------------------------------------------------------------------------

@@ -98,3 +98,9 @@ def wait_for(
 
 def caused_by(events: list[RecordedEvent], request_id: str) -> list[RecordedEvent]:
     return [e for e in events if e.causation_id == request_id]
+
+
+def answered(request_id: str) -> Callable[[list[RecordedEvent]], bool]:
+    """Whether the session has answered the request (applied or rejected it)."""
+    kinds = ("OperatorCommandApplied", "OperatorCommandRejected")
+    return lambda events: any(e.event_type in kinds for e in caused_by(events, request_id))

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from domain.events.envelope import RecordedEvent
-from tests.control.helpers import bidder, caused_by, lh, start_lh, wait_for
+from tests.control.helpers import answered, bidder, caused_by, lh, start_lh, wait_for
 from tests.trading.helpers import wave_bars, write_bars_csv
 
 RUN = "steered"
+APPLIED = "OperatorCommandApplied"
 
 
 def paper(data: Path, strategy: str, speed: str) -> list[str]:
@@ -44,17 +45,17 @@ def test_requests_reach_a_slow_session_and_survive_a_sigkill(tmp_path: Path) -> 
         [order] = [e.data["order_id"] for e in events if e.event_type == "OrderSubmitted"]
 
         cancel = ctl(store_env, "cancel", order)
-        events = wait_for(store_env, lambda ev: bool(caused_by(ev, cancel)), session)
-        assert outcome(events, cancel) == ["OrderCancelRequested"]
-        [request] = caused_by(events, cancel)
+        events = wait_for(store_env, answered(cancel), session)
+        assert outcome(events, cancel) == ["OrderCancelRequested", APPLIED]
+        request = caused_by(events, cancel)[0]
         assert request.actor.kind.value == "operator" and request.actor.name == "alice"
 
         limit = ctl(store_env, "limit", "max_order_quantity=5")
         engage = ctl(store_env, "kill-switch", "engage")
         unknown = ctl(store_env, "cancel", f"{RUN}-o999")
-        events = wait_for(store_env, lambda ev: bool(caused_by(ev, unknown)), session)
-        assert outcome(events, limit) == ["RiskLimitsChanged"]
-        assert outcome(events, engage) == ["KillSwitchEngaged"]
+        events = wait_for(store_env, answered(unknown), session)
+        assert outcome(events, limit) == ["RiskLimitsChanged", APPLIED]
+        assert outcome(events, engage) == ["KillSwitchEngaged", APPLIED]
         assert outcome(events, unknown) == ["OperatorCommandRejected"]
         assert "is not open" in caused_by(events, unknown)[0].data["error"]
     finally:
@@ -71,11 +72,13 @@ def test_requests_reach_a_slow_session_and_survive_a_sigkill(tmp_path: Path) -> 
 
     restarted = lh(store_env, *paper(data, strategy, "0"))
     assert restarted.returncode == 0, restarted.stderr
-    events = wait_for(store_env, lambda ev: bool(caused_by(ev, halt)))
-    for request_id, kind in [(cancel, "OrderCancelRequested"), (limit, "RiskLimitsChanged"),
-                             (engage, "KillSwitchEngaged"), (halt, "TradingStateChanged"),
-                             (unknown, "OperatorCommandRejected")]:  # fmt: skip
-        assert outcome(events, request_id) == [kind]  # once, across the crash
+    events = wait_for(store_env, answered(halt))
+    for request_id, kinds in [(cancel, ["OrderCancelRequested", APPLIED]),
+                              (limit, ["RiskLimitsChanged", APPLIED]),
+                              (engage, ["KillSwitchEngaged", APPLIED]),
+                              (halt, ["TradingStateChanged", APPLIED]),
+                              (unknown, ["OperatorCommandRejected"])]:  # fmt: skip
+        assert outcome(events, request_id) == kinds  # once, across the crash
     types = [e.event_type for e in events]
     engaged_at = types.index("KillSwitchEngaged")
     assert types.index("ReconciliationCompleted") < types.index("TradingStateChanged")
@@ -101,8 +104,8 @@ def test_kill_switch_stops_a_fast_session_on_redis(
     try:
         wait_for(store_env, lambda ev: any(e.event_type == "OrderSubmitted" for e in ev))
         engage = ctl(store_env, "kill-switch", "engage")
-        events = wait_for(store_env, lambda ev: bool(caused_by(ev, engage)), session)
-        assert outcome(events, engage) == ["KillSwitchEngaged"]
+        events = wait_for(store_env, answered(engage), session)
+        assert outcome(events, engage) == ["KillSwitchEngaged", APPLIED]
         engaged = caused_by(events, engage)[0]
         canceled = [e for e in events if e.causation_id == engaged.event_id]
         assert [e.event_type for e in canceled] == ["OrderCancelRequested"]  # the bid working

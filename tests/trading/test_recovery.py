@@ -76,7 +76,7 @@ def payloads(url: str) -> list[tuple[str, dict[str, object]]]:
     store = open_event_store(url)
     out = []
     for event in store.read_all(verify=True):
-        data = dict(event.data)
+        data = {k: v for k, v in event.data.items() if k != "request_id"}  # new per request
         if event.event_type == StrategyRunStarted.event_type():
             data.pop("mode")
             data.pop("config_hash")
