@@ -42,6 +42,18 @@ EMITTERS: dict[str, tuple[str, str]] = {
     ),
     "KillSwitchEngaged": ("risk engine, on an operator command or a breach", "run-{run_id}"),
     "KillSwitchReleased": ("risk engine, on an operator command", "run-{run_id}"),
+    "OperatorCommandRequested": (
+        "`lh ctl`, an operator's request to a running session",
+        "control-{run_id}",
+    ),
+    "OperatorCommandApplied": (
+        "the paper session, after a request's outcome (caused by the request)",
+        "run-{run_id}",
+    ),
+    "OperatorCommandRejected": (
+        "the paper session, for a request it cannot apply (caused by the request)",
+        "run-{run_id}",
+    ),
     "OrderSubmitted": ("trading engine, after an approving risk decision", "order-{order_id}"),
     "OrderAccepted": ("venue adapter", "order-{order_id}"),
     "OrderRejected": ("venue adapter", "order-{order_id}"),

@@ -17,14 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from adapters.venue.registry import VENUES, VenueRegistry
-from api.application.failures import (
-    INTERRUPTIONS,
-    RunFailedError,
-    close_failed_run,
-    record_interruption,
-)
-from api.application.lease import RunLease, hold_run
-from api.application.recovery import resume_engine
+from api.application.lease import RunLease
+from api.application.runloop import Flushing, Session, run_recorded
 from api.application.runs import (
     DATA_EXHAUSTED,
     BacktestConfig,
@@ -32,12 +26,9 @@ from api.application.runs import (
     PreparedRun,
     Progress,
     RunConfigError,
-    already_recorded_result,
     prepare_run,
-    result_of,
     run_groups,
 )
-from domain.engine.engine import StrategyFailedError
 from domain.engine.ports import Clock, SimulatedClock
 from domain.events.types import RunMode
 from infra.eventstore.sink import StoreSink
@@ -115,66 +106,32 @@ def run_backtest(
     root (``api.application.bootstrap``)."""
     with _collector_paused() as collect:
         prepared = prepare_run(config, RunMode.BACKTEST)
-        with hold_run(store, prepared.spec.run_id) as lease:
-            return _run_held(
-                prepared,
-                store,
-                lease,
-                collect,
-                progress,
-                venues=venues,
-                clock=clock or SimulatedClock(),
-            )
+        return run_recorded(
+            prepared,
+            store,
+            clock=clock or SimulatedClock(),
+            flushing=Flushing(FLUSH_EVERY_BARS, FLUSH_EVENTS),
+            open_sink=lambda lease: _sink_for(store, len(prepared.groups), lease),
+            drive=lambda session: _drive(session, prepared, collect, progress),
+            venues=venues,
+        )
 
 
-def _run_held(
+def _drive(
+    session: Session,
     prepared: PreparedRun,
-    store: EventStore,
-    lease: RunLease,
     collect: Callable[[], None],
     progress: Progress | None,
-    *,
-    venues: VenueRegistry,
-    clock: Clock,
-) -> BacktestResult:
-    """``run_backtest`` once the run's lease is held."""
-    spec = prepared.spec
-    failed: RunFailedError | None = None
-    try:
-        with _sink_for(store, len(prepared.groups), lease) as sink:
-            engine, recorded = resume_engine(
-                prepared,
-                store,
-                sink,
-                clock,
-                flush_every=FLUSH_EVERY_BARS,
-                flush_events=FLUSH_EVENTS,
-                venues=venues,
-            )
-            if recorded is not None and recorded.stopped:
-                return already_recorded_result(engine, prepared, events=recorded.events)
+) -> str:
+    """As fast as possible, a chunk of bar times at a time; the collector's sweep of what
+    is young every ``COLLECT_EVERY_BARS``. Backtests take no operator requests."""
+    engine = session.engine
+    collect()
+    collected_at = session.start
+    for done in run_groups(engine, prepared.groups, progress, start=session.start):
+        session.beat()
+        if done - collected_at >= COLLECT_EVERY_BARS:
+            engine.journal.flush()  # pending events are most of what is young
             collect()
-            start = collected_at = recorded.groups_done if recorded else 0
-            try:
-                for done in run_groups(engine, prepared.groups, progress, start=start):
-                    lease.beat()
-                    if done - collected_at >= COLLECT_EVERY_BARS:
-                        engine.journal.flush()  # pending events are most of what is young
-                        collect()
-                        collected_at = done
-                engine.stop(DATA_EXHAUSTED)
-            except StrategyFailedError as error:
-                failed = close_failed_run(engine, spec.run_id, error, prepared.strategy)
-    except INTERRUPTIONS as error:
-        raise record_interruption(
-            store, spec.run_id, spec.account, error, clock.now_us()
-        ) from error
-    if failed is not None:
-        raise failed
-    return result_of(
-        engine,
-        prepared,
-        events=engine.journal.sequence,
-        first_position=sink.first_position,
-        last_position=sink.last_position,
-    )
+            collected_at = done
+    return DATA_EXHAUSTED

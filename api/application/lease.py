@@ -64,14 +64,6 @@ class RunLease:
             self._lost = True
             raise LeaseLostError(self.lease.name)
 
-    def sleep(self, seconds: float) -> None:
-        """A pause of the run loop (paper trading's pacing) that counts as progress."""
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self.beat()
-            time.sleep(min(left, self._ttl_ms / 3_000))
-        self.beat()
-
     def _renew_while_alive(self, every: float) -> None:
         while not self._stopped.wait(every):
             if time.monotonic() - self._last_beat > self._stall_after:

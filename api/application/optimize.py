@@ -21,15 +21,16 @@ from adapters.venue.registry import VENUES, VenueRegistry
 from api.application.backtest import FLUSH_EVERY_BARS
 from api.application.lease import RunLease, hold_run
 from api.application.recorded_run import read_run
+from api.application.runloop import Flushing, Session, run_in_memory
 from api.application.runs import (
+    DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
+    PreparedRun,
     RunConfigError,
-    build_engine,
     check_config,
     config_hash,
     prepare_run,
-    result_of,
     run_groups,
 )
 from api.application.strategies import source_hash
@@ -128,17 +129,21 @@ def simulate(
     """A whole backtest in memory: its result and every event it would record."""
     prepared = prepare_run(config, RunMode.BACKTEST)
     sink = CollectingSink()
-    engine = build_engine(
-        prepared, sink, SimulatedClock(), flush_every=FLUSH_EVERY_BARS, venues=venues
-    )
-    engine.start(prepared.groups[0][0].time_us)
-    for _ in run_groups(engine, prepared.groups, None):
-        pass
-    engine.stop("data exhausted")
-    result = result_of(
-        engine, prepared, events=engine.journal.sequence, first_position=0, last_position=0
+    result = run_in_memory(
+        prepared,
+        sink,
+        clock=SimulatedClock(),
+        flushing=Flushing(FLUSH_EVERY_BARS),
+        drive=lambda session: _every_bar(session, prepared),
+        venues=venues,
     )
     return result, sink.events
+
+
+def _every_bar(session: Session, prepared: PreparedRun) -> str:
+    for _ in run_groups(session.engine, prepared.groups, None):
+        pass
+    return DATA_EXHAUSTED
 
 
 _WORKER_BARS: dict[str, Sequence[Bar]] = {}

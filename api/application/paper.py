@@ -3,6 +3,7 @@
 ``ReplayFeed`` replays a bar file at ``speed`` x real time (0 = as fast as possible) through
 the ``LiveFeed`` port, so a live market-data adapter can replace it. Each bar time is appended
 before the next is processed; running the same command again after a crash resumes the run.
+Operators steer a running session with ``lh ctl`` through the run's control stream.
 """
 
 from __future__ import annotations
@@ -11,29 +12,25 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from adapters.venue.registry import VENUES, VenueRegistry
-from api.application.failures import (
-    INTERRUPTIONS,
-    close_failed_run,
-    record_interruption,
-)
-from api.application.lease import RunLease, hold_run
-from api.application.recovery import reconciliation, resume_engine
+from api.application.control import SessionControl
+from api.application.runloop import Flushing, Session, run_recorded
 from api.application.runs import (
     DATA_EXHAUSTED,
     BacktestConfig,
     BacktestResult,
     PreparedRun,
     Progress,
-    already_recorded_result,
     prepare_run,
-    result_of,
 )
-from domain.engine.engine import StrategyFailedError, TradingEngine
 from domain.engine.ports import Clock, LiveFeed
 from domain.events.types import RunMode
 from domain.market import Bar
 from infra.eventstore.sink import StoreSink
 from infra.eventstore.store import EventStore, wall_clock_us
+
+CONTROL_POLL_SECONDS = 0.2
+"""The longest a paced wait goes without reading the control stream: a request is taken
+within this much wall time at any replay speed."""
 
 
 class WallClock:
@@ -78,83 +75,69 @@ def run_paper(
     clock: Clock | None = None,
     feed: Callable[[Sequence[Sequence[Bar]], int], LiveFeed] | None = None,
     progress: Progress | None = None,
-    controls: Callable[[TradingEngine, int], None] | None = None,
     venues: VenueRegistry = VENUES,
 ) -> BacktestResult:
     """Paper-trade ``config.bars``; an unfinished run with the same id is resumed.
 
-    ``controls(engine, bars_done)`` runs after each bar time: the place for operator commands
-    (``engine.engage_kill_switch``...), which are recorded and survive a restart.
+    Operator requests (``lh ctl``) are taken from the run's control stream after each bar
+    time and every ``CONTROL_POLL_SECONDS`` of the wait between bars (see ``control``).
     ``RunFailedError`` if the strategy or the run's machinery failed (see ``failures``);
     ``LeaseHeldError`` (nothing done) while another process runs it (see ``lease``).
     """
     prepared = prepare_run(config, RunMode.PAPER)
-    clock = clock or WallClock()
-    with hold_run(store, prepared.spec.run_id) as lease:
-        try:
-            return _run_paper(
-                prepared,
-                store,
-                clock,
-                lease,
-                speed=speed,
-                feed=feed,
-                progress=progress,
-                controls=controls,
-                venues=venues,
-            )
-        except INTERRUPTIONS as error:
-            spec = prepared.spec
-            raise record_interruption(
-                store, spec.run_id, spec.account, error, clock.now_us()
-            ) from error
+    return run_recorded(
+        prepared,
+        store,
+        clock=clock or WallClock(),
+        flushing=Flushing(1),
+        open_sink=lambda lease: StoreSink(store, guard=lease.check),
+        drive=lambda session: _drive(
+            session, prepared, store=store, speed=speed, feed=feed, progress=progress
+        ),
+        reconcile=True,
+        venues=venues,
+    )
 
 
-def _run_paper(
+def _drive(
+    session: Session,
     prepared: PreparedRun,
-    store: EventStore,
-    clock: Clock,
-    lease: RunLease,
     *,
+    store: EventStore,
     speed: float,
     feed: Callable[[Sequence[Sequence[Bar]], int], LiveFeed] | None,
     progress: Progress | None,
-    controls: Callable[[TradingEngine, int], None] | None,
-    venues: VenueRegistry,
-) -> BacktestResult:
-    sink = StoreSink(store, guard=lease.check)
-    engine, recorded = resume_engine(prepared, store, sink, clock, flush_every=1, venues=venues)
-    if recorded is not None and recorded.stopped:
-        return already_recorded_result(engine, prepared, events=recorded.events)
-    done = recorded.groups_done if recorded else 0
-    if recorded is not None:
-        engine.record_fact(reconciliation(engine, recorded))
-    remaining = prepared.groups[done:]
+) -> str:
+    """Bar times one at a time, paced by the feed; the control stream read before the
+    first (requests made while the session was down), after each, and during the waits."""
+    engine = session.engine
+    control = SessionControl(store, prepared.spec.run_id, session.applied)
+
+    def wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            session.beat()
+            control.apply_pending(engine)
+            time.sleep(min(left, CONTROL_POLL_SECONDS))
+        session.beat()
+        control.apply_pending(engine)
+
+    control.apply_pending(engine)
+    remaining = prepared.groups[session.start :]
     interval_us = prepared.spec.interval_us
     source = (
         feed(remaining, interval_us)
         if feed
-        else ReplayFeed(remaining, interval_us=interval_us, speed=speed, sleep=lease.sleep)
+        else ReplayFeed(remaining, interval_us=interval_us, speed=speed, sleep=wait)
     )
     total = len(prepared.groups)
-    reason = DATA_EXHAUSTED
     try:
-        for index, group in enumerate(source, start=done + 1):
-            lease.beat()
+        for index, group in enumerate(source, start=session.start + 1):
+            session.beat()
             engine.process(group)
-            if controls is not None:
-                controls(engine, index)
+            control.apply_pending(engine)
             if progress is not None:
                 progress(index, total)
     except KeyboardInterrupt:
-        reason = "operator stop"
-    except StrategyFailedError as error:
-        raise close_failed_run(engine, prepared.spec.run_id, error, prepared.strategy) from None
-    engine.stop(reason)
-    return result_of(
-        engine,
-        prepared,
-        events=engine.journal.sequence,
-        first_position=sink.first_position,
-        last_position=sink.last_position,
-    )
+        return "operator stop"
+    return DATA_EXHAUSTED

@@ -1,5 +1,6 @@
 """A run as the log tells it: ``read_run`` folds one run's recorded events into its state
-(stream versions, event sequence, the book, open orders, operator commands, how it ended).
+(stream versions, event sequence, the book, open orders, operator commands, how it ended,
+which operator requests it applied).
 
 Recovery (``api.application.recovery``) replays the run against this; ``lh optimize`` reads it to
 know which grid points are already recorded."""
@@ -14,6 +15,8 @@ from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
+    OperatorCommandRejected,
     OrderCanceled,
     OrderCancelRequested,
     OrderExpired,
@@ -31,6 +34,7 @@ from domain.events.catalog import (
 )
 from domain.events.envelope import RecordedEvent
 from domain.events.streams import order_stream, run_stream
+from domain.events.types import ActorKind
 from domain.portfolio import Book
 from infra.eventstore.store import EventStore
 
@@ -41,6 +45,8 @@ _COMMANDS = (
     TradingStateChanged,
     RiskLimitsChanged,
     ReconciliationCompleted,  # recorded by an earlier resume: re-recorded as it was
+    OperatorCommandApplied,
+    OperatorCommandRejected,
 )
 
 
@@ -78,6 +84,12 @@ class RecordedRun:
     stop_reason: str = ""
     stop_from: int = 0
     failure: RunFailed | None = None
+    causes: set[str] = field(default_factory=set)
+    """The event ids of the operator requests the run applied (the causes of its outcomes)."""
+    places: dict[int, int] = field(default_factory=dict)
+    """Sequence number of an operator request's first outcome -> the market time it was
+    applied at (``OperatorCommandApplied``/``Rejected``): where recovery re-applies it."""
+    first_caused: dict[str, int] = field(default_factory=dict, repr=False)
 
 
 def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
@@ -137,6 +149,15 @@ def _stop_cancel(payload: DomainEvent) -> bool:
 
 def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
     payload = event.payload
+    request = event.causation_id
+    answer = (
+        payload if isinstance(payload, OperatorCommandApplied | OperatorCommandRejected) else None
+    )
+    if request is not None and (answer or event.actor.kind is ActorKind.OPERATOR):
+        run.causes.add(request)  # an operator request's outcome
+        first = run.first_caused.setdefault(request, sequence)
+        if answer is not None:
+            run.places[first] = answer.market_time_us
     if isinstance(payload, PortfolioValued):
         run.valuations += 1
         run.last_valuation = payload
@@ -159,6 +180,8 @@ def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
             run.open_orders[payload.order_id] -= payload.quantity
     elif isinstance(payload, _TERMINAL):
         run.open_orders.pop(payload.order_id, None)
+    elif isinstance(payload, OrderCancelRequested) and event.actor.kind is ActorKind.OPERATOR:
+        run.commands.append((sequence, payload))  # an operator's cancel, re-applied in place
     elif isinstance(payload, _COMMANDS):
         run.commands.append((sequence, payload))
     elif isinstance(payload, RunFailed):

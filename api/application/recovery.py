@@ -36,6 +36,9 @@ from domain.events.base import DomainEvent
 from domain.events.catalog import (
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
+    OperatorCommandRejected,
+    OrderCancelRequested,
     ReconciliationCompleted,
     RiskLimitsChanged,
     RunFailed,
@@ -47,7 +50,10 @@ from infra.eventstore.store import EventStore
 
 def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
     """Re-apply an operator command recorded in the run (same effects, same events)."""
-    if isinstance(command, ReconciliationCompleted | RunFailed):
+    if isinstance(
+        command,
+        ReconciliationCompleted | RunFailed | OperatorCommandApplied | OperatorCommandRejected,
+    ):
         engine.record_fact(command)
     elif isinstance(command, KillSwitchEngaged):
         engine.engage_kill_switch(operator=command.operator, reason=command.reason)
@@ -60,6 +66,13 @@ def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
     elif isinstance(command, RiskLimitsChanged):
         engine.change_limit(
             command.limit, command.new_value, operator=command.operator, reason=command.reason
+        )
+    elif isinstance(command, OrderCancelRequested):
+        engine.cancel_order(
+            command.order_id,
+            reason=command.reason,
+            requested_by=command.requested_by,
+            by_operator=True,
         )
     else:
         raise RecoveryError(f"cannot re-apply {command.event_type()}")
@@ -121,7 +134,7 @@ def resume_engine(
     every_bar = recorded.stopped and recorded.stop_reason == DATA_EXHAUSTED
     done = 0
     while True:
-        while commands and commands[0][0] == journal.sequence + 1:
+        while commands and _due(commands[0][0], journal.sequence, engine, recorded):
             apply_command(engine, commands.popleft()[1])
         if done == len(groups) or journal.sequence > target:
             break
@@ -152,6 +165,14 @@ def resume_engine(
         )
     engine.journal.sink = sink
     return engine, recorded
+
+
+def _due(sequence: int, replayed: int, engine: TradingEngine, recorded: RecordedRun) -> bool:
+    """Whether the command recorded at ``sequence`` is next: the replay has recorded every
+    event before it and, for an operator's request, reached the market time it was applied
+    at (bar times that recorded nothing in between must be processed first)."""
+    place = recorded.places.get(sequence)
+    return sequence == replayed + 1 and (place is None or place == engine.market_us)
 
 
 def verify_replay(engine: TradingEngine, recorded: RecordedRun) -> None:

@@ -181,7 +181,8 @@ def paper(
     periods_per_year: int | None = PeriodsOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Paper-trade a strategy on the wall clock, replaying a bar file; resumes after a crash."""
+    """Paper-trade a strategy on the wall clock, replaying a bar file; resumes after a crash.
+    Steer a running session from another shell with `lh ctl`."""
     if speed < 0:
         raise fail(f"--speed must be >= 0, got {speed}", BAD_INPUT)
     app = app_or_exit()

@@ -460,40 +460,60 @@ class TradingEngine:
 
     # --- operator commands -----------------------------------------------------------------
 
-    def engage_kill_switch(self, *, operator: str, reason: str) -> None:
+    # ``cause``: the event id of the operator's request (``OperatorCommandRequested``) when
+    # the command came through the run's control stream.
+
+    def engage_kill_switch(self, *, operator: str, reason: str, cause: str | None = None) -> None:
         """Stop all trading and cancel every working order, with who and why on record."""
         event = self.risk.engage_kill_switch(operator=operator, reason=reason)
-        cause = self._record(self.run_stream, event, self._operator(operator))
-        self._cancel_all(f"kill switch: {reason}", cause, operator)
+        engaged = self._record(self.run_stream, event, self._operator(operator), cause)
+        self._cancel_all(f"kill switch: {reason}", engaged, operator)
         self.journal.flush()
 
-    def release_kill_switch(self, *, operator: str, reason: str) -> None:
+    def release_kill_switch(self, *, operator: str, reason: str, cause: str | None = None) -> None:
         event = self.risk.release_kill_switch(operator=operator, reason=reason)
-        self._record(self.run_stream, event, self._operator(operator))
+        self._record(self.run_stream, event, self._operator(operator), cause)
         self.journal.flush()
 
-    def set_trading_state(self, state: TradingState, *, operator: str, reason: str) -> None:
+    def set_trading_state(
+        self, state: TradingState, *, operator: str, reason: str, cause: str | None = None
+    ) -> None:
         event = self.risk.set_trading_state(state, operator=operator, reason=reason)
-        self._record(self.run_stream, event, self._operator(operator))
+        self._record(self.run_stream, event, self._operator(operator), cause)
         self.journal.flush()
 
-    def change_limit(self, name: str, value: str, *, operator: str, reason: str) -> None:
+    def change_limit(
+        self, name: str, value: str, *, operator: str, reason: str, cause: str | None = None
+    ) -> None:
         event = self.risk.change_limit(name, value, operator=operator, reason=reason)
-        self._record(self.run_stream, event, self._operator(operator))
+        self._record(self.run_stream, event, self._operator(operator), cause)
         self.journal.flush()
 
-    def cancel_order(self, order_id: str, *, reason: str, requested_by: str) -> None:
+    def cancel_order(
+        self,
+        order_id: str,
+        *,
+        reason: str,
+        requested_by: str,
+        cause: str | None = None,
+        by_operator: bool = False,
+    ) -> None:
+        """Ask the venue to cancel an open order: the strategy's request, or an operator's
+        (``by_operator``: recorded with the operator as actor, caused by ``cause``)."""
         order = self.orders.get(order_id)
         if order is None:
             raise StrategyError(f"order {order_id} is not open")
-        cause = self._record(
+        actor = self._operator(requested_by) if by_operator else self._strategy_actor
+        request = self._record(
             order_stream(order_id),
             OrderCancelRequested(order_id=order_id, reason=reason, requested_by=requested_by),
-            self._strategy_actor,
-            order.submitted_event_id,
+            actor,
+            cause or order.submitted_event_id,
         )
         for report in self._venue.cancel(order_id, reason):
-            self._on_report(report, cause)
+            self._on_report(report, request)
+        if by_operator:
+            self.journal.flush()
 
     # --- orders ----------------------------------------------------------------------------
 
@@ -856,9 +876,10 @@ class TradingEngine:
     def venue_open_orders(self) -> list[str]:
         return self._venue.open_order_ids()
 
-    def record_fact(self, payload: DomainEvent) -> None:
-        """Record a system fact about the run (reconciliation after a restart) and flush."""
-        self._record(self.run_stream, payload, self._system_actor)
+    def record_fact(self, payload: DomainEvent, *, cause: str | None = None) -> None:
+        """Record a system fact about the run (reconciliation after a restart, an operator
+        request it could not apply) and flush."""
+        self._record(self.run_stream, payload, self._system_actor, cause)
         self.journal.flush()
 
     @property

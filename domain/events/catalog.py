@@ -201,6 +201,47 @@ class KillSwitchReleased(DomainEvent):
     reason: str
 
 
+class OperatorCommandRequested(DomainEvent):
+    """An operator asked a run to act (``lh ctl``), recorded in the run's control stream.
+
+    ``command`` is one of ``kill-switch-engage``, ``kill-switch-release``, ``state``
+    (``arguments.state``), ``limit`` (``arguments.name``, ``arguments.value``) and ``cancel``
+    (``arguments.order_id``). The session applies it once, at its next step, and records the
+    outcome (``KillSwitchEngaged``...) or ``OperatorCommandRejected`` caused by this event.
+    """
+
+    request_id: str
+    run_id: str
+    command: str
+    arguments: dict[str, str]
+    operator: str
+    reason: str
+
+
+class OperatorCommandApplied(DomainEvent):
+    """A run applied an operator's request; its outcome (``KillSwitchEngaged``...) is recorded
+    just before, caused by the same request. ``market_time_us`` is the run's market time
+    then (the close of the last bar time processed): bar times that record nothing leave no
+    other trace, and recovery re-applies the outcome at exactly this place."""
+
+    request_id: str
+    run_id: str
+    command: str
+    market_time_us: int
+
+
+class OperatorCommandRejected(DomainEvent):
+    """A run could not apply an operator's request (an order not open, a value out of bounds,
+    a kill switch not engaged); ``error`` says why. Nothing else changed. ``market_time_us``
+    as in ``OperatorCommandApplied``."""
+
+    request_id: str
+    run_id: str
+    command: str
+    error: str
+    market_time_us: int
+
+
 # --- orders --------------------------------------------------------------------------------
 
 

@@ -25,3 +25,8 @@ def venue_stream(venue: str) -> str:
 
 def market_stream(symbol: str, interval: str) -> str:
     return f"bars-{symbol}-{interval}"
+
+
+def control_stream(run_id: str) -> str:
+    """Operator requests to a run (``lh ctl``); the session reads them, never writes here."""
+    return f"control-{run_id}"

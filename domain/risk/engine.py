@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pydantic import ValidationError
-
 from domain.events.catalog import (
     KillSwitchEngaged,
     KillSwitchReleased,
@@ -23,7 +21,7 @@ from domain.events.catalog import (
     TradingStateChanged,
 )
 from domain.events.types import OrderType, TradingState
-from domain.risk.limits import CompiledLimits, RiskLimits
+from domain.risk.limits import CompiledLimits, LimitValueError, RiskLimits
 from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule
 
 ZERO = Decimal(0)
@@ -242,19 +240,10 @@ class RiskEngine:
     def change_limit(
         self, name: str, value: str, *, operator: str, reason: str
     ) -> RiskLimitsChanged:
-        if name not in RiskLimits.model_fields:
-            known = ", ".join(RiskLimits.model_fields)
-            raise RiskCommandError(f"unknown risk limit {name!r} (known: {known})")
-        raw: Any = value
-        if name == "restricted_symbols":
-            raw = frozenset(s.strip() for s in value.split(",") if s.strip())
-        elif value.strip().lower() == "none":
-            raw = None
         try:
-            updated = RiskLimits.model_validate(self.limits.model_dump() | {name: raw})
-        except ValidationError as error:
-            message = error.errors()[0]["msg"].removeprefix("Value error, ")
-            raise RiskCommandError(f"risk limit {name}={value!r} is invalid: {message}") from None
+            updated = self.limits.changed(name, value)
+        except LimitValueError as error:
+            raise RiskCommandError(str(error)) from None
         event = RiskLimitsChanged(
             account=self.account,
             limit=name,

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.values import BoundedMoney, BoundedQuantity, BoundedRatio
 
 MAX_COUNT = 2**63
+
+
+class LimitValueError(ValueError):
+    """A limit name that does not exist or a value outside the limit's bounds."""
 
 
 class RiskLimits(BaseModel):
@@ -98,6 +103,24 @@ class RiskLimits(BaseModel):
         description="largest short position (units) a sale may leave; 0 = no short sales, "
         "a spot account sells only what it holds",
     )
+
+    def changed(self, name: str, value: str) -> RiskLimits:
+        """These limits with ``name`` set from its command-line text (``none`` clears a loss
+        limit, ``restricted_symbols`` is comma-separated); ``LimitValueError`` if the name is
+        unknown or the value out of its bounds. One rule for ``lh ctl limit`` and the engine."""
+        if name not in RiskLimits.model_fields:
+            known = ", ".join(RiskLimits.model_fields)
+            raise LimitValueError(f"unknown risk limit {name!r} (known: {known})")
+        raw: Any = value
+        if name == "restricted_symbols":
+            raw = frozenset(s.strip() for s in value.split(",") if s.strip())
+        elif value.strip().lower() == "none":
+            raw = None
+        try:
+            return RiskLimits.model_validate(self.model_dump() | {name: raw})
+        except ValidationError as error:
+            message = error.errors()[0]["msg"].removeprefix("Value error, ")
+            raise LimitValueError(f"risk limit {name}={value!r} is invalid: {message}") from None
 
     def value_text(self, name: str) -> str:
         value = getattr(self, name)

@@ -26,6 +26,9 @@ from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
+    OperatorCommandRejected,
+    OperatorCommandRequested,
     PortfolioValued,
     ReconciliationCompleted,
     RiskDecisionMade,
@@ -210,6 +213,9 @@ HANDLED: dict[type[DomainEvent], Route] = {
 }
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        OperatorCommandRequested,  # a request: its outcome event carries the effect
+        OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
+        OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log
         AccountFunded,  # cash is current state (SQL read model), not an analytics fact
         BalanceAdjusted,  # idem
         RiskLimitsChanged,  # operator controls: audited in SQL and the log, no analytics cut

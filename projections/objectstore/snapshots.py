@@ -33,6 +33,9 @@ from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
+    OperatorCommandRejected,
+    OperatorCommandRequested,
     PortfolioValued,
     ReconciliationCompleted,
     RiskDecisionMade,
@@ -222,6 +225,9 @@ Booker = Callable[[Positions, dict[str, Any]], None]
 HANDLED: dict[type[DomainEvent], Booker] = {FillRecorded: _book_fill}
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        OperatorCommandRequested,  # a request: its outcome event carries the effect
+        OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
+        OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log
         *STATUS_AFTER,  # order lifecycle: an order moves no position until it fills
         AccountFunded,  # cash, not positions: these snapshots hold positions only
         BalanceAdjusted,  # idem

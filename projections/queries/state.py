@@ -42,6 +42,9 @@ from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
+    OperatorCommandRejected,
+    OperatorCommandRequested,
     OrderSubmitted,
     PortfolioValued,
     ReconciliationCompleted,
@@ -171,6 +174,9 @@ HANDLED: dict[type[DomainEvent], Handler] = {
 }
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        OperatorCommandRequested,  # a request: its outcome event carries the effect
+        OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
+        OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log
         StrategyRunStarted,  # runs are checked by their own read models, not verified
         StrategyRunStopped,  # idem
         RunFailed,  # idem

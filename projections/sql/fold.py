@@ -28,6 +28,9 @@ from domain.events.catalog import (
     FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
+    OperatorCommandApplied,
+    OperatorCommandRejected,
+    OperatorCommandRequested,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRequested,
@@ -527,6 +530,9 @@ HANDLED: dict[type[DomainEvent], Handler] = {
 }
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        OperatorCommandRequested,  # a request: its outcome event carries the effect
+        OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
+        OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log
         BarClosed,  # market data is analytics (ClickHouse), not current state
         SignalGenerated,  # a wish: current state starts at the risk decision
         VenueConnectionChanged,  # link status: no table keeps it

@@ -17,11 +17,23 @@ import pytest
 
 from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import run_backtest
+from api.application.commands import (
+    ChangeRiskLimit,
+    Command,
+    EngageKillSwitch,
+    ReleaseKillSwitch,
+    SetTradingState,
+)
+from api.application.control import find_run, request_command
 from api.application.paper import WallClock, run_paper
 from api.application.recovery import read_run, resume_engine
 from api.application.runs import BacktestConfig, BacktestResult, prepare_run
-from domain.events.catalog import ReconciliationCompleted, StrategyRunStarted
-from domain.events.types import RunMode
+from domain.events.catalog import (
+    OperatorCommandRequested,
+    ReconciliationCompleted,
+    StrategyRunStarted,
+)
+from domain.events.types import RunMode, TradingState
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.sink import StoreSink
 from infra.eventstore.store import EventStore
@@ -57,15 +69,19 @@ def bars_done(store: EventStore) -> int:
     return recorded.groups_done
 
 
+_DIFFER = {ReconciliationCompleted.event_type(), OperatorCommandRequested.event_type()}
+"""Recorded only by a resumed run, or made with a fresh request id and wall time."""
+
+
 def payloads(url: str) -> list[tuple[str, dict[str, object]]]:
     store = open_event_store(url)
     out = []
     for event in store.read_all(verify=True):
-        data = dict(event.data)
+        data = {k: v for k, v in event.data.items() if k != "request_id"}  # new per request
         if event.event_type == StrategyRunStarted.event_type():
             data.pop("mode")
             data.pop("config_hash")
-        if event.event_type != ReconciliationCompleted.event_type():
+        if event.event_type not in _DIFFER:
             out.append((event.event_type, data))
     store.close()
     return out
@@ -163,38 +179,49 @@ class CrashError(Exception):
     pass
 
 
-def test_operator_commands_survive_a_restart(tmp_path: Path) -> None:
-    from domain.engine.engine import TradingEngine
-    from domain.events.types import TradingState
-
+def test_operator_requests_survive_a_restart(tmp_path: Path) -> None:
+    """Requests appended to the control stream while the session runs (from its progress
+    callback, as another process would) are applied once each, after a crash too, and the
+    crashed-and-resumed log equals the smooth one."""
     plan: dict[str, int] = {}
 
-    def controls(crash_at: int | None) -> Callable[[TradingEngine, int], None]:
-        def apply(engine: TradingEngine, done: int) -> None:
-            if "kill" not in plan and done >= 40 and engine.orders:
-                plan["kill"] = done  # the first bar time with working orders, found once
+    def steer(store: EventStore, crash_at: int | None) -> Callable[[int, int], None]:
+        sent: set[str] = set()
+
+        def send(name: str, command: Command) -> None:
+            if name not in sent:
+                sent.add(name)
+                request_command(store, find_run(store, RUN_ID), command)
+
+        def on_bar(done: int, _total: int) -> None:
+            if "kill" not in plan and done >= 40:
+                recorded = read_run(store, RUN_ID)
+                if recorded is not None and recorded.open_orders:
+                    plan["kill"] = done  # the first bar time with working orders, found once
+            alice = {"operator": "alice", "reason": "drill"}
+            bob = {"operator": "bob", "reason": "tighten"}
             if done == plan.get("kill"):
-                engine.engage_kill_switch(operator="alice", reason="drill")
+                send("kill", EngageKillSwitch(**alice))
             elif done == plan.get("kill", -99) + 20:
-                engine.release_kill_switch(operator="alice", reason="drill over")
+                send("release", ReleaseKillSwitch(**alice))
             elif done == plan.get("kill", -99) + 30:
-                engine.change_limit("max_order_quantity", "2", operator="bob", reason="tighten")
+                send("limit", ChangeRiskLimit(name="max_order_quantity", value="2", **bob))
             elif done == 250:
-                engine.set_trading_state(TradingState.REDUCING, operator="bob", reason="wind down")
+                send("state", SetTradingState(state=TradingState.REDUCING, **bob))
             if done == crash_at:
                 raise CrashError
 
-        return apply
+        return on_bar
 
     smooth, crashed = f"sqlite:///{tmp_path / 'a.sqlite'}", f"sqlite:///{tmp_path / 'b.sqlite'}"
     store = open_event_store(smooth)
-    expected = run_paper(config(), store, speed=0, controls=controls(None))
+    expected = run_paper(config(), store, speed=0, progress=steer(store, None))
     store.close()
     assert "kill" in plan and plan["kill"] + 30 < 200
     store = open_event_store(crashed)
     with pytest.raises(CrashError):
-        run_paper(config(), store, speed=0, controls=controls(200))
-    result = run_paper(config(), store, speed=0, controls=controls(None))
+        run_paper(config(), store, speed=0, progress=steer(store, 200))
+    result = run_paper(config(), store, speed=0, progress=steer(store, None))
     store.close()
     assert result.final_equity == expected.final_equity
     recorded = payloads(crashed)
@@ -202,6 +229,7 @@ def test_operator_commands_survive_a_restart(tmp_path: Path) -> None:
     kinds = [kind for kind, _ in recorded]
     assert {"KillSwitchEngaged", "KillSwitchReleased", "RiskLimitsChanged"} <= set(kinds)
     assert "TradingStateChanged" in kinds and "OrderCancelRequested" in kinds
+    assert "OperatorCommandRejected" not in kinds
     rejected_by_limit = [
         d
         for kind, d in recorded

@@ -247,11 +247,11 @@ def test_lease_is_released_after_end_stop_and_failure_in_the_same_process(
         assert not lease_recorded(url)
         assert run_backtest(config(), store).already_recorded
 
-        def stop(_engine: object, done: int) -> None:
+        def stop(done: int, _total: int) -> None:
             if done == 50:
                 raise KeyboardInterrupt
 
-        run_paper(config("paper-stopped"), store, speed=0, controls=stop)  # Ctrl-C
+        run_paper(config("paper-stopped"), store, speed=0, progress=stop)  # Ctrl-C
         assert not lease_recorded(url, run_id="paper-stopped")
         assert run_paper(config("paper-stopped"), store, speed=0).already_recorded
 
