@@ -18,6 +18,7 @@ from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
 from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
 from infra.archive.layout import Archive
+from infra.archive.retention import retention_note
 from projections.integrity import check_read_models, verify_archive_link, verify_log
 from projections.queries.audit import (
     AuditTargetNotFoundError,
@@ -216,11 +217,19 @@ def anchor_command() -> None:
         )
     position, chain_hash = found[-1]
     objects = open_object_store(settings.object_store)
+    until = settings.retention.until("anchors", datetime.now(UTC))
     try:
-        key = write_anchor(objects, archive_name(settings), position, chain_hash)
+        key, created = write_anchor(
+            objects, archive_name(settings), position, chain_hash, retain_until=until
+        )
     except AnchorConflictError as error:
         raise fail(str(error), 1) from None
     console.print(f"anchored position {position} at {objects.url} {key}")
+    note = retention_note(objects, until, "LH_RETENTION_ANCHORS_DAYS")
+    console.print(
+        "anchor " + (note if created else "already written by an earlier run, unchanged"),
+        highlight=False,
+    )
     print(f"anchor (record it outside the system): position {position} chain {chain_hash.hex()}")
 
 
