@@ -203,8 +203,9 @@ def verify_command(
 
 @app.command("anchor")
 def anchor_command() -> None:
-    """Anchor the chain: write the head's chain hash to the object store (once per position)
-    and print it in full, to be kept outside the system. Run `lh audit verify` first."""
+    """Anchor the chain: write the head's chain hash to the object store (write-once, retained
+    by S3 Object Lock where the bucket has it) and print it in full, to be kept outside the
+    system. Run `lh audit verify` first."""
     settings = settings_or_exit()
     with event_store(settings) as store:
         head = store.head()
