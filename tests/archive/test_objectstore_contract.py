@@ -92,6 +92,8 @@ def test_local_put_once_leaves_a_read_only_file(tmp_path: Path) -> None:
     objects.put_once("a/b", b"x")
     assert stat.S_IMODE((tmp_path / "objects" / "a" / "b").stat().st_mode) == 0o444
     assert [p.name for p in (tmp_path / "objects" / "a").iterdir()] == ["b"]  # no temp left
+    objects.delete("a/b")  # read-only is no lock: the directory's owner can still delete it
+    assert not objects.exists("a/b") and not objects.retention_enforced()
 
 
 @pytest.fixture
