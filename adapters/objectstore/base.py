@@ -56,6 +56,13 @@ class ObjectStore(Protocol):
         """Keys under ``prefix``, in lexicographic order."""
         ...
 
+    def originals(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        """Each key under ``prefix`` with the bytes first written to it, in key order. In a
+        versioned (Object Lock) bucket this includes keys hidden by a delete marker and
+        ignores later versions: what ``put_once`` wrote is what is read back, whatever a
+        plain PUT or DELETE did since. Elsewhere, the current objects."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove ``key`` for good (absent is fine); raise ``ObjectRetainedError`` when the
         store keeps it under retention."""

@@ -91,5 +91,9 @@ class LocalObjectStore:
         )
         yield from sorted(key for key in keys if key.startswith(prefix))
 
+    def originals(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        for key in self.list(prefix):
+            yield key, self.get(key)
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -260,6 +260,30 @@ class S3ObjectStore:
             ]
         yield from sorted(name[len(base) :] for name in names)
 
+    def originals(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        if not self.retention_enforced():
+            for key in self.list(prefix):
+                yield key, self.get(key)
+            return
+        base = f"{self.prefix}/" if self.prefix else ""
+        first: dict[str, str] = {}
+        with self._errors(f"list versions of {prefix!r}"):
+            for item in self.client.list_objects(
+                self.bucket, prefix=base + prefix, recursive=True, include_version=True
+            ):
+                if not item.is_delete_marker:  # S3 lists a key's versions newest first
+                    first[str(item.object_name)] = str(item.version_id)
+        for name in sorted(first):
+            key = name[len(base) :]
+            with self._errors(f"get {key!r}", key):
+                response = self.client.get_object(self.bucket, name, version_id=first[name])
+                try:
+                    data = response.read()
+                finally:
+                    response.close()
+                    response.release_conn()
+            yield key, data
+
     def delete(self, key: str) -> None:
         """Remove the object; in an Object Lock bucket (always versioned) remove every version
         by id, since a plain delete there only hides the object behind a delete marker."""

@@ -5,11 +5,12 @@ kept elsewhere cannot be recomputed that way. ``lh audit anchor`` writes the hea
 ``anchors/<archive-id>/<position:020d>.json`` with ``put_once``: created atomically, never
 overwritten (a second anchor at the same position with another hash is refused), and, where
 the bucket has S3 Object Lock, retained in compliance mode so that nobody holding our keys can
-delete or replace it before the retention ends. ``lh audit verify`` checks the stored chain
-against every anchor. Without Object Lock (a local directory, a bucket created without it)
-someone who can write the object store can replace anchors, which is why the command also
-prints the anchor in full for the auditor to keep outside both.
-"""
+delete it or shorten its retention. Anchors are read back with ``originals``: the version
+first written, so a later plain PUT (a new version) or a delete marker by someone holding our
+keys does not change what ``lh audit verify`` checks the stored chain against. Without Object
+Lock (a local directory, a bucket created without it) someone who can write the object store
+can replace anchors, which is why the command also prints the anchor in full for the auditor
+to keep outside both."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def write_anchor(
             key, json.dumps(body).encode(), "application/json", retain_until=retain_until
         )
     except ObjectExistsError:
-        found = _read(objects, key)
+        found = _parse(key, dict(objects.originals(key))[key])
         if found != chain_hash:
             raise AnchorConflictError(
                 f"anchor {key} already records chain hash {found.hex()} at position {position}, "
@@ -60,15 +61,15 @@ def write_anchor(
 def read_anchors(objects: ObjectStore, archive_id: str) -> dict[int, bytes]:
     """Every anchor of the archive: position -> chain hash."""
     anchors: dict[int, bytes] = {}
-    for key in objects.list(_prefix(archive_id)):
+    for key, data in objects.originals(_prefix(archive_id)):
         match = _NAME.search(key)
         if match is not None:
-            anchors[int(match.group(1))] = _read(objects, key)
+            anchors[int(match.group(1))] = _parse(key, data)
     return anchors
 
 
-def _read(objects: ObjectStore, key: str) -> bytes:
+def _parse(key: str, data: bytes) -> bytes:
     try:
-        return bytes.fromhex(str(json.loads(objects.get(key))["chain_hash"]))
+        return bytes.fromhex(str(json.loads(data)["chain_hash"]))
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"anchor {key} is unreadable: {error}") from None

@@ -3,8 +3,11 @@ write them create-only, with S3 Object Lock retention where the bucket has it, a
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -12,6 +15,7 @@ from typer.testing import CliRunner
 from adapters.objectstore import ObjectExistsError, ObjectRetainedError, open_object_store
 from adapters.objectstore.s3 import S3ObjectStore
 from api.cli import app
+from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
 from tests.archive.conftest import Feed
@@ -103,3 +107,27 @@ def test_a_negative_retention_is_refused_with_one_line(monkeypatch: pytest.Monke
     monkeypatch.setenv("LH_RETENTION_SEGMENTS_DAYS", "-1")
     code, out = lh("archive", "seal")
     assert code == 2 and "LH_RETENTION_SEGMENTS_DAYS" in out and "Traceback" not in out, out
+
+
+@pytest.mark.services
+def test_anchors_read_back_as_first_written_despite_new_versions_and_delete_markers(
+    locked_url: str,
+) -> None:
+    """Someone with our S3 keys cannot destroy a retained anchor, but can hide it behind a
+    delete marker or a newer version; verification still reads the original."""
+    objects = open_object_store(locked_url)
+    assert isinstance(objects, S3ObjectStore)
+    write_anchor(objects, "lh", 10, b"\x01" * 32, retain_until=datetime.now(UTC) + timedelta(1))
+    write_anchor(objects, "lh", 20, b"\x02" * 32, retain_until=datetime.now(UTC) + timedelta(1))
+    forged = json.dumps({"position": 10, "chain_hash": "ff" * 32}).encode()
+    name = objects.object_name(_key(10))
+    objects.client.put_object(objects.bucket, name, io.BytesIO(forged), len(forged))
+    objects.client.remove_object(objects.bucket, objects.object_name(_key(20)))
+    assert objects.get(_key(10)) == forged and not objects.exists(_key(20))
+    assert read_anchors(objects, "lh") == {10: b"\x01" * 32, 20: b"\x02" * 32}
+    with pytest.raises(AnchorConflictError, match="already records chain hash 0101"):
+        write_anchor(objects, "lh", 10, b"\xff" * 32)
+
+
+def _key(position: int) -> str:
+    return f"anchors/lh/{position:020d}.json"
