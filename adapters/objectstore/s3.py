@@ -9,7 +9,10 @@ name the URL with the secret replaced by ``***``.
 Write-once (``put_once``) is a conditional PUT (``If-None-Match: *``: the server refuses it
 if the key exists, so two writers cannot both create it) and, where the bucket has Object
 Lock, carries a COMPLIANCE-mode retention date: until then nobody, root account included,
-can delete that object version or shorten its retention.
+can delete that object version or shorten its retention. One ambiguity remains: a PUT whose
+response is lost is retried by the HTTP client and then meets its own object (412); callers
+treat ``ObjectExistsError`` as "compare, then adopt or refuse" (anchors compare the hash, a
+seal refuses and the next seal adopts the segment as an orphan).
 """
 
 from __future__ import annotations
