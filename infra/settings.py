@@ -15,8 +15,9 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -111,6 +112,28 @@ EXAMPLE_URLS = {
 }
 
 
+RecordClass = Literal["anchors", "segments", "reports"]
+
+DEFAULT_RETENTION_DAYS = 2192
+"""Six years: the longest record period of SEC rule 17a-4(a) (MiFID II asks for five)."""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each class of write-once record stays undeletable, in days (0: written
+    create-only with no retention). Enforced only by a store that supports it (S3 Object
+    Lock); elsewhere it is recorded intent, and the commands say so."""
+
+    anchors_days: int = DEFAULT_RETENTION_DAYS
+    segments_days: int = DEFAULT_RETENTION_DAYS
+    reports_days: int = DEFAULT_RETENTION_DAYS
+
+    def until(self, record: RecordClass, now: datetime) -> datetime | None:
+        """The retain-until date of a ``record`` written at ``now`` (None: no retention)."""
+        days: int = getattr(self, f"{record}_days")
+        return now + timedelta(days=days) if days else None
+
+
 @dataclass(frozen=True)
 class StoreSettings:
     """Where the log and its read models live: what the composition root opens."""
@@ -158,6 +181,17 @@ class Settings(BaseSettings):
     run_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
     """Time to live of a run's lease (api/application/lease.py): how long a killed or paused
     holder keeps others out. Short in tests; the default suits production."""
+    retention_anchors_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0, le=36_500)
+    retention_segments_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0, le=36_500)
+    retention_reports_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=0, le=36_500)
+
+    @property
+    def retention(self) -> Retention:
+        """Write-once retention per record class (``LH_RETENTION_<CLASS>_DAYS``)."""
+        return Retention(
+            self.retention_anchors_days, self.retention_segments_days, self.retention_reports_days
+        )
+
     risk: RiskLimits = Field(default_factory=RiskLimits)
     """The ``[risk]`` table: every run's limits unless ``--limit`` overrides one."""
     venue: VenueSettings = Field(default_factory=VenueSettings)

@@ -57,13 +57,13 @@ class ChainCheck:
             if previous is None or recorded is None:
                 contiguous = False  # nothing to check against: not known good either
                 continue
-            hashed = chain.event_hash(
+            record = (
                 event.stream_id,
                 event.stream_version,
                 event.event_type,
                 chain.stored_bytes(event.state),
             )
-            computed = chain.link(previous, position, hashed)
+            computed = chain.link(previous, position, record)
             if computed != recorded:
                 self._broken[position] = (
                     f"its chain link does not hold (computed {computed.hex()}, recorded "

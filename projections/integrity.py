@@ -230,10 +230,8 @@ def _check(scan: _Scan, n: Notification) -> None:
     scan.expected_position = position + 1
     scan.report.events += 1
     stream = str(n.originator_id)
-    state = chain.stored_bytes(n.state)
-    link = _check_link(
-        scan, position, chain.event_hash(stream, n.originator_version, n.topic, state)
-    )
+    record = (stream, n.originator_version, n.topic, chain.stored_bytes(n.state))
+    link = _check_link(scan, position, record)
     anchored = scan.anchors.get(position)
     if anchored is not None and scan.running is not None and scan.running != anchored:
         scan.find(position, "anchor", anchored.hex(), scan.running.hex())
@@ -280,10 +278,10 @@ def _unique(scan: _Scan, position: int, kind: str, value: str) -> bool:
     return True
 
 
-def _check_link(scan: _Scan, position: int, event_hash: bytes) -> Finding | None:
+def _check_link(scan: _Scan, position: int, record: chain.Record) -> Finding | None:
     """The finding, if any, on the chain link at ``position`` (checked against the stored
     predecessor's chain hash); moves the running chain hash on."""
-    computed = None if scan.running is None else chain.link(scan.running, position, event_hash)
+    computed = None if scan.running is None else chain.link(scan.running, position, record)
     stored = scan.stored.pop(position, None)
     scan.stored.pop(position - 2, None)  # keep the predecessor only: memory stays flat
     if stored is not None:

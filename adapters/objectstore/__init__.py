@@ -5,10 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from adapters.objectstore.base import ObjectNotFoundError, ObjectStore
+from adapters.objectstore.base import (
+    ObjectExistsError,
+    ObjectNotFoundError,
+    ObjectRetainedError,
+    ObjectStore,
+)
 from adapters.objectstore.local import LocalObjectStore
 
-__all__ = ["LocalObjectStore", "ObjectNotFoundError", "ObjectStore", "open_object_store"]
+__all__ = [
+    "LocalObjectStore",
+    "ObjectExistsError",
+    "ObjectNotFoundError",
+    "ObjectRetainedError",
+    "ObjectStore",
+    "open_object_store",
+]
 
 
 def open_object_store(url: str) -> ObjectStore:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
 
 class ObjectNotFoundError(KeyError):
     """No object under that key."""
+
+
+class ObjectExistsError(FileExistsError):
+    """``put_once`` found the key taken: a write-once object is never replaced."""
+
+
+class ObjectRetainedError(PermissionError):
+    """The store refused to delete an object still under write-once retention."""
 
 
 class ObjectStore(Protocol):
@@ -17,6 +26,24 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Write (or overwrite) ``key`` atomically: readers see the old or the new bytes."""
+        ...
+
+    def put_once(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        retain_until: datetime | None = None,
+    ) -> None:
+        """Create ``key`` atomically, never replacing it: raise ``ObjectExistsError`` if it is
+        taken (no check-then-write race). Where ``retention_enforced()``, the store also
+        refuses to delete or replace it before ``retain_until`` (an aware datetime)."""
+        ...
+
+    def retention_enforced(self) -> bool:
+        """Whether the store itself (not our code) keeps ``put_once`` objects until their
+        retention ends, against anyone holding our keys: S3 Object Lock in compliance mode."""
         ...
 
     def get(self, key: str) -> bytes:
@@ -29,4 +56,14 @@ class ObjectStore(Protocol):
         """Keys under ``prefix``, in lexicographic order."""
         ...
 
-    def delete(self, key: str) -> None: ...
+    def originals(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        """Each key under ``prefix`` with the bytes first written to it, in key order. In a
+        versioned (Object Lock) bucket this includes keys hidden by a delete marker and
+        ignores later versions: what ``put_once`` wrote is what is read back, whatever a
+        plain PUT or DELETE did since. Elsewhere, the current objects."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` for good (absent is fine); raise ``ObjectRetainedError`` when the
+        store keeps it under retention."""
+        ...

@@ -1,17 +1,25 @@
-"""A local directory as the object store: the embedded default (``file:///path``)."""
+"""A local directory as the object store: the embedded default (``file:///path``).
+
+Write-once here is a convention our code keeps, not a guarantee: ``put_once`` never replaces a
+file and leaves it read-only (0o444), but whoever owns the directory (or root) can still
+delete or rewrite it. ``retention_enforced()`` is therefore always false.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
-from adapters.objectstore.base import ObjectNotFoundError
+from adapters.objectstore.base import ObjectExistsError, ObjectNotFoundError
+
+READ_ONLY = 0o444
 
 
 class LocalObjectStore:
-    """Objects are files under ``root``; writes go to a temp file then ``os.replace``."""
+    """Objects are files under ``root``; writes go to a temp file, then into place."""
 
     def __init__(self, root: Path, url: str = "") -> None:
         self.root = root  # made by the first put: reading creates nothing (read-only var dir)
@@ -22,8 +30,8 @@ class LocalObjectStore:
             raise ValueError(f"invalid object key {key!r}")
         return self.root / key
 
-    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
-        path = self._path(key)
+    def _write_temp(self, path: Path, data: bytes) -> str:
+        """A fsynced temp file beside ``path`` holding ``data``; its name."""
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below)
             dir=path.parent, delete=False, prefix=".tmp-"
@@ -37,7 +45,34 @@ class LocalObjectStore:
             os.unlink(handle.name)
             error.filename = error.filename or str(path)
             raise
-        os.replace(handle.name, path)
+        return handle.name
+
+    def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        path = self._path(key)
+        os.replace(self._write_temp(path, data), path)
+
+    def put_once(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        retain_until: datetime | None = None,
+    ) -> None:
+        """Hard-link a complete temp file into place: ``link`` fails if the name is taken,
+        so the object appears whole or not at all and is never replaced."""
+        path = self._path(key)
+        temp = self._write_temp(path, data)
+        try:
+            os.chmod(temp, READ_ONLY)
+            os.link(temp, path)
+        except FileExistsError:
+            raise ObjectExistsError(f"{self.url}: object {key!r} already exists") from None
+        finally:
+            os.unlink(temp)
+
+    def retention_enforced(self) -> bool:
+        return False
 
     def get(self, key: str) -> bytes:
         try:
@@ -55,6 +90,10 @@ class LocalObjectStore:
             if path.is_file() and not path.name.startswith(".tmp-")
         )
         yield from sorted(key for key in keys if key.startswith(prefix))
+
+    def originals(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        for key in self.list(prefix):
+            yield key, self.get(key)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -1,9 +1,18 @@
 """An S3-compatible bucket (MinIO, AWS, moto) as the object store, through the ``minio`` SDK.
 
-URL: ``s3://ACCESS:SECRET@host:port/bucket[/prefix][?secure=true|false&region=NAME]``.
+URL: ``s3://ACCESS:SECRET@host:port/bucket[/prefix][?secure=true|false&region=NAME&object_lock=true]``.
 ``secure`` (HTTPS) defaults to false for ``localhost``/``127.0.0.1``/``::1`` and true for any
-other host. The bucket is created when missing. The secret never appears in errors or logs:
-messages name the URL with the secret replaced by ``***``.
+other host. The bucket is created when missing, with S3 Object Lock when ``object_lock=true``
+(S3 can only enable it at creation). The secret never appears in errors or logs: messages
+name the URL with the secret replaced by ``***``.
+
+Write-once (``put_once``) is a conditional PUT (``If-None-Match: *``: the server refuses it
+if the key exists, so two writers cannot both create it) and, where the bucket has Object
+Lock, carries a COMPLIANCE-mode retention date: until then nobody, root account included,
+can delete that object version or shorten its retention. One ambiguity remains: a PUT whose
+response is lost is retried by the HTTP client and then meets its own object (412); callers
+treat ``ObjectExistsError`` as "compare, then adopt or refuse" (anchors compare the hash, a
+seal refuses and the next seal adopts the segment as an orphan).
 """
 
 from __future__ import annotations
@@ -12,17 +21,23 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import COMPLIANCE
 from minio.error import MinioException, S3Error
+from minio.helpers import genheaders, md5sum_hash
+from minio.retention import Retention
 
-from adapters.objectstore.base import ObjectNotFoundError
+from adapters.objectstore.base import ObjectExistsError, ObjectNotFoundError, ObjectRetainedError
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _MISSING_CODES = ("NoSuchKey", "NoSuchObject")
 _ACCESS_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
+_TAKEN_CODES = ("PreconditionFailed", "ConditionalRequestConflict")
+_NO_LOCK_CODE = "ObjectLockConfigurationNotFoundError"
 
 
 class ObjectStoreError(RuntimeError):
@@ -66,6 +81,7 @@ class S3Location:
     prefix: str
     secure: bool
     region: str | None
+    object_lock: bool = False
 
     @classmethod
     def parse(cls, url: str) -> S3Location:
@@ -91,18 +107,28 @@ class S3Location:
             prefix=prefix.strip("/"),
             secure=secure,
             region=query.get("region"),
+            object_lock=_flag(query["object_lock"], url) if "object_lock" in query else False,
         )
 
 
 class S3ObjectStore:
     """Keys map to ``<prefix>/<key>`` objects in one bucket; a put becomes visible atomically."""
 
-    def __init__(self, client: Minio, bucket: str, prefix: str = "", url: str = "") -> None:
+    def __init__(
+        self,
+        client: Minio,
+        bucket: str,
+        prefix: str = "",
+        url: str = "",
+        *,
+        object_lock: bool = False,
+    ) -> None:
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.url = redact(url) if url else f"s3://{bucket}/{self.prefix}"
-        self._ensure_bucket()
+        self._lock: bool | None = None
+        self._ensure_bucket(object_lock)
 
     @classmethod
     def from_url(cls, url: str) -> S3ObjectStore:
@@ -122,7 +148,7 @@ class S3ObjectStore:
             region=location.region,
             http_client=http,
         )
-        return cls(client, location.bucket, location.prefix, url)
+        return cls(client, location.bucket, location.prefix, url, object_lock=location.object_lock)
 
     def object_name(self, key: str) -> str:
         if not key or key.startswith("/") or ".." in key.split("/"):
@@ -154,15 +180,58 @@ class S3ObjectStore:
                 f"{self.url}: cannot reach the S3 endpoint to {action}: {type(reason).__name__}"
             ) from None
 
-    def _ensure_bucket(self) -> None:
+    def _ensure_bucket(self, object_lock: bool) -> None:
         with self._errors(f"create bucket {self.bucket!r}"):
             if not self.client.bucket_exists(self.bucket):
-                self.client.make_bucket(self.bucket)
+                self.client.make_bucket(self.bucket, object_lock=object_lock)
+
+    def retention_enforced(self) -> bool:
+        """Whether the bucket has Object Lock (read once from its configuration)."""
+        if self._lock is None:
+            with self._errors(f"read the object lock configuration of {self.bucket!r}"):
+                try:
+                    self.client.get_object_lock_config(self.bucket)
+                    self._lock = True
+                except S3Error as error:
+                    if error.code != _NO_LOCK_CODE:
+                        raise
+                    self._lock = False
+        return self._lock
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         name = self.object_name(key)
         with self._errors(f"put {key!r}", key):
             self.client.put_object(self.bucket, name, io.BytesIO(data), len(data), content_type)
+
+    def put_once(
+        self,
+        key: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        retain_until: datetime | None = None,
+    ) -> None:
+        """One conditional PUT. The SDK's ``put_object`` takes no request headers, so the
+        request is built here with the SDK's own header helper and sent as it sends one."""
+        name = self.object_name(key)
+        retention = (
+            Retention(COMPLIANCE, retain_until)
+            if retain_until is not None and self.retention_enforced()
+            else None
+        )
+        headers = genheaders(None, None, None, retention, False)
+        headers |= {
+            "Content-Type": content_type,
+            "Content-MD5": md5sum_hash(data) or "",  # S3 requires it with a retention date
+            "If-None-Match": "*",
+        }
+        with self._errors(f"put {key!r}", key):
+            try:
+                self.client._put_object(self.bucket, name, data, headers)
+            except S3Error as error:
+                if error.code in _TAKEN_CODES:
+                    raise ObjectExistsError(f"{self.url}: object {key!r} already exists") from None
+                raise
 
     def get(self, key: str) -> bytes:
         name = self.object_name(key)
@@ -194,7 +263,50 @@ class S3ObjectStore:
             ]
         yield from sorted(name[len(base) :] for name in names)
 
+    def originals(self, prefix: str) -> Iterator[tuple[str, bytes]]:
+        if not self.retention_enforced():
+            for key in self.list(prefix):
+                yield key, self.get(key)
+            return
+        base = f"{self.prefix}/" if self.prefix else ""
+        first: dict[str, str] = {}
+        with self._errors(f"list versions of {prefix!r}"):
+            for item in self.client.list_objects(
+                self.bucket, prefix=base + prefix, recursive=True, include_version=True
+            ):
+                if not item.is_delete_marker:  # S3 lists a key's versions newest first
+                    first[str(item.object_name)] = str(item.version_id)
+        for name in sorted(first):
+            key = name[len(base) :]
+            with self._errors(f"get {key!r}", key):
+                response = self.client.get_object(self.bucket, name, version_id=first[name])
+                try:
+                    data = response.read()
+                finally:
+                    response.close()
+                    response.release_conn()
+            yield key, data
+
     def delete(self, key: str) -> None:
+        """Remove the object; in an Object Lock bucket (always versioned) remove every version
+        by id, since a plain delete there only hides the object behind a delete marker."""
         name = self.object_name(key)
         with self._errors(f"delete {key!r}", key):
-            self.client.remove_object(self.bucket, name)
+            if not self.retention_enforced():
+                self.client.remove_object(self.bucket, name)
+                return
+            versions = [
+                item.version_id
+                for item in self.client.list_objects(self.bucket, prefix=name, include_version=True)
+                if item.object_name == name
+            ]
+            for version in versions:
+                try:
+                    self.client.remove_object(self.bucket, name, version_id=version)
+                except S3Error as error:
+                    if error.code == "AccessDenied":
+                        raise ObjectRetainedError(
+                            f"{self.url}: object {key!r} is under retention (Object Lock, "
+                            "compliance mode): it cannot be deleted before its retention ends"
+                        ) from None
+                    raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import typer
 from rich.table import Table
@@ -35,6 +36,7 @@ from infra.archive import (
     trim,
     verify,
 )
+from infra.archive.retention import retention_note
 from infra.secrets import redact_url
 
 app = typer.Typer(
@@ -89,6 +91,7 @@ def seal_command(
             segment_size=segment_size,
             final=final,
             on_progress=lambda count: progress.advance(task, count),
+            retain_until=app.settings.retention.until("segments", datetime.now(UTC)),
         )
     table = Table("segment", "positions", "events", "bytes", "chain hash", "how")
     table.columns[4].overflow = "fold"
@@ -104,6 +107,12 @@ def seal_command(
             )
     if report.written or report.adopted:
         console.print(table)
+    if report.written:
+        until = report.retain_until
+        console.print(
+            "segments " + retention_note(archive.objects, until, "LH_RETENTION_SEGMENTS_DAYS"),
+            highlight=False,
+        )
     console.print(
         f"archive {report.archive_id!r}: sealed {report.events} events in this run; "
         f"sealed to {report.sealed_to} of head {report.head}"

@@ -17,6 +17,7 @@ from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
 from domain.orders import is_terminal
 from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
+from infra.archive.retention import retention_note
 from projections.integrity import check_read_models, verify_archive_link, verify_log
 from projections.queries.audit import (
     AuditTargetNotFoundError,
@@ -199,8 +200,9 @@ def verify_command(
 
 @app.command("anchor")
 def anchor_command() -> None:
-    """Anchor the chain: write the head's chain hash to the object store (once per position)
-    and print it in full, to be kept outside the system. Run `lh audit verify` first."""
+    """Anchor the chain: write the head's chain hash to the object store (write-once, retained
+    by S3 Object Lock where the bucket has it) and print it in full, to be kept outside the
+    system. Run `lh audit verify` first."""
     app = app_or_exit()
     with event_store(app) as store:
         head = store.head()
@@ -213,11 +215,19 @@ def anchor_command() -> None:
         )
     position, chain_hash = found[-1]
     archive = app.archive()
+    until = app.settings.retention.until("anchors", datetime.now(UTC))
     try:
-        key = write_anchor(archive.objects, archive.archive_id, position, chain_hash)
+        key, created = write_anchor(
+            archive.objects, archive.archive_id, position, chain_hash, retain_until=until
+        )
     except AnchorConflictError as error:
         raise fail(str(error), 1) from None
     console.print(f"anchored position {position} at {archive.objects.url} {key}")
+    note = retention_note(archive.objects, until, "LH_RETENTION_ANCHORS_DAYS")
+    console.print(
+        "anchor " + (note if created else "already written by an earlier run, unchanged"),
+        highlight=False,
+    )
     print(f"anchor (record it outside the system): position {position} chain {chain_hash.hex()}")
 
 

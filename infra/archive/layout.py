@@ -1,8 +1,15 @@
 """Where an archive lives in the object store, and its manifest (the ordered list of segments).
 
 Keys: ``archive/<archive-id>/segments/<first:020d>-<last:020d>.seg.zst`` and
-``archive/<archive-id>/manifest.json``. Segments are written once and never rewritten; the
-manifest is the only object that changes, and it is rewritten after each new segment.
+``archive/<archive-id>/manifest.json``. Segments are written once and never rewritten
+(``put_once``, retained by S3 Object Lock where the bucket has it); the manifest is the only
+object that changes, and it is rewritten after each new segment.
+
+The manifest stays mutable on purpose: it is an index that could be rebuilt from the
+segments (each names its positions and its predecessor's hash), and what it adds, each
+segment's live chain hashes, is checked against the segments' own records, the event store's
+record of how far it was sealed, and the anchors. Create-only manifest versions would lock
+the index, not the records: the segments and anchors are what retention must keep.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Resumable and idempotent. Each segment is written before the manifest names it, so a crash
 leaves at worst an orphan segment; the next run proves the orphan continues the chain and
-matches the event store, then adopts it. An existing object is never overwritten.
+matches the event store, then adopts it. Segments are written with ``put_once``: created
+atomically, never overwritten, and retained until ``retain_until`` where the bucket has
+S3 Object Lock (see ``layout.py`` for why the manifest stays a mutable object).
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from eventsourcing.persistence import Notification
 
+from adapters.objectstore.base import ObjectExistsError
 from infra.archive.compare import compare_with_store
 from infra.archive.errors import ArchiveError
 from infra.archive.layout import Archive, Manifest, SegmentEntry, check_body
@@ -30,6 +34,8 @@ class SealReport:
     sealed_to: int
     written: list[SegmentEntry] = field(default_factory=list)
     adopted: list[SegmentEntry] = field(default_factory=list)
+    retain_until: datetime | None = None
+    """The retention the segments written in this run asked for."""
 
     @property
     def events(self) -> int:
@@ -43,11 +49,13 @@ def seal(
     segment_size: int = DEFAULT_SEGMENT_SIZE,
     final: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    retain_until: datetime | None = None,
 ) -> SealReport:
     """Seal every full segment of ``segment_size`` events after the last sealed position.
 
     ``final`` also seals the short tail (fewer events); later seals start right after it.
     ``on_progress`` receives the number of events of each segment sealed or adopted.
+    ``retain_until``: write-once retention of new segments (enforced by Object Lock only).
     """
     if segment_size < 1:
         raise ValueError(f"segment size must be at least 1, not {segment_size}")
@@ -56,7 +64,7 @@ def seal(
     check_tip(store, archive, manifest, head)
     _check_store_identity(store, manifest)
     present = archive.segment_keys()
-    report = SealReport(archive.archive_id, head, manifest.sealed_to)
+    report = SealReport(archive.archive_id, head, manifest.sealed_to, retain_until=retain_until)
 
     def record(entry: SegmentEntry) -> None:
         manifest.segments.append(entry)
@@ -71,7 +79,7 @@ def seal(
         report.adopted.append(entry)
         record(entry)
     for records in _prefetched(store, _plan(manifest.sealed_to, head, segment_size, final)):
-        entry = _write_segment(store, archive, manifest, records)
+        entry = _write_segment(store, archive, manifest, records, retain_until)
         report.written.append(entry)
         record(entry)
     return report
@@ -145,14 +153,21 @@ def _read(store: EventStore, after: int, count: int) -> list[Notification]:
 
 
 def _write_segment(
-    store: EventStore, archive: Archive, manifest: Manifest, records: list[Notification]
+    store: EventStore,
+    archive: Archive,
+    manifest: Manifest,
+    records: list[Notification],
+    retain_until: datetime | None,
 ) -> SegmentEntry:
     live = live_hashes(store, manifest, records)  # before writing: refuse an altered log
     header, data = build_segment(archive.archive_id, records, manifest.last_hash)
     key = archive.segment_key(header.first, header.last)
-    if archive.objects.exists(key):
-        raise ArchiveError(f"segment {key} appeared while sealing; is another sealer running?")
-    archive.objects.put(key, data)
+    try:
+        archive.objects.put_once(key, data, retain_until=retain_until)
+    except ObjectExistsError:
+        raise ArchiveError(
+            f"segment {key} appeared while sealing; is another sealer running?"
+        ) from None
     return SegmentEntry(key, header, len(data), *live)
 
 

@@ -42,9 +42,9 @@ per-row calls spent in Python.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from eventsourcing import sqlite as library
@@ -154,10 +154,9 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
     def _insert_events(
         self, c: library.SQLiteCursor, stored_events: Sequence[StoredEvent], **_: Any
     ) -> Sequence[int] | None:
-        if len(stored_events) < self.min_batch_rows:
-            positions = super()._insert_events(c, stored_events)
-        else:
-            positions = self._insert_batch(c, stored_events)
+        if len(stored_events) >= self.min_batch_rows:
+            return self._insert_batch(c, stored_events)
+        positions = super()._insert_events(c, stored_events)
         if positions:
             self._extend_chain(c, positions, stored_events)
         return positions
@@ -176,9 +175,7 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
                 "consecutive: the hash chain needs a gapless log"
             )
         previous = self._chain_upto(c, first - 1)
-        records = [
-            (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
-        ]
+        records = [(_key(e), e.originator_version, e.topic, e.state) for e in stored_events]
         hashes = chain.extend(previous, first, records)
         c.execute(_INSERT_CHAIN, (positions[-1], first, b"".join(hashes)))
 
@@ -276,8 +273,10 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
     def _insert_batch(
         self, c: library.SQLiteCursor, stored_events: Sequence[StoredEvent]
     ) -> Sequence[int]:
-        """One multi-row statement per chunk; the positions computed, not read back."""
+        """One multi-row statement per chunk; the positions computed, not read back, and the
+        chain hashed from the statement's own parameters (no second pass over the events)."""
         before = self._max_notification_id(c) or 0
+        hashes = [self._chain_upto(c, before)]
         step = self._chunk_rows(c)
         for start in range(0, len(stored_events), step):
             chunk = stored_events[start : start + step]
@@ -285,13 +284,17 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
             for event in chunk:
                 params += (_key(event), event.originator_version, event.topic, event.state)
             c.execute(self._insert_statement(len(chunk)), params)
+            fields = iter(params)  # (stream, version, type, state) per row, as chain.Record
+            rows = cast("Iterable[chain.Record]", zip(fields, fields, fields, fields, strict=True))
+            hashes += chain.extend(hashes[-1], before + 1 + start, rows)
         after = before + len(stored_events)
-        if c.lastrowid == after:  # the last row got max+n: so the n rows got max+1 .. max+n
-            return list(range(before + 1, after + 1))
-        raise DataError(
-            f"SQLite gave the batch rowids other than {before + 1}..{after} (it does once rowid "
-            "2**63-1 is taken): the log cannot stay gapless, so nothing was recorded"
-        )
+        if c.lastrowid != after:  # the last row got max+n: so the n rows got max+1 .. max+n
+            raise DataError(
+                f"SQLite gave the batch rowids other than {before + 1}..{after} (it does once "
+                "rowid 2**63-1 is taken): the log cannot stay gapless, so nothing was recorded"
+            )
+        c.execute(_INSERT_CHAIN, (after, before + 1, b"".join(hashes[1:])))
+        return list(range(before + 1, after + 1))
 
     def _chunk_rows(self, c: library.SQLiteCursor) -> int:
         """Rows per statement: ``rows_per_statement``, less if the variable limit is lower."""

@@ -28,6 +28,10 @@ class SlowLocalStore(LocalObjectStore):
         super().put(key, data, content_type)
         time.sleep(0.02)  # widen the window between a segment and its manifest entry
 
+    def put_once(self, key, data, content_type="application/octet-stream", *, retain_until=None):
+        super().put_once(key, data, content_type, retain_until=retain_until)
+        time.sleep(0.02)
+
 store = open_event_store(sys.argv[1])
 seal(store, Archive(SlowLocalStore(Path(sys.argv[2])), "lh"), segment_size=50)
 """

@@ -141,14 +141,10 @@ class RedisRecorder:
         records = [
             (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
         ]
-        hashed = [chain.event_hash(*record) for record in records]
         for _ in range(CHAIN_RETRIES):
             counter, head, base_hash = self._head or self._read_head()
             previous = head or base_hash or chain.GENESIS
-            hashes = []
-            for offset, event_hash in enumerate(hashed, start=counter + 1):
-                previous = chain.link(previous, offset, event_hash)
-                hashes.append(previous)
+            hashes = chain.extend(previous, counter + 1, records)
             try:
                 with translated_errors():
                     base = int(
@@ -219,16 +215,13 @@ class RedisRecorder:
                         f"cannot chain the events recorded before the chain: position "
                         f"{position} is missing from the log; run `lh audit verify`"
                     )
-                previous = chain.link(
-                    previous,
-                    position,
-                    chain.event_hash(
-                        fields[b"o"].decode(),
-                        int(fields[b"v"]),
-                        fields[b"t"].decode(),
-                        fields[b"s"],
-                    ),
+                record = (
+                    fields[b"o"].decode(),
+                    int(fields[b"v"]),
+                    fields[b"t"].decode(),
+                    fields[b"s"],
                 )
+                previous = chain.link(previous, position, record)
             if not entries:
                 raise DataError(
                     f"cannot chain the events recorded before the chain: positions "
