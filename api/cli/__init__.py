@@ -6,7 +6,17 @@ import sys
 
 import typer
 
-from api.cli import analytics, archive, audit, catalogs, demo, projections, store, trading
+from api.cli import (
+    analytics,
+    archive,
+    audit,
+    catalogs,
+    demo,
+    projections,
+    report,
+    store,
+    trading,
+)
 from api.cli.common import GuardedGroup, masked_excepthook
 
 app = typer.Typer(
@@ -21,6 +31,7 @@ app.add_typer(archive.app, name="archive")
 app.add_typer(projections.app, name="projections")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
+app.add_typer(report.app, name="report")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)

@@ -78,14 +78,17 @@ def generate_report(
     objects: ObjectStore,
     *,
     now: Callable[[], datetime],
+    head: int | None = None,
     archive: Archive | None = None,
 ) -> GeneratedReport:
+    """Generate, cross-check, render and publish one report of the log up to ``head`` (the
+    position the read model was caught up to; default the log's head)."""
     kind = KINDS.get(request.scope.kind)
     if kind is None:
         raise ReportScopeError(
             f"report kind {request.scope.kind!r} is not available (one of {', '.join(KINDS)})"
         )
-    source = ReportSource.open(store, request.scope, engine=engine)
+    source = ReportSource.open(store, request.scope, engine=engine, head=head)
     scope = source.scope
     document = kind.build(source, scope)
     disagreements = cross_check(document, kind.replay(source))
