@@ -93,7 +93,8 @@ def generate_report(
     document = kind.build(source, scope)
     disagreements = cross_check(document, kind.replay(source))
     if disagreements:
-        more = f" (and {len(disagreements) - 1} more)" if len(disagreements) > 1 else ""
+        others = ", ".join(d.figure for d in disagreements[1:])
+        more = f" (also {others})" if others else ""
         raise ReportRefusedError(f"report not published: {disagreements[0]}{more}")
     first, last = source.covered()
     chain = verify_log(store, first=first, last=last) if first else None
