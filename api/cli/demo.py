@@ -22,20 +22,27 @@ from adapters.marketdata import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
 from adapters.objectstore import ObjectStore, open_object_store
 from api.application.backtest import BacktestConfig, BacktestResult, run_backtest
+from api.application.reporting.formats import FORMATS
+from api.application.reporting.generate import ReportRequest, key_prefix
+from api.application.reporting.kinds import KINDS
+from api.application.reporting.schedule import Cadence, event_time_span, next_start, period_start
 from api.cli.common import console, event_store, fail, progress_bar, settings_or_exit
+from api.cli.report import ReportInputs, generate_or_fail, print_report
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
 from infra.secrets import redact_url
-from infra.settings import Settings
+from infra.settings import Settings, var_dir
 from projections.base import Projection
 from projections.clickhouse.client import ClickHouseUnavailableError, open_client
 from projections.objectstore.artefacts import write_backtest_artefacts
 from projections.queries.analytics.filters import Filters
 from projections.queries.analytics.output import text
 from projections.queries.analytics.run import QueryResult, run_named
+from projections.queries.reports.source import ReportScope
 from projections.registry import StoreMismatchError, bind_to_store, open_projections
 from projections.runner import ProjectionRunner
 from projections.sql.engine import SqlReadModelError
+from projections.sql.projection import SqlProjection
 
 STRATEGIES = ("sma_cross", "mean_reversion", "momentum")
 QUERIES = {
@@ -76,10 +83,13 @@ def demo() -> None:
         finally:
             for projection in projections:
                 projection.close()
-        _seal_and_verify(store, Archive(objects, settings.redis_key_prefix))
-    _print_analytics(settings)
+        archive = Archive(objects, settings.redis_key_prefix)
+        _seal_and_verify(store, archive)
+        _print_analytics(settings)
+        _write_reports(settings, store, objects, archive)
     console.print(
-        "\nNext: [bold]lh store tail[/bold] · [bold]lh audit trace --fill ID[/bold] · "
+        "\nNext: [bold]lh report trades --from DAY --to DAY[/bold] · "
+        "[bold]lh store tail[/bold] · [bold]lh audit trace --fill ID[/bold] · "
         "[bold]lh analytics list[/bold] · [bold]lh projections verify[/bold] · "
         "[bold]lh archive status[/bold] (docs/cli.md)"
     )
@@ -184,6 +194,29 @@ def _seal_and_verify(store: EventStore, archive: Archive) -> None:
         f"Durable log: {report.segments} segments sealed up to position {report.sealed_to} "
         f"(+{sealed.events} this run); {status}; last hash {report.last_hash[:16]}…"
     )
+
+
+def _write_reports(
+    settings: Settings, store: EventStore, objects: ObjectStore, archive: Archive
+) -> None:
+    """Every report kind over the days the demo's log covers, published and in var/reports."""
+    head = store.head()
+    span = event_time_span(store, head)
+    if span is None:
+        return
+    start = period_start(span[0], Cadence.DAILY)
+    end = next_start(period_start(span[1], Cadence.DAILY), Cadence.DAILY)
+    console.print("\nReports (every figure cross-checked against a replay of the log):")
+    sql = SqlProjection.open(settings.sql_url)
+    try:
+        inputs = ReportInputs(store, sql.engine, objects, archive, head)
+        for kind in KINDS:
+            scope = ReportScope(kind, start, end)
+            out = var_dir() / key_prefix(scope)
+            report = generate_or_fail(inputs, ReportRequest(scope, FORMATS, out))
+            print_report(report, objects, as_json=False)
+    finally:
+        sql.close()
 
 
 def _print_analytics(settings: Settings) -> None:

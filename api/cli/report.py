@@ -87,7 +87,7 @@ ALL_FORMATS = ",".join(FORMATS)
 
 
 @dataclass(frozen=True)
-class _Inputs:
+class ReportInputs:
     store: EventStore
     engine: Engine
     objects: ObjectStore
@@ -96,7 +96,7 @@ class _Inputs:
 
 
 @contextmanager
-def _inputs() -> Iterator[_Inputs]:
+def _inputs() -> Iterator[ReportInputs]:
     """The store, the SQL read model caught up to the head (the report reads it at exactly
     that position), the object store and the archive."""
     settings = settings_or_exit()
@@ -110,7 +110,9 @@ def _inputs() -> Iterator[_Inputs]:
         sql = projections[0]
         if not isinstance(sql, SqlProjection):
             raise fail(f"read model {sql.name} is not the SQL read model", 2)
-        yield _Inputs(store, sql.engine, objects, Archive(objects, archive_name(settings)), head)
+        yield ReportInputs(
+            store, sql.engine, objects, Archive(objects, archive_name(settings)), head
+        )
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -149,7 +151,7 @@ def _checked_retention() -> None:
         raise fail(str(error), 2) from None
 
 
-def _generate(inputs: _Inputs, request: ReportRequest) -> GeneratedReport:
+def generate_or_fail(inputs: ReportInputs, request: ReportRequest) -> GeneratedReport:
     try:
         return generate_report(
             request,
@@ -166,7 +168,7 @@ def _generate(inputs: _Inputs, request: ReportRequest) -> GeneratedReport:
         raise fail(str(error), 1) from None
 
 
-def _print(report: GeneratedReport, objects: ObjectStore, *, as_json: bool) -> None:
+def print_report(report: GeneratedReport, objects: ObjectStore, *, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.manifest, indent=2))
         return
@@ -217,8 +219,8 @@ def _report_command(kind: str) -> None:
         _writable(out)
         _checked_retention()
         with _inputs() as inputs:
-            report = _generate(inputs, ReportRequest(scope, chosen, out))
-            _print(report, inputs.objects, as_json=as_json)
+            report = generate_or_fail(inputs, ReportRequest(scope, chosen, out))
+            print_report(report, inputs.objects, as_json=as_json)
 
     command.__doc__ = f"The {kind} report of [--from, --to) (event time, UTC)."
     app.command(kind)(command)
@@ -259,10 +261,10 @@ def schedule(
                 if inputs.objects.exists(key_prefix(scope) + "manifest.json"):
                     continue
                 folder = None if out is None else out / key_prefix(scope)
-                report = _generate(inputs, ReportRequest(scope, chosen, folder))
+                report = generate_or_fail(inputs, ReportRequest(scope, chosen, folder))
                 manifests.append(report.manifest)
                 if not as_json:
-                    _print(report, inputs.objects, as_json=False)
+                    print_report(report, inputs.objects, as_json=False)
     if as_json:
         print(json.dumps(manifests, indent=2))
     elif not manifests:

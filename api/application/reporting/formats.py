@@ -37,6 +37,8 @@ body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; color: #2
 h1 { font-size: 18pt; margin-bottom: 0.2em; }
 h2 { font-size: 13pt; border-bottom: 1px solid #999; margin-top: 1.4em; }
 h3 { font-size: 10.5pt; margin-bottom: 0.3em; }
+h2, h3 { break-after: avoid; }
+svg, dl.figures { break-inside: avoid; }
 table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 8.5pt; }
 th, td { border: 1px solid #ccc; padding: 2px 5px; text-align: left; }
 th { background: #eef2f7; }
