@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from projections.queries.reports.document import ReportDocument
-from projections.queries.reports.source import ReportSource
+from projections.queries.reports.source import ReportScope, ReportSource
 
-Replay = Callable[[ReportSource], Mapping[str, str]]
+Replay = Callable[[ReportSource, ReportScope], Mapping[str, str]]
+"""A kind's figures recomputed from ``source``'s events alone (``scope``: ``source.scope``,
+its run resolved), by name."""
 
 
 @dataclass(frozen=True)

@@ -172,9 +172,8 @@ def _read_model_facts(engine: Engine, scope: ReportScope) -> FilingFacts:
     return facts
 
 
-def replay_filing(source: ReportSource) -> dict[str, str]:
+def replay_filing(source: ReportSource, scope: ReportScope) -> dict[str, str]:
     """Every filing figure from the store's events alone."""
-    scope = source.scope
     facts = FilingFacts()
     owners: dict[str, tuple[str, str]] = {}
     kinds = ("StrategyRunStarted", "OrderSubmitted", "OrderCanceled", *FUNDING)

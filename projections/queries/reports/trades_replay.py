@@ -35,9 +35,8 @@ def feed_log(ledger: TradesLedger, scope: ReportScope, events: Iterable[Recorded
             ledger.funds(data["account"], data["currency"], Decimal(str(data["amount"])))
 
 
-def replay_trades(source: ReportSource) -> dict[str, str]:
+def replay_trades(source: ReportSource, scope: ReportScope) -> dict[str, str]:
     """Every trade-report figure, from one pass over the store's events."""
-    scope = source.scope
     ledger = TradesLedger(cash_shown=scope.strategy is None)
     for event in source.events(REPLAYED, history=True):
         data = event.data
