@@ -101,7 +101,7 @@ def _inputs() -> Iterator[ReportInputs]:
     that position), the object store and the archive."""
     settings = settings_or_exit()
     objects = open_object_store(settings.object_store)
-    with opened_read_models(["sql"], create=True, writing=True) as (store, projections):
+    with opened_read_models(["sql"], writing=True) as (store, projections):
         runner = ProjectionRunner(store, projections)
         try:
             head = runner.catch_up()
