@@ -173,25 +173,42 @@ class ReportSource:
     ) -> Iterator[RecordedEvent]:
         """Events up to ``head`` in log order whose event time is in the scope's window, of
         ``types`` if given; with ``history`` every event before the window's end (what the
-        state at the period's end, or its opening balance, is folded from)."""
+        state at the period's end, or its opening balance, is folded from). The first such
+        read also finds ``covered()`` on the way (one pass over the log instead of two)."""
         start, end = self.scope.start_us, self.scope.end_us
+        if self._covered is None:
+            yield from self._events_finding_coverage(types, history=history)
+            return
         for event in self.log(types):
             moment = event.event_time_us
             if moment < end and (history or moment >= start):
                 yield event
 
+    def _events_finding_coverage(
+        self, types: Collection[str] | None, *, history: bool
+    ) -> Iterator[RecordedEvent]:
+        wanted = None if types is None else frozenset(types)
+        start, end = self.scope.start_us, self.scope.end_us
+        first = last = 0
+        for page in self.store.read_notifications(0, stop=self.head):
+            for notification in page:
+                moment = _event_time_us(notification.state)
+                inside = start <= moment < end
+                if inside:
+                    first = first or notification.id
+                    last = notification.id
+                if (wanted is None or notification.topic in wanted) and (
+                    inside or (history and moment < end)
+                ):
+                    yield decode(notification)
+        self._covered = (first, last)
+
     def covered(self) -> tuple[int, int]:
         """First and last log position of the events in the window, ``(0, 0)`` if none."""
         if self._covered is None:
-            first = last = 0
-            start, end = self.scope.start_us, self.scope.end_us
-            for page in self.store.read_notifications(0, stop=self.head):
-                for notification in page:
-                    moment = _event_time_us(notification.state)
-                    if start <= moment < end:
-                        first = first or notification.id
-                        last = notification.id
-            self._covered = (first, last)
+            for _ in self.events(()):
+                pass
+        assert self._covered is not None  # the full pass above sets it
         return self._covered
 
 
