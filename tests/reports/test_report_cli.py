@@ -198,3 +198,16 @@ def test_the_schedule_reports_each_closed_day_once(var: Path) -> None:
     ]
     code, output = lh(*daily)
     assert code == 0 and "nothing to do" in output, output
+
+
+@pytest.mark.services
+def test_a_mariadb_read_model_gives_the_same_report_as_sqlite(
+    var: Path, tmp_path: Path, mysql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _report("trades", tmp_path / "sqlite", "--format", "csv,json")
+    monkeypatch.setenv("LH_SQL_URL", mysql_url)  # built from the log by the command itself
+    _report("trades", tmp_path / "mariadb", "--format", "csv,json")
+    sqlite, mariadb = _files(tmp_path / "sqlite"), _files(tmp_path / "mariadb")
+    sqlite.pop("manifest.json")
+    mariadb.pop("manifest.json")
+    assert sqlite == mariadb
