@@ -64,6 +64,9 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "audit trace": ["--order", "nothing"],
         "audit state": ["--at", "2024-01-02T00:00:00"],
         "audit hashes": [],
+        "report trades": ["--from", "2024-01-01", "--to", "2024-01-02", "--format", "json"],
+        "report filing": ["--from", "2024-01-01", "--to", "2024-01-02", "--format", "html"],
+        "report schedule": ["daily", "--kind", "filing", "--format", "json"],
         "demo": [],
         "archive trim": [],
     }

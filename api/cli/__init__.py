@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from api.cli import analytics, archive, audit, catalogs, ctl, demo, projections, store, trading
+from api.cli import (
+    analytics,
+    archive,
+    audit,
+    catalogs,
+    ctl,
+    demo,
+    projections,
+    report,
+    store,
+    trading,
+)
 from api.cli.common import GuardedGroup, masked_excepthook
 
 app = typer.Typer(
@@ -22,6 +33,7 @@ app.add_typer(projections.app, name="projections")
 app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ctl.app, name="ctl")
+app.add_typer(report.app, name="report")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)

@@ -23,20 +23,28 @@ from adapters.marketdata.sample import SAMPLE_CSV
 from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import BacktestConfig, BacktestResult, run_backtest
 from api.application.bootstrap import App
+from api.application.reporting.formats import FORMATS
+from api.application.reporting.generate import ReportRequest, key_prefix
+from api.application.reporting.kinds import KINDS
+from api.application.reporting.schedule import Cadence, event_time_span, next_start, period_start
 from api.cli.common import app_or_exit, console, event_store, fail, progress_bar
+from api.cli.report import ReportInputs, generate_or_fail, print_report
 from domain.events.types import RunMode
 from infra.archive import Archive, seal, verify
 from infra.eventstore.store import EventStore
 from infra.secrets import redact_url
+from infra.settings import var_dir
 from projections.base import Projection
 from projections.clickhouse.client import ClickHouseUnavailableError, open_client
 from projections.objectstore.artefacts import write_backtest_artefacts
 from projections.queries.analytics.filters import Filters
 from projections.queries.analytics.output import text
 from projections.queries.analytics.run import QueryResult, run_named
+from projections.queries.reports.source import ReportScope
 from projections.registry import StoreMismatchError, bind_to_store
 from projections.runner import ProjectionRunner
 from projections.sql.engine import SqlReadModelError
+from projections.sql.projection import SqlProjection
 
 STRATEGIES = ("sma_cross", "mean_reversion", "momentum")
 QUERIES = {
@@ -78,9 +86,11 @@ def demo() -> None:
             for projection in projections:
                 projection.close()
         _seal_and_verify(store, app.archive())
-    _print_analytics(stores.clickhouse_url)
+        _print_analytics(stores.clickhouse_url)
+        _write_reports(app, store)
     console.print(
-        "\nNext: [bold]lh store tail[/bold] · [bold]lh audit trace --fill ID[/bold] · "
+        "\nNext: [bold]lh report trades --from DAY --to DAY[/bold] · "
+        "[bold]lh store tail[/bold] · [bold]lh audit trace --fill ID[/bold] · "
         "[bold]lh analytics list[/bold] · [bold]lh projections verify[/bold] · "
         "[bold]lh archive status[/bold] (docs/cli.md)"
     )
@@ -191,6 +201,30 @@ def _seal_and_verify(store: EventStore, archive: Archive) -> None:
         f"Durable log: {report.segments} segments sealed up to position {report.sealed_to} "
         f"(+{sealed.events} this run); {status}; last hash {report.last_hash[:16]}…"
     )
+
+
+def _write_reports(app: App, store: EventStore) -> None:
+    """Every report kind over the days the demo's log covers, published and in var/reports."""
+    head = store.head()
+    span = event_time_span(store, head)
+    if span is None:
+        return
+    start = period_start(span[0], Cadence.DAILY)
+    end = next_start(period_start(span[1], Cadence.DAILY), Cadence.DAILY)
+    console.print("\nReports (every figure cross-checked against a replay of the log):")
+    sql = SqlProjection.open(app.settings.stores.sql_url)
+    objects = app.object_store
+    try:
+        inputs = ReportInputs(
+            store, sql.engine, objects, app.archive(), head, app.settings.retention
+        )
+        for kind in KINDS:
+            scope = ReportScope(kind, start, end)
+            out = var_dir() / key_prefix(scope)
+            report = generate_or_fail(inputs, ReportRequest(scope, FORMATS, out))
+            print_report(report, objects, as_json=False)
+    finally:
+        sql.close()
 
 
 def _print_analytics(clickhouse_url: str) -> None:

@@ -203,23 +203,37 @@ class EventStore:
         return [*archived, *self.recorder.select_events(stream_id, gt=after)]
 
     def read_notifications(
-        self, after: int = 0, *, stop: int | None = None, batch_size: int = 1_000
+        self,
+        after: int = 0,
+        *,
+        stop: int | None = None,
+        batch_size: int = 1_000,
+        topics: Sequence[str] = (),
     ) -> Iterator[Sequence[Notification]]:
-        """Stored records in global order, a page at a time; trimmed ones from the archive."""
+        """Stored records in global order, a page at a time; trimmed ones from the archive.
+        ``topics`` (event types) keeps only those, filtered by the recorder where it can (a
+        report reading a few event types of a long log skips the rest in the database)."""
         position = after
         while True:
             try:
                 for page in self.read_live_notifications(
-                    position, stop=stop, batch_size=batch_size
+                    position, stop=stop, batch_size=batch_size, topics=topics
                 ):
                     yield page
                     position = page[-1].id
                 return
             except PositionTrimmedError as trimmed:
-                position = yield from self._read_sealed(position, stop, batch_size, trimmed)
+                position = yield from self._read_sealed(
+                    position, stop, batch_size, trimmed, frozenset(topics)
+                )
 
     def _read_sealed(
-        self, after: int, stop: int | None, batch_size: int, trimmed: PositionTrimmedError
+        self,
+        after: int,
+        stop: int | None,
+        batch_size: int,
+        trimmed: PositionTrimmedError,
+        topics: frozenset[str],
     ) -> Generator[Sequence[Notification], None, int]:
         """The sealed records after ``after`` up to the recorder's first (or ``stop``)."""
         floor = self.held_from()
@@ -230,8 +244,10 @@ class EventStore:
         for records in self.sealed.read_notifications(after, upto):
             for offset in range(0, len(records), batch_size):
                 page = records[offset : offset + batch_size]
-                yield page
                 position = page[-1].id
+                chosen = [r for r in page if r.topic in topics] if topics else page
+                if chosen:
+                    yield chosen
         if position != upto:
             raise LogUnreadableError(
                 f"positions {position + 1}..{upto} were trimmed from the event store and the "
@@ -240,14 +256,23 @@ class EventStore:
         return position
 
     def read_live_notifications(
-        self, after: int = 0, *, stop: int | None = None, batch_size: int = 1_000
+        self,
+        after: int = 0,
+        *,
+        stop: int | None = None,
+        batch_size: int = 1_000,
+        topics: Sequence[str] = (),
     ) -> Iterator[Sequence[Notification]]:
         """Records from the recorder alone, never the archive (what sealing and trimming
         compare the archive with); raises ``PositionTrimmedError`` below the trim point."""
         position = after
         while stop is None or position < stop:
             page = self.recorder.select_notifications(
-                start=position, limit=batch_size, stop=stop, inclusive_of_start=False
+                start=position,
+                limit=batch_size,
+                stop=stop,
+                topics=topics,
+                inclusive_of_start=False,
             )
             if not page:
                 return
