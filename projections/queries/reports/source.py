@@ -1,0 +1,193 @@
+"""What a report covers (``ReportScope``) and where it reads it from (``ReportSource``).
+
+Time semantics: a report covers the events whose EVENT time (bar time in a backtest, venue time
+live) lies in ``[start, end)`` UTC; a day is ``[00:00, 24:00)`` UTC. The log is pinned at the
+head read when the source opens, so a report never mixes two states of the log, and the log
+positions it covers are the first and last position of the events in that window.
+
+Two ways to read, kept apart on purpose: report content reads the read models (``engine``,
+``clickhouse``) and the log; the cross-check recomputes every figure by folding
+``events(...)`` alone, so a wrong read-model row cannot agree with itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from domain.events.codec import decode
+from domain.events.envelope import RecordedEvent, to_microseconds
+from infra.eventstore.store import EventStore
+
+REPORT_KINDS = ("trades", "compliance", "filing")
+
+
+class ReportScopeError(ValueError):
+    """A scope that cannot be reported on (bad range, unknown kind, unknown run)."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where the compliance and filing reports flag behaviour. Defaults sit below the
+    exchanges' high-frequency lines (CSRC: 300 orders+cancels per second, 20,000 per day)."""
+
+    orders_per_second: int = 240
+    messages_per_day: int = 16_000
+    order_to_trade_ratio: Decimal = Decimal(10)
+    cancel_ratio: Decimal = Decimal("0.9")
+    instant_cancel_us: int = 1_000_000
+    restricted_symbols: tuple[str, ...] = ()
+    max_position: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """One report's coverage: ``kind``, the event-time window ``[start, end)`` (UTC), and the
+    account, run (a paper or backtest run; resolved to its account and strategy by
+    ``ReportSource.open``) and strategy it is restricted to (``None``: all)."""
+
+    kind: str
+    start: datetime
+    end: datetime
+    account: str | None = None
+    run: str | None = None
+    strategy: str | None = None
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def __post_init__(self) -> None:
+        if self.kind not in REPORT_KINDS:
+            raise ReportScopeError(
+                f"unknown report kind {self.kind!r} (one of {', '.join(REPORT_KINDS)})"
+            )
+        for name, moment in (("from", self.start), ("to", self.end)):
+            if moment.tzinfo is None or moment.utcoffset() != UTC.utcoffset(None):
+                raise ReportScopeError(f"--{name} must be a UTC datetime, got {moment}")
+        if self.start >= self.end:
+            raise ReportScopeError(f"--from {self.start} is not before --to {self.end}")
+
+    @property
+    def start_us(self) -> int:
+        return to_microseconds(self.start)
+
+    @property
+    def end_us(self) -> int:
+        return to_microseconds(self.end)
+
+    @property
+    def owner(self) -> str:
+        """Whose report it is, for the storage key: the account, else ``all``."""
+        return self.account or "all"
+
+    @property
+    def period(self) -> str:
+        """``FROM_TO`` for storage keys: compact UTC instants (``20260102T000000Z``)."""
+        return f"{_compact(self.start)}_{_compact(self.end)}"
+
+    def contains(self, event_time_us: int) -> bool:
+        return self.start_us <= event_time_us < self.end_us
+
+    def selects(self, account: str | None, strategy: str | None) -> bool:
+        """Whether a fact of ``account``/``strategy`` belongs to this scope."""
+        return (self.account is None or account == self.account) and (
+            self.strategy is None or strategy == self.strategy
+        )
+
+    def as_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The scope as the document's ``scope`` entries (strings, fixed order)."""
+        return (
+            ("kind", self.kind),
+            ("from", _iso(self.start)),
+            ("to", _iso(self.end)),
+            ("account", self.account or "all"),
+            ("run", self.run or ""),
+            ("strategy", self.strategy or "all"),
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _compact(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass
+class ReportSource:
+    """The log pinned at ``head`` plus the read models a report may query.
+
+    ``engine`` is the SQL read model (``projections/queries/current_state.py`` takes it);
+    ``clickhouse`` a ClickHouse client where analytics help (may be ``None``)."""
+
+    store: EventStore
+    scope: ReportScope
+    head: int
+    engine: Engine | None = None
+    clickhouse: Any = None
+    _covered: tuple[int, int] | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(
+        cls,
+        store: EventStore,
+        scope: ReportScope,
+        *,
+        engine: Engine | None = None,
+        clickhouse: Any = None,
+    ) -> ReportSource:
+        """Pin the log at its head and resolve ``scope.run`` to the run's account and strategy
+        (``ReportScopeError`` for a run the log does not hold)."""
+        source = cls(
+            store=store, scope=scope, head=store.head(), engine=engine, clickhouse=clickhouse
+        )
+        if scope.run is not None:
+            source.scope = source._resolved_run(scope)
+        return source
+
+    def _resolved_run(self, scope: ReportScope) -> ReportScope:
+        for event in self.log(("StrategyRunStarted",)):
+            if event.data["run_id"] == scope.run:
+                return replace(
+                    scope, account=event.data["account"], strategy=event.data["strategy"]
+                )
+        raise ReportScopeError(f"unknown run {scope.run!r}: the log holds no such run")
+
+    def log(self, types: Collection[str] | None = None) -> Iterator[RecordedEvent]:
+        """Every event up to ``head`` (any event time), of ``types`` if given, decoded."""
+        wanted = None if types is None else frozenset(types)
+        for page in self.store.read_notifications(0, stop=self.head):
+            for notification in page:
+                if wanted is None or notification.topic in wanted:
+                    yield decode(notification)
+
+    def events(
+        self, types: Collection[str] | None = None, *, history: bool = False
+    ) -> Iterator[RecordedEvent]:
+        """Events up to ``head`` in log order whose event time is in the scope's window, of
+        ``types`` if given; with ``history`` every event before the window's end (what the
+        state at the period's end, or its opening balance, is folded from)."""
+        start, end = self.scope.start_us, self.scope.end_us
+        for event in self.log(types):
+            moment = event.event_time_us
+            if moment < end and (history or moment >= start):
+                yield event
+
+    def covered(self) -> tuple[int, int]:
+        """First and last log position of the events in the window, ``(0, 0)`` if none."""
+        if self._covered is None:
+            first = last = 0
+            start, end = self.scope.start_us, self.scope.end_us
+            for page in self.store.read_notifications(0, stop=self.head):
+                for notification in page:
+                    moment = orjson.loads(notification.state)["event_time_us"]
+                    if start <= moment < end:
+                        first = first or notification.id
+                        last = notification.id
+            self._covered = (first, last)
+        return self._covered
