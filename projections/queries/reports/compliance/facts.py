@@ -314,6 +314,7 @@ def _fill(facts: ComplianceFacts, event: RecordedEvent, data: dict[str, Any]) ->
     window = facts._windows.get(order.symbol, {}).get(order.order_id)
     if window is not None:
         window.filled_since_bar = True
+        order.vwap = None  # until the bar after this fill closes the interval
 
 
 def _cancel_requested(facts: ComplianceFacts, event: RecordedEvent, data: dict[str, Any]) -> None:
