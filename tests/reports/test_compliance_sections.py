@@ -241,3 +241,21 @@ def test_a_window_reports_only_its_events(store_url: str) -> None:
         "integrity.last_position": str(len(tiny_log().events) - 7),
         "integrity.events": str(len(tiny_log().events) - 7),
     }
+
+
+def test_no_vwap_until_a_bar_closes_the_interval_after_the_last_fill(tmp_path: Path) -> None:
+    log = TinyLog()
+    log.bar(60, "X", "101", "99", "100", "10")
+    log.decide(60, "1", "X", Side.BUY, "2", "100", "100", PASS)
+    log.submit(60, "1", "X", Side.BUY, "2")
+    log.fill(120, "1", "1", "101", "0")
+    log.bar(120, "X", "102", "100", "101", "10")
+    log.fill(180, "1", "1", "102", "0")  # no bar after it
+    url = f"sqlite:///{tmp_path / 'log.sqlite'}"
+    store = open_event_store(url)
+    log.write(store)
+    store.close()
+    document, replayed = report(url)
+    assert document.figures() == replayed
+    tca = figures(document, "best_execution")
+    assert (tca["tca.vwap_orders"], tca["tca.slippage_vwap_bps"]) == ("0", "n/a")
