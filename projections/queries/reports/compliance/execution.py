@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from fractions import Fraction
 
 from projections.queries.reports.compliance.facts import ZERO, ComplianceFacts, OrderFact
@@ -30,7 +30,8 @@ HISTOGRAM_BIN_BPS = 5
 
 @dataclass(frozen=True)
 class OrderCost:
-    """One order's execution, every amount signed so that a cost is positive."""
+    """One order's execution, every amount signed so that a cost is positive (computed once:
+    the roll-ups read each order several times)."""
 
     order: OrderFact
     decision_price: Decimal
@@ -38,36 +39,44 @@ class OrderCost:
     filled: Decimal
     notional: Decimal
     fees: Decimal
-    end_price: Decimal
+    delay: Decimal
+    impact: Decimal
+    opportunity: Decimal
+    shortfall: Decimal
+    vwap: Fraction | None
     time_to_fill_us: int | None
 
-    @property
-    def delay(self) -> Decimal:
-        return self.order.sign * (self.arrival_price - self.decision_price) * self.filled
-
-    @property
-    def impact(self) -> Decimal:
-        return self.order.sign * (self.notional - self.arrival_price * self.filled)
-
-    @property
-    def opportunity(self) -> Decimal:
-        unfilled = self.order.quantity - self.filled
-        return self.order.sign * (self.end_price - self.decision_price) * unfilled
-
-    @property
-    def shortfall(self) -> Decimal:
-        return self.delay + self.impact + self.fees + self.opportunity
-
-    def cost_against(self, benchmark: Fraction) -> Fraction:
+    def cost_against(self, benchmark: Decimal) -> Decimal:
         """What the fills cost against ``benchmark`` x the filled quantity."""
-        return self.order.sign * (Fraction(self.notional) - benchmark * Fraction(self.filled))
+        return self.order.sign * (self.notional - benchmark * self.filled)
 
-    @property
-    def vwap(self) -> Fraction | None:
-        if self.order.vwap is None or not self.order.vwap[1]:
-            return None
-        value3, volume = self.order.vwap
-        return Fraction(value3) / (3 * Fraction(volume))
+    def cost_against_vwap(self, vwap: Fraction) -> Fraction:
+        return self.order.sign * (Fraction(self.notional) - vwap * Fraction(self.filled))
+
+
+def _cost(order: OrderFact, decision_price: Decimal, arrival_price: Decimal) -> OrderCost:
+    sign, filled, notional, fees = order.sign, order.filled, order.notional, order.fees
+    end_price = order.end_price if order.end_price is not None else decision_price
+    delay = sign * (arrival_price - decision_price) * filled
+    impact = sign * (notional - arrival_price * filled)
+    opportunity = sign * (end_price - decision_price) * (order.quantity - filled)
+    vwap = None
+    if order.vwap is not None and order.vwap[1]:
+        vwap = Fraction(order.vwap[0]) / (3 * Fraction(order.vwap[1]))
+    return OrderCost(
+        order,
+        decision_price,
+        arrival_price,
+        filled,
+        notional,
+        fees,
+        delay,
+        impact,
+        opportunity,
+        delay + impact + fees + opportunity,
+        vwap,
+        order.fills[-1].time_us - (order.submitted_us or 0) if order.fills else None,
+    )
 
 
 def order_costs(facts: ComplianceFacts) -> list[OrderCost]:
@@ -82,19 +91,7 @@ def order_costs(facts: ComplianceFacts) -> list[OrderCost]:
         arrival_price = decision.reference_price or signal_price
         if decision_price is None or arrival_price is None:
             continue
-        last_fill = order.fills[-1].time_us if order.fills else None
-        costs.append(
-            OrderCost(
-                order,
-                decision_price,
-                arrival_price,
-                order.filled,
-                order.notional,
-                order.fees,
-                order.end_price if order.end_price is not None else decision_price,
-                None if last_fill is None else last_fill - order.submitted_us,
-            )
-        )
+        costs.append(_cost(order, decision_price, arrival_price))
     return costs
 
 
@@ -115,14 +112,25 @@ class Rollup:
     time_to_fill: str
 
 
-def _weighted(costs: Iterable[OrderCost], benchmark: Callable[[OrderCost], Fraction | None]) -> str:
+def _weighted(costs: Iterable[OrderCost], benchmark: Callable[[OrderCost], Decimal]) -> str:
     """Σ cost against the benchmark / Σ benchmark x filled, in bps, over the filled orders."""
+    cost = base = ZERO
+    for item in costs:
+        if item.filled:
+            level = benchmark(item)
+            cost += item.cost_against(level)
+            base += level * item.filled
+    return bps(cost, base)
+
+
+def _weighted_vwap(costs: Iterable[OrderCost]) -> str:
+    """``_weighted`` against each order's interval VWAP (a quotient: summed as fractions)."""
     cost = base = Fraction(0)
     for item in costs:
-        level = benchmark(item)
-        if item.filled and level is not None:
-            cost += item.cost_against(level)
-            base += level * Fraction(item.filled)
+        vwap = item.vwap
+        if item.filled and vwap is not None:
+            cost += item.cost_against_vwap(vwap)
+            base += vwap * Fraction(item.filled)
     return bps(cost, base)
 
 
@@ -132,9 +140,9 @@ def rollup(costs: list[OrderCost]) -> Rollup:
         orders=len(costs),
         ordered=sum((c.order.quantity for c in costs), ZERO),
         filled=sum((c.filled for c in costs), ZERO),
-        slippage_decision=_weighted(costs, lambda c: Fraction(c.decision_price)),
-        slippage_arrival=_weighted(costs, lambda c: Fraction(c.arrival_price)),
-        slippage_vwap=_weighted(costs, lambda c: c.vwap),
+        slippage_decision=_weighted(costs, lambda c: c.decision_price),
+        slippage_arrival=_weighted(costs, lambda c: c.arrival_price),
+        slippage_vwap=_weighted_vwap(costs),
         vwap_orders=sum(c.filled > 0 and c.vwap is not None for c in costs),
         delay=sum((c.delay for c in costs), ZERO),
         impact=sum((c.impact for c in costs), ZERO),
@@ -161,9 +169,9 @@ def _order_row(cost: OrderCost) -> tuple[str, ...]:
         number(cost.arrival_price),
         price(cost.notional, filled) if filled else NOT_AVAILABLE,
         price(vwap, 1) if vwap is not None else NOT_AVAILABLE,
-        bps(cost.cost_against(Fraction(cost.decision_price)), cost.decision_price * filled),
-        bps(cost.cost_against(Fraction(cost.arrival_price)), cost.arrival_price * filled),
-        bps(cost.cost_against(vwap), vwap * Fraction(filled))
+        bps(cost.cost_against(cost.decision_price), cost.decision_price * filled),
+        bps(cost.cost_against(cost.arrival_price), cost.arrival_price * filled),
+        bps(cost.cost_against_vwap(vwap), vwap * Fraction(filled))
         if vwap is not None and filled
         else NOT_AVAILABLE,
         number(cost.delay),
@@ -250,10 +258,11 @@ def _histogram(costs: list[OrderCost]) -> Series:
     bins: dict[int, int] = {}
     for cost in costs:
         if cost.filled:
-            base = Fraction(cost.arrival_price) * Fraction(cost.filled)
-            slip = cost.cost_against(Fraction(cost.arrival_price)) * 10_000 / base
-            low = (slip // HISTOGRAM_BIN_BPS) * HISTOGRAM_BIN_BPS
-            bins[int(low)] = bins.get(int(low), 0) + 1
+            slip = (
+                cost.cost_against(cost.arrival_price) * 10_000 / (cost.arrival_price * cost.filled)
+            )
+            low = int((slip / HISTOGRAM_BIN_BPS).to_integral_value(ROUND_FLOOR)) * HISTOGRAM_BIN_BPS
+            bins[low] = bins.get(low, 0) + 1
     ordered = sorted(bins)
     return Series(
         "orders",

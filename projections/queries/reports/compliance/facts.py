@@ -90,6 +90,8 @@ class OrderFact:
     stop_price: Decimal | None = None
     venue: str = ""
     venue_order_id: str = ""
+    sign: int = 1
+    """+1 for a buy, -1 for a sale."""
     operator: str = ""
     submitted_us: int | None = None
     accepted_us: int | None = None
@@ -122,10 +124,6 @@ class OrderFact:
     @property
     def fees(self) -> Decimal:
         return sum((fill.fee for fill in self.fills), ZERO)
-
-    @property
-    def sign(self) -> int:
-        return 1 if self.side == "BUY" else -1
 
 
 @dataclass(frozen=True)
@@ -273,6 +271,7 @@ def _submitted(facts: ComplianceFacts, event: RecordedEvent, data: dict[str, Any
     order.strategy = data["strategy"]
     order.symbol = data["symbol"]
     order.side = data["side"]
+    order.sign = 1 if order.side == "BUY" else -1
     order.order_type = data["order_type"]
     order.time_in_force = data["time_in_force"]
     order.quantity = Decimal(data["quantity"])
@@ -300,6 +299,7 @@ def _fill(facts: ComplianceFacts, event: RecordedEvent, data: dict[str, Any]) ->
     order = facts.order(data["order_id"])
     if not order.symbol:
         order.symbol, order.side, order.account = data["symbol"], data["side"], data["account"]
+        order.sign = 1 if order.side == "BUY" else -1
     fill = FillFact(
         data["fill_id"],
         event.event_time_us,

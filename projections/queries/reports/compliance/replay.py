@@ -43,14 +43,19 @@ def _text(value: Any) -> str:
 
 
 def _quotient(numerator: Any, denominator: Any, places: int) -> str:
+    """Half-to-even rounding of the quotient: exact for fractions, from 120 digits for
+    decimals (no quotient of such decimals lies that close to a tie)."""
     if denominator == 0:
         return "n/a"
-    exact = Fraction(numerator) / Fraction(denominator)
-    return format(Decimal(round(exact * 10**places)).scaleb(-places), "f")
+    if isinstance(numerator, Fraction) or isinstance(denominator, Fraction):
+        exact = Fraction(numerator) / Fraction(denominator)
+        return format(Decimal(round(exact * 10**places)).scaleb(-places), "f")
+    step = Decimal(10) ** -places
+    return format((Decimal(numerator) / Decimal(denominator)).quantize(step), "f")
 
 
 def _bps(cost: Any, base: Any) -> str:
-    return _quotient(Fraction(cost) * 10_000, base, 2) if base != 0 else "n/a"
+    return _quotient(cost * 10_000, base, 2)
 
 
 def _day(micros: int) -> str:
@@ -370,7 +375,16 @@ def _execution(
         fills_of[fill["order_id"]].append(fill)
     count = 0
     ordered = done = delay = impact = fees = opportunity = Decimal(0)
-    costs = {"decision": [Fraction(0), Fraction(0)], "arrival": [Fraction(0), Fraction(0)]}
+    costs = {"decision": [Decimal(0), Decimal(0)], "arrival": [Decimal(0), Decimal(0)]}
+    # Per symbol: bar positions and running sums of (high + low + close) x volume and volume,
+    # so any window's sums are two subtractions.
+    index: dict[str, tuple[list[int], list[Decimal], list[Decimal]]] = {}
+    for symbol, series in bars.items():
+        value_sums, volume_sums = [Decimal(0)], [Decimal(0)]
+        for _, value, volume in series:
+            value_sums.append(value_sums[-1] + value)
+            volume_sums.append(volume_sums[-1] + volume)
+        index[symbol] = ([b[0] for b in series], value_sums, volume_sums)
     vwap_cost, vwap_base, vwap_orders = Fraction(0), Fraction(0), 0
     waited, waits = 0, 0
     for order_id, sent in submitted.items():
@@ -401,18 +415,20 @@ def _execution(
         waited += mine[-1]["time"] - sent["time"]
         waits += 1
         for name, level in (("decision", decided), ("arrival", arrival)):
-            costs[name][0] += sign * (Fraction(notional) - Fraction(level) * Fraction(quantity))
-            costs[name][1] += Fraction(level) * Fraction(quantity)
-        series = bars.get(sent["symbol"], [])
-        positions = [b[0] for b in series]
+            costs[name][0] += sign * (notional - level * quantity)
+            costs[name][1] += level * quantity
+        if sent["symbol"] not in index:
+            continue
+        positions, value_sums, volume_sums = index[sent["symbol"]]
         after_last_fill = bisect_right(positions, mine[-1]["position"])
-        if after_last_fill == len(series):
+        if after_last_fill == len(positions):
             continue  # no bar after the last fill: the interval is not closed by a bar
-        window = series[bisect_right(positions, sent["position"]) : after_last_fill + 1]
-        volume = sum((b[2] for b in window), Decimal(0))
+        first_bar = bisect_right(positions, sent["position"])
+        volume = volume_sums[after_last_fill + 1] - volume_sums[first_bar]
         if volume == 0:
             continue
-        level = Fraction(sum((b[1] for b in window), Decimal(0))) / (3 * Fraction(volume))
+        value = value_sums[after_last_fill + 1] - value_sums[first_bar]
+        level = Fraction(value) / (3 * Fraction(volume))
         vwap_orders += 1
         vwap_cost += sign * (Fraction(notional) - level * Fraction(quantity))
         vwap_base += level * Fraction(quantity)

@@ -15,11 +15,12 @@ def scoped_events(source: ReportSource) -> Iterator[RecordedEvent]:
     """The events the compliance sections read, in log order. Orders are attributed to the
     account and strategy of their submission, read from the log before the window too."""
     scope = source.scope
+    start = scope.start_us
     owners: dict[str, tuple[str, str]] = {}
     for event in source.events(EVENT_TYPES, history=True):
         data = event.data
         account, strategy = _owner(event, data, owners)
-        if not scope.contains(event.event_time_us):
+        if event.event_time_us < start:
             continue
         if scope.account is not None and account != scope.account:
             continue
