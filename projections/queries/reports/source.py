@@ -140,12 +140,13 @@ class ReportSource:
         *,
         engine: Engine | None = None,
         clickhouse: Any = None,
+        head: int | None = None,
     ) -> ReportSource:
-        """Pin the log at its head and resolve ``scope.run`` to the run's account and strategy
+        """Pin the log at ``head`` (default: its head now; pass the position the read models
+        were caught up to) and resolve ``scope.run`` to the run's account and strategy
         (``ReportScopeError`` for a run the log does not hold)."""
-        source = cls(
-            store=store, scope=scope, head=store.head(), engine=engine, clickhouse=clickhouse
-        )
+        pinned = store.head() if head is None else head
+        source = cls(store=store, scope=scope, head=pinned, engine=engine, clickhouse=clickhouse)
         if scope.run is not None:
             source.scope = source._resolved_run(scope)
         return source
