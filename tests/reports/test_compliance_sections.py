@@ -14,6 +14,7 @@ from domain.events.types import OrderType, Side
 from infra.eventstore.factory import open_event_store
 from projections.queries.reports.compliance import build_compliance_report
 from projections.queries.reports.compliance.exceptions import ExceptionRules
+from projections.queries.reports.compliance.integrity import ArchiveEvidence, ArchiveSegment
 from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.document import ReportDocument, Section
 from projections.queries.reports.source import ReportScope, ReportSource, Thresholds
@@ -259,3 +260,16 @@ def test_no_vwap_until_a_bar_closes_the_interval_after_the_last_fill(tmp_path: P
     assert document.figures() == replayed
     tca = figures(document, "best_execution")
     assert (tca["tca.vwap_orders"], tca["tca.slippage_vwap_bps"]) == ("0", "n/a")
+
+
+def test_the_integrity_section_shows_the_archive_evidence_it_is_given(store_url: str) -> None:
+    evidence = ArchiveEvidence((ArchiveSegment("segments/000001", 1, 40, "ab" * 32),), "ok 1..40")
+    store = open_event_store(store_url)
+    try:
+        scope = ReportScope("compliance", T0, T0 + timedelta(days=2))
+        source = ReportSource.open(store, scope)
+        integrity = section(build_compliance_report(source, scope, evidence=evidence), "integrity")
+    finally:
+        store.close()
+    assert integrity.tables[0].rows == (("segments/000001", "1", "40", "ab" * 32),)
+    assert integrity.notes == ("Chain check: ok 1..40",)

@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from domain.orders import STATUS_AFTER_NAME, TERMINAL
+from projections.queries.reports.compliance.collector import collector_paused
 from projections.queries.reports.compliance.exceptions import ExceptionRules
 from projections.queries.reports.source import ReportScope, ReportSource
 
@@ -66,7 +67,7 @@ def replay_figures(
     source: ReportSource, scope: ReportScope, rules: ExceptionRules | None = None
 ) -> dict[str, str]:
     """{figure name: value} for every figure ``build_compliance_report`` writes."""
-    with localcontext() as context:
+    with localcontext() as context, collector_paused():
         context.prec = 120
         return _replay(source, scope, rules or ExceptionRules())
 

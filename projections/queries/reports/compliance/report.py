@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import localcontext
 
 from projections.queries.reports.compliance.audit_trail import audit_trail_section
+from projections.queries.reports.compliance.collector import collector_paused
 from projections.queries.reports.compliance.controls import controls_section
 from projections.queries.reports.compliance.exceptions import ExceptionRules, exceptions_section
 from projections.queries.reports.compliance.execution import execution_section
@@ -30,7 +31,7 @@ def build_compliance_report(
     """The compliance report of ``scope`` from ``source``'s log (``source.scope`` decides
     which events are read: it is ``scope`` with a run resolved to its account and strategy).
     ``evidence``: the archive segments and chain check for the integrity section."""
-    with localcontext() as context:
+    with localcontext() as context, collector_paused():
         context.prec = EXACT_DIGITS
         facts = collect_facts(scoped_events(source))
         limits = scope.thresholds
