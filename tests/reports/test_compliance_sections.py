@@ -104,13 +104,21 @@ def test_audit_trail_and_controls(store_url: str) -> None:
         "audit.orders_rejected": "0",
         "audit.orders_open": "0",
     }
-    orders = section(document, "audit_trail").tables[0]
-    first = dict(zip(orders.columns, orders.rows[0], strict=True))
+    audit = {table.name: table for table in section(document, "audit_trail").tables}
+    first = {
+        column: value
+        for name in ("audit.orders", "audit.order_timeline", "audit.order_causes")
+        for column, value in zip(audit[name].columns, audit[name].rows[0], strict=True)
+    }
     assert first["operator"] == "strategy:s" and first["venue_order_id"] == "V1"
     assert first["submitted"] == "2024-01-01T00:01:00.000000Z"
     assert first["accepted"] == "2024-01-01T00:01:00.500000Z"
-    assert first["fills"] == ("2024-01-01T00:02:00.000000Z:1@102 2024-01-01T00:03:00.000000Z:2@103")
+    assert [row[:4] for row in audit["audit.fills"].rows if row[1] == "o1"] == [
+        ("f1", "o1", "2024-01-01T00:02:00.000000Z", "1"),
+        ("f2", "o1", "2024-01-01T00:03:00.000000Z", "2"),
+    ]
     assert (first["status"], first["filled_quantity"]) == ("CANCELED", "3")
+    assert first["cancel_requested"] == "2024-01-01T00:03:20.000000Z"
     assert first["rules"] == "max_order_quantity=4/10 PASS"
     assert (first["decision_id"], first["signal_id"], first["signal_reason"]) == (
         "d1",
@@ -159,8 +167,11 @@ def test_order_flow(store_url: str) -> None:
         "flow.instant_cancels": "1",
         "flow.flagged_rows": "2",  # day 1's X and ALL rows: cancel ratio 2/3 > 0.5
     }
-    daily = section(document, "order_flow").tables[0]
-    day_one = dict(zip(daily.columns, daily.rows[0], strict=True))
+    day_one = {
+        column: value
+        for daily in section(document, "order_flow").tables
+        for column, value in zip(daily.columns, daily.rows[0], strict=True)
+    }
     assert (day_one["day"], day_one["symbol"]) == ("2024-01-01", "X")
     assert day_one["order_to_trade_number"] == "2.5000"  # (3 + 2) / 2
     assert day_one["order_to_trade_volume"] == "4.0000"  # (8 + 4) / 3
@@ -189,8 +200,11 @@ def test_best_execution(store_url: str) -> None:
         "tca.shortfall_total": "9.63",
         "tca.avg_time_to_fill_s": "90.000000",  # (120 + 60) / 2
     }
-    rows = section(document, "best_execution").tables[0]
-    o1 = dict(zip(rows.columns, rows.rows[0], strict=True))
+    o1 = {
+        column: value
+        for rows in section(document, "best_execution").tables[:2]
+        for column, value in zip(rows.columns, rows.rows[0], strict=True)
+    }
     assert o1["fill_price"] == "102.66666667"
     assert (o1["slippage_decision_bps"], o1["slippage_arrival_bps"]) == ("266.67", "165.02")
     assert (o1["interval_vwap"], o1["slippage_vwap_bps"]) == ("102.93333333", "-25.91")

@@ -27,21 +27,26 @@ ORDER_COLUMNS = (
     "stop_price",
     "venue",
     "venue_order_id",
+)
+TIMELINE_COLUMNS = (
+    "order_id",
     "submitted",
     "accepted",
-    "fills",
     "filled_quantity",
     "cancel_requested",
     "cancel_requested_by",
     "status",
     "ended",
     "end_reason",
+)
+CAUSE_COLUMNS = (
+    "order_id",
     "decision_id",
     "decision_time",
-    "rules",
     "signal_id",
     "signal_time",
     "signal_reason",
+    "rules",
 )
 FILL_COLUMNS = (
     "fill_id",
@@ -79,8 +84,6 @@ def rules_text(rules: Iterable[dict[str, Any]]) -> str:
 
 
 def _order_row(order: OrderFact) -> tuple[str, ...]:
-    decision = order.decision
-    signal = decision.signal if decision else None
     return (
         order.order_id,
         order.client_order_id,
@@ -96,24 +99,34 @@ def _order_row(order: OrderFact) -> tuple[str, ...]:
         number(order.stop_price) if order.stop_price is not None else "",
         order.venue,
         order.venue_order_id,
+    )
+
+
+def _timeline_row(order: OrderFact) -> tuple[str, ...]:
+    return (
+        order.order_id,
         when(order.submitted_us),
         when(order.accepted_us),
-        " ".join(
-            f"{when(fill.time_us)}:{number(fill.quantity)}@{number(fill.price)}"
-            for fill in order.fills
-        ),
         number(order.filled),
         when(order.cancel_requested_us),
         order.cancel_requested_by,
         order.status,
         when(order.ended_us),
         order.end_reason,
+    )
+
+
+def _cause_row(order: OrderFact) -> tuple[str, ...]:
+    decision = order.decision
+    signal = decision.signal if decision else None
+    return (
+        order.order_id,
         order.decision_id,
         when(decision.time_us) if decision else "",
-        rules_text(decision.rules) if decision else "",
         signal.signal_id if signal else "",
         when(signal.time_us) if signal else "",
         signal.reason if signal else "",
+        rules_text(decision.rules) if decision else "",
     )
 
 
@@ -165,6 +178,18 @@ def audit_trail_section(facts: ComplianceFacts) -> Section:
         figures=figures,
         tables=(
             Table("audit.orders", "Orders", ORDER_COLUMNS, tuple(map(_order_row, orders))),
+            Table(
+                "audit.order_timeline",
+                "What happened to each order (its fills: the fills table)",
+                TIMELINE_COLUMNS,
+                tuple(map(_timeline_row, orders)),
+            ),
+            Table(
+                "audit.order_causes",
+                "Each order's risk decision and signal",
+                CAUSE_COLUMNS,
+                tuple(map(_cause_row, orders)),
+            ),
             Table(
                 "audit.fills",
                 "Fills",

@@ -206,6 +206,29 @@ ORDER_COLUMNS = (
     "shortfall",
     "time_to_fill_s",
 )
+PRICE_COLUMNS = 15
+"""The orders table is shown as two (prices and slippage; costs), each keyed by order id, so
+either fits a page."""
+
+
+def _split(
+    name: str,
+    titles: tuple[str, str],
+    columns: tuple[str, ...],
+    rows: tuple[tuple[str, ...], ...],
+    at: int,
+) -> tuple[Table, Table]:
+    return (
+        Table(name, titles[0], columns[:at], tuple(row[:at] for row in rows)),
+        Table(
+            f"{name}_costs",
+            titles[1],
+            (columns[0], *columns[at:]),
+            tuple((row[0], *row[at:]) for row in rows),
+        ),
+    )
+
+
 ROLLUP_COLUMNS = (
     "orders",
     "quantity",
@@ -304,7 +327,13 @@ def execution_section(facts: ComplianceFacts) -> Section:
         title="Best execution and transaction costs",
         figures=figures,
         tables=(
-            Table("tca.orders", "Orders", ORDER_COLUMNS, tuple(map(_order_row, costs))),
+            *_split(
+                "tca.orders",
+                ("Orders: prices and slippage", "Orders: implementation shortfall"),
+                ORDER_COLUMNS,
+                tuple(map(_order_row, costs)),
+                PRICE_COLUMNS,
+            ),
             Table(
                 "tca.by_venue",
                 "By venue",

@@ -27,16 +27,18 @@ COLUMNS = (
     "kill_switch_cancels",
     "messages",
     "trades",
+    "peak_messages_per_second",
+    "instant_cancels",
     "ordered_volume",
     "canceled_volume",
     "traded_volume",
     "order_to_trade_number",
     "order_to_trade_volume",
     "cancel_ratio",
-    "peak_messages_per_second",
-    "instant_cancels",
     "flags",
 )
+COUNT_COLUMNS = 9
+"""The daily table is shown as two (counts; volumes, ratios and flags) so either fits a page."""
 
 
 @dataclass
@@ -127,20 +129,21 @@ def _row(key: tuple[str, str], count: FlowCount, limits: Thresholds) -> tuple[st
         str(count.kill_switch_cancels),
         str(count.messages),
         str(count.trades),
+        str(count.peak_per_second),
+        str(count.instant_cancels),
         number(count.ordered_volume),
         number(count.canceled_volume),
         number(count.traded_volume),
         ratio(count.orders + count.cancels, count.trades),
         ratio(count.ordered_volume + count.canceled_volume, count.traded_volume),
         ratio(count.cancels, count.orders),
-        str(count.peak_per_second),
-        str(count.instant_cancels),
         ", ".join(count.flags(limits)),
     )
 
 
 def order_flow_section(facts: ComplianceFacts, limits: Thresholds) -> Section:
     counts = flow_counts(facts, limits)
+    rows = tuple(_row(key, count, limits) for key, count in counts.items())
     account_days = {key[0]: count for key, count in counts.items() if key[1] == ALL}
     total = FlowCount()
     for count in account_days.values():
@@ -192,9 +195,15 @@ def order_flow_section(facts: ComplianceFacts, limits: Thresholds) -> Section:
         tables=(
             Table(
                 "flow.daily",
-                "Order flow per instrument and UTC day",
-                COLUMNS,
-                tuple(_row(key, count, limits) for key, count in counts.items()),
+                "Order flow per instrument and UTC day: messages",
+                COLUMNS[:COUNT_COLUMNS],
+                tuple(row[:COUNT_COLUMNS] for row in rows),
+            ),
+            Table(
+                "flow.daily_ratios",
+                "Order flow per instrument and UTC day: volumes, ratios and flags",
+                COLUMNS[:2] + COLUMNS[COUNT_COLUMNS:],
+                tuple(row[:2] + row[COUNT_COLUMNS:] for row in rows),
             ),
         ),
         charts=(
