@@ -237,13 +237,15 @@ ROLLUP_COLUMNS = (
     "slippage_decision_bps",
     "slippage_arrival_bps",
     "slippage_vwap_bps",
+    "avg_time_to_fill_s",
     "delay_cost",
     "impact_cost",
     "fees",
     "opportunity_cost",
     "shortfall",
-    "avg_time_to_fill_s",
 )
+ROLLUP_SLIPPAGE_COLUMNS = 9
+"""Each roll-up is shown as two tables (slippage; costs), keyed by the group's name."""
 
 
 def _rollup_rows(
@@ -265,15 +267,22 @@ def _rollup_rows(
                 r.slippage_decision,
                 r.slippage_arrival,
                 r.slippage_vwap,
+                r.time_to_fill,
                 number(r.delay),
                 number(r.impact),
                 number(r.fees),
                 number(r.opportunity),
                 number(r.shortfall),
-                r.time_to_fill,
             )
         )
     return tuple(rows)
+
+
+_ROLLUPS: tuple[tuple[str, Callable[[OrderCost], str]], ...] = (
+    ("venue", lambda c: c.order.venue),
+    ("symbol", lambda c: c.order.symbol),
+    ("order_type", lambda c: c.order.order_type),
+)
 
 
 def _histogram(costs: list[OrderCost]) -> Series:
@@ -334,23 +343,19 @@ def execution_section(facts: ComplianceFacts) -> Section:
                 tuple(map(_order_row, costs)),
                 PRICE_COLUMNS,
             ),
-            Table(
-                "tca.by_venue",
-                "By venue",
-                ("venue", *ROLLUP_COLUMNS),
-                _rollup_rows(costs, lambda c: c.order.venue),
-            ),
-            Table(
-                "tca.by_symbol",
-                "By symbol",
-                ("symbol", *ROLLUP_COLUMNS),
-                _rollup_rows(costs, lambda c: c.order.symbol),
-            ),
-            Table(
-                "tca.by_order_type",
-                "By order type",
-                ("order_type", *ROLLUP_COLUMNS),
-                _rollup_rows(costs, lambda c: c.order.order_type),
+            *(
+                table
+                for group, key in _ROLLUPS
+                for table in _split(
+                    f"tca.by_{group}",
+                    (
+                        f"By {group.replace('_', ' ')}: slippage",
+                        f"By {group.replace('_', ' ')}: costs",
+                    ),
+                    (group, *ROLLUP_COLUMNS),
+                    _rollup_rows(costs, key),
+                    ROLLUP_SLIPPAGE_COLUMNS,
+                )
             ),
         ),
         charts=(
