@@ -8,7 +8,7 @@ several times cheaper than validating a model per event over a month of trading.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -168,12 +168,11 @@ class ComplianceFacts:
     decisions: list[DecisionFact] = field(default_factory=list)
     controls: list[ControlFact] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
+    """Orders and cancel requests sent, in log order (what exchanges count as messages)."""
     fills: list[tuple[OrderFact, FillFact]] = field(default_factory=list)
     """Every fill with its order, in log order."""
-    """Orders and cancel requests sent, in log order (what exchanges count as messages)."""
-    first_position: int = 0
-    last_position: int = 0
     events: int = 0
+    """How many events the facts were folded from."""
     _signals: dict[str, SignalFact] = field(default_factory=dict)
     _decisions_by_id: dict[str, DecisionFact] = field(default_factory=dict)
     _kill_switch_events: set[str] = field(default_factory=set)
@@ -188,13 +187,13 @@ class ComplianceFacts:
         return found
 
 
+Handler = Callable[[ComplianceFacts, RecordedEvent, dict[str, Any]], None]
+
+
 def collect_facts(events: Iterable[RecordedEvent]) -> ComplianceFacts:
     """Fold ``events`` (log order) into the facts the sections report."""
     facts = ComplianceFacts()
     for event in events:
-        if not facts.first_position:
-            facts.first_position = event.position
-        facts.last_position = event.position
         facts.events += 1
         handler = _HANDLERS.get(event.event_type)
         if handler is not None:
@@ -340,7 +339,7 @@ def _cancel_requested(facts: ComplianceFacts, event: RecordedEvent, data: dict[s
     )
 
 
-def _ended(status: str, reason_key: str | None) -> Any:
+def _ended(status: str, reason_key: str | None) -> Handler:
     def handle(facts: ComplianceFacts, event: RecordedEvent, data: dict[str, Any]) -> None:
         order = facts.order(data["order_id"])
         order.status = status
@@ -359,7 +358,7 @@ def _partially_filled(facts: ComplianceFacts, event: RecordedEvent, data: dict[s
     facts.order(data["order_id"]).status = "PARTIALLY_FILLED"
 
 
-def _control(kind: str) -> Any:
+def _control(kind: str) -> Handler:
     def handle(facts: ComplianceFacts, event: RecordedEvent, data: dict[str, Any]) -> None:
         if kind == KILL_SWITCH_ENGAGED:
             facts._kill_switch_events.add(event.event_id)
@@ -380,7 +379,7 @@ def _control(kind: str) -> Any:
     return handle
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "BarClosed": _bar,
     "SignalGenerated": _signal,
     "RiskDecisionMade": _decision,
