@@ -5,6 +5,7 @@ trading state) belong to the account, whatever the strategy."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from domain.events.envelope import RecordedEvent
 from projections.queries.reports.compliance.facts import EVENT_TYPES
@@ -30,22 +31,18 @@ def scoped_events(source: ReportSource) -> Iterator[RecordedEvent]:
 
 
 def _owner(
-    event: RecordedEvent, data: dict[str, object], owners: dict[str, tuple[str, str]]
+    event: RecordedEvent, data: dict[str, Any], owners: dict[str, tuple[str, str]]
 ) -> tuple[str, str | None]:
+    """The account and strategy an event belongs to (strategy ``None``: any strategy's)."""
     kind = event.event_type
     if kind == "OrderSubmitted":
-        owner = owners[str(data["order_id"])] = (str(data["account"]), str(data["strategy"]))
+        owner = owners[data["order_id"]] = (data["account"], data["strategy"])
         return owner
     if kind == "RiskDecisionMade":
-        intent = data["intent"]
-        assert isinstance(intent, dict)
-        return str(intent["account"]), str(intent["strategy"])
+        return data["intent"]["account"], data["intent"]["strategy"]
     if kind == "SignalGenerated":
-        return event.actor.account, str(data["strategy"])
-    order_id = data.get("order_id")
-    if order_id is not None:
-        found = owners.get(str(order_id))
-        if found is not None:
-            return found
-        return str(data.get("account", event.actor.account)), None
-    return str(data.get("account", event.actor.account)), None
+        return event.actor.account, data["strategy"]
+    found = owners.get(data.get("order_id", ""))
+    if found is not None:
+        return found
+    return data.get("account", event.actor.account), None
