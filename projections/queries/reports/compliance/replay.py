@@ -13,7 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -68,7 +68,7 @@ def replay_figures(
 ) -> dict[str, str]:
     """{figure name: value} for every figure ``build_compliance_report`` writes."""
     with localcontext() as context, collector_paused():
-        context.prec = 120
+        context.prec, context.rounding = 120, ROUND_HALF_EVEN
         return _replay(source, scope, rules or ExceptionRules())
 
 
