@@ -31,7 +31,7 @@ def test_demo_builds_everything_and_a_rerun_records_nothing(tmp_path: Path) -> N
         assert re.search(rf"{name}\s+│ {recorded}\s+│ {recorded}\s+│ 0", first), first
     assert f"sealed up to position {recorded}" in first and "chain verified" in first
     assert "lh analytics run pnl_by_day" in first
-    for title in ("Trade report", "Programmatic-trading declaration"):
+    for title in ("Trade report", "Compliance report", "Programmatic-trading declaration"):
         assert re.search(rf"{title}: \d+ figures cross-checked .* published to file://", first)
 
     second = _demo(tmp_path / "var")

@@ -66,6 +66,7 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "audit hashes": [],
         "report trades": ["--from", "2024-01-01", "--to", "2024-01-02", "--format", "json"],
         "report filing": ["--from", "2024-01-01", "--to", "2024-01-02", "--format", "html"],
+        "report compliance": ["--from", "2024-01-01", "--to", "2024-01-02", "--format", "json"],
         "report schedule": ["daily", "--kind", "filing", "--format", "json"],
         "demo": [],
         "archive trim": [],

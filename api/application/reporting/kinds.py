@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from projections.queries.reports.compliance import build_compliance_report
+from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.crosscheck import Replay
 from projections.queries.reports.document import ReportDocument
 from projections.queries.reports.filing import build_filing_report, replay_filing
@@ -23,5 +25,6 @@ class ReportKind:
 
 KINDS: dict[str, ReportKind] = {
     "trades": ReportKind(build_trades_report, replay_trades),
+    "compliance": ReportKind(build_compliance_report, replay_figures),
     "filing": ReportKind(build_filing_report, replay_filing),
 }

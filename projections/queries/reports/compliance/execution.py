@@ -1,0 +1,371 @@
+"""Section 4, best execution and transaction cost analysis (formulas: docs/compliance.md).
+
+Per order: the decision price (the close of the bar the signal saw), the arrival price (the
+reference price the risk engine checked at submission), the average fill price; slippage in
+basis points against each and against the interval VWAP of the recorded bars; the
+implementation shortfall split into delay, impact, fees and the opportunity cost of what did
+not fill. Every amount is exact; only the basis points and averages are rounded, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
+
+from projections.queries.reports.compliance.facts import ZERO, ComplianceFacts, OrderFact
+from projections.queries.reports.compliance.format import (
+    NOT_AVAILABLE,
+    bps,
+    number,
+    price,
+    ratio,
+    seconds,
+)
+from projections.queries.reports.document import Chart, ChartKind, Figure, Section, Series, Table
+
+HISTOGRAM_BIN_BPS = 5
+
+
+@dataclass(frozen=True)
+class OrderCost:
+    """One order's execution, every amount signed so that a cost is positive (computed once:
+    the roll-ups read each order several times)."""
+
+    order: OrderFact
+    decision_price: Decimal
+    arrival_price: Decimal
+    filled: Decimal
+    notional: Decimal
+    fees: Decimal
+    delay: Decimal
+    impact: Decimal
+    opportunity: Decimal
+    shortfall: Decimal
+    vwap: Fraction | None
+    time_to_fill_us: int | None
+
+    def cost_against(self, benchmark: Decimal) -> Decimal:
+        """What the fills cost against ``benchmark`` x the filled quantity."""
+        return self.order.sign * (self.notional - benchmark * self.filled)
+
+    def cost_against_vwap(self, vwap: Fraction) -> Fraction:
+        return self.order.sign * (Fraction(self.notional) - vwap * Fraction(self.filled))
+
+
+def _cost(order: OrderFact, decision_price: Decimal, arrival_price: Decimal) -> OrderCost:
+    sign, filled, notional, fees = order.sign, order.filled, order.notional, order.fees
+    end_price = order.end_price if order.end_price is not None else decision_price
+    delay = sign * (arrival_price - decision_price) * filled
+    impact = sign * (notional - arrival_price * filled)
+    opportunity = sign * (end_price - decision_price) * (order.quantity - filled)
+    vwap = None
+    if order.vwap is not None and order.vwap[1]:
+        vwap = Fraction(order.vwap[0]) / (3 * Fraction(order.vwap[1]))
+    return OrderCost(
+        order,
+        decision_price,
+        arrival_price,
+        filled,
+        notional,
+        fees,
+        delay,
+        impact,
+        opportunity,
+        delay + impact + fees + opportunity,
+        vwap,
+        order.fills[-1].time_us - (order.submitted_us or 0) if order.fills else None,
+    )
+
+
+def order_costs(facts: ComplianceFacts) -> list[OrderCost]:
+    """The orders sent in the period with a known decision or arrival price."""
+    costs = []
+    for order in facts.orders.values():
+        if order.submitted_us is None or order.decision is None:
+            continue
+        decision = order.decision
+        signal_price = decision.signal.bar_close if decision.signal else None
+        decision_price = signal_price or decision.reference_price
+        arrival_price = decision.reference_price or signal_price
+        if decision_price is None or arrival_price is None:
+            continue
+        costs.append(_cost(order, decision_price, arrival_price))
+    return costs
+
+
+@dataclass(frozen=True)
+class Rollup:
+    orders: int
+    ordered: Decimal
+    filled: Decimal
+    slippage_decision: str
+    slippage_arrival: str
+    slippage_vwap: str
+    vwap_orders: int
+    delay: Decimal
+    impact: Decimal
+    fees: Decimal
+    opportunity: Decimal
+    shortfall: Decimal
+    time_to_fill: str
+
+
+def _weighted(costs: Iterable[OrderCost], benchmark: Callable[[OrderCost], Decimal]) -> str:
+    """Σ cost against the benchmark / Σ benchmark x filled, in bps, over the filled orders."""
+    cost = base = ZERO
+    for item in costs:
+        if item.filled:
+            level = benchmark(item)
+            cost += item.cost_against(level)
+            base += level * item.filled
+    return bps(cost, base)
+
+
+def _weighted_vwap(costs: Iterable[OrderCost]) -> str:
+    """``_weighted`` against each order's interval VWAP (a quotient: summed as fractions)."""
+    cost = base = Fraction(0)
+    for item in costs:
+        vwap = item.vwap
+        if item.filled and vwap is not None:
+            cost += item.cost_against_vwap(vwap)
+            base += vwap * Fraction(item.filled)
+    return bps(cost, base)
+
+
+def rollup(costs: list[OrderCost]) -> Rollup:
+    filled = [c for c in costs if c.time_to_fill_us is not None]
+    return Rollup(
+        orders=len(costs),
+        ordered=sum((c.order.quantity for c in costs), ZERO),
+        filled=sum((c.filled for c in costs), ZERO),
+        slippage_decision=_weighted(costs, lambda c: c.decision_price),
+        slippage_arrival=_weighted(costs, lambda c: c.arrival_price),
+        slippage_vwap=_weighted_vwap(costs),
+        vwap_orders=sum(c.filled > 0 and c.vwap is not None for c in costs),
+        delay=sum((c.delay for c in costs), ZERO),
+        impact=sum((c.impact for c in costs), ZERO),
+        fees=sum((c.fees for c in costs), ZERO),
+        opportunity=sum((c.opportunity for c in costs), ZERO),
+        shortfall=sum((c.shortfall for c in costs), ZERO),
+        time_to_fill=seconds(sum(c.time_to_fill_us or 0 for c in filled), len(filled)),
+    )
+
+
+def _order_row(cost: OrderCost) -> tuple[str, ...]:
+    order, vwap = cost.order, cost.vwap
+    filled = cost.filled
+    return (
+        order.order_id,
+        order.venue,
+        order.symbol,
+        order.order_type,
+        order.side,
+        number(order.quantity),
+        number(filled),
+        ratio(filled, order.quantity),
+        number(cost.decision_price),
+        number(cost.arrival_price),
+        price(cost.notional, filled) if filled else NOT_AVAILABLE,
+        price(vwap, 1) if vwap is not None else NOT_AVAILABLE,
+        bps(cost.cost_against(cost.decision_price), cost.decision_price * filled),
+        bps(cost.cost_against(cost.arrival_price), cost.arrival_price * filled),
+        bps(cost.cost_against_vwap(vwap), vwap * Fraction(filled))
+        if vwap is not None and filled
+        else NOT_AVAILABLE,
+        number(cost.delay),
+        number(cost.impact),
+        number(cost.fees),
+        number(cost.opportunity),
+        number(cost.shortfall),
+        seconds(cost.time_to_fill_us, 1) if cost.time_to_fill_us is not None else NOT_AVAILABLE,
+    )
+
+
+ORDER_COLUMNS = (
+    "order_id",
+    "venue",
+    "symbol",
+    "type",
+    "side",
+    "quantity",
+    "filled",
+    "fill_rate",
+    "decision_price",
+    "arrival_price",
+    "fill_price",
+    "interval_vwap",
+    "slippage_decision_bps",
+    "slippage_arrival_bps",
+    "slippage_vwap_bps",
+    "delay_cost",
+    "impact_cost",
+    "fees",
+    "opportunity_cost",
+    "shortfall",
+    "time_to_fill_s",
+)
+PRICE_COLUMNS = 15
+"""The orders table is shown as two (prices and slippage; costs), each keyed by order id, so
+either fits a page."""
+
+
+def _split(
+    name: str,
+    titles: tuple[str, str],
+    columns: tuple[str, ...],
+    rows: tuple[tuple[str, ...], ...],
+    at: int,
+) -> tuple[Table, Table]:
+    return (
+        Table(name, titles[0], columns[:at], tuple(row[:at] for row in rows)),
+        Table(
+            f"{name}_costs",
+            titles[1],
+            (columns[0], *columns[at:]),
+            tuple((row[0], *row[at:]) for row in rows),
+        ),
+    )
+
+
+ROLLUP_COLUMNS = (
+    "orders",
+    "quantity",
+    "filled",
+    "fill_rate",
+    "slippage_decision_bps",
+    "slippage_arrival_bps",
+    "slippage_vwap_bps",
+    "avg_time_to_fill_s",
+    "delay_cost",
+    "impact_cost",
+    "fees",
+    "opportunity_cost",
+    "shortfall",
+)
+ROLLUP_SLIPPAGE_COLUMNS = 9
+"""Each roll-up is shown as two tables (slippage; costs), keyed by the group's name."""
+
+
+def _rollup_rows(
+    costs: list[OrderCost], key: Callable[[OrderCost], str]
+) -> tuple[tuple[str, ...], ...]:
+    groups: dict[str, list[OrderCost]] = {}
+    for cost in costs:
+        groups.setdefault(key(cost), []).append(cost)
+    rows = []
+    for name in sorted(groups):
+        r = rollup(groups[name])
+        rows.append(
+            (
+                name,
+                str(r.orders),
+                number(r.ordered),
+                number(r.filled),
+                ratio(r.filled, r.ordered),
+                r.slippage_decision,
+                r.slippage_arrival,
+                r.slippage_vwap,
+                r.time_to_fill,
+                number(r.delay),
+                number(r.impact),
+                number(r.fees),
+                number(r.opportunity),
+                number(r.shortfall),
+            )
+        )
+    return tuple(rows)
+
+
+_ROLLUPS: tuple[tuple[str, Callable[[OrderCost], str]], ...] = (
+    ("venue", lambda c: c.order.venue),
+    ("symbol", lambda c: c.order.symbol),
+    ("order_type", lambda c: c.order.order_type),
+)
+
+
+def _histogram(costs: list[OrderCost]) -> Series:
+    """Orders by slippage against arrival, in bins of ``HISTOGRAM_BIN_BPS`` basis points."""
+    bins: dict[int, int] = {}
+    for cost in costs:
+        if cost.filled:
+            slip = (
+                cost.cost_against(cost.arrival_price) * 10_000 / (cost.arrival_price * cost.filled)
+            )
+            low = int((slip / HISTOGRAM_BIN_BPS).to_integral_value(ROUND_FLOOR)) * HISTOGRAM_BIN_BPS
+            bins[low] = bins.get(low, 0) + 1
+    ordered = sorted(bins)
+    return Series(
+        "orders",
+        tuple(f"[{low}, {low + HISTOGRAM_BIN_BPS})" for low in ordered),
+        tuple(str(bins[low]) for low in ordered),
+    )
+
+
+def execution_section(facts: ComplianceFacts) -> Section:
+    costs = order_costs(facts)
+    total = rollup(costs)
+    figures = (
+        Figure("tca.orders", "Orders analysed", str(total.orders)),
+        Figure("tca.ordered_quantity", "Quantity ordered", number(total.ordered)),
+        Figure("tca.filled_quantity", "Quantity filled", number(total.filled)),
+        Figure("tca.fill_rate", "Fill rate", ratio(total.filled, total.ordered)),
+        Figure("tca.slippage_decision_bps", "Slippage vs decision (bps)", total.slippage_decision),
+        Figure("tca.slippage_arrival_bps", "Slippage vs arrival (bps)", total.slippage_arrival),
+        Figure("tca.slippage_vwap_bps", "Slippage vs interval VWAP (bps)", total.slippage_vwap),
+        Figure("tca.vwap_orders", "Filled orders with an interval VWAP", str(total.vwap_orders)),
+        Figure("tca.shortfall_delay", "Shortfall: delay", number(total.delay)),
+        Figure("tca.shortfall_impact", "Shortfall: impact", number(total.impact)),
+        Figure("tca.shortfall_fees", "Shortfall: fees", number(total.fees)),
+        Figure("tca.shortfall_opportunity", "Shortfall: opportunity", number(total.opportunity)),
+        Figure("tca.shortfall_total", "Implementation shortfall", number(total.shortfall)),
+        Figure("tca.avg_time_to_fill_s", "Average time to fill (s)", total.time_to_fill),
+    )
+    notes = [
+        "Costs are positive when they hurt the order: slippage = side x (fill - benchmark) / "
+        "benchmark; shortfall = delay + impact + fees + opportunity (docs/compliance.md).",
+    ]
+    if total.vwap_orders == 0:
+        notes.append(
+            "Interval VWAP unavailable: the log holds no bars for the orders' intervals "
+            "(record them with the run's record_bars option)."
+        )
+    return Section(
+        name="best_execution",
+        title="Best execution and transaction costs",
+        figures=figures,
+        tables=(
+            *_split(
+                "tca.orders",
+                ("Orders: prices and slippage", "Orders: implementation shortfall"),
+                ORDER_COLUMNS,
+                tuple(map(_order_row, costs)),
+                PRICE_COLUMNS,
+            ),
+            *(
+                table
+                for group, key in _ROLLUPS
+                for table in _split(
+                    f"tca.by_{group}",
+                    (
+                        f"By {group.replace('_', ' ')}: slippage",
+                        f"By {group.replace('_', ' ')}: costs",
+                    ),
+                    (group, *ROLLUP_COLUMNS),
+                    _rollup_rows(costs, key),
+                    ROLLUP_SLIPPAGE_COLUMNS,
+                )
+            ),
+        ),
+        charts=(
+            Chart(
+                "tca.slippage_histogram",
+                "Slippage against arrival (bps)",
+                ChartKind.HISTOGRAM,
+                (_histogram(costs),),
+                y_label="orders",
+            ),
+        ),
+        notes=tuple(notes),
+    )
