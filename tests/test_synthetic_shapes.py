@@ -107,8 +107,9 @@ class TurningDownVenue(SimulatedVenue):
 
 
 def engine_run(bars: dict[str, list[Bar]], *, record_bars: bool) -> list[list[NewEvent]]:
-    """A real run of ``EveryPath`` as a backtest would prepare it, with the drill's operator
-    commands between bar times; the batches the engine flushed."""
+    """A real engine run of ``EveryPath`` with the drill's operator commands between bar times;
+    the batches the engine flushed. A backtest's preparation gives the spec (run id, account,
+    hashes); it is prepared for a built-in strategy, whose name ``EveryPath``'s replaces."""
     config = BacktestConfig(
         bars=bars,
         strategy="sma_cross",
@@ -130,7 +131,7 @@ def engine_run(bars: dict[str, list[Bar]], *, record_bars: bool) -> list[list[Ne
         clock=SimulatedClock(),
     )
     engine.start(prepared.groups[0][0].time_us)
-    for index, group in enumerate(prepared.groups[:BAR_TIMES]):
+    for index, group in enumerate(prepared.groups):
         if index in COMMAND_AT:
             _drill(engine)
         engine.process(group)
