@@ -3,7 +3,7 @@
     python -m benchmarks.audit_verify --events 1000000
     python -m benchmarks.audit_verify --events 200000 --backend redis
 
-Builds a synthetic trading log (``domain/synthetic.py``) of ``--events`` events in a fresh
+Builds a synthetic trading log (``tests/fixtures/synthetic.py``) of ``--events`` events in a fresh
 store (SQLite in a temp dir, or Redis under a fresh prefix on the machine's Redis), appended
 in batches of about 2,000, then times ``verify_log`` (what `lh audit verify` runs: positions,
 stream versions, unique ids, payload hashes, event hashes and chain links). Prints one JSON
@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from domain.events.envelope import NewEvent
-from domain.synthetic import SyntheticLog
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.integrity import verify_log
 from tests.eventstore.redis_support import delete_prefix
+from tests.fixtures.synthetic import SyntheticLog
 from tests.services import REDIS_URL
 
 

@@ -24,12 +24,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from domain.events.codec import decode
 from domain.events.envelope import NewEvent
-from domain.synthetic import SyntheticLog
 from infra.eventstore.factory import open_event_store
 from projections.clickhouse import ClickHouseProjection
 from projections.queries.analytics import QUERIES, run_named
+from tests.fixtures.synthetic import SyntheticLog
 
-EVENTS_PER_BAR = 13.8  # what SyntheticLog emits per simulated minute, on average
+EVENTS_PER_BAR = 14.1  # what SyntheticLog emits per simulated minute, on average
 APPEND_EVENTS = 5_000  # events per append (one transaction): the log is built, not benchmarked
 
 

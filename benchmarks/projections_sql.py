@@ -1,6 +1,6 @@
 """SQL read-model throughput: apply N synthetic trading events to MariaDB and to SQLite.
 
-First builds the event log (``domain.synthetic.SyntheticLog``) in a temporary SQLite event
+First builds the event log (``tests.fixtures.synthetic.SyntheticLog``) in a temporary SQLite event
 store and reports that separately. Then, per backend and in its own process (so peak memory is
 its own), reads the log page by page, decodes it and applies it with ``SqlProjection.apply``:
 events/s for apply alone and end to end (read + decode + apply), batch latency p50/p99, peak
@@ -41,8 +41,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def build_log(path: Path, events: int, *, seed: int = 7) -> dict[str, Any]:
     """Append at least ``events`` synthetic events to a new SQLite store at ``path``."""
-    from domain.synthetic import SyntheticLog
     from infra.eventstore.factory import open_event_store
+    from tests.fixtures.synthetic import SyntheticLog
 
     store = open_event_store(f"sqlite:///{path}")
     started = time.perf_counter()

@@ -39,8 +39,8 @@ Marks = list[tuple[int, float]]  # (position, wall time)
 
 def append_live(url: str, rate: float, seconds: float, out: str) -> None:
     """Append synthetic trading at ``rate`` events/s; record (last position, commit time)."""
-    from domain.synthetic import SyntheticLog
     from infra.eventstore.factory import open_event_store
+    from tests.fixtures.synthetic import SyntheticLog
 
     store = open_event_store(url)
     log = SyntheticLog(

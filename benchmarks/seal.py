@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from adapters.objectstore import LocalObjectStore, ObjectStore
 from adapters.objectstore.s3 import S3ObjectStore
 from domain.events.envelope import NewEvent
-from domain.synthetic import SyntheticLog
 from infra.archive import Archive, restore, seal, verify
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
+from tests.fixtures.synthetic import SyntheticLog
 
 T = TypeVar("T")
 

@@ -3,8 +3,9 @@
 A fill opposite to the position closes the oldest lots first; each closed slice realizes
 ``(fill price - lot price) * quantity closed`` (negated for a short lot). What is left of the
 fill after the position reaches zero opens a new lot on the other side (a flip). Realized PnL is
-gross: fees are kept apart and never enter lot prices. The engine's book, the read models, the
-log-derived state and the synthetic log all fold fills with this class, so they agree exactly.
+gross: fees are kept apart and never enter lot prices. The engine's book (and through it the
+synthetic test log), the read models and the log-derived state all fold fills with this class,
+so they agree exactly.
 docs/accounting.md says why FIFO and not average cost.
 """
 

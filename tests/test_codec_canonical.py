@@ -23,7 +23,7 @@ from domain.events.catalog import (
 from domain.events.codec import canonical_json, encode, payload_json
 from domain.events.envelope import NewEvent
 from domain.events.types import OrderType, Side
-from domain.synthetic import SyntheticLog
+from tests.fixtures.synthetic import SyntheticLog
 
 
 def reference(value: Any) -> bytes:

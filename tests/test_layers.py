@@ -1,7 +1,8 @@
 """The package layering from DESIGN.md, checked on the source: domain/ does no I/O and imports
 no storage or web library; adapters/ never reaches up into infra/, projections/ or api/; the
 application layer (api/application/) never imports an entry point (the CLI, a web framework);
-the read side (projections/queries/) never imports a writer of the read models or the log."""
+the read side (projections/queries/) never imports a writer of the read models or the log; no
+production package imports the tests' fixtures."""
 
 from __future__ import annotations
 
@@ -32,10 +33,12 @@ FORBIDDEN = {
         "adapters",
         "projections",
         "api",
+        "tests",
     },
-    "adapters": {"infra", "projections", "api"},
-    "infra": {"projections", "api"},
-    "projections": {"api"},
+    "adapters": {"infra", "projections", "api", "tests"},
+    "infra": {"projections", "api", "tests"},
+    "projections": {"api", "tests"},
+    "api": {"tests"},  # test fixtures (the synthetic log) are never production code
 }
 
 

@@ -11,20 +11,12 @@ def order_stream(order_id: str) -> str:
     return f"order-{order_id}"
 
 
-def risk_stream(account: str) -> str:
-    return f"risk-{account}"
-
-
 def account_stream(account: str) -> str:
     return f"account-{account}"
 
 
 def venue_stream(venue: str) -> str:
     return f"venue-{venue}"
-
-
-def market_stream(symbol: str, interval: str) -> str:
-    return f"bars-{symbol}-{interval}"
 
 
 def control_stream(run_id: str) -> str:

@@ -12,7 +12,7 @@ from eventsourcing.persistence import Notification
 
 from domain.events.codec import decode, encode
 from domain.events.envelope import RecordedEvent
-from domain.synthetic import SyntheticLog
+from tests.fixtures.synthetic import SyntheticLog
 
 
 @cache

@@ -11,10 +11,10 @@ from eventsourcing.persistence import Notification
 from adapters.objectstore import LocalObjectStore
 from adapters.objectstore.s3 import S3ObjectStore
 from domain.events.envelope import NewEvent
-from domain.synthetic import SyntheticLog
 from infra.archive import Archive
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
+from tests.fixtures.synthetic import SyntheticLog
 
 
 class Feed:

@@ -11,7 +11,7 @@ from domain.events.envelope import RecordedEvent
 from projections.sql.projection import SqlProjection
 from tests.projections.support import build_log, events_of
 
-SMALL_BARS = 400  # about 5,600 events: every event kind, a few limit changes and kill switches
+SMALL_BARS = 400  # ~5,600 events: two runs, a drill (limit change, kill switch), no midnight
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from domain.events.envelope import NewEvent, RecordedEvent
-from domain.synthetic import SyntheticLog
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.sql.models import CHECKPOINTS, VIEW_TABLES
 from projections.sql.projection import SqlProjection
+from tests.fixtures.synthetic import SyntheticLog
 
 
 def build_log(path: Path, bars: int, *, seed: int = 7) -> str:

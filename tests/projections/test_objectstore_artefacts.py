@@ -14,9 +14,9 @@ import pytest
 
 from adapters.objectstore import open_object_store
 from domain.events.types import Side
-from domain.synthetic import START_US
 from domain.trades import ClosedTrade, EquityPoint
 from projections.objectstore import write_backtest_artefacts
+from tests.fixtures.synthetic import START_US
 
 TRADES = [
     ClosedTrade("BTCUSDT", Side.BUY, Decimal("0.5"), START_US, Decimal("42000.10"),

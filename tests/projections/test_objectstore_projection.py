@@ -32,16 +32,23 @@ def everything(store: ObjectStore) -> dict[str, bytes]:
     return {key: store.get(key) for key in store.list()}
 
 
-def positions_before(moment_us: int) -> dict[tuple[str, str], Decimal]:
-    """Signed fill quantities with event time before ``moment_us``, computed independently."""
+def as_day_ends(end_us: int) -> tuple[dict[tuple[str, str], Decimal], int]:
+    """Signed fill quantities and the last position before the first event at or after
+    ``end_us`` in log order, computed independently: where the day is sealed. Runs trading
+    side by side interleave, so an event of a later day can precede another run's last fill
+    of the day in the log (a snapshot is of the log as it stood, not of event times)."""
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    last = 0
     for event in synthetic_events(BARS):
-        if event.event_type == "FillRecorded" and event.event_time_us < moment_us:
+        if event.event_time_us >= end_us:
+            break
+        last = event.position
+        if event.event_type == "FillRecorded":
             sign = 1 if event.data["side"] == "BUY" else -1
             totals[(event.data["strategy"], event.data["symbol"])] += sign * Decimal(
                 event.data["quantity"]
             )
-    return dict(totals)
+    return dict(totals), last
 
 
 def test_a_snapshot_per_ended_day_with_end_of_day_positions(store_url: str) -> None:
@@ -58,12 +65,10 @@ def test_a_snapshot_per_ended_day_with_end_of_day_positions(store_url: str) -> N
     for day in (date(2024, 1, 1), date(2024, 1, 2)):
         snapshot = projection.snapshot(ACCOUNT, day)
         midnight = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-        end_us = to_microseconds(midnight)
-        want = positions_before(end_us)
+        want, last_of_day = as_day_ends(to_microseconds(midnight))
         got = {(p["strategy"], p["symbol"]): Decimal(p["quantity"]) for p in snapshot["positions"]}
         assert got == want
         assert snapshot["date"] == day.isoformat()
-        last_of_day = max(e.position for e in events if e.event_time_us < end_us)
         assert snapshot["as_of_position"] == last_of_day
     assert projection.checkpoint() == len(events)
     assert projection.mismatches(fold(events)) == []

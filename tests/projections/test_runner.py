@@ -129,7 +129,7 @@ def test_a_failing_projection_is_reported_and_the_others_finish(
     runner = ProjectionRunner(store, [FailingProjection("broken"), sql])
     with pytest.raises(
         ProjectionFailedError,
-        match=r"read model broken cannot apply the event at position 1 \(AccountFunded\): "
+        match=r"read model broken cannot apply the event at position 1 \(StrategyRunStarted\): "
         "RuntimeError: disk on fire",
     ):
         runner.catch_up()

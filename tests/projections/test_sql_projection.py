@@ -304,6 +304,7 @@ def test_verify_lists_a_corrupted_position(
     projection.apply(small_events)
     state = fold(small_events)
     assert projection.mismatches(state) == []
+    order_id = next(e.data["order_id"] for e in small_events if e.event_type == "OrderSubmitted")
     table = POSITIONS
     with projection.engine.begin() as connection:
         key = connection.execute(select(table.c.account, table.c.strategy, table.c.symbol)).first()
@@ -314,10 +315,10 @@ def test_verify_lists_a_corrupted_position(
             .values(quantity=table.c.quantity + 1)
         )
         orders = ORDERS
-        connection.execute(orders.delete().where(orders.c.order_id == "ord-synthetic-sma_cross-1"))
+        connection.execute(orders.delete().where(orders.c.order_id == order_id))
     problems = projection.mismatches(state)
     assert any(f"position {tuple(key)}" in problem for problem in problems), problems
-    assert any("ord-synthetic-sma_cross-1: in the log, missing here" in p for p in problems)
+    assert any(f"{order_id}: in the log, missing here" in p for p in problems)
     assert len(problems) == 2
 
 

@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 from adapters.objectstore import open_object_store
 from api.application.reporting.manifest import GENERATION_FIELDS
 from api.cli import app
-from domain.synthetic import SyntheticLog
 from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
 from projections.registry import bind_to_store
 from projections.runner import ProjectionRunner
 from projections.sql.models import FILLS
 from projections.sql.projection import SqlProjection
+from tests.fixtures.synthetic import SyntheticLog
 
 BARS = 1_500  # 2024-01-01 00:00 to 2024-01-02 01:00: a limit change and kill switch on day 1
 DAY = ("--from", "2024-01-01", "--to", "2024-01-02")
