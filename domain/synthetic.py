@@ -227,6 +227,7 @@ class SyntheticLog:
                 intent=intent,
                 approved=approved,
                 signal_id=f"sig-{key}",
+                order_id=f"ord-{key}" if approved else None,
                 rules=[
                     RuleOutcome(
                         rule="max_order_quantity",
