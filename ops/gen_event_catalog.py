@@ -164,7 +164,7 @@ def render() -> str:
         "",
         "## Upcasters",
         "",
-        "- `StrategyRunStarted` v1 → v2: `strategy_hash` is `\"\"` (not recorded).",
+        '- `StrategyRunStarted` v1 → v2: `strategy_hash` is `""` (not recorded).',
         "- `FillRecorded` v1 → v2: `commission` renamed to `fee`; `fee_currency` defaults to "
         "`USD`, `liquidity` to `TAKER`.",
         "- `RiskDecisionMade` v1 → v2: `order_id` is the approved order's id "

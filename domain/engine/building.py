@@ -23,12 +23,13 @@ from pydantic import BaseModel
 from domain.engine.ports import Filled
 from domain.events.types import Liquidity, OrderType, Side
 from domain.strategy.params import StrategyError
-from domain.values import PRICE, QUANTITY, order_problem, within
+from domain.values import PRICE, QUANTITY, STORED, order_problem, within
 
 M = TypeVar("M", bound=BaseModel)
 
 _QUANTITY_LIMIT = QUANTITY.limit
 _PRICE_LIMIT = PRICE.limit
+_STORED_LIMIT = STORED.limit
 _SHAPES: dict[type[BaseModel], tuple[KeysView[str], set[str]]] = {}
 _set_attribute = object.__setattr__
 
@@ -73,15 +74,16 @@ def plain_request(
 
 
 def plain_fill(report: Filled) -> bool:
-    """Whether a venue's fill report holds plain valid values (the simulated venue's always
-    do); anything else goes through the catalog's checks."""
+    """Whether a venue's fill report holds plain valid values: Decimals a read model can hold
+    (``domain.values.STORED``), enum members and strings (the simulated venue's always are);
+    anything else goes through the catalog's checks."""
     fee = report.fee
     return (
         _positive_decimal(report.price)
         and _positive_decimal(report.quantity)
         and type(fee) is Decimal
         and fee.is_finite()
-        and fee >= 0
+        and 0 <= fee < _STORED_LIMIT
         and type(report.liquidity) is Liquidity
         and type(report.fee_currency) is str
         and type(report.venue_order_id) is str
@@ -102,4 +104,4 @@ def _bounded(value: object, limit: Decimal) -> bool:
 
 
 def _positive_decimal(value: object) -> bool:
-    return type(value) is Decimal and value.is_finite() and value > 0
+    return type(value) is Decimal and value.is_finite() and 0 < value < _STORED_LIMIT
