@@ -180,6 +180,11 @@ _ORDER_KINDS = (
     "OrderCancelRequested", "OrderCanceled", "OrderExpired",
 )  # fmt: skip
 
+NOT_PROJECTED = frozenset({"VenueReportUnmatched"})
+"""Event types this read model leaves out on purpose. ``VenueReportUnmatched`` (a venue's
+report on an order no run tracks) moves no order, fill, position or balance: reconciliation
+reads it from the log, and it has no table of its own yet."""
+
 ROUTES: dict[str, tuple[str, Extractor]] = {
     "FillRecorded": ("fills", _fill),
     "SignalGenerated": ("signals", _signal),

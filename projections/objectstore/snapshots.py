@@ -31,6 +31,9 @@ from projections.queries.state import LogState
 SNAPSHOT_PREFIX = "snapshots/positions/"
 CHECKPOINT_KEY = "projections/objectstore/checkpoint.json"
 FORMAT_VERSION = 1
+NOT_PROJECTED = frozenset({"VenueReportUnmatched"})
+"""Event types the position snapshots leave out on purpose. ``VenueReportUnmatched`` (a venue's
+report on an order no run tracks) moves no position: reconciliation reads it from the log."""
 
 Positions = dict[str, dict[tuple[str, str], Decimal]]  # account -> (strategy, symbol) -> qty
 

@@ -65,6 +65,11 @@ ORDER_STATUS_BY_EVENT = {
     "OrderExpired": EXPIRED,
 }
 
+NOT_FOLDED = frozenset({"VenueReportUnmatched"})
+"""Event types the log-derived state leaves out on purpose. ``VenueReportUnmatched`` (a venue's
+report on an order no run tracks) moves no order, fill, position or balance: reconciliation
+reads it from the log, and it has no state of its own yet."""
+
 ZERO = Decimal(0)
 
 

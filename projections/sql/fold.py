@@ -510,6 +510,10 @@ def new_order_row(order_id: str) -> Row:
 
 
 Handler = Callable[[BatchFold, RecordedEvent, Row, datetime], None]
+NOT_PROJECTED = frozenset({"VenueReportUnmatched"})
+"""Event types this read model leaves out on purpose. ``VenueReportUnmatched`` (a venue's
+report on an order no run tracks) moves no order, fill, position or balance: reconciliation
+reads it from the log, and it has no table of its own yet."""
 _HANDLERS: dict[str, Handler] = {
     "OrderSubmitted": BatchFold.order_submitted,
     **{kind: BatchFold.order_event for kind in ORDER_STATUS_BY_EVENT if kind != "OrderSubmitted"},
