@@ -173,6 +173,8 @@ def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
             run.open_orders[payload.order_id] -= payload.quantity
     elif isinstance(payload, TERMINAL_EVENTS):
         run.open_orders.pop(payload.order_id, None)
+    elif isinstance(payload, OrderCancelRequested) and payload.origin is CancelOrigin.OPERATOR:
+        run.commands.append((sequence, payload))  # an operator's cancel, re-applied in place
     elif isinstance(payload, _COMMANDS):
         run.commands.append((sequence, payload))
     elif isinstance(payload, RunFailed):
