@@ -1,8 +1,8 @@
 """Report generation time over a month of 1-minute trading (>= 1,000,000 events).
 
 Builds a synthetic log (``tests.fixtures.synthetic``, two strategies on two symbols, every
-minute) in a SQLite event store and its SQL read model, then times ``generate_report`` (build from the
-read model and the log, replay of every figure from the log, chain check, render in every
+minute) in a SQLite event store and its SQL read model, then times ``generate_report`` (build
+from the read model and the log, replay of every figure from the log, chain check, render in every
 format, publish to a local object store) for each registered report kind over January 2024.
 Prints ONE JSON object.
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.events.base import DomainEvent
 from domain.events.catalog import (
     OrderAccepted,
     OrderCanceled,
@@ -34,7 +33,19 @@ class OrderStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
-STATUS_AFTER: dict[type[DomainEvent], OrderStatus] = {
+OrderEvent = (
+    OrderSubmitted
+    | OrderAccepted
+    | OrderPartiallyFilled
+    | OrderFilled
+    | OrderCancelRequested
+    | OrderCanceled
+    | OrderRejected
+    | OrderExpired
+)
+"""An event of an order's lifecycle: each names its order (``order_id``)."""
+
+STATUS_AFTER: dict[type[OrderEvent], OrderStatus] = {
     OrderSubmitted: OrderStatus.SUBMITTED,
     OrderAccepted: OrderStatus.ACCEPTED,
     OrderPartiallyFilled: OrderStatus.PARTIALLY_FILLED,
@@ -54,7 +65,7 @@ STATUS_AFTER_NAME: dict[str, OrderStatus] = {
 TERMINAL: frozenset[OrderStatus] = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
 )
-TERMINAL_EVENTS: tuple[type[DomainEvent], ...] = tuple(
+TERMINAL_EVENTS: tuple[type[OrderEvent], ...] = tuple(
     cls for cls, status in STATUS_AFTER.items() if status in TERMINAL
 )
 """The events after which an order is done (filled, canceled, rejected or expired)."""

@@ -60,7 +60,7 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "OrderPartiallyFilled": ("venue adapter", "order-{order_id}"),
     "OrderFilled": ("venue adapter", "order-{order_id}"),
     "OrderCancelRequested": (
-        "trading engine (strategy, operator or kill switch)",
+        "order manager (strategy, operator, kill switch, run stopped or failed)",
         "order-{order_id}",
     ),
     "OrderCanceled": ("venue adapter", "order-{order_id}"),
@@ -68,6 +68,10 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "FillRecorded": ("venue adapter, one per execution", "order-{order_id}"),
     "VenueConnectionChanged": ("live venue adapters (none ships yet)", "venue-{venue}"),
     "ReconciliationCompleted": ("recovery, after a restart", "venue-{venue}"),
+    "VenueReportUnmatched": (
+        "order manager, for a venue report on an order the run does not track",
+        "run-{run_id}",
+    ),
     "AccountFunded": (
         "trading engine, with a backtest's or paper run's simulated capital",
         "run-{run_id} (simulated runs)",
@@ -172,8 +176,26 @@ def render() -> str:
         "",
         "## Upcasters",
         "",
+        '- `StrategyRunStarted` v1 → v2: `strategy_hash` is `""` (not recorded).',
         "- `FillRecorded` v1 → v2: `commission` renamed to `fee`; `fee_currency` defaults to "
         "`USD`, `liquidity` to `TAKER`.",
+        "- `RiskDecisionMade` v1 → v2: `order_id` is the approved order's id "
+        "(`domain.ids.legacy_order_id`: decision `<run>-d<n>` approved order `<run>-o<n>`), "
+        "`null` for a rejection.",
+        "- `OrderCancelRequested` v1 → v2: `origin` from what v1 engines wrote: "
+        "`requested_by` `engine` with reason `run stopped` / `run failed` is `run_stopped` / "
+        "`run_failed`, a reason starting `kill switch: ` is `kill_switch`, anything else "
+        "`strategy` (v1 offered no other way to cancel).",
+        "",
+        "## Byte changes",
+        "",
+        "A run recorded by this build writes the same bytes as before for every event except: "
+        "`RiskDecisionMade` (schema 2, payload gains `order_id`) and `OrderCancelRequested` "
+        "(schema 2, payload gains `origin`), and the envelope of an operator's cancel names the "
+        "operator as its actor (v1 named the strategy; no v1 command issued one). Every other "
+        "envelope (ids, versions, times, causation, actors) is unchanged. Old runs read back "
+        "upcast to exactly what this build writes for the same facts, so a run recorded "
+        "before resumes: recovery compares a replay with the upcast form of older events.",
         "",
     ]
     return "\n".join(lines)

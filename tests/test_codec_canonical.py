@@ -162,5 +162,6 @@ def test_payload_json_equals_pydantic_json_for_times_enums_and_nested_models(
         intent=intent,
         approved=all(passed for _, passed, _ in rules),
         rules=[RuleOutcome(rule=r, passed=p, value=v, limit=v, detail="") for r, p, v in rules],
+        order_id=None,
     )
     assert payload_json(decision) == reference(decision.model_dump(mode="json"))

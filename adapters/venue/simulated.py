@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain import ids
 from domain.engine.ports import (
     Accepted,
     Canceled,
@@ -112,7 +113,7 @@ class SimulatedVenue:
         if reason:
             return [Rejected(order.order_id, reason)]
         self._orders += 1
-        venue_order_id = f"{self.name}-o{self._orders}"
+        venue_order_id = ids.venue_order_id(self.name, self._orders)
         after = self._last_bar_us.get(order.symbol, -1)
         self._working[order.order_id] = _Working(order, venue_order_id, after)
         return [Accepted(order.order_id, venue_order_id)]
@@ -162,7 +163,7 @@ class SimulatedVenue:
         return Filled(
             order_id=working.order.order_id,
             venue_order_id=working.venue_order_id,
-            venue_fill_id=f"{self.name}-f{self._fills}",
+            venue_fill_id=ids.venue_fill_id(self.name, self._fills),
             price=price,
             quantity=quantity,
             fee=fee,

@@ -20,7 +20,9 @@ from eventsourcing.persistence import OperationalError
 
 import domain
 from api.application.recorded_run import read_run
+from domain import ids
 from domain.engine.engine import StrategyFailedError, TradingEngine
+from domain.engine.recorder import SYSTEM_NAME
 from domain.events.catalog import RunFailed
 from domain.events.envelope import Actor, NewEvent
 from domain.events.streams import run_stream
@@ -110,9 +112,9 @@ def record_interruption(
             stream,
             recorded.versions[stream] + 1,
             failure,
-            f"{run_id}:{recorded.events + 1}",
+            ids.event_id(run_id, recorded.events + 1),
             time_us,
-            Actor(ActorKind.SYSTEM, "engine", account),
+            Actor(ActorKind.SYSTEM, SYSTEM_NAME, account),
             None,
             run_id,
         )

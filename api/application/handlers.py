@@ -57,7 +57,6 @@ def cancel_order(command: CancelOrder, engine: TradingEngine, cause: str | None)
         reason=command.reason,
         requested_by=command.operator,
         cause=cause,
-        by_operator=True,
     )
 
 

@@ -34,6 +34,7 @@ from api.application.runs import (
     run_groups,
 )
 from api.application.strategies import source_hash
+from domain import ids
 from domain.engine.engine import StrategyFailedError
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.events.envelope import NewEvent
@@ -112,7 +113,7 @@ def named_run_id(config: BacktestConfig, name: str) -> str:
     strategy, _ = check_config(config)
     bars = {symbol: rows for symbol, rows in config.bars.items() if rows}
     code = source_hash(type(strategy))
-    return f"{name}-{config_hash(config, bars, RunMode.BACKTEST, strategy_hash=code)[:16]}"
+    return ids.named_run_id(name, config_hash(config, bars, RunMode.BACKTEST, strategy_hash=code))
 
 
 def combinations(base: dict[str, str], grid: dict[str, list[str]]) -> list[dict[str, str]]:

@@ -3,7 +3,10 @@
 which operator requests it applied).
 
 Recovery (``api.application.recovery``) replays the run against this; ``lh optimize`` reads it to
-know which grid points are already recorded."""
+know which grid points are already recorded. It reads facts, never takes ids apart: approved
+decisions name their order (``RiskDecisionMade.order_id``), cancels say why they were
+requested (``OrderCancelRequested.origin``), the order status table (``domain.orders``) says
+which events close an order; event ids only give the run's order (``domain.ids``)."""
 
 from __future__ import annotations
 
@@ -17,11 +20,7 @@ from domain.events.catalog import (
     KillSwitchReleased,
     OperatorCommandApplied,
     OperatorCommandRejected,
-    OrderCanceled,
     OrderCancelRequested,
-    OrderExpired,
-    OrderFilled,
-    OrderRejected,
     OrderSubmitted,
     PortfolioValued,
     ReconciliationCompleted,
@@ -32,13 +31,15 @@ from domain.events.catalog import (
     StrategyRunStopped,
     TradingStateChanged,
 )
+from domain.events.codec import payload_hash
 from domain.events.envelope import RecordedEvent
 from domain.events.streams import order_stream, run_stream
-from domain.events.types import ActorKind
+from domain.events.types import ActorKind, CancelOrigin
+from domain.ids import event_sequence
+from domain.orders import TERMINAL_EVENTS
 from domain.portfolio import Book
 from infra.eventstore.store import EventStore
 
-_TERMINAL = (OrderFilled, OrderCanceled, OrderExpired, OrderRejected)
 _COMMANDS = (
     KillSwitchEngaged,
     KillSwitchReleased,
@@ -104,13 +105,12 @@ def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
     versions = {run_stream(run_id): len(run_events)}
     for event in run_events:
         payload = event.payload
-        if isinstance(payload, RiskDecisionMade) and payload.approved:
-            number = payload.decision_id.rsplit("-d", 1)[1]
-            stream = order_stream(f"{run_id}-o{number}")
+        if isinstance(payload, RiskDecisionMade) and payload.order_id is not None:
+            stream = order_stream(payload.order_id)
             order_events = store.read_stream(stream)
             versions[stream] = len(order_events)
             events.extend(order_events)
-    events.sort(key=lambda e: int(e.event_id.rsplit(":", 1)[1]))
+    events.sort(key=lambda e: event_sequence(e.event_id))
     book = Book(started.strategy, started.initial_cash)
     recorded = RecordedRun(
         run_id,
@@ -121,7 +121,7 @@ def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
         book,
         config_hash=started.config_hash,
         strategy_hash=started.strategy_hash,
-        payload_hashes=[e.payload_hash for e in events],
+        payload_hashes=[_current_hash(e) for e in events],
     )
     for sequence, event in enumerate(events, start=1):
         _fold(recorded, sequence, event)
@@ -130,21 +130,34 @@ def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
     return recorded
 
 
+def _current_hash(event: RecordedEvent) -> str:
+    """The payload hash as this build would write the event: the stored hash, or for an event
+    stored in an older schema version, the hash of its upcast form (what a replay produces),
+    so runs recorded before a schema change still resume."""
+    if event.stored_schema_version == event.payload.schema_version:
+        return event.payload_hash
+    return payload_hash(event.payload.model_dump(mode="json"))
+
+
 def _stop_block_start(events: list[RecordedEvent]) -> int:
-    """Sequence number of the first event of the stop block: the cancels of working orders,
-    the final valuation and ``StrategyRunStopped`` (the last event of its stream)."""
+    """Sequence number of the first event of the stop block: the cancels of working orders
+    (requests of origin ``RUN_STOPPED`` and what the venue answered to them), the final
+    valuation and ``StrategyRunStopped`` (the last event of its stream)."""
     index = max(i for i, e in enumerate(events) if isinstance(e.payload, StrategyRunStopped))
     if index and isinstance(events[index - 1].payload, PortfolioValued):
         index -= 1
-    while index and _stop_cancel(events[index - 1].payload):
+    stop_requests = {
+        e.event_id
+        for e in events
+        if isinstance(e.payload, OrderCancelRequested)
+        and e.payload.origin is CancelOrigin.RUN_STOPPED
+    }
+    while index and (
+        events[index - 1].event_id in stop_requests
+        or events[index - 1].causation_id in stop_requests
+    ):
         index -= 1
     return index + 1
-
-
-def _stop_cancel(payload: DomainEvent) -> bool:
-    if isinstance(payload, OrderCancelRequested):
-        return payload.requested_by == "engine" and payload.reason == "run stopped"
-    return isinstance(payload, OrderCanceled) and payload.reason == "run stopped"
 
 
 def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
@@ -178,9 +191,9 @@ def _fold(run: RecordedRun, sequence: int, event: RecordedEvent) -> None:
         )
         if payload.order_id in run.open_orders:
             run.open_orders[payload.order_id] -= payload.quantity
-    elif isinstance(payload, _TERMINAL):
+    elif isinstance(payload, TERMINAL_EVENTS):
         run.open_orders.pop(payload.order_id, None)
-    elif isinstance(payload, OrderCancelRequested) and event.actor.kind is ActorKind.OPERATOR:
+    elif isinstance(payload, OrderCancelRequested) and payload.origin is CancelOrigin.OPERATOR:
         run.commands.append((sequence, payload))  # an operator's cancel, re-applied in place
     elif isinstance(payload, _COMMANDS):
         run.commands.append((sequence, payload))

@@ -5,13 +5,13 @@ sequence, the book (cash, positions, fees, realized PnL from ``FillRecorded``), 
 and operator commands. ``resume_engine`` then warms a fresh engine up by replaying bar times
 against a throw-away sink (strategies keep indicator state that is not in the log) until the
 replay has produced as many events as the log holds, re-applying each operator command (kill
-switch, trading state, limits) at the place in the event sequence where it was recorded; it
-checks that the replay lands exactly on the recorded events and state and switches the
-engine to the real store. Batches are appended whole at bar boundaries, so the log always
-ends on one; a retried batch is recognised by its event ids. A run that failed in its
-strategy (``RunFailed``) is closed: resuming it is refused (``RunClosedError``); one
-interrupted by its machinery (``RunFailed`` resumable) resumes, the failure re-recorded in
-place like an operator command.
+switch, trading state, limits, an operator's order cancel) at the place in the event sequence
+where it was recorded; it checks that the replay lands exactly on the recorded events and
+state and switches the engine to the real store. Batches are appended whole at bar
+boundaries, so the log always ends on one; a retried batch is recognised by its event ids.
+A run that failed in its strategy (``RunFailed``) is closed: resuming it is refused
+(``RunClosedError``); one interrupted by its machinery (``RunFailed`` resumable) resumes, the
+failure re-recorded in place like an operator command.
 
 Valuations are not recorded every bar, so the log does not say how many bar times were
 processed after its last event; it does not need to: bar times that record nothing are
@@ -63,16 +63,13 @@ def apply_command(engine: TradingEngine, command: DomainEvent) -> None:
         engine.set_trading_state(
             command.new_state, operator=command.operator, reason=command.reason
         )
+    elif isinstance(command, OrderCancelRequested):
+        engine.cancel_order(
+            command.order_id, reason=command.reason, requested_by=command.requested_by
+        )
     elif isinstance(command, RiskLimitsChanged):
         engine.change_limit(
             command.limit, command.new_value, operator=command.operator, reason=command.reason
-        )
-    elif isinstance(command, OrderCancelRequested):
-        engine.cancel_order(
-            command.order_id,
-            reason=command.reason,
-            requested_by=command.requested_by,
-            by_operator=True,
         )
     else:
         raise RecoveryError(f"cannot re-apply {command.event_type()}")

@@ -13,6 +13,7 @@ import numpy as np
 from adapters.venue.registry import VENUES, VenueRegistry
 from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.strategies import resolve_strategy, source_hash
+from domain import ids
 from domain.engine.engine import RunSpec, TradingEngine, parse_interval
 from domain.engine.ports import Clock, EventSink
 from domain.events.types import RunMode
@@ -142,7 +143,7 @@ def prepare_run(config: BacktestConfig, mode: RunMode) -> PreparedRun:
         digest = config_hash(config, bars, mode, strategy_hash=code)
     except MisfiledBarError as error:
         raise RunConfigError(str(error)) from None
-    run_id = config.run_id or f"{'bt' if mode is RunMode.BACKTEST else mode.value}-{digest[:16]}"
+    run_id = config.run_id or ids.run_id(mode, digest)
     spec = RunSpec(
         run_id=run_id,
         strategy=strategy_class.strategy_name(),

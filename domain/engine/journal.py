@@ -1,7 +1,7 @@
 """Turns facts into ``NewEvent``s with deterministic ids and stream versions, in batches.
 
-Event ids are ``{run_id}:{sequence}`` so re-running the same run produces the same ids and
-the event store recognises a retried batch as already recorded.
+Event ids are ``domain.ids.event_id(run_id, sequence)``, so re-running the same run produces
+the same ids and the event store recognises a retried batch as already recorded.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from domain.engine.ports import EventSink
 from domain.events.base import DomainEvent
 from domain.events.envelope import Actor, NewEvent
+from domain.ids import event_id as make_event_id
 
 _new_event = tuple.__new__  # ``NewEvent(...)`` without the named tuple's Python-level __new__
 
@@ -43,7 +44,7 @@ class Journal:
         version = self.versions.get(stream_id, 0) + 1
         self.versions[stream_id] = version
         self.sequence += 1
-        event_id = f"{self.run_id}:{self.sequence}"
+        event_id = make_event_id(self.run_id, self.sequence)
         self.pending.append(
             _new_event(
                 NewEvent,

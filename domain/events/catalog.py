@@ -10,6 +10,7 @@ from typing_extensions import TypedDict
 
 from domain.events.base import DomainEvent, EventValue, Payload, upcaster
 from domain.events.types import (
+    CancelOrigin,
     ExactDecimal,
     Liquidity,
     Money,
@@ -24,7 +25,9 @@ from domain.events.types import (
     TimeInForce,
     TradingState,
     UtcDatetime,
+    VenueReportKind,
 )
+from domain.ids import legacy_order_id
 
 # --- strategy runs -------------------------------------------------------------------------
 
@@ -155,13 +158,28 @@ class OrderIntent(EventValue):
 
 
 class RiskDecisionMade(DomainEvent):
-    """The risk engine approved or rejected an order intent; every rule is listed with its value."""
+    """The risk engine approved or rejected an order intent; every rule is listed with its value.
+
+    v2 added ``order_id``: the order the decision approved (``None`` when rejected), so a
+    reader finds the order from the decision without taking ids apart.
+    """
+
+    schema_version = 2
 
     decision_id: str
     intent: OrderIntent
     approved: bool
     rules: list[RuleOutcome]
     signal_id: str | None = None
+    order_id: str | None
+
+
+@upcaster("RiskDecisionMade", from_version=1)
+def _risk_decision_v1_to_v2(payload: Payload) -> Payload:
+    approved = bool(payload["approved"])
+    return dict(payload) | {
+        "order_id": legacy_order_id(payload["decision_id"]) if approved else None
+    }
 
 
 class RiskLimitsChanged(DomainEvent):
@@ -295,11 +313,41 @@ class OrderFilled(DomainEvent):
 
 
 class OrderCancelRequested(DomainEvent):
-    """Someone asked the venue to cancel a working order."""
+    """Someone asked the venue to cancel a working order.
+
+    v2 added ``origin`` (strategy, operator, kill switch, run stopped, run failed): what
+    recovery and reports read, where ``reason`` stays free text for people.
+    """
+
+    schema_version = 2
 
     order_id: str
     reason: str
     requested_by: str
+    origin: CancelOrigin
+
+
+@upcaster("OrderCancelRequested", from_version=1)
+def _cancel_requested_v1_to_v2(payload: Payload) -> Payload:
+    return dict(payload) | {"origin": _v1_cancel_origin(payload).value}
+
+
+def _v1_cancel_origin(payload: Payload) -> CancelOrigin:
+    """What v1 engines wrote: ``requested_by`` "engine" with reason "run stopped" or "run
+    failed" at the end of a run, reason "kill switch: ..." for a kill switch, and otherwise
+    the strategy's own request (v1 had no other way to cancel an order)."""
+    reason = str(payload["reason"])
+    if payload["requested_by"] == "engine" and reason in _V1_ENGINE_CANCELS:
+        return _V1_ENGINE_CANCELS[reason]
+    if reason.startswith("kill switch: "):
+        return CancelOrigin.KILL_SWITCH
+    return CancelOrigin.STRATEGY
+
+
+_V1_ENGINE_CANCELS = {
+    "run stopped": CancelOrigin.RUN_STOPPED,
+    "run failed": CancelOrigin.RUN_FAILED,
+}
 
 
 class OrderCanceled(DomainEvent):
@@ -351,6 +399,34 @@ def _fill_recorded_v1_to_v2(payload: Payload) -> Payload:
 
 
 # --- venues and accounts -------------------------------------------------------------------
+
+
+class VenueReportUnmatched(DomainEvent):
+    """A venue reported on an order this run is not tracking: one it never sent (a manual
+    trade on the exchange, an order from before a restart) or one it already closed (a fill
+    that arrived after the cancel was confirmed). Recorded as external and flagged, never
+    applied: the strategy's book (positions, cash) does not move, because the engine cannot
+    know which strategy or book the trade belongs to; reconciling the account with the venue
+    is reconciliation's job, and it reads these.
+
+    Fields a report kind does not carry are empty: ``reason`` for rejects and cancels; the
+    venue's ids, price, quantity, fee, fee currency, liquidity and ``leaves`` for fills
+    (``venue_order_id`` also for an acceptance).
+    """
+
+    venue: str
+    account: str
+    kind: VenueReportKind
+    order_id: str
+    venue_order_id: str = ""
+    reason: str = ""
+    price: Price | None = None
+    quantity: Quantity | None = None
+    fee: NonNegativeMoney | None = None
+    fee_currency: str = ""
+    liquidity: Liquidity | None = None
+    venue_fill_id: str = ""
+    leaves: NonNegativeQuantity | None = None
 
 
 class VenueConnectionChanged(DomainEvent):

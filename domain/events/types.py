@@ -82,6 +82,26 @@ class TradingState(StrEnum):
     HALTED = "HALTED"
 
 
+class CancelOrigin(StrEnum):
+    """Why a cancel was requested: recovery and reports read this, not the free-text reason."""
+
+    STRATEGY = "strategy"
+    OPERATOR = "operator"
+    KILL_SWITCH = "kill_switch"
+    RUN_STOPPED = "run_stopped"
+    RUN_FAILED = "run_failed"
+
+
+class VenueReportKind(StrEnum):
+    """What a venue reported about an order."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    EXPIRED = "expired"
+
+
 class RunMode(StrEnum):
     BACKTEST = "backtest"
     PAPER = "paper"

@@ -39,6 +39,7 @@ from domain.events.catalog import (
     StrategyRunStopped,
     TradingStateChanged,
     VenueConnectionChanged,
+    VenueReportUnmatched,
 )
 from domain.events.envelope import RecordedEvent, to_microseconds
 from domain.orders import STATUS_AFTER
@@ -213,6 +214,7 @@ HANDLED: dict[type[DomainEvent], Route] = {
 }
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        VenueReportUnmatched,  # an order no run tracks: moves nothing; reconciliation reads the log
         OperatorCommandRequested,  # a request: its outcome event carries the effect
         OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
         OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log

@@ -46,6 +46,7 @@ from domain.events.catalog import (
     StrategyRunStopped,
     TradingStateChanged,
     VenueConnectionChanged,
+    VenueReportUnmatched,
 )
 from domain.events.codec import canonical_json
 from domain.events.envelope import RecordedEvent
@@ -225,6 +226,7 @@ Booker = Callable[[Positions, dict[str, Any]], None]
 HANDLED: dict[type[DomainEvent], Booker] = {FillRecorded: _book_fill}
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        VenueReportUnmatched,  # an order no run tracks: moves nothing; reconciliation reads the log
         OperatorCommandRequested,  # a request: its outcome event carries the effect
         OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
         OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log

@@ -56,12 +56,14 @@ from domain.events.catalog import (
     StrategyRunStopped,
     TradingStateChanged,
     VenueConnectionChanged,
+    VenueReportUnmatched,
 )
 from domain.events.envelope import RecordedEvent
 from domain.orders import STATUS_AFTER, OrderStatus
 from infra.eventstore.store import EventStore
 from projections.dispatch import EventRoutes
 
+_STATUS: dict[type[DomainEvent], OrderStatus] = dict(STATUS_AFTER.items())
 ZERO = Decimal(0)
 FILLED_QUANTITY_EVENTS: tuple[type[DomainEvent], ...] = tuple(
     kind for kind in STATUS_AFTER if "filled_quantity" in kind.model_fields
@@ -122,7 +124,7 @@ class LogState:
         order = self.orders.get(order_id)
         if order is None:
             order = self.orders[order_id] = OrderState(OrderStatus.SUBMITTED, ZERO, "", "")
-        order.status = STATUS_AFTER[kind]
+        order.status = _STATUS[kind]
         if "filled_quantity" in data:
             order.filled_quantity = Decimal(data["filled_quantity"])
 
@@ -174,6 +176,7 @@ HANDLED: dict[type[DomainEvent], Handler] = {
 }
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        VenueReportUnmatched,  # an order no run tracks: moves nothing; reconciliation reads the log
         OperatorCommandRequested,  # a request: its outcome event carries the effect
         OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
         OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log

@@ -49,6 +49,7 @@ from domain.events.catalog import (
     StrategyRunStopped,
     TradingStateChanged,
     VenueConnectionChanged,
+    VenueReportUnmatched,
 )
 from domain.events.envelope import RecordedEvent
 from domain.orders import STATUS_AFTER
@@ -68,7 +69,9 @@ _ORDER_ROW, _POSITION_ROW, _CASH_ROW = (
 )
 _RUN_ROW, _TRADING_ROW = row_defaults(RUNS), row_defaults(TRADING)
 # Order lifecycle event class -> the status it leaves the order in, as the column stores it.
-_STATUS = {kind: status.value for kind, status in STATUS_AFTER.items()}
+_STATUS: dict[type[DomainEvent], str] = {
+    kind: status.value for kind, status in STATUS_AFTER.items()
+}
 _ORDER_EVENTS = frozenset({*STATUS_AFTER, FillRecorded})  # events naming an order_id
 _TRADING_EVENTS = frozenset({TradingStateChanged, KillSwitchEngaged, KillSwitchReleased})
 
@@ -530,6 +533,7 @@ HANDLED: dict[type[DomainEvent], Handler] = {
 }
 IGNORED: frozenset[type[DomainEvent]] = frozenset(
     {
+        VenueReportUnmatched,  # an order no run tracks: moves nothing; reconciliation reads the log
         OperatorCommandRequested,  # a request: its outcome event carries the effect
         OperatorCommandApplied,  # bookkeeping for recovery; the outcome carries the effect
         OperatorCommandRejected,  # nothing changed; `lh ctl status` reads requests from the log

@@ -35,7 +35,14 @@ from domain.events.catalog import (
     TradingStateChanged,
 )
 from domain.events.envelope import NewEvent, RecordedEvent
-from domain.events.types import Liquidity, OrderType, RunMode, Side, TradingState
+from domain.events.types import (
+    CancelOrigin,
+    Liquidity,
+    OrderType,
+    RunMode,
+    Side,
+    TradingState,
+)
 from infra.eventstore.factory import open_event_store
 from projections.queries import current_state as queries
 from projections.queries.state import fold
@@ -130,6 +137,7 @@ def _lifecycle(tmp_path: Path) -> list[RecordedEvent]:
             decision_id="d0",
             intent=intent,
             approved=False,
+            order_id=None,
             rules=[
                 RuleOutcome(
                     rule="max_order_quantity", passed=True, value="9", limit="10", detail=""
@@ -149,7 +157,12 @@ def _lifecycle(tmp_path: Path) -> list[RecordedEvent]:
             order_id="o1", filled_quantity=D("0.5"), leaves_quantity=D("1.5"), average_price=D(100)
         ),
     )
-    log.add("order-o1", OrderCancelRequested(order_id="o1", reason="stale", requested_by="ops"))
+    log.add(
+        "order-o1",
+        OrderCancelRequested(
+            order_id="o1", reason="stale", requested_by="ops", origin=CancelOrigin.OPERATOR
+        ),
+    )
     log.add("order-o1", OrderCanceled(order_id="o1", reason="user", filled_quantity=D("0.5")))
     log.add("order-o2", _order("o2", Side.SELL, "1.5"))
     log.add("order-o2", OrderAccepted(order_id="o2", venue_order_id="v-o2"))

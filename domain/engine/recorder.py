@@ -1,0 +1,40 @@
+"""How the parts of an engine record a fact: into the run's journal, stamped by the clock,
+with who is responsible for it (the strategy, the venue, the engine itself or an operator)."""
+
+from __future__ import annotations
+
+from domain.engine.journal import Journal
+from domain.engine.ports import Clock
+from domain.events.base import DomainEvent
+from domain.events.envelope import Actor
+from domain.events.types import ActorKind
+
+SYSTEM_NAME = "engine"
+"""The actor name of facts the engine records on its own (run start and stop, valuations)."""
+
+
+class Recorder:
+    """Records facts of one run; the order manager, the operator controls and the loop share it."""
+
+    __slots__ = ("account", "clock", "journal", "strategy", "system", "venue")
+
+    def __init__(
+        self, journal: Journal, clock: Clock, *, account: str, strategy: str, venue: str
+    ) -> None:
+        self.journal = journal
+        self.clock = clock
+        self.account = account
+        self.strategy = Actor(ActorKind.STRATEGY, strategy, account)
+        self.venue = Actor(ActorKind.VENUE, venue, account)
+        self.system = Actor(ActorKind.SYSTEM, SYSTEM_NAME, account)
+
+    def operator(self, name: str) -> Actor:
+        return Actor(ActorKind.OPERATOR, name, self.account)
+
+    def record(
+        self, stream: str, payload: DomainEvent, actor: Actor, cause: str | None = None
+    ) -> str:
+        """Record ``payload`` on ``stream``; returns its event id (the cause of what follows)."""
+        return self.journal.record(
+            stream, payload, time_us=self.clock.now_us(), actor=actor, causation_id=cause
+        )
