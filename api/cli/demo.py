@@ -23,7 +23,7 @@ from adapters.marketdata.sample import SAMPLE_CSV
 from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import BacktestConfig, BacktestResult, run_backtest
 from api.application.bootstrap import App
-from api.application.reporting.formats import FORMATS
+from api.application.reporting.formats import FORMATS, pdf_problem
 from api.application.reporting.generate import ReportRequest, key_prefix
 from api.application.reporting.kinds import KINDS
 from api.application.reporting.schedule import Cadence, event_time_span, next_start, period_start
@@ -212,6 +212,11 @@ def _write_reports(app: App, store: EventStore) -> None:
     start = period_start(span[0], Cadence.DAILY)
     end = next_start(period_start(span[1], Cadence.DAILY), Cadence.DAILY)
     console.print("\nReports (every figure cross-checked against a replay of the log):")
+    formats: tuple[str, ...] = FORMATS
+    problem = pdf_problem()
+    if problem:
+        formats = tuple(name for name in FORMATS if name != "pdf")
+        console.print(f"[yellow]no PDF: {problem}[/yellow]", highlight=False)
     sql = SqlProjection.open(app.settings.stores.sql_url)
     objects = app.object_store
     try:
@@ -221,7 +226,7 @@ def _write_reports(app: App, store: EventStore) -> None:
         for kind in KINDS:
             scope = ReportScope(kind, start, end)
             out = var_dir() / key_prefix(scope)
-            report = generate_or_fail(inputs, ReportRequest(scope, FORMATS, out))
+            report = generate_or_fail(inputs, ReportRequest(scope, formats, out))
             print_report(report, objects, as_json=False)
     finally:
         sql.close()

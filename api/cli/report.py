@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from typer.core import TyperGroup
 
 from adapters.objectstore import ObjectStore
-from api.application.reporting.formats import FORMATS
+from api.application.reporting.formats import FORMATS, pdf_problem
 from api.application.reporting.generate import (
     GeneratedReport,
     ReportRefusedError,
@@ -122,6 +122,9 @@ def _formats(text: str) -> tuple[str, ...]:
         raise fail(
             f"unknown format {', '.join(unknown) or repr(text)}: one of {','.join(FORMATS)}", 2
         )
+    problem = pdf_problem() if "pdf" in chosen else None
+    if problem:
+        raise fail(problem, 2)
     return chosen
 
 

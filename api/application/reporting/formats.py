@@ -94,6 +94,20 @@ def render_html(document: ReportDocument, software: str, *, limit: int = HTML_RO
     return page.encode()
 
 
+def pdf_problem() -> str | None:
+    """Why PDF cannot be rendered on this machine (WeasyPrint or Debian's Pango missing), or
+    ``None``; asked before any work, so a report never stops half-way for want of a library."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return (
+            f"PDF reports need WeasyPrint and Debian's Pango ({first}); install them "
+            "(apt-get install libpango-1.0-0 libpangoft2-1.0-0) or choose other formats"
+        )
+    return None
+
+
 def render_pdf(document: ReportDocument, software: str) -> bytes:
     """The HTML printed by WeasyPrint; no creation date and a fixed identifier, so the same
     document gives the same PDF bytes."""
