@@ -25,7 +25,7 @@ import pytest
 
 from adapters.marketdata.loader import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
-from adapters.venue.simulated import SimulatedVenue
+from adapters.venue.simulated import SimulatedVenue, SimulatedVenueConfig
 from api.application.runs import BacktestConfig, prepare_run
 from domain.engine.engine import TradingEngine
 from domain.engine.ports import Rejected, SimulatedClock, VenueOrder, VenueReport
@@ -117,7 +117,7 @@ def engine_run(bars: dict[str, list[Bar]], *, record_bars: bool) -> list[list[Ne
         cash=Decimal(2_000_000),
         account="acct-1",
         record_bars=record_bars,
-        volume_cap=Decimal("0.01"),
+        venue=SimulatedVenueConfig(volume_cap=Decimal("0.01")),
     )
     prepared = prepare_run(config, RunMode.BACKTEST)
     spec = replace(prepared.spec, strategy=EveryPath.strategy_name())
@@ -125,8 +125,8 @@ def engine_run(bars: dict[str, list[Bar]], *, record_bars: bool) -> list[list[Ne
     engine = TradingEngine(
         spec,
         EveryPath(),
-        venue=TurningDownVenue(volume_cap=config.volume_cap),
-        risk=RiskEngine(spec.account, config.risk_limits, fee_rate=config.commission),
+        venue=TurningDownVenue(volume_cap=config.venue.volume_cap),
+        risk=RiskEngine(spec.account, config.risk_limits, fee_rate=config.venue.commission),
         sink=_BatchSink(batches),
         clock=SimulatedClock(),
     )
@@ -199,6 +199,9 @@ def id_forms(batches: Batches) -> set[tuple[str, str, str]]:
         values = {"event_id": event.event_id, "stream_id": event.stream_id, "correlation": run}
         values |= {f: getattr(event.payload, f) for f in ID_FIELDS if hasattr(event.payload, f)}
         for field, value in values.items():
+            if value is None:  # a rejected decision names no order
+                forms.add((_type(event), field, "<none>"))
+                continue
             form = re.sub(r"[0-9]+", "N", value.replace(run, "<run>"))
             forms.add((_type(event), field, form))
     return forms

@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from api.application.commands import CancelOrder
+from api.application.control import find_run, request_command
 from api.application.paper import run_paper
-from domain.engine.engine import TradingEngine
+from api.application.recorded_run import read_run
 from domain.events.catalog import OrderCanceled, OrderCancelRequested, RunFailed
 from domain.events.types import ActorKind, CancelOrigin
 from infra.eventstore.factory import open_event_store
+from infra.eventstore.store import EventStore
 from tests.trading.test_engine import RestingBuyer, engine_with, payloads
-from tests.trading.test_recovery import config
+from tests.trading.test_recovery import RUN_ID, config
 from tests.trading.test_recovery import payloads as logged
 
 
@@ -59,29 +62,36 @@ class CrashError(Exception):
 
 
 def test_an_operator_cancel_survives_a_crash_and_resume(tmp_path: Path) -> None:
+    """An operator's cancel sent through the run's control stream (from the progress
+    callback, as `lh ctl cancel` would from another process) is re-applied in place."""
     plan: dict[str, str] = {}
 
-    def controls(crash_at: int | None) -> Callable[[TradingEngine, int], None]:
-        def apply(engine: TradingEngine, done: int) -> None:
-            if "order" not in plan and done >= 40 and engine.orders:
-                plan["order"] = next(iter(engine.orders))
-                plan["at"] = str(done)
-            if str(done) == plan.get("at") and plan["order"] in engine.orders:
-                engine.cancel_order(plan["order"], reason="desk call", requested_by="bob")
+    def steer(store: EventStore, crash_at: int | None) -> Callable[[int, int], None]:
+        def on_bar(done: int, _total: int) -> None:
+            if "order" not in plan and done >= 40:
+                recorded = read_run(store, RUN_ID)
+                if recorded is not None and recorded.open_orders:
+                    plan["order"], plan["at"] = next(iter(recorded.open_orders)), str(done)
+            if str(done) == plan.get("at"):
+                request_command(
+                    store,
+                    find_run(store, RUN_ID),
+                    CancelOrder(order_id=plan["order"], operator="bob", reason="desk call"),
+                )
             if done == crash_at:
                 raise CrashError
 
-        return apply
+        return on_bar
 
     smooth, crashed = f"sqlite:///{tmp_path / 'a.sqlite'}", f"sqlite:///{tmp_path / 'b.sqlite'}"
     store = open_event_store(smooth)
-    expected = run_paper(config(), store, speed=0, controls=controls(None))
+    expected = run_paper(config(), store, speed=0, progress=steer(store, None))
     store.close()
     assert "order" in plan and int(plan["at"]) < 150
     store = open_event_store(crashed)
     with pytest.raises(CrashError):
-        run_paper(config(), store, speed=0, controls=controls(150))
-    result = run_paper(config(), store, speed=0, controls=controls(None))
+        run_paper(config(), store, speed=0, progress=steer(store, 150))
+    result = run_paper(config(), store, speed=0, progress=steer(store, None))
     store.close()
     assert result.final_equity == expected.final_equity
     recorded = logged(crashed)

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from api.application.commands import Command, EngageKillSwitch, ReleaseKillSwitch
+from api.application.control import find_run, request_command
 from api.application.paper import run_paper
+from api.application.recorded_run import read_run
 from domain import ids
-from domain.engine.engine import TradingEngine
 from domain.events.base import upcast
 from domain.events.codec import SerializedEvent, canonical_json
 from domain.events.types import CancelOrigin, RunMode
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
-from tests.trading.test_recovery import config, payloads
+from tests.trading.test_recovery import RUN_ID, config, payloads
 
 
 class CrashError(Exception):
@@ -88,35 +90,43 @@ def as_v1(source: EventStore, target: EventStore) -> int:
     return downgraded
 
 
+def send(store: EventStore, command: Command) -> None:
+    request_command(store, find_run(store, RUN_ID), command)
+
+
 def test_a_run_recorded_in_v1_resumes_to_the_same_facts(tmp_path: Path) -> None:
     plan: dict[str, int] = {}
 
-    def controls(crash_at: int | None) -> Callable[[TradingEngine, int], None]:
-        def apply(engine: TradingEngine, done: int) -> None:
-            if "kill" not in plan and done >= 40 and engine.orders:
-                plan["kill"] = done
+    def steer(store: EventStore, crash_at: int | None) -> Callable[[int, int], None]:
+        """The kill switch engaged and released through the run's control stream."""
+
+        def on_bar(done: int, _total: int) -> None:
+            if "kill" not in plan and done >= 40:
+                recorded = read_run(store, RUN_ID)
+                if recorded is not None and recorded.open_orders:
+                    plan["kill"] = done
             if done == plan.get("kill"):
-                engine.engage_kill_switch(operator="alice", reason="drill")
+                send(store, EngageKillSwitch(operator="alice", reason="drill"))
             elif done == plan.get("kill", -99) + 20:
-                engine.release_kill_switch(operator="alice", reason="drill over")
+                send(store, ReleaseKillSwitch(operator="alice", reason="drill over"))
             if done == crash_at:
                 raise CrashError
 
-        return apply
+        return on_bar
 
     urls = {name: f"sqlite:///{tmp_path / name}.sqlite" for name in ("smooth", "v2", "v1")}
     smooth = open_event_store(urls["smooth"])
-    expected = run_paper(config(), smooth, speed=0, controls=controls(None))
+    expected = run_paper(config(), smooth, speed=0, progress=steer(smooth, None))
     smooth.close()
     assert "kill" in plan and plan["kill"] + 20 < 150
     interrupted = open_event_store(urls["v2"])
     with pytest.raises(CrashError):
-        run_paper(config(), interrupted, speed=0, controls=controls(150))
+        run_paper(config(), interrupted, speed=0, progress=steer(interrupted, 150))
     old = open_event_store(urls["v1"])
     assert as_v1(interrupted, old) > 3
     interrupted.close()
 
-    result = run_paper(config(), old, speed=0, controls=controls(None))
+    result = run_paper(config(), old, speed=0, progress=steer(old, None))
 
     versions = {(e.event_type, e.stored_schema_version) for e in old.read_all()}
     old.close()
