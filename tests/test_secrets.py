@@ -40,6 +40,9 @@ def _commands() -> list[str]:
     return list(walk(typer.main.get_command(app), ()))
 
 
+_CTL = ("--run", "latest", "--operator", "o", "--reason", "r")
+
+
 def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
     """Plausible arguments per command, in an order that leaves something for the next."""
     bars = ["--data", str(data), "--strategy", "sma_cross", "--symbol", "BTCUSDT"]
@@ -68,6 +71,19 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "report filing": ["--from", "2024-01-01", "--to", "2024-01-02", "--format", "html"],
         "report compliance": ["--from", "2024-01-01", "--to", "2024-01-02", "--format", "json"],
         "report schedule": ["daily", "--kind", "filing", "--format", "json"],
+        "ctl kill-switch": ["engage", "--run", "latest", "--operator", "o", "--reason", "r"],
+        "ctl state": ["HALTED", "--run", "latest", "--operator", "o", "--reason", "r"],
+        "ctl limit": [
+            "max_order_quantity=5",
+            "--run",
+            "latest",
+            "--operator",
+            "o",
+            "--reason",
+            "r",
+        ],
+        "ctl cancel": ["o-1", "--run", "latest", "--operator", "o", "--reason", "r"],
+        "ctl status": ["--run", "latest"],
         "demo": [],
         "archive trim": [],
     }

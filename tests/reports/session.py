@@ -7,12 +7,21 @@ change. Bars are recorded, so the interval VWAP is available."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+from adapters.venue.simulated import SimulatedVenueConfig
+from api.application.commands import (
+    ChangeRiskLimit,
+    Command,
+    EngageKillSwitch,
+    ReleaseKillSwitch,
+    SetTradingState,
+)
+from api.application.control import find_run, request_command
 from api.application.paper import run_paper
 from api.application.runs import BacktestConfig
-from domain.engine.engine import TradingEngine
 from domain.engine.ports import SimulatedClock
 from domain.events.types import TradingState
 from domain.market import Bar
@@ -44,26 +53,35 @@ def config() -> BacktestConfig:
         bars={"BTC": session_bars("BTC", 100.0), "ETH": session_bars("ETH", 40.0)},
         strategy=STRATEGY,
         params={},
-        volume_cap=Decimal("0.02"),
+        venue=SimulatedVenueConfig(volume_cap=Decimal("0.02")),
         run_id=RUN_ID,
         record_bars=True,
         valuation_interval="1d",
     )
 
 
-def operator(engine: TradingEngine, done: int) -> None:
-    """The operator's day: a tighter size limit on day one, a kill switch on day two."""
-    if done == 20:
-        engine.change_limit("max_order_quantity", "2", operator="alice", reason="tighten")
-    elif done == 40:
-        engine.change_limit("max_order_quantity", "1000000", operator="alice", reason="restore")
-    elif done == 60:
-        engine.engage_kill_switch(operator="bob", reason="drill")
-    elif done == 66:
-        engine.release_kill_switch(operator="bob", reason="drill over")
-    elif done == 120:
-        engine.set_trading_state(TradingState.REDUCING, operator="carol", reason="wind down")
+def operator(store: EventStore) -> Callable[[int, int], None]:
+    """The operator's day, sent through the run's control stream as `lh ctl` would: a tighter
+    size limit on day one, a kill switch on day two, then a wind-down."""
+    plan: dict[int, Command] = {
+        20: ChangeRiskLimit(
+            name="max_order_quantity", value="2", operator="alice", reason="tighten"
+        ),
+        40: ChangeRiskLimit(
+            name="max_order_quantity", value="1000000", operator="alice", reason="restore"
+        ),
+        60: EngageKillSwitch(operator="bob", reason="drill"),
+        66: ReleaseKillSwitch(operator="bob", reason="drill over"),
+        120: SetTradingState(state=TradingState.REDUCING, operator="carol", reason="wind down"),
+    }
+
+    def on_bar(done: int, _total: int) -> None:
+        command = plan.get(done)
+        if command is not None:
+            request_command(store, find_run(store, RUN_ID), command)
+
+    return on_bar
 
 
 def record_session(store: EventStore) -> None:
-    run_paper(config(), store, speed=0, clock=SimulatedClock(), controls=operator)
+    run_paper(config(), store, speed=0, clock=SimulatedClock(), progress=operator(store))

@@ -26,6 +26,7 @@ from projections.sql.models import FILLS
 from projections.sql.projection import SqlProjection
 from tests.fixtures.synthetic import SyntheticLog
 
+SEED = 11
 BARS = 1_500  # 2024-01-01 00:00 to 2024-01-02 01:00: a limit change and kill switch on day 1
 DAY = ("--from", "2024-01-01", "--to", "2024-01-02")
 
@@ -44,7 +45,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     store = open_event_store(f"sqlite:///{folder / 'events.sqlite'}")
     sql = SqlProjection.open(f"sqlite:///{folder / 'readmodel.sqlite'}", create=True)
     try:
-        for batch in SyntheticLog(seed=11).batches(BARS):
+        for batch in SyntheticLog(seed=SEED).batches(BARS):
             store.append(batch)
         bind_to_store([sql], store)
         ProjectionRunner(store, [sql]).catch_up()
@@ -176,11 +177,10 @@ def test_an_unwritable_out_directory_is_refused_before_any_work(var: Path, tmp_p
 
 
 def test_a_run_report_covers_that_run_strategy_and_account(var: Path, tmp_path: Path) -> None:
-    manifest = _report(
-        "trades", tmp_path / "run", "--run", "synthetic-momentum", "--format", "json"
-    )
+    run = SyntheticLog(seed=SEED).run_id("momentum")
+    manifest = _report("trades", tmp_path / "run", "--run", run, "--format", "json")
     assert manifest["object_key_prefix"] == (
-        "reports/trades/acct-1/20240101T000000Z_20240102T000000Z/run-synthetic-momentum/"
+        f"reports/trades/acct-1/20240101T000000Z_20240102T000000Z/run-{run}/"
     )
     document = json.loads((tmp_path / "run" / "report.json").read_text())
     strategies = {row[1] for row in document["sections"][0]["tables"][0]["rows"]}

@@ -29,7 +29,7 @@ from domain.events.catalog import (
 )
 from domain.events.envelope import Actor, NewEvent
 from domain.events.streams import order_stream, run_stream
-from domain.events.types import ActorKind, Liquidity, OrderType, Side, TradingState
+from domain.events.types import ActorKind, CancelOrigin, Liquidity, OrderType, Side, TradingState
 from infra.eventstore.store import EventStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -151,6 +151,7 @@ class TinyLog:
                 approved=approved,
                 rules=rules,
                 signal_id=f"s{name}",
+                order_id=f"o{name}" if approved else None,
             ),
             seconds,
         )
@@ -252,7 +253,12 @@ class TinyLog:
         stream = order_stream(order_id)
         request = self.record(
             stream,
-            OrderCancelRequested(order_id=order_id, reason=reason, requested_by=STRATEGY),
+            OrderCancelRequested(
+                order_id=order_id,
+                reason=reason,
+                requested_by=STRATEGY,
+                origin=CancelOrigin.STRATEGY if cause is None else CancelOrigin.KILL_SWITCH,
+            ),
             seconds,
             self.strategy if cause is None else self.system,
             cause,
