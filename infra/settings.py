@@ -39,6 +39,7 @@ from pydantic_settings import (
 
 from adapters.venue.simulated import SimulatedVenueConfig
 from domain.risk import RiskLimits
+from domain.risk.limits import limit_input
 from infra.secrets import redact_url
 
 
@@ -217,10 +218,7 @@ class Settings(BaseSettings):
                     f"--limit {name}=...: unknown risk limit {name!r}; "
                     f"valid names: {', '.join(limit_names())}"
                 )
-            if name == "restricted_symbols":
-                raw[name] = frozenset(s.strip() for s in value.split(",") if s.strip())
-            else:
-                raw[name] = None if value.strip().lower() == "none" else value
+            raw[name] = limit_input(name, value)
         try:
             return RiskLimits.model_validate(raw)
         except ValidationError as error:

@@ -19,6 +19,15 @@ from domain.values import BoundedMoney, BoundedQuantity, BoundedRatio
 MAX_COUNT = 2**63
 
 
+def limit_input(name: str, text: str) -> Any:
+    """A limit's command-line text as the model takes it: ``restricted_symbols`` is
+    comma-separated, ``none`` clears a limit; one reading for ``--limit``, the ``[risk]``
+    overrides and ``lh ctl limit``."""
+    if name == "restricted_symbols":
+        return frozenset(symbol.strip() for symbol in text.split(",") if symbol.strip())
+    return None if text.strip().lower() == "none" else text
+
+
 class LimitValueError(ValueError):
     """A limit name that does not exist or a value outside the limit's bounds."""
 
@@ -111,13 +120,8 @@ class RiskLimits(BaseModel):
         if name not in RiskLimits.model_fields:
             known = ", ".join(RiskLimits.model_fields)
             raise LimitValueError(f"unknown risk limit {name!r} (known: {known})")
-        raw: Any = value
-        if name == "restricted_symbols":
-            raw = frozenset(s.strip() for s in value.split(",") if s.strip())
-        elif value.strip().lower() == "none":
-            raw = None
         try:
-            return RiskLimits.model_validate(self.model_dump() | {name: raw})
+            return RiskLimits.model_validate(self.model_dump() | {name: limit_input(name, value)})
         except ValidationError as error:
             message = error.errors()[0]["msg"].removeprefix("Value error, ")
             raise LimitValueError(f"risk limit {name}={value!r} is invalid: {message}") from None

@@ -12,6 +12,8 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 from functools import lru_cache
 
+from projections.queries.reports.numbers import amount
+
 NOT_AVAILABLE = "n/a"
 DAY_US = 86_400_000_000
 RATIO_PLACES = 4
@@ -49,10 +51,11 @@ def _day(index: int) -> str:
 
 def number(value: Decimal | int | None) -> str:
     """An exact amount written by its value alone (``1.50`` and ``1.5000`` both ``1.5``), so
-    two computations of one amount cannot differ by trailing zeros."""
+    two computations of one amount cannot differ by trailing zeros: the reports' ``amount``,
+    with "n/a" for an amount the log does not give."""
     if value is None:
         return NOT_AVAILABLE
-    return format(Decimal(value).normalize(), "f") if value else "0"  # never "-0"
+    return amount(Decimal(value))
 
 
 def rounded(numerator: Exact, denominator: Exact, places: int) -> str:
