@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +18,19 @@ class ObjectExistsError(FileExistsError):
 
 class ObjectRetainedError(PermissionError):
     """The store refused to delete an object still under write-once retention."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectVersion:
+    """One version of a key in a store that keeps a version history (a versioned bucket)."""
+
+    version_id: str
+    delete_marker: bool
+    """A delete marker: the key was deleted, its earlier versions are still kept."""
+
+
+Histories = dict[str, list[ObjectVersion]]
+"""Each key's versions, oldest first."""
 
 
 class ObjectStore(Protocol):
@@ -61,6 +75,18 @@ class ObjectStore(Protocol):
         versioned (Object Lock) bucket this includes keys hidden by a delete marker and
         ignores later versions: what ``put_once`` wrote is what is read back, whatever a
         plain PUT or DELETE did since. Elsewhere, the current objects."""
+        ...
+
+    def histories(self, prefix: str) -> Histories | None:
+        """Every version of each key under ``prefix``, delete markers included, oldest first,
+        where the store keeps a version history (a bucket with versioning, which Object Lock
+        implies); ``None`` where it keeps none (a local directory, an unversioned bucket):
+        there an object replaced in place cannot be told from the one first written."""
+        ...
+
+    def get_version(self, key: str, version_id: str) -> bytes:
+        """Read one version of ``key`` (one ``histories`` listed); raise
+        ``ObjectNotFoundError`` if it is absent."""
         ...
 
     def delete(self, key: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from adapters.objectstore.base import ObjectExistsError, ObjectNotFoundError
+from adapters.objectstore.base import Histories, ObjectExistsError, ObjectNotFoundError
 
 READ_ONLY = 0o444
 
@@ -94,6 +94,13 @@ class LocalObjectStore:
     def originals(self, prefix: str) -> Iterator[tuple[str, bytes]]:
         for key in self.list(prefix):
             yield key, self.get(key)
+
+    def histories(self, prefix: str) -> Histories | None:
+        """A directory keeps no versions: a file rewritten in place leaves no trace."""
+        return None
+
+    def get_version(self, key: str, version_id: str) -> bytes:
+        raise ObjectNotFoundError(f"{self.url}: keeps no versions ({key!r} {version_id!r})")
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import urllib3
@@ -30,8 +30,15 @@ from minio.commonconfig import COMPLIANCE
 from minio.error import MinioException, S3Error
 from minio.helpers import genheaders, md5sum_hash
 from minio.retention import Retention
+from minio.versioningconfig import OFF
 
-from adapters.objectstore.base import ObjectExistsError, ObjectNotFoundError, ObjectRetainedError
+from adapters.objectstore.base import (
+    Histories,
+    ObjectExistsError,
+    ObjectNotFoundError,
+    ObjectRetainedError,
+    ObjectVersion,
+)
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _MISSING_CODES = ("NoSuchKey", "NoSuchObject")
@@ -128,6 +135,7 @@ class S3ObjectStore:
         self.prefix = prefix.strip("/")
         self.url = redact(url) if url else f"s3://{bucket}/{self.prefix}"
         self._lock: bool | None = None
+        self._versioned: bool | None = None
         self._ensure_bucket(object_lock)
 
     @classmethod
@@ -286,6 +294,49 @@ class S3ObjectStore:
                     response.close()
                     response.release_conn()
             yield key, data
+
+    def keeps_versions(self) -> bool:
+        """Whether the bucket keeps a version history: versioning enabled (Object Lock
+        implies it) or suspended (the versions written while it was on are still kept)."""
+        if self._versioned is None:
+            with self._errors(f"read the versioning configuration of {self.bucket!r}"):
+                status = self.client.get_bucket_versioning(self.bucket).status_string
+            self._versioned = status != OFF
+        return self._versioned
+
+    def histories(self, prefix: str) -> Histories | None:
+        if not self.keeps_versions():
+            return None
+        base = f"{self.prefix}/" if self.prefix else ""
+        found: dict[str, list[tuple[tuple[bool, datetime, int], ObjectVersion]]] = {}
+        with self._errors(f"list versions of {prefix!r}"):
+            items = self.client.list_objects(
+                self.bucket, prefix=base + prefix, recursive=True, include_version=True
+            )
+            for index, item in enumerate(items):
+                # The listing gives a key's versions newest first, but its delete markers
+                # apart from them: order by (current last, time, listing order reversed).
+                order = (
+                    str(item.is_latest).lower() == "true",
+                    item.last_modified or datetime.min.replace(tzinfo=UTC),
+                    -index,
+                )
+                version = ObjectVersion(str(item.version_id), bool(item.is_delete_marker))
+                found.setdefault(str(item.object_name)[len(base) :], []).append((order, version))
+        return {
+            key: [version for _, version in sorted(versions, key=lambda pair: pair[0])]
+            for key, versions in sorted(found.items())
+        }
+
+    def get_version(self, key: str, version_id: str) -> bytes:
+        name = self.object_name(key)
+        with self._errors(f"get {key!r} version {version_id}", key):
+            response = self.client.get_object(self.bucket, name, version_id=version_id)
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
 
     def delete(self, key: str) -> None:
         """Remove the object; in an Object Lock bucket (always versioned) remove every version

@@ -36,6 +36,7 @@ from infra.archive import (
     trim,
     verify,
 )
+from infra.archive.history import HistoryReport
 from infra.archive.retention import retention_note
 from infra.secrets import redact_url
 
@@ -154,6 +155,7 @@ def verify_command(
         report.last_hash,
     )
     console.print(table)
+    console.print(_history_line(report.history))
     for orphan in report.orphans:
         console.print(f"[yellow]orphan from an interrupted seal (next seal adopts it): {orphan}")
     if not report.ok:
@@ -171,6 +173,17 @@ def verify_command(
         return
     console.print("[green]archive verifies: every hash recomputes, the chain is unbroken")
     print_chain_hash(report.last_hash)
+
+
+def _history_line(history: HistoryReport) -> str:
+    """What the version check could prove on this object store."""
+    if history.kept:
+        return f"object versions checked: {history.keys} keys (replaced or deleted objects shown)"
+    return (
+        "[yellow]object versions not checked: this object store keeps no version history, so "
+        "an object replaced in place cannot be told from the original (use a versioned or "
+        "Object Lock bucket)"
+    )
 
 
 @app.command("restore")

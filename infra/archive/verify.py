@@ -5,8 +5,10 @@ object's presence, header agreement with the manifest, the compressed frame, the
 record count and positions, the live chain hashes recorded at the segment ends (recomputed from
 the records, each continuing the last), and (optionally) byte identity with the event store;
 against the store also its chain hashes at the segment ends and its record of how far the
-archive was sealed (``check_store_link``). Every problem names the segment key and its
-position range, and the first bad position where it can.
+archive was sealed (``check_store_link``); and, where the object store keeps versions, that no
+write-once object was replaced or deleted and the manifest only ever grew (``history``).
+Every problem names the segment key and its position range, and the first bad position where
+it can.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from domain.events import chain
 from domain.events.codec import payload_hash
 from infra.archive.compare import compare_with_store
 from infra.archive.errors import ArchiveCorruptError
+from infra.archive.history import HistoryReport, check_history
 from infra.archive.layout import (
     Archive,
     Manifest,
@@ -69,6 +72,7 @@ class VerifyReport:
     compared: int = 0
     problems: list[Problem] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    history: HistoryReport = field(default_factory=lambda: HistoryReport(kept=False))
 
     @property
     def ok(self) -> bool:
@@ -85,7 +89,10 @@ def verify(
     """Check the whole archive; with ``store``, also compare records with the store's; with
     ``store`` or ``linked``, check the archive's link into that store's live log (cheap: the
     chain hashes at segment ends and the store's record of the seal)."""
-    report = VerifyReport(archive.archive_id)
+    report = VerifyReport(archive.archive_id, history=check_history(archive))
+    report.problems.extend(
+        Problem(f.key, f.message, position=f.first) for f in report.history.findings or ()
+    )
     present = {key for keys in archive.segment_keys().values() for key in keys}
     try:
         manifest = archive.load_manifest()
