@@ -93,10 +93,20 @@ def ensure_read_only(client: Any, sql: str, parameters: dict[str, Any] | None = 
     return canonical
 
 
+# ``EXPLAIN AST`` answers in the session's default format: the ``FORMAT Native`` that
+# clickhouse-connect appends lands in the explained statement's tree (which ``check_tree``
+# allows through the baseline), not on the EXPLAIN. chDB's client passes that trailing format
+# to the engine as the default; over HTTP a server would answer TabSeparated, which the client
+# cannot decode as Native, and every statement would be refused. So ask for it as the default.
+_EXPLAIN_SETTINGS = {"default_format": "Native"}
+
+
 def explain(client: Any, statement: str, parameters: dict[str, Any] | None = None) -> list[AstNode]:
     """The parse tree of ``statement`` as ClickHouse prints it."""
     try:
-        rows = client.query(f"EXPLAIN AST {statement}", parameters=parameters).result_rows
+        rows = client.query(
+            f"EXPLAIN AST {statement}", parameters=parameters, settings=_EXPLAIN_SETTINGS
+        ).result_rows
     except Exception as error:
         raise ReadOnlyViolationError(f"not one valid statement: {_reason(error)}") from None
     return [_node(str(row[0])) for row in rows]
