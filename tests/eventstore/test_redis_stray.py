@@ -74,3 +74,32 @@ def test_a_stray_in_a_new_aggregate_stream_is_refused(
     with pytest.raises(StrayEntryError, match=r"venue-c ends at 1-1, expected no stream"):
         store.append([venue_event("venue-c", 1)])
     assert client.xlen(keys.log) == 3
+
+
+def test_a_deleted_stray_aggregate_entry_refuses_the_batch_and_takes_back_its_entries(
+    store: EventStore, client: redis.Redis
+) -> None:
+    """A stray added then deleted leaves the stream's last id past its entries, so the
+    batch's XADD fails after others of the batch were added: those are taken back."""
+    keys = recorder_of(store).keys
+    store.append([venue_event("venue-b", 1)])
+    client.xadd(keys.aggregate("venue-a"), {"x": "1"}, id="9-1")
+    client.xdel(keys.aggregate("venue-a"), "9-1")
+    batch = [
+        venue_event("venue-b", 2),
+        venue_event("venue-c", 1),
+        venue_event("venue-b", 3),
+        venue_event("venue-a", 4),
+    ]
+    with pytest.raises(StrayEntryError, match=r"venue-a ends at 9-1, expected 3-1"):
+        store.append(batch)
+    assert client.xlen(keys.log) == 4
+    assert client.get(keys.sequence) == b"4"
+    assert client.exists(keys.aggregate("venue-c")) == 0
+    assert [entry_id for entry_id, _ in client.xrange(keys.aggregate("venue-b"))] == [b"1-1"]
+    assert client.xinfo_stream(keys.aggregate("venue-b"))["last-generated-id"] == b"1-1"
+
+    client.execute_command("XSETID", keys.aggregate("venue-a"), "3-1")  # the runbook's repair
+    store.append(batch)
+    assert [event.position for event in store.read_all()] == list(range(1, 9))
+    assert store.stream_version("venue-b") == 3
