@@ -69,14 +69,16 @@ def create_app(
     return api
 
 
-def route_roles(api: FastAPI) -> dict[tuple[str, str], Role]:
-    """(method, path) -> the role each route requires, read from its dependencies."""
+def route_roles() -> dict[tuple[str, str], Role]:
+    """(method, path) -> the role each route of the API requires, read from its guard."""
     found: dict[tuple[str, str], Role] = {}
-    for route in api.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        guards = [d.call for d in route.dependant.dependencies if isinstance(d.call, RoleGuard)]
-        for method in route.methods or ():
-            if guards:
-                found[(method, route.path)] = guards[0].role
+    for module in ROUTERS:
+        for route in module.router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            calls = [dependency.call for dependency in route.dependant.dependencies]
+            guards = [call for call in calls if isinstance(call, RoleGuard)]
+            for method in route.methods or ():
+                if guards:
+                    found[(method, PREFIX + route.path)] = guards[0].role
     return found

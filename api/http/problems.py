@@ -13,7 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from adapters.objectstore.s3 import ObjectStoreUnavailableError
 from infra.secrets import redact_text
+from projections.sql.engine import SqlReadModelError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ STORE_DOWN = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     sqlalchemy.exc.OperationalError,
+    SqlReadModelError,
+    ObjectStoreUnavailableError,
     ConnectionError,
 )
 
