@@ -8,6 +8,7 @@ from typing import Any
 
 import redis.exceptions
 import sqlalchemy.exc
+from eventsourcing.persistence import OperationalError as EventStoreDown
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -44,6 +45,7 @@ def problem(
 
 
 STORE_DOWN = (
+    EventStoreDown,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
     sqlalchemy.exc.OperationalError,

@@ -100,8 +100,10 @@ def test_a_session_started_and_halted_through_the_api(server: str, tmp_path: Pat
         request_id = engage.json()["request_id"]
         assert engage.json()["operator"] == "tom"
 
-        events = wait_for(lambda ev: any(e.causation_id == request_id and
-                                         e.event_type == "OperatorCommandApplied" for e in ev))  # fmt: skip
+        applied = "OperatorCommandApplied"
+        events = wait_for(
+            lambda ev: any(e.causation_id == request_id and e.event_type == applied for e in ev)
+        )
         [request] = [e for e in events if e.event_id == request_id]
         assert request.actor.kind.value == "operator" and request.actor.name == "tom"
         [engaged] = kinds(events, "KillSwitchEngaged")
