@@ -86,6 +86,7 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "ctl status": ["--run", "latest"],
         "demo": [],
         "archive trim": [],
+        "serve": ["--check"],  # without it, serves until interrupted
     }
 
 
