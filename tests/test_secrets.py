@@ -87,6 +87,8 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "demo": [],
         "archive trim": [],
         "serve": ["--check"],  # without it, serves until interrupted
+        "keys api create": ["--owner", "o", "--role", "viewer"],
+        "keys api revoke": ["nothing"],
     }
 
 
