@@ -5,6 +5,7 @@ examples per operation, default 8); docs/api.md has the longer run."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -38,7 +40,7 @@ def admin_key() -> str:
     return ApiKeyStore().create("fuzz", Role.ADMIN)[1]
 
 
-def send(client: TestClient, case: schemathesis.Case, headers: dict[str, str]) -> httpx.Response:
+def send(client: TestClient, case: Any, headers: dict[str, str]) -> httpx.Response:
     """The case through httpx (schemathesis's own transport does not work with the
     urllib3 installed here); the same request: method, path, query, headers, body."""
     sent = case.as_transport_kwargs(base_url=str(client.base_url), headers=headers)
@@ -46,7 +48,8 @@ def send(client: TestClient, case: schemathesis.Case, headers: dict[str, str]) -
     kwargs = {name: value for name, value in sent.items() if name in allowed}
     if "data" in sent:
         kwargs["content"] = sent["data"]
-    return client.request(**kwargs)
+    answer: httpx.Response = client.request(**kwargs)
+    return answer
 
 
 def test_the_api_keeps_to_its_openapi_document(admin_key: str) -> None:
@@ -55,7 +58,7 @@ def test_the_api_keeps_to_its_openapi_document(admin_key: str) -> None:
     api = create_app(bootstrap(), rate=0)
     schema = schemathesis.openapi.from_asgi(f"{PREFIX}/openapi.json", api)
     headers = {"Authorization": f"Bearer {admin_key}"}
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
     assert len(operations) >= 30
     with TestClient(api, raise_server_exceptions=False) as client:
         for operation in operations:
@@ -68,7 +71,7 @@ def test_the_api_keeps_to_its_openapi_document(admin_key: str) -> None:
                 derandomize=True,
                 database=None,
             )
-            def check(case: schemathesis.Case) -> None:
+            def check(case: Any) -> None:
                 case.validate_response(send(client, case, headers), checks=CHECKS)
 
             check()
