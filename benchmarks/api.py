@@ -79,7 +79,11 @@ async def drive(base: str, key: str, path: str, requests: int, concurrency: int)
             nonlocal errors
             for _ in range(count):
                 started = time.perf_counter()
-                answer = await http.get(path)
+                try:
+                    answer = await http.get(path)
+                except httpx.TransportError:  # a dropped connection counts as an error
+                    errors += 1
+                    continue
                 latencies.append(time.perf_counter() - started)
                 errors += answer.status_code != 200
 
