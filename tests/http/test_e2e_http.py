@@ -89,36 +89,44 @@ def test_a_session_started_and_halted_through_the_api(server: str, tmp_path: Pat
         started = http.post("/strategies/api-e2e/start", headers=trader)
         assert started.status_code == 202, started.text
         assert started.json()["status"] == "running"
-
-        events = wait_for(lambda ev: len(kinds(ev, "OrderSubmitted")) >= 2)
-        engage = http.post(
-            "/risk/kill-switch",
-            json={"run": "api-e2e", "action": "engage", "reason": "drill"},
-            headers=trader,
-        )
-        assert engage.status_code == 202, engage.text
-        request_id = engage.json()["request_id"]
-        assert engage.json()["operator"] == "tom"
-
-        applied = "OperatorCommandApplied"
-        events = wait_for(
-            lambda ev: any(e.causation_id == request_id and e.event_type == applied for e in ev)
-        )
-        [request] = [e for e in events if e.event_id == request_id]
-        assert request.actor.kind.value == "operator" and request.actor.name == "tom"
-        [engaged] = kinds(events, "KillSwitchEngaged")
-        assert engaged.data["operator"] == "tom" and engaged.causation_id == request_id
-
-        after = engaged.position
-        events = wait_for(
-            lambda ev: len([e for e in kinds(ev, "RiskDecisionMade") if e.position > after]) >= 3
-        )
-        assert [e for e in kinds(events, "OrderSubmitted") if e.position > after] == []
-        status = http.get("/runs/api-e2e/status", headers=trader).json()
-        assert status["kill_switch_engaged"] is True
-
-        stopped = http.post("/strategies/api-e2e/stop", headers=trader)
-        assert stopped.status_code == 200, stopped.text
-        assert stopped.json()["status"] != "running"
+        try:
+            halt_through_the_api(http, trader)
+        finally:  # a session outlives the server: never leave one behind (409 if stopped)
+            http.post("/strategies/api-e2e/stop", headers=trader)
     [stop] = kinds(log(), "StrategyRunStopped")
     assert stop.data["reason"] == "operator stop"
+
+
+def halt_through_the_api(http: httpx.Client, trader: dict[str, str]) -> None:
+    """Engage the running session's kill switch; it records it and submits no more orders;
+    then stop it."""
+    wait_for(lambda ev: len(kinds(ev, "OrderSubmitted")) >= 2)
+    engage = http.post(
+        "/risk/kill-switch",
+        json={"run": "api-e2e", "action": "engage", "reason": "drill"},
+        headers=trader,
+    )
+    assert engage.status_code == 202, engage.text
+    request_id = engage.json()["request_id"]
+    assert engage.json()["operator"] == "tom"
+
+    applied = "OperatorCommandApplied"
+    events = wait_for(
+        lambda ev: any(e.causation_id == request_id and e.event_type == applied for e in ev)
+    )
+    [request] = [e for e in events if e.event_id == request_id]
+    assert request.actor.kind.value == "operator" and request.actor.name == "tom"
+    [engaged] = kinds(events, "KillSwitchEngaged")
+    assert engaged.data["operator"] == "tom" and engaged.causation_id == request_id
+
+    after = engaged.position
+    events = wait_for(
+        lambda ev: len([e for e in kinds(ev, "RiskDecisionMade") if e.position > after]) >= 3
+    )
+    assert [e for e in kinds(events, "OrderSubmitted") if e.position > after] == []
+    status = http.get("/runs/api-e2e/status", headers=trader).json()
+    assert status["kill_switch_engaged"] is True
+
+    stopped = http.post("/strategies/api-e2e/stop", headers=trader)
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["status"] != "running"
