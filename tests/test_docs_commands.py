@@ -47,6 +47,7 @@ NOT_RUN: dict[str, str] = {
         "replays five-minute bars on the wall clock at 60x, 5 s a bar: hours even here"
     ),
     "lh projections run --follow": "follows the log until interrupted",
+    "lh serve --port 8000": "serves until interrupted; tests/http/ runs it over real HTTP",
 }
 
 # A restore refuses a target that is not empty: one form per target store.
