@@ -1,0 +1,1 @@
+"""The HTTP service: the REST API and its WebSocket streams (``lh serve``)."""
