@@ -5,7 +5,8 @@ SQLite polled). Each page it reads is decoded and turned into messages once, the
 event loop, which offers it to every subscriber; the thread waits for that hand-over, so it
 never runs ahead of the loop. A subscriber's queue is bounded: one that falls more than
 ``queue_limit`` events behind is closed with a reason naming the position to resume from,
-rather than holding the others back or growing without end.
+rather than holding the others back or growing without end (a queue holds at most
+``queue_limit`` events plus one page of the log).
 
 The hub starts with its first subscriber and stops when its last one leaves (``Hubs``).
 """
@@ -66,15 +67,17 @@ class Subscriber:
     def offer(self, messages: Sequence[StreamMessage]) -> None:
         if self._closing is not None:
             return
-        after, wanted = self._after, self._wanted
-        self._pending.extend(m for m in messages if m.position > after and wanted(m))
         if len(self._pending) > self._limit:
+            # Still this far behind when more arrives: a burst of one page is not slowness.
             self.close(
                 SLOW_CLIENT,
                 f"too slow: over {self._limit} events waiting; "
                 f"reconnect with after={self.handed_out}",
             )
-        elif self._pending:
+            return
+        after, wanted = self._after, self._wanted
+        self._pending.extend(m for m in messages if m.position > after and wanted(m))
+        if self._pending:
             self._ready.set()
 
     def close(self, code: int, reason: str) -> None:
