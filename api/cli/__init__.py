@@ -13,8 +13,10 @@ from api.cli import (
     catalogs,
     ctl,
     demo,
+    keys,
     projections,
     report,
+    serve,
     store,
     trading,
 )
@@ -34,9 +36,11 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ctl.app, name="ctl")
 app.add_typer(report.app, name="report")
+app.add_typer(keys.app, name="keys")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)
+serve.register(app)
 
 
 def main() -> None:

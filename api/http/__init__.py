@@ -1,1 +1,1 @@
-"""The HTTP service: the REST API and its WebSocket streams (``lh serve``)."""
+"""The REST API (``lh serve``): FastAPI over the application layer and the read side."""
