@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Label
 from typer.testing import CliRunner
@@ -23,15 +22,12 @@ from api.cli import app as lh
 from api.console.app import ConsoleApp
 from api.console.client import ApiClient
 from api.console.killswitch import KillSwitchScreen
-from api.http.app import create_app
-from api.http.security import authenticate
-from api.http.streams import stream_router
 from domain.events.catalog import KillSwitchEngaged, StrategyRunStarted
 from domain.events.envelope import Actor, NewEvent
 from domain.events.streams import run_stream
 from domain.events.types import ActorKind, RunMode
 from tests.http.helpers import lh_ok, record_backtest
-from tests.http.stream_support import serving
+from tests.http.stream_support import api_with_streams, serving
 from tests.services import free_port
 
 PAPER_RUN = "paper-console"
@@ -43,15 +39,6 @@ def append(app: App, stream: str, payload: object, event_id: str) -> None:
         version = store.stream_version(stream) + 1
         store.append([NewEvent(stream, version, payload, event_id, 1_700_000_000_000_000,
                                OPERATOR, None, PAPER_RUN)])  # type: ignore[arg-type]  # fmt: skip
-
-
-def api_with_streams(app: App) -> FastAPI:
-    """What ``lh serve`` serves: the REST API and the WebSocket streams."""
-    api = create_app(app, rate=0)
-    api.include_router(
-        stream_router(lambda: app.event_store(read_only=True), authenticate, poll_seconds=0.05)
-    )
-    return api
 
 
 @dataclass

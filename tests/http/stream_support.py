@@ -14,6 +14,9 @@ from itertools import count
 import uvicorn
 from fastapi import FastAPI
 
+from api.application.bootstrap import App
+from api.http import security
+from api.http.app import create_app
 from api.http.streams import stream_router
 from domain.events.base import DomainEvent
 from domain.events.catalog import (
@@ -149,6 +152,18 @@ def valued(run: str, account: str) -> PortfolioValued:
         unrealized_pnl=Decimal(0),
         fees=Decimal(0),
     )
+
+
+def api_with_streams(app: App) -> FastAPI:
+    """What ``lh serve`` serves once the streams are wired in: the REST API of ``app``
+    (``create_app``) and the WebSocket routes, authenticated by the API's own key store."""
+    api = create_app(app, rate=0)
+    api.include_router(
+        stream_router(
+            lambda: app.event_store(read_only=True), security.authenticate, poll_seconds=0.05
+        )
+    )
+    return api
 
 
 @contextmanager
