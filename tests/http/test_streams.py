@@ -4,6 +4,7 @@ that is down."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from api.http.streams.messages import MessageCache
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from tests.http.stream_support import (
@@ -198,3 +200,20 @@ def test_the_log_is_read_by_one_reader_shared_by_every_client(sqlite_opener: Sto
         assert positions_of(receive(one, 2)) == [heartbeat_at, order_at]
         assert two.receive_json()["position"] == order_at
     assert len(opened) == 1
+
+
+def test_the_message_cache_builds_each_position_once_and_keeps_the_newest(
+    sqlite_opener: StoreAt,
+) -> None:
+    with sqlite_opener() as store:
+        for i in range(3):
+            record(store, heartbeat(f"c{i}"))
+        [page] = list(store.read_notifications(0))
+    cache = MessageCache(capacity=2)
+    first = cache.message(page[0])
+    assert cache.message(page[0]) is first
+    assert json.loads(first.text)["payload"]["reason"] == "c0"
+    cache.message(page[1])
+    cache.message(page[2])
+    assert len(cache) == 2
+    assert cache.message(page[0]) is not first  # evicted, built again

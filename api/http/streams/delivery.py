@@ -23,10 +23,8 @@ from api.http.streams.hub import (
     StreamHub,
     Subscriber,
 )
-from api.http.streams.messages import StreamMessage, message_of
+from api.http.streams.messages import StreamMessage
 from api.http.streams.topics import Rule
-from domain.events.codec import decode
-from infra.eventstore.store import EventStore
 
 CATCH_UP_PAGE = 500
 
@@ -43,14 +41,15 @@ class StreamRequest:
 
 
 def read_page(
-    store: EventStore, after: int, stop: int, types: frozenset[str] | None, wanted: Rule
+    hub: StreamHub, after: int, stop: int, request: StreamRequest
 ) -> tuple[list[StreamMessage], int]:
     """The wanted messages of one page of the log after ``after`` (up to ``stop``), and the
     position read up to (``stop`` once nothing is left)."""
-    topics = sorted(types) if types is not None else ()
-    for page in store.read_notifications(after, stop=stop, batch_size=CATCH_UP_PAGE, topics=topics):
-        messages = [message_of(decode(notification)) for notification in page]
-        return [m for m in messages if wanted(m)], page[-1].id
+    topics = sorted(request.types) if request.types is not None else ()
+    pages = hub.store.read_notifications(after, stop=stop, batch_size=CATCH_UP_PAGE, topics=topics)
+    for page in pages:
+        messages = [hub.cache.message(notification) for notification in page]
+        return [m for m in messages if request.wanted(m)], page[-1].id
     return [], stop
 
 
@@ -62,9 +61,7 @@ async def deliver(websocket: WebSocket, hub: StreamHub, request: StreamRequest) 
         if position >= target:
             subscriber = hub.subscribe(request.wanted, position, request.queue_limit)
             break
-        messages, position = await to_thread.run_sync(
-            read_page, hub.store, position, target, request.types, request.wanted
-        )
+        messages, position = await to_thread.run_sync(read_page, hub, position, target, request)
         await _send(websocket, messages)
     try:
         await _send_live(websocket, subscriber)

@@ -22,9 +22,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 
-from api.http.streams.messages import StreamMessage, message_of
+from api.http.streams.messages import MessageCache, StreamMessage
 from api.http.streams.topics import Rule
-from domain.events.codec import decode
 from infra.eventstore.store import EventStore
 
 log = logging.getLogger(__name__)
@@ -115,8 +114,10 @@ class StreamHub:
         *,
         poll_seconds: float,
         batch_size: int,
+        cache_size: int,
     ) -> None:
         self.loop = loop
+        self.cache = MessageCache(cache_size)
         self.position = 0
         self.users = 0
         self.failure: str | None = None
@@ -194,7 +195,7 @@ class StreamHub:
                     stop_when=self._stopping.is_set,
                     batch_size=self._batch_size,
                 ):
-                    messages = [message_of(decode(notification)) for notification in page]
+                    messages = [self.cache.message(notification) for notification in page]
                     self._hand_over(self._publish, messages)
         except _LoopGoneError:
             return
@@ -240,10 +241,13 @@ class Hubs:
     """The running hub of a router: started by its first subscriber (on that subscriber's
     event loop), stopped when its last one leaves, replaced after a failure."""
 
-    def __init__(self, opener: StoreOpener, *, poll_seconds: float, batch_size: int) -> None:
+    def __init__(
+        self, opener: StoreOpener, *, poll_seconds: float, batch_size: int, cache_size: int
+    ) -> None:
         self._opener = opener
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._cache_size = cache_size
         self._hub: StreamHub | None = None
 
     @asynccontextmanager
@@ -253,7 +257,11 @@ class Hubs:
         hub = self._hub
         if hub is None or hub.loop is not loop or hub.failure is not None:
             hub = self._hub = StreamHub(
-                self._opener, loop, poll_seconds=self._poll_seconds, batch_size=self._batch_size
+                self._opener,
+                loop,
+                poll_seconds=self._poll_seconds,
+                batch_size=self._batch_size,
+                cache_size=self._cache_size,
             )
             hub.start()
         hub.users += 1

@@ -9,11 +9,15 @@ are kept beside the text so that filtering never parses it again.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+from threading import Lock
 from typing import Any
 
 import orjson
+from eventsourcing.persistence import Notification
 
+from domain.events.codec import decode
 from domain.events.envelope import RecordedEvent, from_microseconds
 
 
@@ -69,3 +73,30 @@ def message_of(event: RecordedEvent) -> StreamMessage:
         }
     ).decode()
     return StreamMessage(event.position, event.event_type, run, account, event.data, text)
+
+
+class MessageCache:
+    """The messages of the last ``capacity`` positions built, shared by the live reader and
+    every client catching up: clients reconnecting after a blip, or many reading the same
+    backlog, decode each event once instead of once each. Thread-safe (catch-ups read in
+    worker threads); the oldest entries go first."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._lock = Lock()
+        self._items: OrderedDict[int, StreamMessage] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def message(self, notification: Notification) -> StreamMessage:
+        with self._lock:
+            found = self._items.get(notification.id)
+        if found is not None:
+            return found
+        built = message_of(decode(notification))
+        with self._lock:
+            self._items[notification.id] = built
+            if len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+        return built

@@ -59,12 +59,16 @@ def stream_router(
     queue_limit: int = 10_000,
     poll_seconds: float = 0.1,
     batch_size: int = 1_000,
+    cache_size: int = 10_000,
 ) -> APIRouter:
     """The WebSocket routes, fed by one reader of the store ``store_opener`` opens (for
     instance ``App.event_store``). ``authenticate`` maps a key to its principal, ``None``
     for a key it does not accept. A client more than ``queue_limit`` events behind is
-    disconnected; ``poll_seconds`` is how often an embedded (SQLite) store is polled."""
-    hubs = Hubs(store_opener, poll_seconds=poll_seconds, batch_size=batch_size)
+    disconnected; ``poll_seconds`` is how often an embedded (SQLite) store is polled; the
+    messages of the last ``cache_size`` events are kept for clients catching up."""
+    hubs = Hubs(
+        store_opener, poll_seconds=poll_seconds, batch_size=batch_size, cache_size=cache_size
+    )
 
     async def stream(websocket: WebSocket, topic: Topic) -> None:
         await websocket.accept()
