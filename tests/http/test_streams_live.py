@@ -17,7 +17,7 @@ from websockets.sync.client import ClientConnection, connect
 from domain.events.envelope import Actor, NewEvent
 from domain.events.types import ActorKind
 from tests.http.stream_support import KEY, StoreAt, heartbeat, record, serving, stream_app
-from tests.services import REDIS_URL
+from tests.services import REDIS_URL, redis_with_aof
 
 TOTAL = 400
 
@@ -122,3 +122,26 @@ def test_a_client_that_stops_reading_is_dropped_and_others_keep_receiving(
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4008
     assert f"after={last}" in closed.value.rcvd.reason
+
+
+def test_a_store_going_down_closes_streams_with_1011_and_they_resume_after(
+    tmp_path: Path,
+) -> None:
+    with redis_with_aof(tmp_path) as redis_server:
+        opener = StoreAt(redis_server.url, "lhtest-down")
+        with serving(stream_app(opener)) as base:
+            with opener() as store:
+                first = record(store, heartbeat("before"))
+            with connect(f"{base}/ws/events?key={KEY}&after=0") as ws:
+                assert json.loads(ws.recv(timeout=10))["position"] == first
+                redis_server.kill()
+                with pytest.raises(ConnectionClosed) as closed:
+                    ws.recv(timeout=10)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1011
+            assert "event store unavailable" in closed.value.rcvd.reason
+            redis_server.start()  # the same port and AOF: nothing acknowledged was lost
+            with opener() as store:
+                second = record(store, heartbeat("after"))
+            with connect(f"{base}/ws/events?key={KEY}&after={first}") as ws:
+                assert json.loads(ws.recv(timeout=10))["position"] == second
