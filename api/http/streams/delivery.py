@@ -44,12 +44,20 @@ def read_page(
     hub: StreamHub, after: int, stop: int, request: StreamRequest
 ) -> tuple[list[StreamMessage], int]:
     """The wanted messages of one page of the log after ``after`` (up to ``stop``), and the
-    position read up to (``stop`` once nothing is left)."""
+    position read up to (``stop`` once nothing is left). Whatever stops the read (the store
+    down, a position trimmed and no archive) is a ``HubUnavailableError`` naming it."""
     topics = sorted(request.types) if request.types is not None else ()
-    pages = hub.store.read_notifications(after, stop=stop, batch_size=CATCH_UP_PAGE, topics=topics)
-    for page in pages:
-        messages = [hub.cache.message(notification) for notification in page]
-        return [m for m in messages if request.wanted(m)], page[-1].id
+    try:
+        pages = hub.store.read_notifications(
+            after, stop=stop, batch_size=CATCH_UP_PAGE, topics=topics
+        )
+        for page in pages:
+            messages = [hub.cache.message(notification) for notification in page]
+            return [m for m in messages if request.wanted(m)], page[-1].id
+    except HubUnavailableError:
+        raise
+    except Exception as error:  # the client is told why in its close reason
+        raise HubUnavailableError(f"cannot read the log after {after}: {error}") from error
     return [], stop
 
 

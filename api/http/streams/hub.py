@@ -101,7 +101,7 @@ class Subscriber:
 
 
 class HubUnavailableError(Exception):
-    """The hub could not open or follow the event store; the message says why."""
+    """The event store could not be opened, followed or read; the message says why."""
 
 
 class StreamHub:
