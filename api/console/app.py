@@ -67,6 +67,7 @@ class ConsoleApp(App[None]):
         self.snapshot: Snapshot | None = None
         self.sent: list[dict[str, Any]] = []  # kill-switch requests the API accepted
         self._feed_started = False
+        self._refreshing = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,19 +88,31 @@ class ConsoleApp(App[None]):
         self.action_refresh()
         self.set_interval(self.refresh_seconds, self.action_refresh)
 
+    async def on_unmount(self) -> None:
+        await self.client.aclose()
+
     def table(self, name: str) -> DataTable[str]:
         found: DataTable[str] = self.query_one(f"#{name}", DataTable)
         return found
 
     # --- the REST half ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="refresh")
-    async def action_refresh(self) -> None:
+    def action_refresh(self) -> None:
+        """Refresh unless a refresh is still waiting for the API (a slow API is not asked
+        again and again, and a refresh is never cancelled by the next)."""
+        if not self._refreshing:
+            self._refreshing = True
+            self.refresh_tables()
+
+    @work(group="refresh")
+    async def refresh_tables(self) -> None:
         try:
             snapshot = await self.client.snapshot()
         except ApiError as error:
             self.query_one("#summary", Static).update(f"[b red]{error}[/]")
             return
+        finally:
+            self._refreshing = False
         self.snapshot = snapshot
         self._show(snapshot)
         if not self._feed_started:
