@@ -47,7 +47,7 @@ NOT_RUN: dict[str, str] = {
         "replays five-minute bars on the wall clock at 60x, 5 s a bar: hours even here"
     ),
     "lh projections run --follow": "follows the log until interrupted",
-    "lh serve --port 8000": "serves until interrupted; tests/http/test_e2e_http.py",
+    "lh serve --port 8000": "serves until interrupted; tests/http/ runs it over real HTTP",
     "lh console --url http://127.0.0.1:8000": (
         "an interactive terminal UI over a running lh serve; tests/console/test_console.py"
     ),

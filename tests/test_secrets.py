@@ -86,6 +86,9 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "ctl status": ["--run", "latest"],
         "demo": [],
         "archive trim": [],
+        "serve": ["--check"],  # without it, serves until interrupted
+        "keys api create": ["--owner", "o", "--role", "viewer"],
+        "keys api revoke": ["nothing"],
     }
 
 

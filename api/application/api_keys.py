@@ -52,7 +52,7 @@ class Principal:
 
     owner: str
     role: Role
-    key_id: str
+    key_id: str = ""  # which key (its rate limit); "" for a principal made by hand
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def create_app(
     api.state.lh = context
     problems.install(api)
     for module in ROUTERS:
-        api.include_router(module.router, prefix=PREFIX)
+        api.include_router(module.router, prefix=PREFIX, responses=problems.PROBLEM_RESPONSES)
     if cors_origins:
         api.add_middleware(
             CORSMiddleware,

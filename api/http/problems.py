@@ -12,6 +12,7 @@ from eventsourcing.persistence import OperationalError as EventStoreDown
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from adapters.objectstore.s3 import ObjectStoreUnavailableError
@@ -20,6 +21,38 @@ from projections.sql.engine import SqlReadModelError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
+
+
+class Problem(BaseModel):
+    """The body of every error (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+
+
+def _documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    content = {PROBLEM_JSON: {"schema": Problem.model_json_schema()}}
+    return {
+        status: {"description": description, "content": content}
+        for status, description in DESCRIPTIONS.items()
+        if status in statuses
+    }
+
+
+DESCRIPTIONS = {
+    401: "No key, or an unknown or revoked key.",
+    403: "The key's role is too low.",
+    404: "No such route, run, session, job, report or key.",
+    409: "The target cannot take this now.",
+    422: "A bad body, query or cursor.",
+    429: "The key's rate limit; see Retry-After.",
+    500: "A bug; the server's log says more.",
+    503: "A store is unreachable; see Retry-After.",
+}
+PROBLEM_RESPONSES = _documented(*DESCRIPTIONS)
+"""Every problem any route may answer, documented in the OpenAPI document."""
 
 
 class ProblemError(Exception):

@@ -71,9 +71,12 @@ def audit_state(
 ) -> dict[str, Any]:
     """Orders, positions and cash from every event at or before ``at`` (on the event clock,
     or on the recorded clock: what the system knew then)."""
-    instant = at if at.tzinfo else at.replace(tzinfo=UTC)
+    try:
+        instant_us = to_microseconds(at if at.tzinfo else at.replace(tzinfo=UTC))
+    except OverflowError:
+        raise ProblemError(422, "Invalid request", f"at: {at} is out of range") from None
     with lh.store() as store:
-        found = state_at(store, to_microseconds(instant), clock)
+        found = state_at(store, instant_us, clock)
     state = found.state
     return {
         "clock": found.clock.value,

@@ -42,7 +42,10 @@ def naive_utc(value: datetime | None) -> datetime | None:
     """The read model's times are naive UTC."""
     if value is None or value.tzinfo is None:
         return value
-    return value.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ProblemError(422, "Invalid request", f"{value} is out of range") from None
 
 
 @router.get("/positions")
