@@ -48,6 +48,15 @@ NOT_RUN: dict[str, str] = {
     ),
     "lh projections run --follow": "follows the log until interrupted",
     "lh serve --port 8000": "serves until interrupted; tests/http/ runs it over real HTTP",
+    "lh console --url http://127.0.0.1:8000": (
+        "an interactive terminal UI over a running lh serve; tests/console/test_console.py"
+    ),
+    'websocat -H "Authorization: Bearer $LH_API_KEY" "ws://127.0.0.1:8000/ws/alerts?after=0"': (
+        "websocat is not installed here and needs a running lh serve; the same streams are "
+        "tested over uvicorn with the websockets client (tests/http/test_streams_live.py)"
+    ),
+    'websocat "ws://127.0.0.1:8000/ws/events?key=$LH_API_KEY&after=1800" | jq -r '
+    "'[.position, .type] | @tsv'": "websocat is not installed here (as above)",
 }
 
 # A restore refuses a target that is not empty: one form per target store.

@@ -11,6 +11,7 @@ from api.cli import (
     archive,
     audit,
     catalogs,
+    console,
     ctl,
     demo,
     keys,
@@ -41,6 +42,7 @@ trading.register(app)
 demo.register(app)
 catalogs.register(app)
 serve.register(app)
+console.register(app)
 
 
 def main() -> None:
