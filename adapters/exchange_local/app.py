@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.exchange_local import errors, wire
 from adapters.exchange_local.book import Book, OrderRequest
@@ -41,17 +41,49 @@ INTERVALS_MS = {
 CLIENT_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:/_-")
 
 
+DROP = "lh.drop_connection"
+"""Set in a request's scope by a fault: the connection is cut instead of answered."""
+
+
 class DroppedConnection(Response):
-    """Starts an answer and breaks the connection mid-body: the client sees a broken read."""
+    """No answer at all: ``ConnectionDropper`` closes the connection instead."""
 
     def __init__(self) -> None:
         super().__init__()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"{", "more_body": True})
-        raise ConnectionAbortedError("local exchange fault: connection dropped")
+        scope[DROP] = True
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+
+
+class ConnectionDropper:
+    """The outermost ASGI layer: cuts the TCP connection of a request a fault marked, as a
+    network failure would (uvicorn's ``send`` belongs to the cycle that holds the transport;
+    without it the answer is broken off mid-body instead)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        cut = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal cut
+            if cut:
+                return
+            if scope.get(DROP):
+                cut = True
+                if transport is not None:
+                    transport.abort()
+                    return
+                headers = [(b"content-length", b"4096")]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": b"{", "more_body": True})
+                return
+            await send(message)
+
+        await self.app(scope, receive, guarded)
 
 
 @dataclass
@@ -99,7 +131,7 @@ class LocalExchange:
             Route("/local/state", self._state, methods=["GET"]),
             Route("/local/restart", self._restart, methods=["POST"]),
         ]
-        self.app = Starlette(routes=routes)
+        self.app = ConnectionDropper(Starlette(routes=routes))
 
     def restart_losing_open_orders(self) -> int:
         """The restart fault, on demand: every working order is forgotten."""

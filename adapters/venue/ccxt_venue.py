@@ -51,6 +51,10 @@ from domain.market import Bar
 T = TypeVar("T")
 UNAVAILABLE = (ccxt.NetworkError, ccxt.ExchangeNotAvailable)
 """ccxt's "no answer" errors (timeouts, 5xx, 429, broken connections, clock drift)."""
+
+UNCLEAR = (ccxt.ExchangeError, ccxt.OperationFailed)
+"""Exactly these classes (no subclass) without a venue body: the answer was not understood,
+so the request's outcome is unknown."""
 STATES = {
     "open": VenueOrderState.OPEN,
     "closed": VenueOrderState.FILLED,
@@ -252,6 +256,10 @@ class CcxtVenue:
                 code=type(error).__name__,
             ) from None
         except ccxt.BaseError as error:
+            if type(error) in UNCLEAR and "{" not in str(error):
+                raise VenueUnavailableError(
+                    f"{self.name} gave no answer it could read", code=type(error).__name__
+                ) from None
             code = venue_code(self.client, error)
             reason = f"{self.name} refused ({code}): {venue_message(error)}"
             raise _RefusedError(reason, error) from None
