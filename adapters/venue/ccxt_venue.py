@@ -49,6 +49,7 @@ from domain.events.types import Liquidity, OrderType, Side, TimeInForce
 from domain.market import Bar
 
 T = TypeVar("T")
+TRADES_PAGE = 1000
 UNAVAILABLE = (ccxt.NetworkError, ccxt.ExchangeNotAvailable)
 """ccxt's "no answer" errors (timeouts, 5xx, 429, broken connections, clock drift)."""
 
@@ -197,7 +198,8 @@ class CcxtVenue:
             if market is None:
                 continue
             for trade in self._trades(market, since_us // 1000):
-                fills[str(trade["id"])] = self._venue_fill(trade, symbol, market)
+                if int(trade["timestamp"]) * 1000 >= since_us:
+                    fills[str(trade["id"])] = self._venue_fill(trade, symbol, market)
         return sorted(fills.values(), key=lambda fill: (fill.time_us, fill.venue_fill_id))
 
     def balances(self) -> list[VenueBalance]:
@@ -330,10 +332,18 @@ class CcxtVenue:
         return self._client_ids.get(client_order_id, client_order_id)
 
     def _trades(self, market: str, since_ms: int | None) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self._call(
-            lambda: self.client.fetch_my_trades(market, since_ms, 1000)
-        )
-        unique = {str(trade["id"]): trade for trade in found}
+        """Every trade at or after ``since_ms``, each once, oldest first (pages of
+        ``TRADES_PAGE`` followed by time: a duplicate on a page boundary is dropped)."""
+        unique: dict[str, dict[str, Any]] = {}
+        while True:
+            page: list[dict[str, Any]] = self._call(
+                partial(self.client.fetch_my_trades, market, since_ms, TRADES_PAGE)
+            )
+            fresh = [trade for trade in page if str(trade["id"]) not in unique]
+            unique.update((str(trade["id"]), trade) for trade in fresh)
+            if len(page) < TRADES_PAGE or not fresh:
+                break
+            since_ms = max(int(trade["timestamp"]) for trade in page)
         return sorted(
             unique.values(),
             key=lambda trade: (

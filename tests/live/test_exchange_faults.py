@@ -25,7 +25,7 @@ def test_transport_faults_reach_ccxt_as_network_errors(faults: str, error: type[
     with local_exchange(faults) as running:
         with pytest.raises(error):
             client(running).fetch_time()
-        assert running.exchange.dice.counts == {faults.split("=")[0]: 1}
+        assert running.exchange.dice.counts == {faults.split("=", maxsplit=1)[0]: 1}
 
 
 def test_latency_delays_every_answer() -> None:
