@@ -97,7 +97,7 @@ def test_an_order_from_an_earlier_process_is_tracked_after_a_restart() -> None:
         (
             order(1, OrderType.LIMIT, quantity="0.0001", limit_price=Decimal(30000)),
             "notional 3.0000 is below BTC/USDT's minimum 5",
-        ),  # fmt: skip
+        ),
         (order(1, quantity="10000"), "above BTC/USDT's maximum 9000"),
         (
             VenueOrder(
@@ -109,7 +109,7 @@ def test_an_order_from_an_earlier_process_is_tracked_after_a_restart() -> None:
                 time_in_force=TimeInForce.DAY,
             ),
             "no DAY time in force",
-        ),  # fmt: skip
+        ),
         (VenueOrder("x-o1", "DOGEUSDT", Side.BUY, OrderType.MARKET, Decimal(1)), "no market"),
     ],
 )
