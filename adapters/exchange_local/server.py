@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -78,6 +80,7 @@ def bound_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(128)  # connections queue from now on, before the server accepts them
     return sock
 
 
@@ -107,4 +110,10 @@ def running_exchange(
 def serve_forever(exchange: LocalExchange, sock: socket.socket) -> None:
     """Serve in the foreground until interrupted (SIGINT/SIGTERM end it cleanly)."""
     logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+    for stop in (signal.SIGINT, signal.SIGTERM):  # uvicorn re-raises the signal it stopped on
+        signal.signal(stop, _stopped)
     _server(exchange, "warning").run(sockets=[sock])
+
+
+def _stopped(number: int, frame: FrameType | None) -> None:
+    """After uvicorn's graceful shutdown: a requested stop, not a failure (exit 0)."""

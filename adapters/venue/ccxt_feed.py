@@ -104,8 +104,8 @@ class CcxtBarFeed:
         self._last[symbol] = fresh[-1]
 
     def _closed(self, symbol: str, since_ms: int | None, limit: int) -> list[Bar]:
-        market = self._market(symbol)
         try:
+            market = self._market(symbol)
             rows = self.client.fetch_ohlcv(market, self.timeframe, since_ms, limit)
         except (ccxt.NetworkError, ccxt.ExchangeNotAvailable) as error:
             raise VenueUnavailableError(
