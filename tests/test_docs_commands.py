@@ -47,6 +47,14 @@ NOT_RUN: dict[str, str] = {
         "replays five-minute bars on the wall clock at 60x, 5 s a bar: hours even here"
     ),
     "lh projections run --follow": "follows the log until interrupted",
+    "lh exchange serve --port 8765 --speed 60": (
+        "serves until interrupted; tests/live/test_exchange_cli.py runs it as a subprocess"
+    ),
+    'lh exchange serve --port 8765 --speed 60 --faults "latency=50ms,http429=0.05,'
+    "http5xx=0.05,drop=0.02,lost_response=0.05,duplicate_fills=0.1,reorder_fills=0.1,"
+    'restart_lose_open=at:30s,seed=7"': "serves until interrupted; each fault: tests/live",
+    "lh keys venue add main --exchange binance --api-key-env BINANCE_API_KEY "
+    "--secret-env BINANCE_SECRET": "needs a real exchange key in the environment",
 }
 
 # A restore refuses a target that is not empty: one form per target store.

@@ -14,6 +14,7 @@ from api.cli import (
     ctl,
     demo,
     exchange,
+    keys_venue,
     projections,
     report,
     store,
@@ -36,6 +37,10 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(ctl.app, name="ctl")
 app.add_typer(report.app, name="report")
 app.add_typer(exchange.app, name="exchange")
+# Until brief C's `lh keys` group is merged; then: keys.app.add_typer(keys_venue.app, "venue").
+_keys = typer.Typer(help="Credentials: venue keys (`lh keys venue`).", no_args_is_help=True)
+_keys.add_typer(keys_venue.app, name="venue")
+app.add_typer(_keys, name="keys")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)
