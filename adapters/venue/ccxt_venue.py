@@ -99,6 +99,7 @@ class CcxtVenue:
         self._seen_fills: set[str] = set()
         self._since_ms: dict[str, int] = {}
         self._last_price: dict[str, Decimal] = {}
+        self._undelivered: list[VenueReport] = []
 
     # --- the Venue port ---------------------------------------------------------------
 
@@ -212,22 +213,22 @@ class CcxtVenue:
         ]
 
     def poll(self) -> Sequence[VenueReport]:
-        """Fills (each once, in time order) and cancels or expiries of the working orders."""
+        """Fills (each once, in time order) and cancels or expiries of the working orders.
+
+        A report is kept until a poll returns: when the venue stops answering halfway
+        (``VenueUnavailableError``), what was learned before comes with the next poll."""
         working = [tracked for tracked in self._tracked.values() if not tracked.done]
-        reports: list[VenueReport] = []
         for symbol in dict.fromkeys(tracked.order.symbol for tracked in working):
             market = self._symbol(symbol)
             assert market is not None
-            reports.extend(self._resolve_uncertain(symbol))
-            since = self._since_ms.get(market)
-            trades = self._trades(market, since)
+            self._resolve_uncertain(symbol)
+            trades = self._trades(market, self._since_ms.get(market))
             for trade in trades:
-                report = self._new_fill(trade)
-                if report is not None:
-                    reports.append(report)
+                self._new_fill(trade)
             if trades:
                 self._since_ms[market] = max(int(trade["timestamp"]) for trade in trades)
-            reports.extend(self._closed_elsewhere(symbol, market))
+            self._closed_elsewhere(symbol, market)
+        reports, self._undelivered = self._undelivered, []
         return reports
 
     # --- restarts -----------------------------------------------------------------------
@@ -352,11 +353,11 @@ class CcxtVenue:
             ),
         )
 
-    def _new_fill(self, trade: dict[str, Any]) -> Filled | None:
+    def _new_fill(self, trade: dict[str, Any]) -> None:
         fill_id = str(trade["id"])
         tracked = self._by_venue_id.get(str(trade["order"]))
         if fill_id in self._seen_fills or tracked is None:
-            return None
+            return
         self._seen_fills.add(fill_id)
         quantity = decimal(trade["amount"])
         tracked.filled += quantity
@@ -364,7 +365,7 @@ class CcxtVenue:
         if leaves == 0:
             tracked.done = True
         fee = trade.get("fee") or {}
-        return Filled(
+        filled = Filled(
             order_id=tracked.order.order_id,
             venue_order_id=tracked.venue_order_id,
             venue_fill_id=fill_id,
@@ -375,22 +376,21 @@ class CcxtVenue:
             liquidity=_liquidity(trade),
             leaves=leaves,
         )
+        self._undelivered.append(filled)
 
-    def _resolve_uncertain(self, symbol: str) -> list[VenueReport]:
+    def _resolve_uncertain(self, symbol: str) -> None:
         """Orders whose submission got no answer: asked for by client id, never resent. One
         the venue holds is reported ``Accepted``; one it does not know stays uncertain (the
         session decides, see ``LiveVenue``)."""
-        reports: list[VenueReport] = []
         for tracked in list(self._tracked.values()):
             if tracked.done or tracked.venue_order_id or tracked.order.symbol != symbol:
                 continue
             status = self.order_by_client_id(tracked.client_order_id, symbol)
             if status is not None:
                 self._remember(tracked, status.venue_order_id)
-                reports.append(Accepted(tracked.order.order_id, status.venue_order_id))
-        return reports
+                self._undelivered.append(Accepted(tracked.order.order_id, status.venue_order_id))
 
-    def _closed_elsewhere(self, symbol: str, market: str) -> list[VenueReport]:
+    def _closed_elsewhere(self, symbol: str, market: str) -> None:
         """Working orders the venue no longer works though not fully filled: canceled,
         expired, or lost (the venue forgot them)."""
         working = [
@@ -399,26 +399,25 @@ class CcxtVenue:
             if not tracked.done and tracked.order.symbol == symbol and tracked.venue_order_id
         ]
         if not working:
-            return []
+            return
         open_ids = {
             str(item["clientOrderId"])
             for item in self._call(lambda: self.client.fetch_open_orders(market))
         }
-        reports: list[VenueReport] = []
         for tracked in working:
             if tracked.client_order_id in open_ids:
                 continue
             status = self.order_by_client_id(tracked.client_order_id, symbol)
+            report: VenueReport | None = None
             if status is None:
-                tracked.done = True
-                reports.append(Canceled(tracked.order.order_id, "the venue no longer knows it"))
+                report = Canceled(tracked.order.order_id, "the venue no longer knows it")
             elif status.state is VenueOrderState.CANCELED:
-                tracked.done = True
-                reports.append(Canceled(tracked.order.order_id, "canceled at the venue"))
+                report = Canceled(tracked.order.order_id, "canceled at the venue")
             elif status.state is VenueOrderState.EXPIRED:
+                report = Expired(tracked.order.order_id)
+            if report is not None:
                 tracked.done = True
-                reports.append(Expired(tracked.order.order_id))
-        return reports
+                self._undelivered.append(report)
 
     def _status(self, found: dict[str, Any], symbol: str) -> VenueOrderStatus:
         kind = str(found.get("type") or "market").upper()

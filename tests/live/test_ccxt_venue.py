@@ -197,3 +197,27 @@ def test_stop_orders_are_sent_as_binance_stop_loss() -> None:
 def test_a_feed_client_is_the_same_ccxt_class() -> None:
     with local_exchange() as running:
         assert type(client(running)).__name__ == "binance"
+
+
+def test_reports_learned_before_the_venue_stopped_answering_come_with_the_next_poll() -> None:
+    with local_exchange() as running:
+        live = venue(running)
+        live.submit(order(1))
+        live.submit(order(2, OrderType.LIMIT, limit_price=Decimal(20000)))
+        next_bar(running)
+        original = live.client.fetch_open_orders
+
+        def unanswered(*args: object) -> object:  # myTrades was answered; openOrders is not
+            running.exchange.faults.probabilities["http5xx"] = 1.0
+            return original(*args)
+
+        live.client.fetch_open_orders = unanswered
+        with pytest.raises(VenueUnavailableError):
+            live.poll()
+        assert running.exchange.dice.counts == {"http5xx": 1}
+        running.exchange.faults.probabilities.clear()
+        live.client.fetch_open_orders = original
+        (fill,) = live.poll()
+        assert isinstance(fill, Filled)
+        assert fill.order_id == f"{RUN}-o1"
+        assert live.poll() == []
