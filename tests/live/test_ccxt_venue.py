@@ -20,12 +20,23 @@ from tests.live.exchange_support import client, config, local_exchange, next_bar
 RUN = "live-0123456789abcdef"
 
 
-def order(number: int, kind: OrderType = OrderType.MARKET, quantity: str = "0.01",
-          **prices: Decimal) -> VenueOrder:  # fmt: skip
+def order(
+    number: int,
+    kind: OrderType = OrderType.MARKET,
+    quantity: str = "0.01",
+    *,
+    limit_price: Decimal | None = None,
+    stop_price: Decimal | None = None,
+) -> VenueOrder:
     return VenueOrder(
-        ids.request_ids(RUN, number).order_id, "BTCUSDT", Side.BUY, kind, Decimal(quantity),
-        **prices,
-    )  # fmt: skip
+        ids.request_ids(RUN, number).order_id,
+        "BTCUSDT",
+        Side.BUY,
+        kind,
+        Decimal(quantity),
+        limit_price=limit_price,
+        stop_price=stop_price,
+    )
 
 
 def test_client_order_ids_are_the_order_ids_or_a_stable_digest() -> None:
