@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -99,6 +100,10 @@ class LocalExchange:
 
     def __post_init__(self) -> None:
         self.dice = FaultDice(self.faults)
+        self._open_times_ms = {
+            symbol: [bar.time_us // 1000 for bar in market.bars]
+            for symbol, market in self.book.markets.items()
+        }
         self._started = time.monotonic()
         self._timed_restarts = 0
         self._lock = asyncio.Lock()
@@ -199,16 +204,21 @@ class LocalExchange:
         if interval is None or interval * 1000 != market.interval_us:
             raise ExchangeRefusalError(errors.BAD_INTERVAL, "Invalid interval.")
         limit = min(_whole(params, "limit", 500), 1000)
-        start = _whole(params, "startTime", 0)
-        end = _whole(params, "endTime", 2**62)
-        closed = market.bars[: self.book.shown_bars(market.symbol)]
-        rows = [_kline(bar.time_us // 1000, interval, bar) for bar in closed]
-        forming = self.book.shown_bars(market.symbol)
-        if forming < len(market.bars):
-            bar = market.bars[forming]
-            rows.append(_forming_kline(bar.time_us // 1000, interval, bar.open))
-        rows = [row for row in rows if start <= int(str(row[0])) <= end]
-        return rows[:limit] if "startTime" in params else rows[-limit:]
+        shown = self.book.shown_bars(market.symbol)
+        times = self._open_times_ms[market.symbol]
+        visible = min(shown + 1, len(times))  # the closed bars and the one forming
+        first = bisect_left(times, _whole(params, "startTime", 0), 0, visible)
+        last = bisect_right(times, _whole(params, "endTime", 2**62), first, visible)
+        if "startTime" in params:
+            last = min(last, first + limit)
+        else:
+            first = max(first, last - limit)
+        return [
+            _kline(times[index], interval, market.bars[index])
+            if index < shown
+            else _forming_kline(times[index], interval, market.bars[index].open)
+            for index in range(first, last)
+        ]
 
     def _new_order(self, params: Params) -> object:
         symbol = _required(params, "symbol")

@@ -38,6 +38,10 @@ def test_public_calls_list_markets_time_and_closed_bars() -> None:
         assert forming[1] == forming[2] == forming[3] == forming[4] == float(bars[HISTORY].open)
         next_bar(running, 2)
         assert len(binance.fetch_ohlcv("BTC/USDT", "1m")) == HISTORY + 3
+        since = binance.fetch_ohlcv("BTC/USDT", "1m", bars[1].time_us // 1000, 2)
+        assert [row[0] * 1000 for row in since] == [bars[1].time_us, bars[2].time_us]
+        latest = binance.fetch_ohlcv("BTC/USDT", "1m", None, 2)
+        assert [row[0] * 1000 for row in latest] == [bars[6].time_us, bars[7].time_us]
         with pytest.raises(ccxt.BadRequest):
             binance.fetch_ohlcv("BTC/USDT", "5m")
 
