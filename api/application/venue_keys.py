@@ -180,7 +180,12 @@ class VenueKeyStore:
     def _read(self) -> dict[str, dict[str, Any]]:
         if not self.path.exists():
             return {}
-        keys: dict[str, dict[str, Any]] = json.loads(self.path.read_text())["keys"]
+        try:
+            keys: dict[str, dict[str, Any]] = json.loads(self.path.read_text())["keys"]
+        except (ValueError, KeyError, TypeError):
+            raise VenueKeyError(
+                f"{self.path} is not a venue key store (restore it from a backup)"
+            ) from None
         return keys
 
     def _write(self, keys: dict[str, dict[str, Any]]) -> None:

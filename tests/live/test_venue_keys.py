@@ -101,6 +101,15 @@ def test_missing_environment_and_bad_names_fail_in_one_line(master: str) -> None
     assert len(output.strip().splitlines()) == 1
 
 
+def test_a_damaged_store_is_one_clear_line(master: str, tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "venue-keys.json").write_text("{not json")
+    code, output = _run("list")
+    assert code == 2
+    assert "is not a venue key store" in output
+    assert len(output.strip().splitlines()) == 1
+
+
 def test_master_key_from_env_or_an_owner_only_file(tmp_path: Path) -> None:
     with pytest.raises(VenueKeyError, match="no master key"):
         master_key({})
