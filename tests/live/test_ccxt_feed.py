@@ -75,3 +75,17 @@ def test_bars_keep_the_exchange_prices_exactly() -> None:
     with local_exchange() as running:
         (bar,) = CcxtBarFeed(client(running, None), ["BTCUSDT"], "1m").warmup(1)["BTCUSDT"]
         assert (bar.open, bar.close, bar.volume) == (Decimal(30040), Decimal(30045), Decimal(10))
+
+
+def test_bars_of_several_symbols_come_grouped_by_time() -> None:
+    series = {"BTCUSDT": minute_bars(), "ETHUSDT": minute_bars("ETHUSDT", base=2_000)}
+    with local_exchange(series=series) as running:
+        feed = CcxtBarFeed(client(running, None), ["BTCUSDT", "ETHUSDT"], "1m")
+        assert [len(bars) for bars in feed.warmup(2).values()] == [2, 2]
+        next_bar(running, 2)
+        groups = feed.poll_once()
+        assert [[(bar.symbol, bar.time_us) for bar in group] for group in groups] == [
+            [("BTCUSDT", series["BTCUSDT"][HISTORY + i].time_us),
+             ("ETHUSDT", series["ETHUSDT"][HISTORY + i].time_us)]
+            for i in range(2)
+        ]  # fmt: skip
