@@ -88,6 +88,7 @@ class Book:
     clock: MarketClock
     balances: dict[str, Decimal]
     commission: Decimal = Decimal("0.001")
+    volume_cap: Decimal | None = None
     orders: dict[int, ExchangeOrder] = field(default_factory=dict)
     executions: list[Execution] = field(default_factory=list)
     lost_orders: list[ExchangeOrder] = field(default_factory=list)
@@ -96,7 +97,10 @@ class Book:
     def __post_init__(self) -> None:
         for symbol, market in self.markets.items():
             venue = SimulatedVenue(
-                name=symbol, commission=self.commission, fee_currency=market.quote
+                name=symbol,
+                commission=self.commission,
+                volume_cap=self.volume_cap,
+                fee_currency=market.quote,
             )
             self._listings[symbol] = _Listing(market, venue)
 

@@ -44,6 +44,8 @@ class ExchangeOptions:
     balances: Mapping[str, Decimal] | None = None
     history: int = DEFAULT_HISTORY
     commission: Decimal = Decimal("0.001")
+    volume_cap: Decimal | None = None
+    """The largest fraction of a bar's volume the orders of one bar may take (partial fills)."""
 
 
 def build_exchange(
@@ -56,7 +58,7 @@ def build_exchange(
     interval = min(market.interval_us for market in markets.values())
     clock = MarketClock(first + options.history * interval, options.speed)
     balances = dict(options.balances if options.balances is not None else DEFAULT_BALANCES)
-    book = Book(markets, clock, balances, options.commission)
+    book = Book(markets, clock, balances, options.commission, options.volume_cap)
     book.advance()
     return LocalExchange(book, options.api_key, options.secret, options.faults)
 

@@ -73,6 +73,9 @@ class _Tracked:
     venue_order_id: str = ""
     filled: Decimal = Decimal(0)
     done: bool = False
+    canceled: tuple[str, Decimal] | None = None
+    """Canceled at our request: the reason and how much the venue said had filled by then
+    (``Canceled`` is reported once every one of those fills has been)."""
 
 
 def decimal(value: object) -> Decimal:
@@ -135,11 +138,11 @@ class CcxtVenue:
 
     def cancel(self, order_id: str, reason: str) -> list[VenueReport]:
         tracked = self._tracked.get(order_id)
-        if tracked is None or tracked.done:
+        if tracked is None or tracked.done or tracked.canceled is not None:
             return []
         symbol = self._symbol(tracked.order.symbol)
         try:
-            self._call(
+            answer = self._call(
                 lambda: self.client.cancel_order(
                     None, symbol, {"origClientOrderId": tracked.client_order_id}
                 )
@@ -148,8 +151,11 @@ class CcxtVenue:
             if refused.invalid_order:  # already filled, canceled or unknown: polls tell
                 return []
             raise refused.unavailable() from None
-        tracked.done = True
-        return [Canceled(order_id, reason)]
+        tracked.canceled = (reason, decimal(answer.get("filled")))
+        try:
+            return list(self.poll())  # fills made before the cancel first, then Canceled
+        except VenueUnavailableError:
+            return []  # both come with a later poll
 
     def on_bar(self, bar: Bar) -> Sequence[VenueReport]:
         """A bar closed: remember its price (market-order minimums) and poll for reports."""
@@ -228,6 +234,7 @@ class CcxtVenue:
             if trades:
                 self._since_ms[market] = max(int(trade["timestamp"]) for trade in trades)
             self._closed_elsewhere(symbol, market)
+            self._report_cancels(symbol)
         reports, self._undelivered = self._undelivered, []
         return reports
 
@@ -396,7 +403,10 @@ class CcxtVenue:
         working = [
             tracked
             for tracked in self._tracked.values()
-            if not tracked.done and tracked.order.symbol == symbol and tracked.venue_order_id
+            if not tracked.done
+            and tracked.canceled is None
+            and tracked.order.symbol == symbol
+            and tracked.venue_order_id
         ]
         if not working:
             return
@@ -418,6 +428,16 @@ class CcxtVenue:
             if report is not None:
                 tracked.done = True
                 self._undelivered.append(report)
+
+    def _report_cancels(self, symbol: str) -> None:
+        """``Canceled`` for the orders we canceled whose earlier fills are all reported."""
+        for tracked in self._tracked.values():
+            if tracked.done or tracked.canceled is None or tracked.order.symbol != symbol:
+                continue
+            reason, filled = tracked.canceled
+            if tracked.filled >= filled:
+                tracked.done = True
+                self._undelivered.append(Canceled(tracked.order.order_id, reason))
 
     def _status(self, found: dict[str, Any], symbol: str) -> VenueOrderStatus:
         kind = str(found.get("type") or "market").upper()

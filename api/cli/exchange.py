@@ -55,11 +55,17 @@ def serve(
     history: Annotated[
         int, typer.Option(help="Bars already closed when the exchange starts.")
     ] = DEFAULT_HISTORY,
+    volume_cap: Annotated[
+        float | None,
+        typer.Option(help="Largest fraction of a bar's volume one bar's orders take (partials)."),
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
     """Serve the local exchange until interrupted; prints its URL first."""
     if speed < 0 or history < 0:
         raise fail("--speed and --history must not be negative", BAD_INPUT)
+    if volume_cap is not None and not 0 < volume_cap <= 1:
+        raise fail(f"--volume-cap must be in (0, 1], got {volume_cap}", BAD_INPUT)
     try:
         spec = parse_faults(faults)
     except FaultSpecError as error:
@@ -72,6 +78,7 @@ def serve(
         faults=spec,
         balances=_balances(balance) if balance else DEFAULT_BALANCES,
         history=history,
+        volume_cap=Decimal(str(volume_cap)) if volume_cap is not None else None,
     )
     try:
         exchange = build_exchange(options)

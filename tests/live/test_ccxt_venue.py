@@ -232,3 +232,17 @@ def test_reports_learned_before_the_venue_stopped_answering_come_with_the_next_p
         assert isinstance(fill, Filled)
         assert fill.order_id == f"{RUN}-o1"
         assert live.poll() == []
+
+
+def test_a_cancel_after_a_partial_fill_reports_the_fill_first() -> None:
+    with local_exchange(volume_cap=Decimal("0.001")) as running:  # 0.01 of each bar's 10
+        live = venue(running)
+        live.submit(order(1, OrderType.LIMIT, "0.03", limit_price=Decimal(30040)))
+        next_bar(running)
+        fill, canceled = live.cancel(f"{RUN}-o1", "strategy")
+        assert isinstance(fill, Filled)
+        assert (fill.quantity, fill.leaves) == (Decimal("0.01"), Decimal("0.02"))
+        assert canceled == Canceled(f"{RUN}-o1", "strategy")
+        assert live.cancel(f"{RUN}-o1", "again") == []
+        next_bar(running)
+        assert live.poll() == []
