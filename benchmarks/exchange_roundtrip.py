@@ -18,15 +18,14 @@ import statistics
 import time
 from decimal import Decimal
 
+from adapters.exchange_local.defaults import DEFAULT_API_KEY, DEFAULT_SECRET
 from adapters.exchange_local.server import (
-    DEFAULT_API_KEY,
-    DEFAULT_SECRET,
     ExchangeOptions,
     build_exchange,
     running_exchange,
 )
-from adapters.venue.ccxt_client import VenueCredentials, make_client
-from adapters.venue.ccxt_config import CcxtVenueConfig
+from adapters.venue.ccxt_client import make_client
+from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
 from adapters.venue.ccxt_venue import CcxtVenue
 from domain.engine.ports import VenueOrder
 from domain.events.types import OrderType, Side

@@ -20,16 +20,17 @@ import uvicorn
 from adapters.exchange_local.app import LocalExchange
 from adapters.exchange_local.book import Book
 from adapters.exchange_local.clock import MarketClock
+from adapters.exchange_local.defaults import (
+    DEFAULT_API_KEY,
+    DEFAULT_BALANCES,
+    DEFAULT_HISTORY,
+    DEFAULT_SECRET,
+)
 from adapters.exchange_local.faults import FaultSpec
 from adapters.exchange_local.markets import market_of
 from adapters.marketdata.loader import load_bars
 from adapters.marketdata.sample import SAMPLE_CSV
 from domain.market import BarSeries
-
-DEFAULT_API_KEY = "local-api-key"
-DEFAULT_SECRET = "local-secret"
-DEFAULT_BALANCES = {"USDT": Decimal(100_000)}
-DEFAULT_HISTORY = 100
 
 
 @dataclass(frozen=True)

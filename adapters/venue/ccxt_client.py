@@ -7,21 +7,11 @@ Only ``binance`` can be tested on these machines (against ``lh exchange serve``)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import ccxt
 
-from adapters.venue.ccxt_config import SUPPORTED_EXCHANGES, CcxtVenueConfig
-
-
-@dataclass(frozen=True)
-class VenueCredentials:
-    """An API key and its secret; ``repr`` shows neither."""
-
-    api_key: str = field(repr=False)
-    secret: str = field(repr=False)
-    password: str | None = field(default=None, repr=False)
+from adapters.venue.ccxt_config import SUPPORTED_EXCHANGES, CcxtVenueConfig, VenueCredentials
 
 
 class UnsupportedExchangeError(ValueError):

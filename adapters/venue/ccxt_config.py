@@ -3,6 +3,7 @@ a second to import: only a session that trades live pays for it)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,3 +30,12 @@ class CcxtVenueConfig(BaseModel):
     """The name of the stored credentials, recorded for audit (never the secret)."""
     timeout_ms: int = Field(default=10_000, gt=0)
     recv_window_ms: int = Field(default=5_000, gt=0, le=60_000)
+
+
+@dataclass(frozen=True)
+class VenueCredentials:
+    """An API key and its secret; ``repr`` shows neither."""
+
+    api_key: str = field(repr=False)
+    secret: str = field(repr=False)
+    password: str | None = field(default=None, repr=False)

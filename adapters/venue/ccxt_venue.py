@@ -21,13 +21,8 @@ from typing import Any, TypeVar
 
 import ccxt
 
-from adapters.venue.ccxt_client import (
-    VenueCredentials,
-    make_client,
-    venue_code,
-    venue_message,
-)
-from adapters.venue.ccxt_config import CcxtVenueConfig
+from adapters.venue.ccxt_client import make_client, venue_code, venue_message
+from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
 from domain import ids
 from domain.engine.live_ports import (
     VenueBalance,

@@ -21,8 +21,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from adapters.venue.ccxt_client import VenueCredentials
-from adapters.venue.ccxt_config import SUPPORTED_EXCHANGES, CcxtVenueConfig
+from adapters.venue.ccxt_config import SUPPORTED_EXCHANGES, CcxtVenueConfig, VenueCredentials
 from adapters.venue.registry import VenueConfig, VenueFactory
 from domain.engine.ports import Venue
 from infra.settings import var_dir

@@ -10,18 +10,14 @@ from typing import Annotated
 
 import typer
 
-from adapters.exchange_local.faults import FaultSpecError, parse_faults
-from adapters.exchange_local.markets import UnlistableSymbolError
-from adapters.exchange_local.server import (
+from adapters.exchange_local.defaults import (
     DEFAULT_API_KEY,
     DEFAULT_BALANCES,
     DEFAULT_HISTORY,
     DEFAULT_SECRET,
-    ExchangeOptions,
-    bound_socket,
-    build_exchange,
-    serve_forever,
 )
+from adapters.exchange_local.faults import FaultSpecError, parse_faults
+from adapters.exchange_local.markets import UnlistableSymbolError
 from adapters.marketdata import MarketDataError
 from adapters.marketdata.sample import SAMPLE_CSV
 from api.cli.common import BAD_INPUT, fail
@@ -62,6 +58,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
 ) -> None:
     """Serve the local exchange until interrupted; prints its URL first."""
+    from adapters.exchange_local.server import (
+        ExchangeOptions,
+        bound_socket,
+        build_exchange,
+        serve_forever,
+    )
+
     if speed < 0 or history < 0:
         raise fail("--speed and --history must not be negative", BAD_INPUT)
     if volume_cap is not None and not 0 < volume_cap <= 1:

@@ -8,17 +8,16 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+from adapters.exchange_local.defaults import DEFAULT_API_KEY, DEFAULT_SECRET
 from adapters.exchange_local.faults import parse_faults
 from adapters.exchange_local.server import (
-    DEFAULT_API_KEY,
-    DEFAULT_SECRET,
     ExchangeOptions,
     RunningExchange,
     build_exchange,
     running_exchange,
 )
-from adapters.venue.ccxt_client import VenueCredentials, make_client
-from adapters.venue.ccxt_config import CcxtVenueConfig
+from adapters.venue.ccxt_client import make_client
+from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
 from adapters.venue.ccxt_venue import CcxtVenue
 from domain.market import Bar, BarSeries
 

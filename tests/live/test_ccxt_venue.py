@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.venue.ccxt_client import VenueCredentials
+from adapters.venue.ccxt_config import VenueCredentials
 from adapters.venue.ccxt_venue import CcxtVenue
 from domain import ids
 from domain.engine.live_ports import VenueOrderState, VenueUnavailableError

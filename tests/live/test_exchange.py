@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from adapters.exchange_local.signing import signature
-from adapters.venue.ccxt_client import VenueCredentials
+from adapters.venue.ccxt_config import VenueCredentials
 from adapters.venue.simulated import SimulatedVenue
 from domain.engine.ports import Filled, VenueOrder
 from domain.events.types import OrderType, Side

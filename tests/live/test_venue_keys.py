@@ -13,7 +13,7 @@ import pytest
 from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
-from adapters.exchange_local.server import DEFAULT_API_KEY, DEFAULT_SECRET
+from adapters.exchange_local.defaults import DEFAULT_API_KEY, DEFAULT_SECRET
 from adapters.venue.registry import VENUES
 from api.application.venue_keys import (
     MASTER_ENV,
