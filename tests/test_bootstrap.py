@@ -120,12 +120,12 @@ def test_the_object_store_and_archive_follow_the_settings(
 
 def test_the_registry_refuses_an_unknown_venue_listing_the_known_ones() -> None:
     with pytest.raises(UnknownVenueError) as raised:
-        VENUES.factory("ccxt")
-    assert str(raised.value) == "unknown venue 'ccxt'; known venues: sim"
+        VENUES.factory("fix")
+    assert str(raised.value) == "unknown venue 'fix'; known venues: ccxt, sim"
     more = VENUES.replaced({"paper2": marked_venue})
-    with pytest.raises(UnknownVenueError, match=r"known venues: paper2, sim$"):
+    with pytest.raises(UnknownVenueError, match=r"known venues: ccxt, paper2, sim$"):
         more.factory("nope")
-    assert VENUES.names() == ["sim"]  # replaced() returns a new registry
+    assert VENUES.names() == ["ccxt", "sim"]  # replaced() returns a new registry
 
 
 @pytest.mark.parametrize(

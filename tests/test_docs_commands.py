@@ -57,6 +57,14 @@ NOT_RUN: dict[str, str] = {
     ),
     'websocat "ws://127.0.0.1:8000/ws/events?key=$LH_API_KEY&after=1800" | jq -r '
     "'[.position, .type] | @tsv'": "websocat is not installed here (as above)",
+    "lh exchange serve --port 8765 --speed 60": (
+        "serves until interrupted; tests/live/test_exchange_cli.py runs it as a subprocess"
+    ),
+    'lh exchange serve --port 8765 --speed 60 --faults "latency=50ms,http429=0.05,'
+    "http5xx=0.05,drop=0.02,lost_response=0.05,duplicate_fills=0.1,reorder_fills=0.1,"
+    'restart_lose_open=at:30s,seed=7"': "serves until interrupted; each fault: tests/live",
+    "lh keys venue add main --exchange binance --api-key-env BINANCE_API_KEY "
+    "--secret-env BINANCE_SECRET": "needs a real exchange key in the environment",
 }
 
 # A restore refuses a target that is not empty: one form per target store.

@@ -14,7 +14,9 @@ from api.cli import (
     console,
     ctl,
     demo,
+    exchange,
     keys,
+    keys_venue,
     projections,
     report,
     serve,
@@ -37,7 +39,9 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ctl.app, name="ctl")
 app.add_typer(report.app, name="report")
+keys.app.add_typer(keys_venue.app, name="venue")
 app.add_typer(keys.app, name="keys")
+app.add_typer(exchange.app, name="exchange")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)

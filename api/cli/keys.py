@@ -12,7 +12,10 @@ from rich.table import Table
 from api.application.api_keys import ApiKeyError, ApiKeyStore, Role
 from api.cli.common import BAD_INPUT, console, fail
 
-app = typer.Typer(help="Credentials: API keys (`lh keys api`).", no_args_is_help=True)
+app = typer.Typer(
+    help="Credentials: API keys (`lh keys api`) and venue keys (`lh keys venue`).",
+    no_args_is_help=True,
+)
 api_keys = typer.Typer(
     help="API keys of `lh serve`: create (printed once), list, revoke.", no_args_is_help=True
 )
