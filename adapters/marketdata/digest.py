@@ -17,7 +17,7 @@ def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]
     """Hex SHA-256 of the lines ``symbol,time_us,open,high,low,close,volume\\n``.
 
     ``values`` are the five value columns exactly as ``str`` writes their Decimals (see
-    ``ExactColumns.canonical_texts``); ``times_us`` are the open times in µs.
+    ``numbers.canonical_texts``); ``times_us`` are the open times in µs.
     """
     times = pc.cast(pa.array(times_us, pa.int64()), pa.string())
     name = pa.scalar(symbol, pa.string())
