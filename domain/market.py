@@ -65,7 +65,7 @@ class BarSeries(Sequence[Bar]):
     tuples: they carry no digest.
     """
 
-    __slots__ = ("_bars", "_digest", "_source", "_symbol")
+    __slots__ = ("_bars", "_chunk", "_chunk_start", "_digest", "_source", "_symbol")
 
     def __init__(self, symbol: str, bars: Iterable[Bar]) -> None:
         rows = tuple(bars)
@@ -74,6 +74,8 @@ class BarSeries(Sequence[Bar]):
         self._bars: tuple[Bar, ...] | None = rows
         self._source: BarSource | None = None
         self._digest: str | None = None
+        self._chunk: list[Bar] = []  # a columnar series' last chunk read by index
+        self._chunk_start = 0
 
     @classmethod
     def with_digest(cls, symbol: str, bars: Iterable[Bar], digest: str) -> Self:
@@ -136,7 +138,12 @@ class BarSeries(Sequence[Bar]):
         position = index + size if index < 0 else index
         if not 0 <= position < size:
             raise IndexError("bar index out of range")
-        return source.bars(position, position + 1)[0]
+        offset = position - self._chunk_start
+        if not 0 <= offset < len(self._chunk):  # reading bar by bar: a chunk at a time
+            self._chunk_start = position - position % READ_CHUNK
+            self._chunk = source.bars(self._chunk_start, min(self._chunk_start + READ_CHUNK, size))
+            offset = position - self._chunk_start
+        return self._chunk[offset]
 
     def __iter__(self) -> Iterator[Bar]:
         source = self._source
