@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-CHUNK_ROWS = 1 << 18  # lines built per step: bounded memory, and 32-bit offsets never overflow
+CHUNK_ROWS = 1 << 16  # lines built per step: bounded memory, and 32-bit offsets never overflow
 
 
 def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]) -> str:

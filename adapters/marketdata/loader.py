@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -68,6 +68,8 @@ def read_bars(
     except pa.ArrowException as error:  # a case the specific checks did not foresee
         text = str(error).encode("ascii", "backslashreplace").decode()[:200]
         raise MarketDataError(f"{path}: unreadable market data: {text}") from None
+    finally:  # the file's texts are gone: give their pages back for the run
+        pa.default_memory_pool().release_unused()
 
 
 def _read_bars(
@@ -88,12 +90,13 @@ def _read_bars(
         return str(numbers[name].text[row - 1].as_py())
 
     for name, indices in selection.items():
+        rows_of = _rows_of(indices, rows)
         series = Series(
             name,
             indices + 1,
-            stamps.micros[indices],
-            {column: numbers[column].values[indices] for column in VALUE_COLUMNS},
-            {column: numbers[column].too_fine[indices] for column in VALUE_COLUMNS},
+            rows_of(stamps.micros),
+            {column: rows_of(numbers[column].values) for column in VALUE_COLUMNS},
+            {column: rows_of(numbers[column].too_fine) for column in VALUE_COLUMNS},
         )
         check_values(series, log, text_of)
         checked = check_times(series, log)
@@ -122,6 +125,13 @@ def _read_bars(
             for name, indices in selection.items()
         }
     return bars, report
+
+
+def _rows_of(indices: np.ndarray, rows: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Selects a symbol's rows of a column: the column itself (no copy) when it has them all."""
+    if len(indices) == rows:
+        return lambda column: column
+    return lambda column: column[indices]
 
 
 @contextmanager

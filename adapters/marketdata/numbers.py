@@ -45,7 +45,7 @@ def numeric_column(column: pa.Array) -> NumericColumn:
     Every column's text is ``pa.string()`` (a Parquet file may hold ``large_string``), so the
     value columns can be encoded together."""
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-    text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
+    text = _trimmed(pc.fill_null(text, "") if text.null_count else text)
     try:
         values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:
@@ -60,6 +60,22 @@ def numeric_column(column: pa.Array) -> NumericColumn:
     cleaned = pc.if_else(ok, text, "nan")
     values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
     return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text), None)
+
+
+def _trimmed(text: pa.Array) -> pa.Array:
+    """``text`` without leading or trailing whitespace; copied only when a text starts or ends
+    with a whitespace byte or a non-ASCII one (Unicode spaces), which bar files rarely have."""
+    _, offsets, data = text.buffers()
+    if data is None or len(text) == 0:
+        return text
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    starts, ends = bounds[:-1], bounds[1:]
+    filled = starts < ends
+    raw = np.frombuffer(data, dtype=np.uint8)
+    edges = np.concatenate([raw[starts[filled]], raw[ends[filled] - 1]])
+    if bool(np.any((edges <= 32) | (edges >= 128))):
+        return pc.utf8_trim_whitespace(text)
+    return text
 
 
 def _plain_places(text: pa.Array) -> np.ndarray | None:

@@ -120,3 +120,20 @@ def test_a_columnar_series_reads_like_a_tuple_and_pickles_as_columns(tmp_path: P
     assert isinstance(copy.source, ColumnarBars) and copy.digest == series.digest
     assert list(copy) == bars
     assert all(isinstance(bar, Bar) for bar in copy[:3])
+
+
+def test_texts_with_spaces_around_them_are_trimmed_as_before(tmp_path: Path) -> None:
+    """Columns are copied trimmed only when a text starts or ends with whitespace (or a
+    non-ASCII byte, such as a no-break space); either way the numbers are the same."""
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        f"{T0}, 1.50,2.00\t,1.00,1.25,\u00a05\n"
+        f"{T0 + 60},1.25,2.50,1.00,2.00,7\n",
+        encoding="utf-8",
+    )
+    bars = list(load_bars(path)["BARS"])
+    assert [(str(bar.open), str(bar.high), str(bar.volume)) for bar in bars] == [
+        ("1.50", "2.00", "5"),
+        ("1.25", "2.50", "7"),
+    ]
