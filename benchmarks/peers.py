@@ -10,7 +10,10 @@ engine's trade agreement with LiangHua, peak RSS and the load average. Prints ON
 Two speeds per engine: ``engine`` (its run alone, timed inside the process: LiangHua's
 ``run_backtest`` with every event recorded, backtrader's ``cerebro.run``, ...) and ``whole``
 (bars / wall time of the whole process, interpreter start to exit, loading included;
-LiangHua's is the CLI, ``lh backtest --json``, recording into a fresh embedded store).
+LiangHua's is the CLI, ``lh backtest --json``, recording into a fresh embedded store). On a
+shared machine wall time moves with the other jobs, so each speed is also given per CPU
+second (``bars_per_cpu_s``: the run's own process time; ``whole_bars_per_cpu_s``: user + sys
+of the process and its children, the writer included, from ``wait4``).
 
     .venv/bin/python -m benchmarks.peers                      # 1,000,000 bars, 3 rounds
     .venv/bin/python -m benchmarks.peers --bars 200000 --rounds 5 --engines lianghua,bare
@@ -87,9 +90,10 @@ def run_backtesting(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
         trade_on_close=False,
         finalize_trades=True,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     stats = test.run()
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
     trades = stats["_trades"]
     trips = [
         {
@@ -100,7 +104,7 @@ def run_backtesting(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
         }
         for row in trades.itertuples()
     ]
-    return _result(len(frame), seconds, rss_after_load, trips)
+    return _result(len(frame), seconds, cpu_seconds, rss_after_load, trips)
 
 
 def run_vectorbt(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -111,9 +115,10 @@ def run_vectorbt(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
     frame = _pandas_frame(csv)
     rss_after_load = peak_rss_mib()
     _vectorbt_run(vbt, frame.iloc[:100], args)  # numba compiles on first use: not timed
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     records = _vectorbt_run(vbt, frame, args)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
     trips = [
         {
             "entry_us": _micros(row["Entry Timestamp"]),
@@ -124,7 +129,7 @@ def run_vectorbt(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
         for _, row in records.iterrows()
         if row["Status"] == "Closed"
     ]
-    return _result(len(frame), seconds, rss_after_load, trips)
+    return _result(len(frame), seconds, cpu_seconds, rss_after_load, trips)
 
 
 def _vectorbt_run(vbt: Any, frame: Any, args: argparse.Namespace) -> Any:
@@ -162,7 +167,7 @@ def run_bare(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
     opens = table.column("open").to_pylist()
     closes = table.column("close").to_pylist()
     rss_after_load = peak_rss_mib()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     fast_n, slow_n = args.fast, args.slow
     fast_sum = slow_sum = 0.0
     above: bool | None = None
@@ -190,7 +195,8 @@ def run_bare(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
             pending = now
         above = now
     seconds = time.perf_counter() - started
-    return _result(len(closes), seconds, rss_after_load, trips)
+    cpu_seconds = time.process_time() - cpu
+    return _result(len(closes), seconds, cpu_seconds, rss_after_load, trips)
 
 
 def run_cli(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -244,11 +250,15 @@ def _trip(entry: tuple[int, float], exit_us: int, exit_price: float) -> dict[str
     }
 
 
-def _result(bars: int, seconds: float, rss_after_load: float, trips: list[Any]) -> dict[str, Any]:
+def _result(
+    bars: int, seconds: float, cpu_seconds: float, rss_after_load: float, trips: list[Any]
+) -> dict[str, Any]:
     return {
         "bars": bars,
         "run_seconds": round(seconds, 3),
         "bars_per_s": round(bars / seconds),
+        "run_cpu_seconds": round(cpu_seconds, 3),
+        "bars_per_cpu_s": round(bars / cpu_seconds),
         "peak_rss_mib_after_load": round(rss_after_load),
         "peak_rss_mib": round(peak_rss_mib()),
         "trips": trips,
@@ -280,18 +290,23 @@ def spawn(kind: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[st
         "--valuation-interval", args.valuation_interval,
     ]  # fmt: skip
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=environ_with_path({**os.environ}),
-    )
-    out, err = process.communicate()
-    wall = time.perf_counter() - started
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=err, env=environ_with_path({**os.environ})
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        output, errors = out.read(), err.read()
+    cpu = usage.ru_utime + usage.ru_stime  # the child and its waited-for children (the writer)
     if process.returncode != 0:
-        lines = err.decode(errors="replace").strip().splitlines()
+        lines = errors.decode(errors="replace").strip().splitlines()
         return {"error": lines[-1] if lines else "failed", "wall_seconds": round(wall, 3)}
-    result: dict[str, Any] = json.loads(out)
+    result: dict[str, Any] = json.loads(output)
+    result["process_cpu_seconds"] = round(cpu, 3)
+    result["whole_bars_per_cpu_s"] = round(args.bars / cpu)
     result["wall_seconds"] = round(wall, 3)
     result["whole_bars_per_s"] = round(args.bars / wall)
     return result
@@ -309,7 +324,9 @@ def summarize(kind: str, runs: list[dict[str, Any]], reference: list[Any] | None
         "runs": len(runs),
         "failed": [r["error"] for r in runs if "error" in r],
     }
-    for key in ("bars_per_s", "whole_bars_per_s", "load_rows_per_s", "peak_rss_mib",
+    for key in ("bars_per_s", "bars_per_cpu_s", "whole_bars_per_s", "whole_bars_per_cpu_s",
+                "run_cpu_seconds", "process_cpu_seconds", "load_cpu_seconds",
+                "load_rows_per_s", "peak_rss_mib",
                 "peak_rss_mib_all", "writer_peak_rss_mib", "wall_seconds", "run_seconds",
                 "load_seconds", "events_recorded"):  # fmt: skip
         found = [run[key] for run in ok if isinstance(run.get(key), int | float)]
@@ -359,19 +376,29 @@ def main() -> None:
                 run_dir.mkdir()
                 loads.append(os.getloadavg()[0])
                 runs[name].append(spawn(name, csv, run_dir, args))
+            # the rounds so far, one line on stderr: a long run interrupted still says something
+            print(json.dumps(report_of(args, runs, loads, missing)), file=sys.stderr, flush=True)
+    print(json.dumps(report_of(args, runs, loads, missing), indent=2))
+
+
+def report_of(
+    args: argparse.Namespace,
+    runs: dict[str, list[dict[str, Any]]],
+    loads: list[float],
+    missing: dict[str, str],
+) -> dict[str, Any]:
     reference = next((run["trips"] for run in runs.get("lianghua", []) if "trips" in run), None)
-    report: dict[str, Any] = {
+    return {
         "benchmark": "peers",
         "bars": args.bars,
-        "rounds": args.rounds,
+        "rounds": len(next(iter(runs.values()), [])),
         "strategy": f"sma_cross fast={args.fast} slow={args.slow} size={args.size}",
         "commission": args.commission,
         "data": f"synthetic GBM with regimes, 1m bars, seed {args.seed}",
         "load_average_1m": spread(loads),
         "not_run": missing,
-        "engines": {name: summarize(name, runs[name], reference) for name in engines},
+        "engines": {name: summarize(name, found, reference) for name, found in runs.items()},
     }
-    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
