@@ -38,6 +38,24 @@ class FixedPointColumn:
         quantum = self._quantum
         return [Decimal(value) * quantum for value in self._values[start:stop].tolist()]
 
+    def take_after(
+        self, start: int, stop: int, closes: ValueColumn, closed: list[Decimal]
+    ) -> list[Decimal]:
+        """``take``, but where a row's value equals the previous row's close (an open is
+        usually the previous close) that close's Decimal is used, not a new one: the same
+        integer with the same places is the same Decimal. ``closed`` is ``closes.take(start,
+        stop)``."""
+        if start == 0 or not isinstance(closes, FixedPointColumn) or closes._places != self._places:
+            return self.take(start, stop)
+        values = self._values[start:stop]
+        same = (values == closes._values[start - 1 : stop - 1]).tolist()
+        previous = [*closes.take(start - 1, start), *closed[:-1]]
+        quantum = self._quantum
+        return [
+            before if equal else Decimal(value) * quantum
+            for before, equal, value in zip(previous, same, values.tolist(), strict=True)
+        ]
+
     def __reduce__(self) -> tuple[object, ...]:
         return FixedPointColumn, (self._values, self._places)
 
@@ -83,7 +101,15 @@ class ColumnarBars:
         return len(self._times)
 
     def bars(self, start: int, stop: int) -> list[Bar]:
-        opens, highs, lows, closes, volumes = (column.take(start, stop) for column in self._columns)
+        open_column, high_column, low_column, close_column, volume_column = self._columns
+        closes = close_column.take(start, stop)
+        if isinstance(open_column, FixedPointColumn):
+            opens = open_column.take_after(start, stop, close_column, closes)
+        else:
+            opens = open_column.take(start, stop)
+        highs, lows, volumes = (
+            column.take(start, stop) for column in (high_column, low_column, volume_column)
+        )
         times: list[int] = self._times[start:stop].tolist()
         symbols = repeat(self._symbol, len(times))
         return list(map(Bar, symbols, times, opens, highs, lows, closes, volumes))

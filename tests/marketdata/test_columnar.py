@@ -137,3 +137,20 @@ def test_texts_with_spaces_around_them_are_trimmed_as_before(tmp_path: Path) -> 
         ("1.50", "2.00", "5"),
         ("1.25", "2.50", "7"),
     ]
+
+
+def test_an_open_equal_to_the_previous_close_is_that_close_across_chunks(tmp_path: Path) -> None:
+    """Bars are built 4,096 at a time and an open equal to the previous close reuses its
+    Decimal; every value is still the Decimal of its own text, on both sides of a chunk edge."""
+    closes = [f"{100 + (i * 37) % 50}.{i % 100:02d}" for i in range(9_000)]
+    opens = ["100.00", *[close if i % 7 else "150.00" for i, close in enumerate(closes[:-1])]]
+    lines = [
+        f"{T0 + 60 * i},{o},{max(o, c, key=Decimal)},{min(o, c, key=Decimal)},{c},1\n"
+        for i, (o, c) in enumerate(zip(opens, closes, strict=True))
+    ]
+    path = tmp_path / "bars.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(lines))
+    bars = list(load_bars(path)["BARS"])
+    assert [bar.open.as_tuple() for bar in bars] == [Decimal(o).as_tuple() for o in opens]
+    assert [bar.close.as_tuple() for bar in bars] == [Decimal(c).as_tuple() for c in closes]
+    assert bars[4_098].open is bars[4_097].close  # shared within a chunk, equal across one
