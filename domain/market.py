@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Self
+from typing import Protocol, Self, overload
+
+import numpy as np
 
 from domain.events.envelope import from_microseconds
 
@@ -33,25 +35,47 @@ class MisfiledBarError(ValueError):
     """A bar of one symbol is among another symbol's bars."""
 
 
-class BarSeries(tuple[Bar, ...]):
+class BarSource(Protocol):
+    """Bars kept in columns (a loader's): built as ``Bar`` objects only when read, a range at a
+    time, so a run holds the few it is working on instead of millions."""
+
+    def __len__(self) -> int: ...
+
+    def bars(self, start: int, stop: int) -> list[Bar]:
+        """The bars ``start:stop`` (0 <= start <= stop <= len), each with its exact Decimals."""
+        ...
+
+    def open_times(self) -> np.ndarray:
+        """Every bar's ``time_us``, in order, as int64 (an array, not a million ints)."""
+        ...
+
+
+READ_CHUNK = 4_096  # bars built per step when a columnar series is iterated
+
+
+class BarSeries(Sequence[Bar]):
     """One symbol's bars, immutable, with the digest that identifies them in a run's config.
 
     ``digest`` is ``bars_digest`` of the bars: computed on first use and kept, or supplied by a
-    loader that computed it from the same values (``with_digest``). A tuple, not a list, so the
-    bars can never change under a digest that was taken of them; every bar's own symbol is
-    checked, so the digest (which writes ``symbol`` on each line) describes them exactly.
-    Slices and concatenations are plain tuples: they carry no digest.
+    loader that computed it from the same values (``with_digest``, ``from_source``). The bars
+    are a tuple, or a ``BarSource`` of columns (a loader's) that builds them when read; either
+    way they can never change under a digest that was taken of them. Every bar's own symbol is
+    checked (a source's are its symbol by construction), so the digest (which writes
+    ``symbol`` on each line) describes them exactly. Slices and concatenations are plain
+    tuples: they carry no digest.
     """
 
-    _symbol: str
-    _digest: str | None
+    __slots__ = ("_bars", "_chunk", "_chunk_start", "_digest", "_source", "_symbol")
 
-    def __new__(cls, symbol: str, bars: Iterable[Bar]) -> Self:
-        series = super().__new__(cls, bars)
-        _check_symbols(symbol, series)
-        series._symbol = symbol
-        series._digest = None
-        return series
+    def __init__(self, symbol: str, bars: Iterable[Bar]) -> None:
+        rows = tuple(bars)
+        _check_symbols(symbol, rows)
+        self._symbol = symbol
+        self._bars: tuple[Bar, ...] | None = rows
+        self._source: BarSource | None = None
+        self._digest: str | None = None
+        self._chunk: list[Bar] = []  # a columnar series' last chunk read by index
+        self._chunk_start = 0
 
     @classmethod
     def with_digest(cls, symbol: str, bars: Iterable[Bar], digest: str) -> Self:
@@ -59,6 +83,14 @@ class BarSeries(tuple[Bar, ...]):
         computed from the very values the bars were built from (it is trusted, not checked)."""
         series = cls(symbol, bars)
         series._digest = digest
+        return series
+
+    @classmethod
+    def from_source(cls, symbol: str, source: BarSource, digest: str) -> Self:
+        """For loaders only: ``symbol``'s bars kept in ``source``'s columns; ``digest`` as for
+        ``with_digest``, computed from the values the source builds its bars from."""
+        series = cls(symbol, ())
+        series._bars, series._source, series._digest = None, source, digest
         return series
 
     @property
@@ -72,15 +104,90 @@ class BarSeries(tuple[Bar, ...]):
             self._digest = _lines_digest(self._symbol, self)
         return self._digest
 
+    @property
+    def source(self) -> BarSource | None:
+        """The columns the bars are read from, if they are kept in columns."""
+        return self._source
+
+    def open_times(self) -> np.ndarray:
+        """Every bar's ``time_us`` in order (int64), without building a columnar series' bars."""
+        if self._source is not None:
+            return self._source.open_times()
+        rows = self._rows()
+        return np.fromiter([bar.time_us for bar in rows], dtype=np.int64, count=len(rows))
+
+    def __len__(self) -> int:
+        return len(self._source) if self._source is not None else len(self._rows())
+
+    @overload
+    def __getitem__(self, index: int) -> Bar: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Bar, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Bar | tuple[Bar, ...]:
+        source = self._source
+        if source is None:
+            return self._rows()[index]
+        size = len(source)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(size)
+            if step != 1:
+                return tuple(self)[index]
+            return tuple(source.bars(start, max(start, stop)))
+        position = index + size if index < 0 else index
+        if not 0 <= position < size:
+            raise IndexError("bar index out of range")
+        offset = position - self._chunk_start
+        if not 0 <= offset < len(self._chunk):  # reading bar by bar: a chunk at a time
+            self._chunk_start = position - position % READ_CHUNK
+            self._chunk = source.bars(self._chunk_start, min(self._chunk_start + READ_CHUNK, size))
+            offset = position - self._chunk_start
+        return self._chunk[offset]
+
+    def __iter__(self) -> Iterator[Bar]:
+        source = self._source
+        if source is None:
+            yield from self._rows()
+            return
+        for start in range(0, len(source), READ_CHUNK):
+            yield from source.bars(start, min(start + READ_CHUNK, len(source)))
+
+    def __add__(self, other: Sequence[Bar]) -> tuple[Bar, ...]:
+        return (*self, *other)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, BarSeries):
+            return self._symbol == other._symbol and tuple(self) == tuple(other)
+        if isinstance(other, tuple):
+            return tuple(self) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        kept = "columns" if self._source is not None else "tuple"
+        return f"BarSeries({self._symbol!r}, {len(self)} bars in a {kept})"
+
     def __reduce__(self) -> tuple[object, ...]:
-        """Pickle with the digest if known (``lh optimize`` workers get the bars this way)."""
-        return _unpickled_series, (self._symbol, tuple(self), self._digest)
+        """Pickle with the digest if known (``lh optimize`` workers get the bars this way);
+        a columnar series travels as its columns."""
+        return _unpickled_series, (self._symbol, self._source or self._rows(), self._digest)
+
+    def _rows(self) -> tuple[Bar, ...]:
+        assert self._bars is not None
+        return self._bars
 
 
-def _unpickled_series(symbol: str, bars: tuple[Bar, ...], digest: str | None) -> BarSeries:
-    if digest is None:
-        return BarSeries(symbol, bars)
-    return BarSeries.with_digest(symbol, bars, digest)
+def _unpickled_series(
+    symbol: str, bars: tuple[Bar, ...] | BarSource, digest: str | None
+) -> BarSeries:
+    if isinstance(bars, tuple):
+        if digest is None:
+            return BarSeries(symbol, bars)
+        return BarSeries.with_digest(symbol, bars, digest)
+    assert digest is not None
+    return BarSeries.from_source(symbol, bars, digest)
 
 
 def _check_symbols(symbol: str, rows: Sequence[Bar]) -> None:

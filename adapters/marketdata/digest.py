@@ -10,14 +10,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-CHUNK_ROWS = 1 << 18  # lines built per step: bounded memory, and 32-bit offsets never overflow
+CHUNK_ROWS = 1 << 16  # lines built per step: bounded memory, and 32-bit offsets never overflow
 
 
 def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]) -> str:
     """Hex SHA-256 of the lines ``symbol,time_us,open,high,low,close,volume\\n``.
 
     ``values`` are the five value columns exactly as ``str`` writes their Decimals (see
-    ``ExactColumns.canonical_texts``); ``times_us`` are the open times in µs.
+    ``numbers.canonical_texts``); ``times_us`` are the open times in µs.
     """
     times = pc.cast(pa.array(times_us, pa.int64()), pa.string())
     name = pa.scalar(symbol, pa.string())

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.columnar import (
+    ColumnarBars,
+    FixedPointColumn,
+    TextColumn,
+    ValueColumn,
+)
 from adapters.marketdata.columns import VALUE_COLUMNS
 from adapters.marketdata.csv_source import read_csv_columns
 from adapters.marketdata.digest import columns_digest
 from adapters.marketdata.errors import GapsError, MarketDataError
-from adapters.marketdata.numbers import NumericColumn, exact_columns, numeric_column
+from adapters.marketdata.numbers import (
+    NumericColumn,
+    canonical_texts,
+    fixed_point,
+    numeric_column,
+    written_as_str,
+)
 from adapters.marketdata.parquet_source import read_parquet_columns
 from adapters.marketdata.timestamps import parse_timestamps
 from adapters.marketdata.validation import (
@@ -28,7 +39,7 @@ from adapters.marketdata.validation import (
     check_times,
     check_values,
 )
-from domain.market import Bar, BarSeries
+from domain.market import BarSeries
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -57,6 +68,8 @@ def read_bars(
     except pa.ArrowException as error:  # a case the specific checks did not foresee
         text = str(error).encode("ascii", "backslashreplace").decode()[:200]
         raise MarketDataError(f"{path}: unreadable market data: {text}") from None
+    finally:  # the file's texts are gone: give their pages back for the run
+        pa.default_memory_pool().release_unused()
 
 
 def _read_bars(
@@ -77,12 +90,13 @@ def _read_bars(
         return str(numbers[name].text[row - 1].as_py())
 
     for name, indices in selection.items():
+        rows_of = _rows_of(indices, rows)
         series = Series(
             name,
             indices + 1,
-            stamps.micros[indices],
-            {column: numbers[column].values[indices] for column in VALUE_COLUMNS},
-            {column: numbers[column].too_fine[indices] for column in VALUE_COLUMNS},
+            rows_of(stamps.micros),
+            {column: rows_of(numbers[column].values) for column in VALUE_COLUMNS},
+            {column: rows_of(numbers[column].too_fine) for column in VALUE_COLUMNS},
         )
         check_values(series, log, text_of)
         checked = check_times(series, log)
@@ -111,6 +125,13 @@ def _read_bars(
             for name, indices in selection.items()
         }
     return bars, report
+
+
+def _rows_of(indices: np.ndarray, rows: int) -> Callable[[np.ndarray], np.ndarray]:
+    """Selects a symbol's rows of a column: the column itself (no copy) when it has them all."""
+    if len(indices) == rows:
+        return lambda column: column
+    return lambda column: column[indices]
 
 
 @contextmanager
@@ -171,19 +192,27 @@ def _build_bars(
     indices: np.ndarray,
     rows: int,
 ) -> BarSeries:
-    """The symbol's bars, and their digest computed from the same texts by Arrow kernels (no
-    Python work per bar beyond making the ``Bar`` objects)."""
+    """The symbol's bars kept in columns (built as ``Bar`` objects only when read), and their
+    digest computed from the same texts by Arrow kernels (no Python work per bar)."""
     everything = len(indices) == rows
     take = pa.array(indices)
     texts = [
         numbers[name].text if everything else numbers[name].text.take(take)
         for name in VALUE_COLUMNS
     ]
-    times = micros if everything else micros[indices]
-    prices = exact_columns(*texts[:4])
-    volumes = exact_columns(texts[4])
-    opens, highs, lows, closes = prices.decimals()
-    (volume_values,) = volumes.decimals()
-    bars = map(Bar, repeat(symbol), times.tolist(), opens, highs, lows, closes, volume_values)
-    digest = columns_digest(symbol, times, prices.canonical_texts() + volumes.canonical_texts())
-    return BarSeries.with_digest(symbol, bars, digest)
+    times = np.ascontiguousarray(micros if everything else micros[indices], dtype=np.int64)
+    columns: list[ValueColumn] = []
+    written: list[pa.Array] = []
+    for name, text in zip(VALUE_COLUMNS, texts, strict=True):
+        fixed = fixed_point(numbers[name], None if everything else indices)
+        if fixed is None:
+            encoded = pc.dictionary_encode(text)
+            codes = encoded.indices.to_numpy(zero_copy_only=False)
+            columns.append(TextColumn(codes, encoded.dictionary))
+        else:
+            columns.append(FixedPointColumn(*fixed))
+        plain = fixed is not None and written_as_str(text, *fixed)
+        written.extend([text] if plain else canonical_texts([text]))
+    digest = columns_digest(symbol, times, written)
+    source = ColumnarBars(symbol, times, tuple(columns))
+    return BarSeries.from_source(symbol, source, digest)

@@ -28,12 +28,15 @@ _EXPONENT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][+-]?[0-9]+$"
 @dataclass(frozen=True, slots=True)
 class NumericColumn:
     """``values`` has NaN where ``text`` is not a number; ``unparsable`` marks those rows;
-    ``too_fine`` marks numbers with more decimal places than the read models keep."""
+    ``too_fine`` marks numbers with more decimal places than the read models keep;
+    ``places`` is each text's number of decimal places when every text is a number in plain
+    notation (no exponent), else ``None``."""
 
     text: pa.Array
     values: np.ndarray
     unparsable: np.ndarray
     too_fine: np.ndarray
+    places: np.ndarray | None
 
 
 def numeric_column(column: pa.Array) -> NumericColumn:
@@ -42,16 +45,51 @@ def numeric_column(column: pa.Array) -> NumericColumn:
     Every column's text is ``pa.string()`` (a Parquet file may hold ``large_string``), so the
     value columns can be encoded together."""
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-    text = pc.utf8_trim_whitespace(pc.fill_null(text, ""))
+    text = _trimmed(pc.fill_null(text, "") if text.null_count else text)
     try:
         values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
-        return NumericColumn(text, values, np.zeros(len(text), dtype=bool), _too_fine(text))
     except pa.ArrowInvalid:
         pass
+    else:
+        parsed = np.zeros(len(text), dtype=bool)
+        places = _plain_places(text)
+        if places is not None:
+            return NumericColumn(text, values, parsed, places > SCALE, places)
+        return NumericColumn(text, values, parsed, _too_fine(text), None)
     ok = pc.match_substring_regex(text, _NUMBER, ignore_case=True)
     cleaned = pc.if_else(ok, text, "nan")
     values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-    return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text))
+    return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text), None)
+
+
+def _trimmed(text: pa.Array) -> pa.Array:
+    """``text`` without leading or trailing whitespace; copied only when a text starts or ends
+    with a whitespace byte or a non-ASCII one (Unicode spaces), which bar files rarely have."""
+    _, offsets, data = text.buffers()
+    if data is None or len(text) == 0:
+        return text
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
+    starts, ends = bounds[:-1], bounds[1:]
+    filled = starts < ends
+    raw = np.frombuffer(data, dtype=np.uint8)
+    edges = np.concatenate([raw[starts[filled]], raw[ends[filled] - 1]])
+    if bool(np.any((edges <= 32) | (edges >= 128))):
+        return pc.utf8_trim_whitespace(text)
+    return text
+
+
+def _plain_places(text: pa.Array) -> np.ndarray | None:
+    """Decimal places of each text of a column whose every text parsed as a float, unless one
+    is in exponent form: such a text is ``[+-]digits[.digits]`` (or ``nan``/``inf``, without a
+    point), so its places are what follows the point; the same as ``_TOO_FINE`` decides, with
+    two substring searches instead of two regexes."""
+    for letter in ("e", "E"):
+        if pc.any(pc.greater_equal(pc.find_substring(text, letter), 0)).as_py():
+            return None
+    point = pc.find_substring(text, ".").to_numpy(zero_copy_only=False)
+    length = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    places: np.ndarray = np.where(point >= 0, length - point - 1, 0)
+    return places
 
 
 def _too_fine(text: pa.Array) -> np.ndarray:
@@ -77,42 +115,66 @@ def too_fine(value: Decimal) -> bool:
     return type(exponent) is int and exponent < -SCALE
 
 
-@dataclass(frozen=True, slots=True)
-class ExactColumns:
-    """Columns of validated number texts, dictionary-encoded together so that each distinct
-    text is worked on once: its ``Decimal`` is made once and shared (bars repeat prices a lot:
-    open = previous close), which saves time and most of the memory."""
+def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndarray, int] | None:
+    """The column's numbers (at ``rows``, or all) as integers scaled by ``10**places``, when
+    that is exact and gives back each text's own ``Decimal``: every text plain notation (no
+    exponent) with the same number of decimal places, not negative (``-0.0`` would lose its
+    sign), and every scaled value below 10**15, where ``rint(float * 10**places)`` is exactly
+    the text's integer (the float is within 2**-53 of it, relative). ``None`` otherwise."""
+    if column.places is None:
+        return None
+    values = column.values if rows is None else column.values[rows]
+    decimals = column.places if rows is None else column.places[rows]
+    places = int(decimals[0])
+    if not (0 <= places <= SCALE) or bool(np.any(decimals != places)):
+        return None
+    if not bool(np.all(np.isfinite(values))) or bool(np.any(np.signbit(values))):
+        return None
+    scaled = np.rint(values * 10.0**places)
+    if bool(np.any(scaled >= 1e15)):
+        return None
+    integers = scaled.astype(np.int64)
+    if not bool(np.array_equal(integers / 10.0**places, values)):
+        return None
+    return integers, places
 
-    texts: tuple[pa.Array, ...]
-    distinct_text: pa.Array
-    distinct: np.ndarray  # the Decimal of each distinct text
-    indices: np.ndarray  # the columns' rows, one after the other -> position in ``distinct``
 
-    def decimals(self) -> list[list[Decimal]]:
-        """Exact decimals, one list per column."""
-        return [self.distinct[self.indices[rows]].tolist() for rows in self._rows()]
+_POWERS_OF_TEN = np.array([10**power for power in range(1, 19)], dtype=np.int64)
 
-    def canonical_texts(self) -> list[pa.Array]:
-        """Each column as ``str`` of its Decimals writes it, without Python work per value: a
-        text matching ``CANONICAL`` is its own ``str``; only the others (rare) are converted."""
-        plain = pc.match_substring_regex(self.distinct_text, CANONICAL)
+
+def written_as_str(text: pa.Array, integers: np.ndarray, places: int) -> bool:
+    """Whether each text of a ``fixed_point`` column is already what ``str`` writes for its
+    ``Decimal``: then the texts themselves go into the digest. Such a text is
+    ``[+]digits[.digits]`` with ``places`` digits after the point and the value of its
+    integer; ``str`` writes the same digits after the point and the integer part without
+    leading zeros (``0`` if none), so apart from a ``+`` the two can only differ in the
+    integer part's length. False too where ``str`` uses exponent form (below 1e-6 in size,
+    a zero with over six places)."""
+    if places > 6 and (bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6)):
+        return False
+    _, offsets, data = text.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int32, count=len(text), offset=text.offset * 4)
+    if bool(np.any(np.frombuffer(data, dtype=np.uint8)[starts] == ord("+"))):
+        return False
+    digits = np.searchsorted(_POWERS_OF_TEN, integers, side="right") + 1
+    written = np.maximum(digits, places + 1) + 1 if places else digits
+    length = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    return bool(np.array_equal(length, written))
+
+
+def canonical_texts(texts: list[pa.Array]) -> list[pa.Array]:
+    """Validated number columns as ``str`` of their Decimals writes them, without Python work
+    per value: a text matching ``CANONICAL`` is its own ``str``; only the others (rare) are
+    converted, each distinct one once."""
+    written: list[pa.Array] = []
+    for text in texts:
+        plain = pc.match_substring_regex(text, CANONICAL)
         if pc.all(plain).as_py():
-            return list(self.texts)
-        redo = ~plain.to_numpy(zero_copy_only=False)
-        written = pa.array([str(value) for value in self.distinct[redo]], self.distinct_text.type)
-        canonical = pc.replace_with_mask(self.distinct_text, pc.invert(plain), written)
-        return [canonical.take(pa.array(self.indices[rows])) for rows in self._rows()]
-
-    def _rows(self) -> list[slice]:
-        """Where each column's rows are in ``indices``."""
-        ends = np.cumsum([len(text) for text in self.texts]).tolist()
-        return [slice(end - len(text), end) for end, text in zip(ends, self.texts, strict=True)]
-
-
-def exact_columns(*texts: pa.Array) -> ExactColumns:
-    """Encode columns that passed validation and convert each distinct text to a Decimal."""
-    encoded = pc.dictionary_encode(pa.concat_arrays(list(texts)))
-    distinct = np.empty(len(encoded.dictionary), dtype=object)
-    distinct[:] = list(map(Decimal, encoded.dictionary.to_pylist()))
-    indices = encoded.indices.to_numpy(zero_copy_only=False)
-    return ExactColumns(tuple(texts), encoded.dictionary, distinct, indices)
+            written.append(text)
+            continue
+        other = pc.invert(plain)
+        odd = pc.unique(pc.filter(text, other))
+        converted = pa.array([str(Decimal(value)) for value in odd.to_pylist()], text.type)
+        position = pc.index_in(text, value_set=odd)
+        written.append(pc.if_else(other, pc.take(converted, position), text))
+    return written

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adapters.marketdata.columns import map_columns
+from adapters.marketdata.csv_source import one_chunk_columns
 from adapters.marketdata.errors import MarketDataError
 
 
@@ -26,4 +27,4 @@ def read_parquet_columns(path: Path) -> dict[str, pa.Array]:
         ) from None
     if table.num_rows == 0:
         raise MarketDataError(f"{where}: no data rows")
-    return {ours: table.column(theirs).combine_chunks() for ours, theirs in mapping.items()}
+    return one_chunk_columns(table, mapping)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import overload
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from domain import ids
 from domain.engine.engine import RunSpec, TradingEngine, parse_interval
 from domain.engine.ports import Clock, EventSink
 from domain.events.types import RunMode
-from domain.market import INTERVAL_MICROSECONDS, Bar, MisfiledBarError, bars_digest
+from domain.market import INTERVAL_MICROSECONDS, Bar, BarSeries, MisfiledBarError, bars_digest
 from domain.metrics import compute_metrics
 from domain.risk import RiskEngine, RiskLimits
 from domain.strategy import Strategy, StrategyError
@@ -79,7 +80,7 @@ class PreparedRun:
 
     config: BacktestConfig
     strategy: Strategy
-    groups: list[tuple[Bar, ...]]
+    groups: Sequence[tuple[Bar, ...]]
     spec: RunSpec
 
 
@@ -191,14 +192,17 @@ def build_engine(
     )
 
 
-def group_by_time(bars: Mapping[str, Sequence[Bar]]) -> list[tuple[Bar, ...]]:
+def group_by_time(bars: Mapping[str, Sequence[Bar]]) -> Sequence[tuple[Bar, ...]]:
     """Bars of all symbols merged into one tuple per open time, symbols in name order.
 
-    Tuples, not lists: a tuple holds its items inline, a list in a second allocation, and the
-    run reads one group per bar time from memory (a million of them for a million bars)."""
+    Tuples, not lists: a tuple holds its items inline, a list in a second allocation. One
+    symbol's loaded (columnar) bars become ``OneBarGroups``: built a chunk at a time as the
+    run reads them, never all at once."""
     if len(bars) == 1:
         [rows] = bars.values()
         if bool(np.all(np.diff(_open_times(rows)) > 0)):
+            if isinstance(rows, BarSeries) and rows.source is not None:
+                return OneBarGroups(rows)
             return list(zip(rows))  # one bar per time: [(bar,), ...], built in C
     by_time: dict[int, list[Bar]] = {}
     for symbol in sorted(bars):
@@ -218,8 +222,37 @@ def infer_interval(bars: Mapping[str, Sequence[Bar]]) -> tuple[str, int]:
     return f"{step // 1_000_000}s", step
 
 
+class OneBarGroups(Sequence[tuple[Bar, ...]]):
+    """One symbol's bars as one-bar groups, ``(bar,)`` per bar time, built when read: a run
+    reads a chunk of groups at a time (``run_groups``) and holds no other."""
+
+    __slots__ = ("_series",)
+
+    def __init__(self, series: BarSeries) -> None:
+        self._series = series
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Bar, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Bar, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[Bar, ...] | list[tuple[Bar, ...]]:
+        if isinstance(index, slice):
+            return list(zip(self._series[index]))
+        return (self._series[index],)
+
+    def __iter__(self) -> Iterator[tuple[Bar, ...]]:
+        return zip(self._series)
+
+
 def _open_times(rows: Sequence[Bar]) -> np.ndarray:
     """Open times as int64, for vectorized checks (pairwise Python loops over 1M bars are slow)."""
+    if isinstance(rows, BarSeries):
+        return rows.open_times()
     return np.fromiter([bar.time_us for bar in rows], dtype=np.int64, count=len(rows))
 
 

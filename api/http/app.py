@@ -1,4 +1,5 @@
-"""``create_app(app) -> FastAPI``: the REST API under ``/api/v1`` over one ``App``.
+"""``create_app(app) -> FastAPI``: the REST API under ``/api/v1`` and the WebSocket streams
+under ``/ws`` (``api.http.streams``) over one ``App``.
 
 Every route requires a role (``api.http.auth``); reads go through the read side
 (``projections.queries``) and the log, commands through ``api.application``. CORS is off
@@ -22,6 +23,7 @@ from api.http.context import HttpContext
 from api.http.ratelimit import RateLimiter
 from api.http.routes import audit, backtest, keys, risk, strategies, system, trading
 from api.http.security import Role
+from api.http.streams import stream_router
 
 PREFIX = "/api/v1"
 ROUTERS = (system, strategies, trading, backtest, risk, audit, keys)
@@ -59,6 +61,9 @@ def create_app(
     problems.install(api)
     for module in ROUTERS:
         api.include_router(module.router, prefix=PREFIX, responses=problems.PROBLEM_RESPONSES)
+    api.include_router(
+        stream_router(lambda: app.event_store(read_only=True), context.keys.authenticate)
+    )
     if cors_origins:
         api.add_middleware(
             CORSMiddleware,

@@ -1,0 +1,405 @@
+"""Peers benchmark: LiangHua against backtrader, backtesting.py, a bare Python loop and, when
+installed, vectorbt and NautilusTrader, on the same synthetic bars with the same rules.
+
+Rules (as ``benchmarks.backtest``): SMA cross of close (fast/slow), long ``size`` while
+fast > slow, flat when it ends, market orders decided on bar t fill at bar t+1's open, the same
+commission. Every engine runs in a fresh process, rounds interleaved (each round runs every
+engine once, in turn) so all see the same machine; the report gives medians and ranges, each
+engine's trade agreement with LiangHua, peak RSS and the load average. Prints ONE JSON object.
+
+Two speeds per engine: ``engine`` (its run alone, timed inside the process: LiangHua's
+``run_backtest`` with every event recorded, backtrader's ``cerebro.run``, ...) and ``whole``
+(bars / wall time of the whole process, interpreter start to exit, loading included;
+LiangHua's is the CLI, ``lh backtest --json``, recording into a fresh embedded store). On a
+shared machine wall time moves with the other jobs, so each speed is also given per CPU
+second (``bars_per_cpu_s``: the run's own process time; ``whole_bars_per_cpu_s``: user + sys
+of the process and its children, the writer included, from ``wait4``).
+
+    .venv/bin/python -m benchmarks.peers                      # 1,000,000 bars, 3 rounds
+    .venv/bin/python -m benchmarks.peers --bars 200000 --rounds 5 --engines lianghua,bare
+    pip install '.[bench]'                                     # the peers (not runtime deps)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from benchmarks.backtest import CASH, compare, peak_rss_mib, run_backtrader, run_ours
+from benchmarks.data import generate, to_table, write_csv
+
+ENGINES = ("lianghua", "lh-cli", "backtrader", "backtesting", "vectorbt", "nautilus", "bare")
+MODULES = {"backtrader": "backtrader", "backtesting": "backtesting", "vectorbt": "vectorbt"}
+MODULES["nautilus"] = "nautilus_trader"
+
+
+# --- the engines, each in its own process ---------------------------------------------------
+
+
+def run_lianghua(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """``load_bars`` + ``run_backtest`` into embedded SQLite (``benchmarks.backtest``)."""
+    result = run_ours(csv, work, args)
+    result["peak_rss_mib_all"] = result["peak_rss_mib"] + result["writer_peak_rss_mib"]
+    return result
+
+
+def run_backtesting(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """backtesting.py: SMAs by pandas' rolling mean in ``init``, orders at the next open."""
+    import pandas as pd  # type: ignore[import-untyped]
+    from backtesting import Backtest, Strategy  # type: ignore[import-not-found]
+
+    frame = _pandas_frame(csv)
+    rss_after_load = peak_rss_mib()
+
+    def sma(values: Any, period: int) -> Any:
+        return pd.Series(values).rolling(period).mean().to_numpy()
+
+    class SmaCross(Strategy):  # type: ignore[misc]
+        fast, slow, size = args.fast, args.slow, int(Decimal(args.size))
+
+        def init(self) -> None:
+            self.fast_sma = self.I(sma, self.data.Close, self.fast)
+            self.slow_sma = self.I(sma, self.data.Close, self.slow)
+            self.above: bool | None = None
+
+        def next(self) -> None:
+            above = bool(self.fast_sma[-1] > self.slow_sma[-1])
+            previous, self.above = self.above, above
+            if previous is None or previous == above:
+                return
+            if above:
+                self.buy(size=self.size)
+            else:
+                self.position.close()
+
+    test = Backtest(
+        frame.rename(columns=str.capitalize),
+        SmaCross,
+        cash=float(CASH),
+        commission=float(args.commission),
+        trade_on_close=False,
+        finalize_trades=True,
+    )
+    started, cpu = time.perf_counter(), time.process_time()
+    stats = test.run()
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
+    trades = stats["_trades"]
+    trips = [
+        {
+            "entry_us": _micros(row.EntryTime),
+            "entry_price": repr(float(row.EntryPrice)),
+            "exit_us": _micros(row.ExitTime),
+            "exit_price": repr(float(row.ExitPrice)),
+        }
+        for row in trades.itertuples()
+    ]
+    return _result(len(frame), seconds, cpu_seconds, rss_after_load, trips)
+
+
+def run_vectorbt(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """vectorbt: signals from the SMA cross, filled at the next bar's open (vectorised); the
+    engine time excludes numba's compilation (a first run on 100 bars), the whole time not."""
+    import vectorbt as vbt  # type: ignore[import-not-found]
+
+    frame = _pandas_frame(csv)
+    rss_after_load = peak_rss_mib()
+    _vectorbt_run(vbt, frame.iloc[:100], args)  # numba compiles on first use: not timed
+    started, cpu = time.perf_counter(), time.process_time()
+    records = _vectorbt_run(vbt, frame, args)
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
+    trips = [
+        {
+            "entry_us": _micros(row["Entry Timestamp"]),
+            "entry_price": repr(float(row["Avg Entry Price"])),
+            "exit_us": _micros(row["Exit Timestamp"]),
+            "exit_price": repr(float(row["Avg Exit Price"])),
+        }
+        for _, row in records.iterrows()
+        if row["Status"] == "Closed"
+    ]
+    return _result(len(frame), seconds, cpu_seconds, rss_after_load, trips)
+
+
+def _vectorbt_run(vbt: Any, frame: Any, args: argparse.Namespace) -> Any:
+    close = frame["close"]
+    fast = close.rolling(args.fast).mean()
+    slow = close.rolling(args.slow).mean()
+    above = (fast > slow) & slow.notna()
+    entries = (above & ~above.shift(1, fill_value=False)).shift(1, fill_value=False)
+    exits = (~above & above.shift(1, fill_value=False)).shift(1, fill_value=False)
+    portfolio = vbt.Portfolio.from_signals(
+        close,
+        entries,
+        exits,
+        price=frame["open"],
+        size=float(Decimal(args.size)),
+        fees=float(args.commission),
+        init_cash=float(CASH),
+    )
+    return portfolio.trades.records_readable
+
+
+def run_nautilus(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Hook only: NautilusTrader did not install quickly here (see docs/performance.md)."""
+    raise NotImplementedError("NautilusTrader runner not written: the package is not installed")
+
+
+def run_bare(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The same rules as a bare Python loop over floats: no events, no accounting."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(csv)
+    stamps = table.column("timestamp").cast(pa.timestamp("us", tz="UTC"))
+    times = stamps.cast(pa.int64()).to_pylist()
+    opens = table.column("open").to_pylist()
+    closes = table.column("close").to_pylist()
+    rss_after_load = peak_rss_mib()
+    started, cpu = time.perf_counter(), time.process_time()
+    fast_n, slow_n = args.fast, args.slow
+    fast_sum = slow_sum = 0.0
+    above: bool | None = None
+    pending: bool | None = None  # True: buy at the next open, False: sell at it
+    entry: tuple[int, float] | None = None
+    trips: list[dict[str, Any]] = []
+    for index, close in enumerate(closes):
+        if pending is not None:
+            if pending and entry is None:
+                entry = (times[index], opens[index])
+            elif not pending and entry is not None:
+                trips.append(_trip(entry, times[index], opens[index]))
+                entry = None
+            pending = None
+        fast_sum += close
+        slow_sum += close
+        if index >= fast_n:
+            fast_sum -= closes[index - fast_n]
+        if index >= slow_n:
+            slow_sum -= closes[index - slow_n]
+        if index + 1 < slow_n:
+            continue
+        now = fast_sum / fast_n > slow_sum / slow_n
+        if above is not None and now != above:
+            pending = now
+        above = now
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
+    return _result(len(closes), seconds, cpu_seconds, rss_after_load, trips)
+
+
+def run_cli(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """``lh backtest --json`` in ``work`` (its own embedded store); the parent times it."""
+    command = [
+        sys.executable, "-m", "api", "backtest", "--data", str(csv), "--strategy", "sma_cross",
+        "--param", f"fast={args.fast}", "--param", f"slow={args.slow}",
+        "--param", f"size={args.size}", "--cash", str(CASH), "--commission", args.commission,
+        "--json",
+    ]  # fmt: skip
+    environment = {**os.environ, "LH_VAR_DIR": str(work), "LH_CONFIG": str(work / "none.toml")}
+    (work / "none.toml").write_text("")
+    done = subprocess.run(command, cwd=work, env=environ_with_path(environment), check=False,
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1:])
+    out: dict[str, Any] = json.loads(done.stdout)
+    return {"events_recorded": out.get("events"), "trades": out.get("metrics", {}).get("trades")}
+
+
+def environ_with_path(environment: dict[str, str]) -> dict[str, str]:
+    """The repository on ``PYTHONPATH`` so ``-m api`` imports it from any directory."""
+    root = str(Path(__file__).resolve().parent.parent)
+    current = environment.get("PYTHONPATH", "")
+    return {**environment, "PYTHONPATH": f"{root}{os.pathsep}{current}" if current else root}
+
+
+def _pandas_frame(csv: Path) -> Any:
+    import pandas as pd
+    import pyarrow.csv as pacsv
+
+    frame = pacsv.read_csv(csv).to_pandas()
+    frame.index = pd.to_datetime(frame.pop("timestamp"), utc=True).dt.tz_localize(None)
+    return frame[["open", "high", "low", "close", "volume"]].astype(float)
+
+
+def _micros(moment: Any) -> int:
+    import pandas as pd
+
+    stamp = pd.Timestamp(moment)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp
+    return int(stamp.value // 1_000)
+
+
+def _trip(entry: tuple[int, float], exit_us: int, exit_price: float) -> dict[str, Any]:
+    return {
+        "entry_us": entry[0],
+        "entry_price": repr(entry[1]),
+        "exit_us": exit_us,
+        "exit_price": repr(exit_price),
+    }
+
+
+def _result(
+    bars: int, seconds: float, cpu_seconds: float, rss_after_load: float, trips: list[Any]
+) -> dict[str, Any]:
+    return {
+        "bars": bars,
+        "run_seconds": round(seconds, 3),
+        "bars_per_s": round(bars / seconds),
+        "run_cpu_seconds": round(cpu_seconds, 3),
+        "bars_per_cpu_s": round(bars / cpu_seconds),
+        "peak_rss_mib_after_load": round(rss_after_load),
+        "peak_rss_mib": round(peak_rss_mib()),
+        "trips": trips,
+    }
+
+
+def child_main(kind: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    if kind == "lianghua":
+        return run_lianghua(csv, work, args)
+    if kind == "lh-cli":
+        return run_cli(csv, work, args)
+    if kind == "backtrader":
+        return run_backtrader(csv, args)
+    runners = {"backtesting": run_backtesting, "vectorbt": run_vectorbt}
+    runners.update({"nautilus": run_nautilus, "bare": run_bare})
+    return runners[kind](csv, args)
+
+
+# --- the parent: rounds, medians, agreement ------------------------------------------------
+
+
+def spawn(kind: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One engine in a fresh interpreter: its report, its wall time and its peak RSS (and its
+    children's: ``wait4`` gives the child's own resource use)."""
+    command = [
+        sys.executable, "-m", "benchmarks.peers", "--child", kind, "--csv", str(csv),
+        "--work", str(work), "--fast", str(args.fast), "--slow", str(args.slow),
+        "--size", str(args.size), "--commission", str(args.commission),
+        "--valuation-interval", args.valuation_interval,
+    ]  # fmt: skip
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=err, env=environ_with_path({**os.environ})
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        output, errors = out.read(), err.read()
+    cpu = usage.ru_utime + usage.ru_stime  # the child and its waited-for children (the writer)
+    if process.returncode != 0:
+        lines = errors.decode(errors="replace").strip().splitlines()
+        return {"error": lines[-1] if lines else "failed", "wall_seconds": round(wall, 3)}
+    result: dict[str, Any] = json.loads(output)
+    result["process_cpu_seconds"] = round(cpu, 3)
+    result["whole_bars_per_cpu_s"] = round(args.bars / cpu)
+    result["wall_seconds"] = round(wall, 3)
+    result["whole_bars_per_s"] = round(args.bars / wall)
+    return result
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def summarize(kind: str, runs: list[dict[str, Any]], reference: list[Any] | None) -> dict[str, Any]:
+    ok = [run for run in runs if "error" not in run]
+    summary: dict[str, Any] = {
+        "runs": len(runs),
+        "failed": [r["error"] for r in runs if "error" in r],
+    }
+    for key in ("bars_per_s", "bars_per_cpu_s", "whole_bars_per_s", "whole_bars_per_cpu_s",
+                "run_cpu_seconds", "process_cpu_seconds", "load_cpu_seconds",
+                "load_rows_per_s", "peak_rss_mib",
+                "peak_rss_mib_all", "writer_peak_rss_mib", "wall_seconds", "run_seconds",
+                "load_seconds", "events_recorded"):  # fmt: skip
+        found = [run[key] for run in ok if isinstance(run.get(key), int | float)]
+        if found:
+            summary[key] = spread(found)
+    trips = [run["trips"] for run in ok if "trips" in run]
+    if trips:
+        summary["trades"] = len(trips[0])
+        if reference is not None and kind != "lianghua":
+            summary["agreement_with_lianghua"] = compare(reference, trips[0])
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--fast", type=int, default=10)
+    parser.add_argument("--slow", type=int, default=30)
+    parser.add_argument("--size", default="1")
+    parser.add_argument("--commission", default="0.001")
+    parser.add_argument("--valuation-interval", default="1h")
+    parser.add_argument("--child", choices=ENGINES)
+    parser.add_argument("--csv", type=Path)
+    parser.add_argument("--work", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child_main(args.child, args.csv, args.work, args)))
+        return
+    wanted = [name for name in args.engines.split(",") if name]
+    missing = {
+        name: f"{MODULES[name]} is not installed (pip install '.[bench]')"
+        for name in wanted
+        if name in MODULES and find_spec(MODULES[name]) is None
+    }
+    engines = [name for name in wanted if name not in missing]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in engines}
+    loads: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="lh-peers-") as folder:
+        work = Path(folder)
+        csv = write_csv(to_table(generate(args.bars, seed=args.seed)), work / "bars.csv")
+        for index in range(max(1, args.rounds)):
+            for name in engines:
+                run_dir = work / f"{name}-{index}"
+                run_dir.mkdir()
+                loads.append(os.getloadavg()[0])
+                runs[name].append(spawn(name, csv, run_dir, args))
+            # the rounds so far, one line on stderr: a long run interrupted still says something
+            print(json.dumps(report_of(args, runs, loads, missing)), file=sys.stderr, flush=True)
+    print(json.dumps(report_of(args, runs, loads, missing), indent=2))
+
+
+def report_of(
+    args: argparse.Namespace,
+    runs: dict[str, list[dict[str, Any]]],
+    loads: list[float],
+    missing: dict[str, str],
+) -> dict[str, Any]:
+    reference = next((run["trips"] for run in runs.get("lianghua", []) if "trips" in run), None)
+    return {
+        "benchmark": "peers",
+        "bars": args.bars,
+        "rounds": len(next(iter(runs.values()), [])),
+        "strategy": f"sma_cross fast={args.fast} slow={args.slow} size={args.size}",
+        "commission": args.commission,
+        "data": f"synthetic GBM with regimes, 1m bars, seed {args.seed}",
+        "load_average_1m": spread(loads),
+        "not_run": missing,
+        "engines": {name: summarize(name, found, reference) for name, found in runs.items()},
+    }
+
+
+if __name__ == "__main__":
+    main()

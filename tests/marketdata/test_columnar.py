@@ -1,0 +1,156 @@
+"""Bars kept in columns: the loader stores a column whose texts all have the same decimal places
+as scaled integers, and the Decimals it builds from them are the very Decimals of the texts
+(same value, same exponent, same ``str``), with the same digest as the documented lines;
+texts it cannot store that way keep their own Decimals through a table of distinct texts."""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.marketdata import load_bars
+from adapters.marketdata.columnar import ColumnarBars, FixedPointColumn, TextColumn
+from domain.market import Bar, BarSeries, bars_digest
+from tests.marketdata.test_digest import HEADER, T0, expected_lines, sha256_of
+
+
+def written(whole: int, fraction: str, style: str) -> str:
+    """One number text with exactly ``len(fraction)`` decimal places, in an awkward style."""
+    body = f"{whole}.{fraction}" if fraction else str(whole)
+    if style == "plus":
+        return "+" + body
+    if style == "zeros":
+        return "00" + body
+    if style == "bare" and fraction and whole == 0:
+        return "." + fraction
+    return body
+
+
+styles = st.sampled_from(["plain", "plain", "plus", "zeros", "bare"])
+
+
+@st.composite
+def fixed_columns(draw: st.DrawFn) -> list[list[str]]:
+    """Five columns (open, high, low, close, volume), each with its own number of decimal
+    places and awkward texts; the four prices of a row are one value (a valid bar), the
+    volume another that may be zero or tiny (``str`` writes those in exponent form)."""
+    count = draw(st.integers(1, 20))
+    price_places = draw(st.lists(st.integers(0, 12), min_size=4, max_size=4))
+    volume_places = draw(st.integers(0, 12))
+    shared = min(price_places)
+    columns: list[list[str]] = [[] for _ in range(5)]
+    for _ in range(count):
+        whole = draw(st.sampled_from([1, 7, 42_000, 10**8]))
+        digits = draw(st.text("0123456789", min_size=shared, max_size=shared))
+        for column, places in zip(columns[:4], price_places, strict=True):
+            padded = digits + "0" * (places - shared)
+            column.append(written(whole, padded, draw(styles)))
+        volume_whole = draw(st.sampled_from([0, 0, 3, 1_000]))
+        volume_digits = draw(st.text("0123456789", min_size=volume_places, max_size=volume_places))
+        columns[4].append(written(volume_whole, volume_digits, draw(styles)))
+    return columns
+
+
+def loaded_from(columns: list[list[str]], work: Path) -> BarSeries:
+    path = work / "bars.csv"
+    lines = [
+        f"{T0 + 60 * row},X,{','.join(column[row] for column in columns)}\n"
+        for row in range(len(columns[0]))
+    ]
+    path.write_text(HEADER + "".join(lines))
+    series = load_bars(path)["X"]
+    assert series.digest == sha256_of(expected_lines("X", lines))
+    assert series.digest == bars_digest("X", list(series))
+    return series
+
+
+def same_decimal(built: Decimal, text: str) -> bool:
+    return built.as_tuple() == Decimal(text).as_tuple() and str(built) == str(Decimal(text))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fixed_columns())
+def test_each_built_decimal_is_the_decimal_of_its_text(columns: list[list[str]]) -> None:
+    with tempfile.TemporaryDirectory() as work:
+        series = loaded_from(columns, Path(work))
+    for row, bar in enumerate(series):
+        values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+        for value, column in zip(values, columns, strict=True):
+            assert same_decimal(value, column[row]), (value, column[row])
+
+
+def test_uniform_places_are_scaled_integers_and_the_rest_distinct_texts(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        f"{T0},1.50,2.00,1.00,1.25,5\n"
+        f"{T0 + 60},1.25,2.50,1.00,2.00,1e3\n"
+        f"{T0 + 120},2.00,2.00,1.75,1.80,0.5\n"
+    )
+    series = load_bars(path)["BARS"]
+    source = series.source
+    assert isinstance(source, ColumnarBars)
+    kinds = [type(column) for column in source.columns]
+    assert kinds == [FixedPointColumn] * 4 + [TextColumn]
+    assert [str(bar.close) for bar in series] == ["1.25", "2.00", "1.80"]
+    assert [bar.volume for bar in series] == [Decimal(5), Decimal("1e3"), Decimal("0.5")]
+    assert str(series[1].volume) == "1E+3"
+
+
+def test_a_columnar_series_reads_like_a_tuple_and_pickles_as_columns(tmp_path: Path) -> None:
+    path = tmp_path / "bars.csv"
+    rows = "".join(
+        f"{T0 + 60 * i},{100 + i}.5,{102 + i}.5,{99 + i}.5,{101 + i}.5,1\n" for i in range(9000)
+    )
+    path.write_text("timestamp,open,high,low,close,volume\n" + rows)
+    series = load_bars(path)["BARS"]
+    bars = list(series)
+    assert len(series) == len(bars) == 9000 and bars[0].time_us == T0 * 10**6
+    assert series[-1] == bars[-1] and series[4096] == bars[4096]
+    assert series[10:20] == tuple(bars[10:20]) and type(series[10:20]) is tuple
+    assert series == tuple(bars) and series == BarSeries("BARS", bars)
+    assert np.array_equal(series.open_times(), [bar.time_us for bar in bars])
+    copy = pickle.loads(pickle.dumps(series))
+    assert isinstance(copy.source, ColumnarBars) and copy.digest == series.digest
+    assert list(copy) == bars
+    assert all(isinstance(bar, Bar) for bar in copy[:3])
+
+
+def test_texts_with_spaces_around_them_are_trimmed_as_before(tmp_path: Path) -> None:
+    """Columns are copied trimmed only when a text starts or ends with whitespace (or a
+    non-ASCII byte, such as a no-break space); either way the numbers are the same."""
+    path = tmp_path / "bars.csv"
+    path.write_text(
+        "timestamp,open,high,low,close,volume\n"
+        f"{T0}, 1.50,2.00\t,1.00,1.25,\u00a05\n"
+        f"{T0 + 60},1.25,2.50,1.00,2.00,7\n",
+        encoding="utf-8",
+    )
+    bars = list(load_bars(path)["BARS"])
+    assert [(str(bar.open), str(bar.high), str(bar.volume)) for bar in bars] == [
+        ("1.50", "2.00", "5"),
+        ("1.25", "2.50", "7"),
+    ]
+
+
+def test_an_open_equal_to_the_previous_close_is_that_close_across_chunks(tmp_path: Path) -> None:
+    """Bars are built 4,096 at a time and an open equal to the previous close reuses its
+    Decimal; every value is still the Decimal of its own text, on both sides of a chunk edge."""
+    closes = [f"{100 + (i * 37) % 50}.{i % 100:02d}" for i in range(9_000)]
+    opens = ["100.00", *[close if i % 7 else "150.00" for i, close in enumerate(closes[:-1])]]
+    lines = [
+        f"{T0 + 60 * i},{o},{max(o, c, key=Decimal)},{min(o, c, key=Decimal)},{c},1\n"
+        for i, (o, c) in enumerate(zip(opens, closes, strict=True))
+    ]
+    path = tmp_path / "bars.csv"
+    path.write_text("timestamp,open,high,low,close,volume\n" + "".join(lines))
+    bars = list(load_bars(path)["BARS"])
+    assert [bar.open.as_tuple() for bar in bars] == [Decimal(o).as_tuple() for o in opens]
+    assert [bar.close.as_tuple() for bar in bars] == [Decimal(c).as_tuple() for c in closes]
+    assert bars[4_098].open is bars[4_097].close  # shared within a chunk, equal across one
