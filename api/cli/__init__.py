@@ -13,6 +13,7 @@ from api.cli import (
     catalogs,
     ctl,
     demo,
+    grafana,
     projections,
     report,
     store,
@@ -34,6 +35,7 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ctl.app, name="ctl")
 app.add_typer(report.app, name="report")
+app.add_typer(grafana.app, name="grafana")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)
