@@ -1,6 +1,7 @@
 """A real Prometheus scrapes a running paper session and a projection runner following the
 same log (both real `lh` processes with --metrics-port), and the metrics come back through
-Prometheus's HTTP API: what the deployed stack's dashboards and alerts read."""
+Prometheus's HTTP API: what the deployed stack's dashboards and alerts read. The session logs
+JSON lines carrying its run id and correlation id."""
 
 from __future__ import annotations
 
@@ -76,6 +77,18 @@ def _query(port: int, expression: str) -> list[dict[str, object]]:
     return result
 
 
+def _wait_ready(port: int, timeout: float = 60.0) -> None:
+    """Prometheus answers 503 until its storage is open."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5):
+                return
+        except OSError:  # refused, or HTTPError 503 while starting
+            time.sleep(0.3)
+    raise AssertionError(f"Prometheus on port {port} never became ready")
+
+
 def _value(port: int, expression: str, timeout: float = 60.0) -> float:
     """The first sample of ``expression`` once Prometheus has one."""
     deadline = time.monotonic() + timeout
@@ -104,6 +117,7 @@ def test_prometheus_reads_session_and_projection_metrics(
             log,
             *("paper", "--data", str(data), "--strategy", "sma_cross", "--symbol", "BTCUSDT"),
             *("--speed", "600", "--run-id", "obs-paper", "--metrics-port", str(session_port)),
+            "--log-json",
         )
     )
     wait_for_port(session_port, 60)
@@ -137,6 +151,7 @@ def test_prometheus_reads_session_and_projection_metrics(
             )
         )
     wait_for_port(prometheus_port, 30)
+    _wait_ready(prometheus_port)
 
     appended = _value(prometheus_port, 'lh_events_appended_total{job="lh-session"} > 0')
     assert appended > 0, log.read_text()
@@ -148,3 +163,7 @@ def test_prometheus_reads_session_and_projection_metrics(
     assert _value(prometheus_port, 'process_resident_memory_bytes{job="lh-projections"}') > 0
     jobs = {str(sample["metric"]) for sample in _query(prometheus_port, "up == 1")}
     assert len(jobs) == 2 and all("lh-" in job for job in jobs), jobs
+    logged = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    session = [line for line in logged if line.get("run_id") == "obs-paper"]
+    assert session and session[0]["event"] == "paper session starting: strategy sma_cross"
+    assert len(session[0]["correlation_id"]) == 32
