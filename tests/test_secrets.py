@@ -86,6 +86,7 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "ctl status": ["--run", "latest"],
         "demo": [],
         "archive trim": [],
+        "grafana provision": ["--url", "http://127.0.0.1:9", "--token-env", "LH_TEST_NO_TOKEN"],
     }
 
 
