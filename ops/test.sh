@@ -11,6 +11,12 @@ if command -v apt-get >/dev/null && ! ldconfig -p | grep -q 'libpango-1.0.so'; t
         libharfbuzz-subset0 fonts-dejavu-core
 fi
 
+# Alert rules and the metrics integration test need Debian's Prometheus (prometheus, promtool).
+if command -v apt-get >/dev/null && ! command -v promtool >/dev/null; then
+    SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
+    $SUDO apt-get install -y --no-install-recommends prometheus
+fi
+
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'

@@ -21,25 +21,15 @@ from decimal import InvalidOperation
 from types import FrameType
 from typing import NoReturn
 
-from prometheus_client import Gauge
-
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.store import EventStore
+from infra.observability.projection_lag import PROJECTIONS
 from projections.base import Projection
 from projections.chaincheck import ChainCheck
 from projections.failures import Failure, FailureRecords
 from projections.pages import DecodedTail, SharedPages
 
 log = logging.getLogger(__name__)
-
-LAG = Gauge(
-    "lh_projection_lag_events",
-    "Events in the log not yet applied (head - checkpoint)",
-    ["projection"],
-)
-CHECKPOINT = Gauge(
-    "lh_projection_checkpoint", "Last global position applied by the projection", ["projection"]
-)
 
 Progress = Callable[[str, int, int], None]  # (projection, checkpoint, target)
 Applied = Callable[[str, int], None]  # (projection, new checkpoint)
@@ -317,8 +307,7 @@ class ProjectionRunner:
 
 
 def _publish(name: str, checkpoint: int, head: int) -> None:
-    CHECKPOINT.labels(projection=name).set(checkpoint)
-    LAG.labels(projection=name).set(max(0, head - checkpoint))
+    PROJECTIONS.publish(name, checkpoint, head)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

@@ -96,6 +96,7 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "keys venue list": [],
         "keys venue rotate": ["sweep", *_VENUE_ENV],
         "keys venue remove": ["sweep"],
+        "grafana provision": ["--url", "http://127.0.0.1:9", "--token-env", "LH_TEST_NO_TOKEN"],
     }
 
 

@@ -8,6 +8,7 @@ Operators steer a running session with ``lh ctl`` through the run's control stre
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 
@@ -27,6 +28,10 @@ from domain.events.types import RunMode
 from domain.market import Bar
 from infra.eventstore.sink import StoreSink
 from infra.eventstore.store import EventStore, wall_clock_us
+from infra.observability.logging import session_context
+from infra.observability.session import SessionMetrics
+
+log = logging.getLogger(__name__)
 
 CONTROL_POLL_SECONDS = 0.2
 """The longest a paced wait goes without reading the control stream: a request is taken
@@ -85,18 +90,28 @@ def run_paper(
     ``LeaseHeldError`` (nothing done) while another process runs it (see ``lease``).
     """
     prepared = prepare_run(config, RunMode.PAPER)
-    return run_recorded(
-        prepared,
-        store,
-        clock=clock or WallClock(),
-        flushing=Flushing(1),
-        open_sink=lambda lease: StoreSink(store, guard=lease.check),
-        drive=lambda session: _drive(
-            session, prepared, store=store, speed=speed, feed=feed, progress=progress
-        ),
-        reconcile=True,
-        venues=venues,
-    )
+    run_id = prepared.spec.run_id
+    observer = SessionMetrics(run_id)
+    store.append_observers.append(observer)
+    try:
+        with session_context(run_id):
+            log.info("paper session starting: strategy %s", prepared.spec.strategy)
+            result = run_recorded(
+                prepared,
+                store,
+                clock=clock or WallClock(),
+                flushing=Flushing(1),
+                open_sink=lambda lease: StoreSink(store, guard=lease.check),
+                drive=lambda session: _drive(
+                    session, prepared, store=store, speed=speed, feed=feed, progress=progress
+                ),
+                reconcile=True,
+                venues=venues,
+            )
+            log.info("paper session done: final equity %s", result.final_equity)
+            return result
+    finally:
+        store.append_observers.remove(observer)
 
 
 def _drive(

@@ -15,6 +15,7 @@ from api.cli import (
     ctl,
     demo,
     exchange,
+    grafana,
     keys,
     keys_venue,
     projections,
@@ -42,6 +43,7 @@ app.add_typer(report.app, name="report")
 keys.app.add_typer(keys_venue.app, name="venue")
 app.add_typer(keys.app, name="keys")
 app.add_typer(exchange.app, name="exchange")
+app.add_typer(grafana.app, name="grafana")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)

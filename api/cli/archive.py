@@ -8,6 +8,10 @@ hold the archives of several logs.
 from __future__ import annotations
 
 import json
+import logging
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -25,6 +29,7 @@ from api.cli.common import (
     fail,
     progress_bar,
 )
+from api.cli.observability import LOG_JSON, METRICS_PORT, observe_process
 from infra.archive import (
     DEFAULT_SEGMENT_SIZE,
     Archive,
@@ -38,7 +43,10 @@ from infra.archive import (
 )
 from infra.archive.history import HistoryReport
 from infra.archive.retention import retention_note
+from infra.observability import metrics
 from infra.secrets import redact_url
+
+log = logging.getLogger(__name__)
 
 app = typer.Typer(
     help="Durable log: sealed, hash-chained segments in the object store.", no_args_is_help=True
@@ -69,15 +77,43 @@ def _archive_errors() -> Iterator[None]:
 
 @app.command("seal")
 def seal_command(
+    *,
     segment_size: int = typer.Option(DEFAULT_SEGMENT_SIZE, min=1, help="Events per segment."),
     final: bool = typer.Option(
         False, "--final", help="Also seal the short tail; later seals start right after it."
     ),
     archive_id: str | None = ArchiveId,
+    every: float = typer.Option(
+        0,
+        "--every",
+        min=0,
+        help="Seal again every this many seconds until stopped (SIGTERM/Ctrl-C); "
+        "a failed pass is logged and retried. 0: seal once.",
+    ),
+    metrics_port: int = METRICS_PORT,
+    log_json: bool = LOG_JSON,
 ) -> None:
     """Seal every full segment of unsealed events (resumable, idempotent)."""
     app = app_or_exit()
     archive = _archive(app, archive_id)
+    observe_process(app, metrics_port=metrics_port, log_json=log_json)
+    if not every:
+        _seal_once(app, archive, segment_size=segment_size, final=final)
+        return
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    while not stopping.is_set():
+        try:
+            _seal_once(app, archive, segment_size=segment_size, final=final)
+        except Exception as error:  # a store or object store outage: the next pass resumes
+            metrics.ARCHIVE_SEAL_FAILURES.inc()
+            log.error("seal pass failed (%s); retrying in %.0f s", error or "see above", every)
+        stopping.wait(every)
+
+
+def _seal_once(app: App, archive: Archive, *, segment_size: int, final: bool) -> None:
+    """One seal pass and its report; ``typer.Exit`` (after one line) when it cannot seal."""
     with (
         event_store(app) as store,
         _archive_errors(),
@@ -94,6 +130,11 @@ def seal_command(
             on_progress=lambda count: progress.advance(task, count),
             retain_until=app.settings.retention.until("segments", datetime.now(UTC)),
         )
+    metrics.ARCHIVE_SEALED_TO.set(report.sealed_to)
+    metrics.ARCHIVE_LAST_SEAL.set(time.time())
+    log.info(
+        "sealed %s events; sealed to %s of head %s", report.events, report.sealed_to, report.head
+    )
     table = Table("segment", "positions", "events", "bytes", "chain hash", "how")
     table.columns[4].overflow = "fold"
     for how, entries in (("written", report.written), ("adopted", report.adopted)):

@@ -23,7 +23,9 @@ from rich.text import Text
 from api.application.bootstrap import App
 from api.cli.common import app_or_exit, console, event_store, fail, known_failure
 from api.cli.failures import describe_failure
+from api.cli.observability import LOG_JSON, METRICS_PORT, observe_process
 from infra.eventstore.store import EventStore
+from infra.observability.projection_lag import PROJECTIONS
 from projections.base import Projection
 from projections.clickhouse.client import ClickHouseUnavailableError
 from projections.rebuild import drop_for_rebuild
@@ -173,9 +175,8 @@ def run(
     follow: bool = typer.Option(False, "--follow", help="Keep applying live appends."),
     only: list[str] | None = ONLY,
     batch_size: int = BATCH,
-    metrics_port: int = typer.Option(
-        0, "--metrics-port", help="Serve Prometheus metrics (lag) on this port; 0: off."
-    ),
+    metrics_port: int = METRICS_PORT,
+    log_json: bool = LOG_JSON,
 ) -> None:
     """Catch every read model up to the head of the log (then follow it with --follow)."""
     app = app_or_exit()
@@ -183,10 +184,8 @@ def run(
         records = app.failure_records()
         runner = ProjectionRunner(store, projections, batch_size=batch_size, failures=records)
         runner.install_signal_handlers()
-        if metrics_port:
-            from prometheus_client import start_http_server
-
-            start_http_server(metrics_port)
+        PROJECTIONS.follow_head(store.head)
+        observe_process(app, metrics_port=metrics_port, log_json=log_json)
         try:
             target = _catch_up(runner)
             if runner.stopping:

@@ -39,6 +39,7 @@ from api.cli.common import (
     fail,
     known_failure,
 )
+from api.cli.observability import LOG_JSON, METRICS_PORT, observe_process
 from domain.engine.engine import parse_interval
 from domain.events.envelope import from_microseconds
 from domain.events.types import RunMode
@@ -180,12 +181,15 @@ def paper(
     allow_gaps: bool = AllowGapsOption,
     periods_per_year: int | None = PeriodsOption,
     as_json: bool = JsonOption,
+    metrics_port: int = METRICS_PORT,
+    log_json: bool = LOG_JSON,
 ) -> None:
     """Paper-trade a strategy on the wall clock, replaying a bar file; resumes after a crash.
     Steer a running session from another shell with `lh ctl`."""
     if speed < 0:
         raise fail(f"--speed must be >= 0, got {speed}", BAD_INPUT)
     app = app_or_exit()
+    observe_process(app, metrics_port=metrics_port, log_json=log_json)
     config = _config(
         app.settings,
         data=data,

@@ -1,5 +1,5 @@
 """``create_app(app) -> FastAPI``: the REST API under ``/api/v1`` and the WebSocket streams
-under ``/ws`` (``api.http.streams``) over one ``App``.
+under ``/ws`` (``api.http.streams``) over one ``App``; Prometheus metrics at ``/metrics``.
 
 Every route requires a role (``api.http.auth``); reads go through the read side
 (``projections.queries``) and the log, commands through ``api.application``. CORS is off
@@ -24,6 +24,7 @@ from api.http.ratelimit import RateLimiter
 from api.http.routes import audit, backtest, keys, risk, strategies, system, trading
 from api.http.security import Role
 from api.http.streams import stream_router
+from infra.observability.exposition import metrics_app
 
 PREFIX = "/api/v1"
 ROUTERS = (system, strategies, trading, backtest, risk, audit, keys)
@@ -64,6 +65,7 @@ def create_app(
     api.include_router(
         stream_router(lambda: app.event_store(read_only=True), context.keys.authenticate)
     )
+    api.mount("/metrics", metrics_app())
     if cors_origins:
         api.add_middleware(
             CORSMiddleware,

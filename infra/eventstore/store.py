@@ -25,8 +25,10 @@ from infra.eventstore.errors import (
     PositionTrimmedError,
     StreamVersionConflictError,
 )
+from infra.observability.metrics import APPEND_SECONDS, EVENTS_APPENDED
 
 Clock = Callable[[], int]
+AppendObserver = Callable[[Sequence[NewEvent]], None]
 
 
 def wall_clock_us() -> int:
@@ -81,6 +83,9 @@ class EventStore:
         self.sealed = sealed
         self._clock = clock
         self._identity: str | None = None
+        self.append_observers: list[AppendObserver] = []
+        """Called with each batch ``append`` recorded (not with duplicates), after it was
+        recorded: a running session's metrics read its events here."""
 
     @property
     def reopenable(self) -> bool:
@@ -114,12 +119,17 @@ class EventStore:
 
         Raises ``StreamVersionConflictError`` when a stream version is taken by another event.
         """
-        return self.append_serialized([serialize(event) for event in events])
+        result = self.append_serialized([serialize(event) for event in events])
+        if not result.duplicate:
+            for observer in self.append_observers:
+                observer(events)
+        return result
 
     def append_serialized(self, events: Sequence[SerializedEvent]) -> AppendResult:
         """``append`` for events whose payloads are already bytes (a writer process's input)."""
         if not events:
             return AppendResult(())
+        started = time.perf_counter()
         recorded_time = self._clock()
         stored = [stored_form(event, recorded_time) for event in events]
         try:
@@ -133,6 +143,8 @@ class EventStore:
                 events[0],
             )
             raise StreamVersionConflictError(conflict.stream_id, conflict.stream_version) from None
+        APPEND_SECONDS.observe(time.perf_counter() - started)
+        EVENTS_APPENDED.inc(len(stored))
         return AppendResult(tuple(positions or ()))
 
     def _recorded_event_id(self, stream_id: str, version: int) -> str | None:
