@@ -1,0 +1,421 @@
+"""Live trading: one strategy on one venue account, nothing lost, nothing sent twice.
+
+``run_live`` is the run lifecycle of ``runloop`` with live parts:
+
+- gates before anything is recorded: a store that persists every acknowledged event (the
+  AOF check; SQLite commits each append) and risk limits set for the account
+  (``REQUIRED_LIMITS``, the deployment gate);
+- connect (``live_connection``: back-off, clock drift, ``VenueConnectionChanged``), then
+  build the engine: a new run starts on the first closed bar; a run the log holds is rebuilt
+  from its log (``recovery.resume_live_engine``) and reconciled with the venue
+  (``recovery.reconcile_live``) before the first order can go;
+- the venue is wrapped in ``GuardedVenue``: the journal is flushed before every send, the
+  circuit breaker stops orders and moves trading to its ``open_state`` (HALTED by default)
+  while the venue fails, and restores ACTIVE once it answers again;
+- the driver feeds closed bars from the ``LiveFeed`` and takes ``lh ctl`` requests after
+  each; ``max_bars`` ends the session cleanly (working orders canceled, run stopped).
+
+The same command after a crash resumes the run: its id is derived from the settings. A run
+that ended cleanly is not resumed; the next session gets the next id (``<id>.2``, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from api.application.control import SessionControl
+from api.application.live_connection import ConnectionManager
+from api.application.live_venue import GuardedVenue
+from api.application.paper import WallClock
+from api.application.recorded_run import RecordedRun, read_run
+from api.application.recovery import (
+    FILL_LOOKBACK_US,
+    LiveReplay,
+    reconcile_live,
+    resume_live_engine,
+)
+from api.application.runloop import Flushing, RecordingSink, Session, run_recorded
+from api.application.runs import BacktestConfig, BacktestResult, PreparedRun, RunConfigError
+from api.application.strategies import resolve_strategy, source_hash
+from domain import ids
+from domain.engine.engine import RunSpec, TradingEngine, parse_interval
+from domain.engine.live_ports import LiveVenue
+from domain.engine.ports import EventSink, LiveFeed
+from domain.events.catalog import StrategyRunStarted, TradingStateChanged, VenueConnectionChanged
+from domain.events.streams import run_stream
+from domain.events.types import RunMode, TradingState
+from domain.live.backoff import Backoff
+from domain.live.breaker import BreakerState, CircuitBreaker, Transition
+from domain.live.replay import VenueSwitch
+from domain.market import Bar
+from domain.risk import RiskEngine, RiskLimits
+from domain.strategy import Strategy, StrategyError
+from infra.eventstore.durability import require_durable
+from infra.eventstore.sink import StoreSink
+from infra.eventstore.store import EventStore, wall_clock_us
+
+REQUIRED_LIMITS = ("max_order_notional", "max_position", "max_daily_loss")
+"""The limits an operator must set for a live account (``[risk]`` or ``--limit``): the
+defaults are sized for backtests, not for real money."""
+BREAKER = "circuit-breaker"
+MAX_BARS = "max bars reached"
+FEED_ENDED = "feed ended"
+
+
+class DeploymentGateError(RunConfigError):
+    """Live trading refused before anything was recorded (limits not set)."""
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    failure_threshold: int = 5
+    timeout_budget_seconds: float = 30.0
+    open_seconds: float = 30.0
+    open_state: TradingState = TradingState.HALTED
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What defines a live run (its id is derived from all but ``max_bars``)."""
+
+    venue: str
+    key: str
+    symbols: tuple[str, ...]
+    timeframe: str
+    strategy: str
+    params: dict[str, str]
+    risk_limits: RiskLimits
+    limits_set: frozenset[str]
+    """The limits the operator set explicitly (the deployment gate reads it)."""
+    account: str | None = None
+    run_id: str | None = None
+    max_bars: int | None = None
+    fee_rate: Decimal = Decimal("0.001")
+    breaker: BreakerSettings = field(default_factory=BreakerSettings)
+    max_drift_ms: float = 1_000.0
+    valuation_interval: str = "1h"
+
+    @property
+    def account_name(self) -> str:
+        return self.account or f"{self.venue}:{self.key}"
+
+
+@dataclass
+class LiveParts:
+    """What a live run talks to, and the clocks it waits with (tests inject their own)."""
+
+    venue: LiveVenue
+    feed: LiveFeed
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    backoff: Backoff = field(default_factory=Backoff)
+    client_order_id: Callable[[str], str] = str
+
+
+def check_deployment(config: LiveConfig, store: EventStore) -> None:
+    """The gates: a store that keeps every acknowledged event, limits set for the account."""
+    if urlsplit(store.url).scheme == "redis":
+        require_durable(store.url)
+    missing = [name for name in REQUIRED_LIMITS if name not in config.limits_set]
+    if missing:
+        raise DeploymentGateError(
+            f"live trading on account {config.account_name} needs risk limits set: "
+            f"{', '.join(missing)} not set; set them in the [risk] table of the config file "
+            "or with --limit NAME=VALUE"
+        )
+    if config.max_bars is not None and config.max_bars < 1:
+        raise RunConfigError(f"--max-bars must be at least 1, got {config.max_bars}")
+    try:
+        parse_interval(config.timeframe)
+    except ValueError as error:
+        raise RunConfigError(f"timeframe: {error}") from None
+
+
+def run_live(config: LiveConfig, store: EventStore, parts: LiveParts) -> BacktestResult:
+    """Trade ``config`` on ``parts.venue`` until the feed ends, ``max_bars`` or Ctrl-C."""
+    check_deployment(config, store)
+    strategy = _strategy(config)
+    code = source_hash(type(strategy))
+    digest = _config_hash(config, code)
+    run_id = config.run_id or _next_run_id(store, ids.run_id(RunMode.LIVE, digest))
+    session = _LiveSession(config, store, parts, strategy)
+    session.connection.connect()
+    recorded_cash = _recorded_cash(store, run_id)
+    cash = session.quote_balance() if recorded_cash is None else recorded_cash
+    session.prepare(run_id, digest=digest, code=code, cash=cash)
+    return run_recorded(
+        session.prepared,
+        store,
+        clock=session.clock,
+        flushing=Flushing(1),
+        open_sink=lambda lease: StoreSink(store, guard=lease.check),
+        drive=session.drive,
+        resume=session.resume,
+    )
+
+
+class _LiveSession:
+    """The parts of one live session that ``run_recorded`` calls back."""
+
+    def __init__(
+        self, config: LiveConfig, store: EventStore, parts: LiveParts, strategy: Strategy
+    ) -> None:
+        self.config, self.store, self.parts = config, store, parts
+        self.strategy = strategy
+        self.clock = WallClock()
+        self.engine: TradingEngine | None = None
+        self.early: list[VenueConnectionChanged] = []
+        self.connection = ConnectionManager(
+            parts.venue,
+            self._record_connection,
+            backoff=parts.backoff,
+            max_drift_ms=config.max_drift_ms,
+            sleep=parts.sleep,
+        )
+        settings = config.breaker
+        self.breaker = CircuitBreaker(
+            failure_threshold=settings.failure_threshold,
+            timeout_budget_seconds=settings.timeout_budget_seconds,
+            open_seconds=settings.open_seconds,
+            monotonic=parts.monotonic,
+        )
+        self.guarded = GuardedVenue(
+            parts.venue,
+            self.breaker,
+            symbols=config.symbols,
+            on_transition=self._on_transition,
+            client_order_id=parts.client_order_id,
+            monotonic=parts.monotonic,
+        )
+        self.switch = VenueSwitch(self.guarded)
+        self.halted_by_breaker = False
+        self.feed: Iterator[Sequence[Bar]] = iter(parts.feed)
+        self.first: tuple[Bar, ...] | None = None
+        self.done_us = -1
+        self.groups: list[tuple[Bar, ...]] = []
+
+    def prepare(self, run_id: str, *, digest: str, code: str, cash: Decimal) -> None:
+        """The run's spec (``cash``: the recorded one, or the venue's quote balance now)."""
+        config, strategy = self.config, self.strategy
+        self.spec = RunSpec(
+            run_id=run_id,
+            strategy=type(strategy).strategy_name(),
+            params={name: str(value) for name, value in sorted(strategy.params.items())},
+            symbols=sorted(config.symbols),
+            mode=RunMode.LIVE,
+            account=config.account_name,
+            initial_cash=cash,
+            config_hash=digest,
+            interval=config.timeframe,
+            interval_us=parse_interval(config.timeframe),
+            record_bars=True,
+            valuation_interval_us=parse_interval(config.valuation_interval),
+            strategy_hash=code,
+        )
+        self.prepared = PreparedRun(
+            BacktestConfig(
+                bars={},
+                strategy=config.strategy,
+                params=config.params,
+                account=config.account_name,
+                risk_limits=config.risk_limits,
+                run_id=run_id,
+            ),
+            strategy,
+            self.groups,
+            self.spec,
+        )
+
+    # --- building the engine ---------------------------------------------------------------
+
+    def resume(self, sink: RecordingSink) -> tuple[TradingEngine, RecordedRun | None]:
+        """Rebuild or start the engine, reconcile; then it may trade (connected already)."""
+        spec = self.spec
+        replay = resume_live_engine(
+            self._build,
+            self.switch,
+            self.store,
+            spec.run_id,
+            sink,
+            config_hash=spec.config_hash,
+            strategy_hash=spec.strategy_hash,
+        )
+        if replay is None:
+            first = next(self.feed, None)
+            if not first:
+                raise RunConfigError("the market-data feed ended before its first bar")
+            self.first = tuple(first)
+            engine = self._build(sink)
+            engine.start(self.first[0].time_us)
+            fill_ids: set[str] = set()
+            adjustments: dict[str, Decimal] = {}
+            since_us = wall_clock_us() - FILL_LOOKBACK_US
+            recorded = None
+        else:
+            engine, recorded = replay.engine, replay.recorded
+            self.groups.extend(replay.groups)
+            if replay.groups:
+                self.done_us = replay.groups[-1][0].time_us
+            fill_ids, adjustments = replay.fill_ids, replay.adjustments
+            since_us = replay.last_fill_us - FILL_LOOKBACK_US
+            self.halted_by_breaker = _last_state_change_by_breaker(engine, replay)
+        self.switch.current = self.guarded
+        self.guarded.seen_fills = set(fill_ids)
+        self.guarded.before_send = engine.journal.flush
+        self.engine = engine
+        for fact in self.early:
+            engine.record_fact(fact)
+        self.early.clear()
+        reconcile_live(
+            engine,
+            self.parts.venue,
+            symbols=self.config.symbols,
+            client_order_id=self.parts.client_order_id,
+            fill_ids=fill_ids,
+            since_us=since_us,
+            adjustments=adjustments,
+        )
+        if self.halted_by_breaker:
+            self._restore_trading("the venue answers again after a restart")
+        return engine, recorded
+
+    def _build(self, sink: EventSink) -> TradingEngine:
+        config = self.config
+        risk = RiskEngine(config.account_name, config.risk_limits, fee_rate=config.fee_rate)
+        return TradingEngine(
+            self.spec,
+            self.strategy,
+            venue=self.switch,
+            risk=risk,
+            sink=sink,
+            clock=self.clock,
+            flush_every=1,
+        )
+
+    def quote_balance(self) -> Decimal:
+        """A new run's cash: the venue's balance in the symbols' quote currency."""
+        quotes = {symbol.partition("/")[2] for symbol in self.config.symbols}
+        return sum(
+            (b.total for b in self.parts.venue.balances() if b.currency in quotes), Decimal(0)
+        )
+
+    # --- trading ---------------------------------------------------------------------------
+
+    def drive(self, session: Session) -> str:
+        engine = session.engine
+        control = SessionControl(self.store, self.spec.run_id, session.applied)
+        control.apply_pending(engine)
+        processed = 0
+        groups: Iterator[Sequence[Bar]] = self.feed
+        if self.first is not None:
+            groups = _chain(self.first, self.feed)
+        try:
+            for group in groups:
+                session.beat()
+                bars = tuple(group)
+                if not bars or bars[0].time_us <= self.done_us:
+                    continue  # a bar time the log already holds
+                engine.process(bars)
+                self.groups.append(bars)
+                self.done_us = bars[0].time_us
+                control.apply_pending(engine)
+                processed += 1
+                if self.config.max_bars is not None and processed >= self.config.max_bars:
+                    return MAX_BARS
+        except KeyboardInterrupt:
+            return "operator stop"
+        return FEED_ENDED
+
+    # --- the breaker and the connection ----------------------------------------------------
+
+    def _record_connection(self, fact: VenueConnectionChanged) -> None:
+        if self.engine is None:
+            self.early.append(fact)  # connected before the engine exists: recorded first
+        else:
+            self.engine.record_fact(fact)
+
+    def _on_transition(self, transition: Transition) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        if transition.new is BreakerState.OPEN:
+            self.connection.lost(f"circuit breaker open: {transition.reason}")
+            state = self.config.breaker.open_state
+            if engine.risk.state is TradingState.ACTIVE and state is not TradingState.ACTIVE:
+                engine.set_trading_state(state, operator=BREAKER, reason=transition.reason)
+                self.halted_by_breaker = True
+        elif transition.new is BreakerState.CLOSED:
+            self.connection.restored(f"circuit breaker closed: {transition.reason}")
+            if self.halted_by_breaker:
+                self._restore_trading(transition.reason)
+
+    def _restore_trading(self, reason: str) -> None:
+        engine = self.engine
+        assert engine is not None
+        self.halted_by_breaker = False
+        if engine.risk.state is not TradingState.ACTIVE:
+            engine.set_trading_state(TradingState.ACTIVE, operator=BREAKER, reason=reason)
+
+
+def _chain(first: Sequence[Bar], rest: Iterator[Sequence[Bar]]) -> Iterator[Sequence[Bar]]:
+    yield first
+    yield from rest
+
+
+def _strategy(config: LiveConfig) -> Strategy:
+    try:
+        return resolve_strategy(config.strategy)(config.params)
+    except StrategyError as error:
+        raise RunConfigError(str(error)) from None
+
+
+def _config_hash(config: LiveConfig, strategy_hash: str) -> str:
+    """SHA-256 of what makes the run: venue, key, symbols, timeframe, strategy and its
+    source, parameters, account, limits, costs, breaker and valuation settings."""
+    settings = {
+        "mode": RunMode.LIVE.value,
+        "venue": config.venue,
+        "key": config.key,
+        "symbols": sorted(config.symbols),
+        "timeframe": config.timeframe,
+        "strategy": config.strategy,
+        "params": dict(sorted(config.params.items())),
+        "account": config.account_name,
+        "risk_limits": config.risk_limits.model_dump(mode="json"),
+        "fee_rate": str(config.fee_rate),
+        "breaker_open_state": config.breaker.open_state.value,
+        "valuation_interval": config.valuation_interval,
+        "strategy_hash": strategy_hash,
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+
+def _next_run_id(store: EventStore, base: str) -> str:
+    """``base``, or the first ``base.N`` whose run has not ended (a crashed run resumes)."""
+    number, run_id = 1, base
+    while (recorded := read_run(store, run_id)) is not None and recorded.stopped:
+        number += 1
+        run_id = f"{base}.{number}"
+    return run_id
+
+
+def _recorded_cash(store: EventStore, run_id: str) -> Decimal | None:
+    events = store.read_stream(run_stream(run_id))
+    started = events[0].payload if events else None
+    return started.initial_cash if isinstance(started, StrategyRunStarted) else None
+
+
+def _last_state_change_by_breaker(engine: TradingEngine, replay: LiveReplay) -> bool:
+    """Whether trading is not ACTIVE because the breaker moved it (restored after a restart)."""
+    changes = [c for _, c in replay.recorded.commands if isinstance(c, TradingStateChanged)]
+    return (
+        engine.risk.state is not TradingState.ACTIVE
+        and bool(changes)
+        and changes[-1].operator == BREAKER
+    )

@@ -1,0 +1,30 @@
+"""A live session against the fake exchange: trades, ends cleanly, resumes after a stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from domain.events.catalog import (
+    BalanceAdjusted,
+    FillRecorded,
+    ReconciliationCompleted,
+    StrategyRunStopped,
+    VenueConnectionChanged,
+)
+from infra.eventstore.factory import open_event_store
+from tests.live.support import check_agreement, exchange_at, groups, log_of, session
+
+
+def test_a_session_trades_and_the_log_agrees_with_the_exchange(tmp_path: Path) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
+    exchange = exchange_at()
+    result = session(store, exchange, groups(120), max_bars=100)
+    events = log_of(store, result.run_id)
+    types = [type(e.payload) for e in events]
+    assert types.count(VenueConnectionChanged) == 1
+    assert types.count(ReconciliationCompleted) == 1
+    assert FillRecorded in types
+    assert isinstance(events[-1].payload, StrategyRunStopped)
+    assert events[-1].payload.reason == "max bars reached"
+    assert BalanceAdjusted not in types
+    check_agreement(store, result.run_id, exchange)
