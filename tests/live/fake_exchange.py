@@ -80,6 +80,7 @@ class FakeExchange:
     outbox: list[VenueReport] = field(default_factory=list)
     submits_received: list[str] = field(default_factory=list)
     calls: int = 0
+    last_tick_us: int = -1
 
     def __post_init__(self) -> None:
         self.balances_held.setdefault(self.quote, self.cash)
@@ -89,7 +90,11 @@ class FakeExchange:
     # --- the exchange's market ---------------------------------------------------------------
 
     def tick(self, bar: Bar) -> None:
-        """A bar traded: resting limit orders it crosses fill at their limit."""
+        """A bar traded: resting limit orders it crosses fill at their limit (a bar it has
+        seen already, replayed by a restarted session's feed, changes nothing)."""
+        if bar.time_us <= self.last_tick_us:
+            return
+        self.last_tick_us = bar.time_us
         self.prices[bar.symbol] = bar.close
         for order in list(self.orders.values()):
             if order.state is not VenueOrderState.OPEN or order.symbol != bar.symbol:
@@ -237,6 +242,7 @@ class FakeExchange:
             "prices": {s: str(v) for s, v in self.prices.items()},
             "outbox": [_fill_json(self._fill_of(r)) for r in self.outbox if isinstance(r, Filled)],
             "submits": self.submits_received,
+            "last_tick_us": self.last_tick_us,
             "faults": self.faults.__dict__,
         }
         temporary = self.path.with_suffix(".tmp")
@@ -254,6 +260,7 @@ class FakeExchange:
         self.balances_held = {c: Decimal(v) for c, v in state["balances"].items()}
         self.prices = {s: Decimal(v) for s, v in state["prices"].items()}
         self.submits_received = list(state["submits"])
+        self.last_tick_us = state["last_tick_us"]
         self.faults = Faults(**state["faults"])
         self.outbox = []
         for data in state["outbox"]:

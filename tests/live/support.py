@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -46,11 +47,17 @@ def session(
     store: EventStore,
     exchange: FakeExchange,
     bars: Sequence[tuple[Bar, ...]],
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
     **changes: object,
 ) -> BacktestResult:
     """One live session over ``bars`` (no waiting: back-off sleeps are skipped)."""
     parts = LiveParts(
-        exchange, TickingFeed(exchange, bars), sleep=lambda _: None, backoff=Backoff(0.01, 0.01)
+        exchange,
+        TickingFeed(exchange, bars),
+        sleep=lambda _: None,
+        monotonic=monotonic,
+        backoff=Backoff(0.01, 0.01),
     )
     return run_live(live_config(**changes), store, parts)
 

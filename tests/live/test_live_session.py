@@ -28,3 +28,36 @@ def test_a_session_trades_and_the_log_agrees_with_the_exchange(tmp_path: Path) -
     assert events[-1].payload.reason == "max bars reached"
     assert BalanceAdjusted not in types
     check_agreement(store, result.run_id, exchange)
+
+
+class _Crash(BaseException):
+    """The process dies here (nothing after it runs, no cleanup recorded)."""
+
+
+def _crashing(bars: list, after: int) -> list:  # type: ignore[type-arg]
+    """``bars`` whose iteration dies after ``after`` groups."""
+
+    class Crashing(list):  # type: ignore[type-arg]
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for index, group in enumerate(list.__iter__(self)):
+                if index == after:
+                    raise _Crash
+                yield group
+
+    return Crashing(bars)
+
+
+def test_a_crashed_session_resumes_from_its_log_and_reconciles(tmp_path: Path) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
+    exchange = exchange_at()
+    bars = groups(120)
+    try:
+        session(store, exchange, _crashing(bars, 60))
+    except _Crash:
+        pass
+    result = session(store, exchange, bars, max_bars=40)
+    events = log_of(store, result.run_id)
+    types = [type(e.payload) for e in events]
+    assert types.count(ReconciliationCompleted) == 2
+    assert isinstance(events[-1].payload, StrategyRunStopped)
+    check_agreement(store, result.run_id, exchange)
