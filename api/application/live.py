@@ -116,6 +116,8 @@ class LiveParts:
     monotonic: Callable[[], float] = time.monotonic
     backoff: Backoff = field(default_factory=Backoff)
     client_order_id: Callable[[str], str] = str
+    on_ready: Callable[[str], None] = lambda run_id: None
+    """Called with the run id once the session is reconciled and may trade."""
 
 
 def check_deployment(config: LiveConfig, store: EventStore) -> None:
@@ -283,6 +285,7 @@ class _LiveSession:
         )
         if self.halted_by_breaker:
             self._restore_trading("the venue answers again after a restart")
+        self.parts.on_ready(spec.run_id)
         return engine, recorded
 
     def _build(self, sink: EventSink) -> TradingEngine:

@@ -89,10 +89,11 @@ def run_recorded(
 ) -> BacktestResult:
     """Run ``prepared`` into ``store`` under its lease, resuming what the log holds of it.
 
-    ``reconcile``: record ``ReconciliationCompleted`` when resuming (a session with a venue
-    to compare with). ``resume``: how the engine is built or resumed (default: a
-    deterministic replay of ``prepared``'s bars, ``recovery.resume_engine``). ``RunFailedError`` if the strategy or the machinery failed (see
-    ``failures``); ``LeaseHeldError`` (nothing done) while another process runs it."""
+       ``reconcile``: record ``ReconciliationCompleted`` when resuming (a session with a venue
+       to compare with). ``resume``: how the engine is built or resumed (default: a
+       deterministic replay of ``prepared``'s bars, ``recovery.resume_engine``).
+    ``RunFailedError`` if the strategy or the machinery failed (see
+       ``failures``); ``LeaseHeldError`` (nothing done) while another process runs it."""
     spec = prepared.spec
     failed: RunFailedError | None = None
     with hold_run(store, spec.run_id) as lease:

@@ -1,7 +1,9 @@
-"""A live session in a process of its own (the soak kills it): ``python -m tests.live.live_child
-STORE_URL EXCHANGE_JSON BARS PAUSE``. The exchange's state lives in EXCHANGE_JSON, so a killed
-and restarted session meets the exchange as it left it; each bar the exchange has not seen yet
-waits PAUSE s (bars it has seen go by at once, as a restarted feed catches up)."""
+"""A live session in a process of its own (the soak kills it).
+
+``python -m tests.live.live_child STORE_URL EXCHANGE_JSON BARS PAUSE`` prints ``ready RUN_ID``
+once it may trade. The exchange's state lives in EXCHANGE_JSON, so a killed and restarted
+session meets the exchange as it left it; each bar the exchange has not seen yet waits PAUSE s
+(bars it has seen go by at once, as a restarted feed catches up)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,12 @@ def main() -> None:
     url, state, count, pause = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
     store = open_event_store(url, live=True)
     exchange = FakeExchange(path=state)
-    result = session(store, exchange, PacedBars(groups(count), exchange, pause))
+    result = session(
+        store,
+        exchange,
+        PacedBars(groups(count), exchange, pause),
+        on_ready=lambda run_id: print(f"ready {run_id}", flush=True),
+    )
     print(result.run_id, flush=True)
 
 

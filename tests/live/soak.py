@@ -40,9 +40,10 @@ def soak(
     bars: int,
     pause: float = 0.02,
     seed: int = 7,
-    window: tuple[float, float] = (0.4, 1.6),
+    window: tuple[float, float] = (0.0, 1.2),
 ) -> SoakResult:
-    """Kill ``kills`` times at random instants in ``window`` s after each start, then let the
+    """Kill ``kills`` times at random instants in ``window`` s after each session is ready to
+    trade (reconciled), then let the
     last session run to the end of its ``bars``; raise ``AssertionError`` if the log and the
     exchange disagree."""
     rng = random.Random(seed)
@@ -58,6 +59,9 @@ def soak(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         if killed < kills:
+            ready = child.stdout.readline() if child.stdout else ""
+            if not ready.startswith("ready"):
+                raise AssertionError(f"session did not start: {child.communicate()[1][-2000:]}")
             time.sleep(rng.uniform(*window))
             if child.poll() is None:
                 child.send_signal(signal.SIGKILL)

@@ -49,6 +49,7 @@ def session(
     bars: Sequence[tuple[Bar, ...]],
     *,
     monotonic: Callable[[], float] = time.monotonic,
+    on_ready: Callable[[str], None] = lambda run_id: None,
     **changes: object,
 ) -> BacktestResult:
     """One live session over ``bars`` (no waiting: back-off sleeps are skipped)."""
@@ -58,6 +59,7 @@ def session(
         sleep=lambda _: None,
         monotonic=monotonic,
         backoff=Backoff(0.01, 0.01),
+        on_ready=on_ready,
     )
     return run_live(live_config(**changes), store, parts)
 
@@ -79,10 +81,8 @@ def check_agreement(store: EventStore, run_id: str, exchange: FakeExchange) -> N
     logged = Counter(e.payload.venue_fill_id for e in events if isinstance(e.payload, FillRecorded))
     assert all(count == 1 for count in logged.values()), logged
     assert set(logged) == {f.venue_fill_id for f in exchange.fills}
-    position = sum(
-        (e.payload.side.sign * e.payload.quantity for e in events if isinstance(e.payload, FillRecorded)),
-        Decimal(0),
-    )
+    fills = [e.payload for e in events if isinstance(e.payload, FillRecorded)]
+    position = sum((fill.side.sign * fill.quantity for fill in fills), Decimal(0))
     assert position == exchange.balances_held.get("BTC", Decimal(0))
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from api.application.live import BREAKER
 from api.application.live_connection import ClockDriftError
+from domain.engine.ports import VenueOrder, VenueReport
 from domain.events.catalog import (
     OrderRejected,
     OrderSubmitted,
@@ -18,9 +19,11 @@ from domain.events.catalog import (
     TradingStateChanged,
     VenueConnectionChanged,
 )
+from domain.events.envelope import RecordedEvent
 from domain.events.types import TradingState
 from domain.market import Bar
 from infra.eventstore.factory import open_event_store
+from infra.eventstore.store import EventStore
 from tests.live.fake_exchange import FakeExchange
 from tests.live.support import check_agreement, exchange_at, groups, log_of, session
 
@@ -119,9 +122,7 @@ def test_an_outage_opens_the_breaker_halts_trading_and_sends_nothing(tmp_path: P
     halted = next(i for i, e in enumerate(events) if e.payload is changes[0])
     resumed = next(i for i, e in enumerate(events) if e.payload is changes[1])
     sent_while_open = [
-        e.payload.order_id
-        for e in events[halted:resumed]
-        if isinstance(e.payload, OrderSubmitted)
+        e.payload.order_id for e in events[halted:resumed] if isinstance(e.payload, OrderSubmitted)
     ]
     assert not set(sent_while_open) & set(exchange.submits_received)
     check_agreement(store, result.run_id, exchange)
@@ -145,3 +146,44 @@ def test_a_venue_clock_too_far_off_is_refused_on_record(tmp_path: Path) -> None:
     with pytest.raises(ClockDriftError, match="over the 1000 ms bound"):
         session(store, exchange, groups(10))
     assert exchange.submits_received == []
+
+
+class DyingExchange(FakeExchange):
+    """The session dies inside its ``dying``-th submit, before or after the exchange got it."""
+
+    dying: int = 2
+    after_accepting: bool = True
+
+    def submit(self, order: VenueOrder) -> list[VenueReport]:
+        self.dying -= 1
+        if self.dying == 0 and not self.after_accepting:
+            raise _Crash
+        reports = super().submit(order)
+        if self.dying == 0:
+            raise _Crash
+        return reports
+
+
+@pytest.mark.parametrize("after_accepting", [True, False], ids=["accepted", "never-sent"])
+def test_a_crash_inside_a_submit_is_resolved_by_client_id(
+    tmp_path: Path, after_accepting: bool
+) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
+    exchange = DyingExchange()
+    exchange.after_accepting = after_accepting
+    bars = groups(140)
+    with pytest.raises(_Crash):
+        session(store, exchange, bars)
+    uncertain = [e for e in _all_events(store) if isinstance(e.payload, OrderSubmitted)][-1]
+    assert uncertain.payload.order_id in exchange.submits_received or not after_accepting
+    result = session(store, exchange, bars, max_bars=20)
+    events = log_of(store, result.run_id)
+    reconciled = [e.payload for e in events if isinstance(e.payload, ReconciliationCompleted)]
+    expected = "answer was lost" if after_accepting else "never reached the venue"
+    assert any(expected in line for line in reconciled[-1].mismatches), reconciled[-1]
+    assert exchange.submits_received.count(uncertain.payload.order_id) == int(after_accepting)
+    check_agreement(store, result.run_id, exchange)
+
+
+def _all_events(store: EventStore) -> list[RecordedEvent]:
+    return list(store.read_all())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from domain.events.catalog import (
     BalanceAdjusted,
@@ -11,6 +14,7 @@ from domain.events.catalog import (
     StrategyRunStopped,
     VenueConnectionChanged,
 )
+from domain.market import Bar
 from infra.eventstore.factory import open_event_store
 from tests.live.support import check_agreement, exchange_at, groups, log_of, session
 
@@ -34,27 +38,26 @@ class _Crash(BaseException):
     """The process dies here (nothing after it runs, no cleanup recorded)."""
 
 
-def _crashing(bars: list, after: int) -> list:  # type: ignore[type-arg]
-    """``bars`` whose iteration dies after ``after`` groups."""
+class Crashing(list[tuple[Bar, ...]]):
+    """Bar groups whose iteration dies after ``after`` of them."""
 
-    class Crashing(list):  # type: ignore[type-arg]
-        def __iter__(self):  # type: ignore[no-untyped-def]
-            for index, group in enumerate(list.__iter__(self)):
-                if index == after:
-                    raise _Crash
-                yield group
+    def __init__(self, bars: list[tuple[Bar, ...]], after: int) -> None:
+        super().__init__(bars)
+        self.after = after
 
-    return Crashing(bars)
+    def __iter__(self) -> Iterator[tuple[Bar, ...]]:
+        for index, group in enumerate(list.__iter__(self)):
+            if index == self.after:
+                raise _Crash
+            yield group
 
 
 def test_a_crashed_session_resumes_from_its_log_and_reconciles(tmp_path: Path) -> None:
     store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
     exchange = exchange_at()
     bars = groups(120)
-    try:
-        session(store, exchange, _crashing(bars, 60))
-    except _Crash:
-        pass
+    with pytest.raises(_Crash):
+        session(store, exchange, Crashing(bars, 60))
     result = session(store, exchange, bars, max_bars=40)
     events = log_of(store, result.run_id)
     types = [type(e.payload) for e in events]
