@@ -13,6 +13,7 @@ from api.cli import (
     catalogs,
     ctl,
     demo,
+    live,
     projections,
     report,
     store,
@@ -37,6 +38,7 @@ app.add_typer(report.app, name="report")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)
+live.register(app)
 
 
 def main() -> None:
