@@ -17,6 +17,7 @@ upcasting payloads written before those fields existed (``legacy_order_id``).
 
 from __future__ import annotations
 
+import hashlib
 from typing import NamedTuple
 
 _DIGEST_CHARS = 16
@@ -85,3 +86,20 @@ def legacy_order_id(decision_id: str) -> str:
     if not marker or not number.isdigit():
         raise ValueError(f"decision id {decision_id!r} was not minted by domain.ids")
     return request_ids(run, int(number)).order_id
+
+
+_VENUE_CLIENT_ID_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:/_-"
+)
+_VENUE_CLIENT_ID_MAX = 36
+
+
+def venue_client_order_id(order_id: str) -> str:
+    """The client order id a live venue is sent for order ``order_id``, the same every time
+    (a restart asks the venue by it instead of resending): the order id itself when it fits
+    Binance's rule (1 to 36 of ``A-Z a-z 0-9 . : / _ -``), else ``lh.`` and 32 hex digits of
+    its SHA-256 (a form no minted order id has: those never contain ``.``)."""
+    fits = 0 < len(order_id) <= _VENUE_CLIENT_ID_MAX and set(order_id) <= _VENUE_CLIENT_ID_CHARS
+    if fits and "." not in order_id:
+        return order_id
+    return "lh." + hashlib.sha256(order_id.encode()).hexdigest()[:32]

@@ -41,6 +41,8 @@ def _commands() -> list[str]:
 
 
 _CTL = ("--run", "latest", "--operator", "o", "--reason", "r")
+_VENUE_ENV = ("--api-key-env", "SWEEP_VENUE_KEY", "--secret-env", "SWEEP_VENUE_SECRET")
+SWEEP_MASTER_KEY = "c3dlZXAtbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE="  # a Fernet key (32 bytes)
 
 
 def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
@@ -86,6 +88,11 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "ctl status": ["--run", "latest"],
         "demo": [],
         "archive trim": [],
+        "exchange serve": ["--port", "0", "--faults", "unknown=1"],  # ends at once (exit 2)
+        "keys venue add": ["sweep", "--exchange", "binance", *_VENUE_ENV],
+        "keys venue list": [],
+        "keys venue rotate": ["sweep", *_VENUE_ENV],
+        "keys venue remove": ["sweep"],
     }
 
 
@@ -121,6 +128,8 @@ def _env(tmp_path: Path, prefix: str, **urls: str) -> dict[str, str]:
     env |= {f"LH_{name.upper()}": url for name, url in urls.items()}
     env |= {"PYTHONPATH": str(ROOT), "LH_VAR_DIR": str(tmp_path / "var"), "COLUMNS": "200"}
     env |= {"LH_REDIS_KEY_PREFIX": prefix, "LH_CONFIG": str(tmp_path / "empty.toml")}
+    env |= {"LH_MASTER_KEY": SWEEP_MASTER_KEY, "SWEEP_VENUE_KEY": MYSQL_PW}
+    env |= {"SWEEP_VENUE_SECRET": S3_SECRET}  # venue credentials: secrets of the sweep
     return env
 
 

@@ -12,10 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from adapters.venue.ccxt_config import CcxtVenueConfig
 from adapters.venue.simulated import SimulatedVenue, SimulatedVenueConfig
 from domain.engine.ports import Venue
 
-VenueConfig = SimulatedVenueConfig
+VenueConfig = SimulatedVenueConfig | CcxtVenueConfig
 """A venue's config; its ``kind`` names the factory that builds the venue."""
 
 
@@ -29,7 +30,20 @@ class VenueFactory(Protocol):
 
 def simulated_venue(config: VenueConfig) -> Venue:
     """``sim``: fills against the bars it is shown (``adapters.venue.simulated``)."""
+    if not isinstance(config, SimulatedVenueConfig):
+        raise TypeError(f"the sim venue takes a SimulatedVenueConfig, not {config!r}")
     return SimulatedVenue.from_config(config)
+
+
+def ccxt_venue(config: VenueConfig) -> Venue:
+    """``ccxt``: a live exchange through ccxt (``adapters.venue.ccxt_venue``), without
+    credentials (public calls only); a live session replaces this factory with one holding
+    the stored key it was started with (``api.application.venue_keys``)."""
+    if not isinstance(config, CcxtVenueConfig):
+        raise TypeError(f"the ccxt venue takes a CcxtVenueConfig, not {config!r}")
+    from adapters.venue.ccxt_venue import CcxtVenue
+
+    return CcxtVenue(config)
 
 
 @dataclass(frozen=True)
@@ -59,5 +73,5 @@ class VenueRegistry:
         return VenueRegistry({**self.factories, **factories})
 
 
-VENUES = VenueRegistry({"sim": simulated_venue})
+VENUES = VenueRegistry({"sim": simulated_venue, "ccxt": ccxt_venue})
 """The venues this build knows."""

@@ -13,6 +13,7 @@ from api.cli import (
     catalogs,
     ctl,
     demo,
+    exchange,
     live,
     projections,
     report,
@@ -35,6 +36,7 @@ app.add_typer(analytics.app, name="analytics")
 app.add_typer(audit.app, name="audit")
 app.add_typer(ctl.app, name="ctl")
 app.add_typer(report.app, name="report")
+app.add_typer(exchange.app, name="exchange")
 trading.register(app)
 demo.register(app)
 catalogs.register(app)
