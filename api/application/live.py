@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 from api.application.control import SessionControl
@@ -45,10 +46,15 @@ from api.application.runs import BacktestConfig, BacktestResult, PreparedRun, Ru
 from api.application.strategies import resolve_strategy, source_hash
 from domain import ids
 from domain.engine.engine import RunSpec, TradingEngine, parse_interval
-from domain.engine.live_ports import LiveVenue
-from domain.engine.ports import EventSink, LiveFeed
-from domain.events.catalog import StrategyRunStarted, TradingStateChanged, VenueConnectionChanged
-from domain.events.streams import run_stream
+from domain.engine.live_ports import LiveVenue, VenueUnavailableError
+from domain.engine.ports import EventSink, LiveFeed, VenueOrder
+from domain.events.catalog import (
+    OrderSubmitted,
+    StrategyRunStarted,
+    TradingStateChanged,
+    VenueConnectionChanged,
+)
+from domain.events.streams import order_stream, run_stream
 from domain.events.types import RunMode, TradingState
 from domain.live.backoff import Backoff
 from domain.live.breaker import BreakerState, CircuitBreaker, Transition
@@ -60,12 +66,24 @@ from infra.eventstore.durability import require_durable
 from infra.eventstore.sink import StoreSink
 from infra.eventstore.store import EventStore, wall_clock_us
 
+T = TypeVar("T")
 REQUIRED_LIMITS = ("max_order_notional", "max_position", "max_daily_loss")
 """The limits an operator must set for a live account (``[risk]`` or ``--limit``): the
 defaults are sized for backtests, not for real money."""
 BREAKER = "circuit-breaker"
 MAX_BARS = "max bars reached"
 FEED_ENDED = "feed ended"
+
+
+@runtime_checkable
+class FollowsOrders(Protocol):
+    """A venue adapter that keeps track of the orders it reports on (``CcxtVenue``)."""
+
+    def track(
+        self, order: VenueOrder, *, filled: Decimal = ..., venue_order_id: str = ...
+    ) -> None: ...
+
+    def mark_fills_seen(self, venue_fill_ids: Sequence[str]) -> None: ...
 
 
 class DeploymentGateError(RunConfigError):
@@ -115,7 +133,11 @@ class LiveParts:
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
     backoff: Backoff = field(default_factory=Backoff)
-    client_order_id: Callable[[str], str] = str
+    client_order_id: Callable[[str], str] = ids.venue_client_order_id
+    settle_seconds: float = 10.0
+    """How long a submit without an answer may still reach the venue (its receive window and
+    more): an uncertain order is taken as never received only after this, and a restart
+    reconciles no sooner than this after the log's last event."""
     on_ready: Callable[[str], None] = lambda run_id: None
     """Called with the run id once the session is reconciled and may trade."""
 
@@ -149,7 +171,7 @@ def run_live(config: LiveConfig, store: EventStore, parts: LiveParts) -> Backtes
     session = _LiveSession(config, store, parts, strategy)
     session.connection.connect()
     recorded_cash = _recorded_cash(store, run_id)
-    cash = session.quote_balance() if recorded_cash is None else recorded_cash
+    cash = session.retrying(session.quote_balance) if recorded_cash is None else recorded_cash
     session.prepare(run_id, digest=digest, code=code, cash=cash)
     return run_recorded(
         session.prepared,
@@ -194,6 +216,7 @@ class _LiveSession:
             on_transition=self._on_transition,
             client_order_id=parts.client_order_id,
             monotonic=parts.monotonic,
+            settle_seconds=parts.settle_seconds,
         )
         self.switch = VenueSwitch(self.guarded)
         self.halted_by_breaker = False
@@ -268,25 +291,76 @@ class _LiveSession:
             since_us = replay.last_fill_us - FILL_LOOKBACK_US
             self.halted_by_breaker = _last_state_change_by_breaker(engine, replay)
         self.switch.current = self.guarded
-        self.guarded.seen_fills = set(fill_ids)
         self.guarded.before_send = engine.journal.flush
         self.engine = engine
         for fact in self.early:
             engine.record_fact(fact)
         self.early.clear()
-        reconcile_live(
-            engine,
-            self.parts.venue,
-            symbols=self.config.symbols,
-            client_order_id=self.parts.client_order_id,
-            fill_ids=fill_ids,
-            since_us=since_us,
-            adjustments=adjustments,
+        if replay is not None:
+            self._settle(replay.last_event_us)
+        self.retrying(
+            lambda: reconcile_live(
+                engine,
+                self.parts.venue,
+                symbols=self.config.symbols,
+                client_order_id=self.parts.client_order_id,
+                fill_ids=fill_ids,
+                since_us=since_us,
+                adjustments=adjustments,
+            )
         )
+        self.guarded.seen_fills = set(fill_ids)
+        self._hand_over(engine, fill_ids)
         if self.halted_by_breaker:
             self._restore_trading("the venue answers again after a restart")
         self.parts.on_ready(spec.run_id)
         return engine, recorded
+
+    def retrying(self, call: Callable[[], T]) -> T:
+        """``call()``, asked again after a back-off while the venue does not answer (up to
+        the connection's attempts; then ``VenueUnavailableError``)."""
+        backoff = self.parts.backoff
+        for _ in range(self.connection.max_attempts - 1):
+            try:
+                answer = call()
+            except VenueUnavailableError:
+                self.parts.sleep(backoff.next_delay())
+                continue
+            backoff.reset()
+            return answer
+        return call()
+
+    def _settle(self, last_event_us: int) -> None:
+        """Wait until a request the crashed process may have had in flight can no longer
+        reach the venue, so the venue's answers are final."""
+        wait = self.parts.settle_seconds - (wall_clock_us() - last_event_us) / 1_000_000
+        if wait > 0:
+            self.parts.sleep(wait)
+
+    def _hand_over(self, engine: TradingEngine, fill_ids: set[str]) -> None:
+        """An adapter that follows its own orders (the ccxt venue) is told the orders the
+        log holds open and the fills it holds, so it reports what follows and nothing twice."""
+        venue = self.parts.venue
+        if not isinstance(venue, FollowsOrders):
+            return
+        for order in engine.orders.values():
+            submitted = self.store.read_stream(order_stream(order.order_id))[0].payload
+            assert isinstance(submitted, OrderSubmitted)
+            venue.track(
+                VenueOrder(
+                    order.order_id,
+                    order.symbol,
+                    order.side,
+                    submitted.order_type,
+                    order.quantity,
+                    submitted.limit_price,
+                    submitted.stop_price,
+                    submitted.time_in_force,
+                ),
+                filled=order.filled,
+                venue_order_id=order.venue_order_id,
+            )
+        venue.mark_fills_seen(sorted(fill_ids))
 
     def _build(self, sink: EventSink) -> TradingEngine:
         config = self.config
@@ -315,9 +389,9 @@ class _LiveSession:
         control = SessionControl(self.store, self.spec.run_id, session.applied)
         control.apply_pending(engine)
         processed = 0
-        groups: Iterator[Sequence[Bar]] = self.feed
+        groups = self._bars()
         if self.first is not None:
-            groups = _chain(self.first, self.feed)
+            groups = _chain(self.first, groups)
         try:
             for group in groups:
                 session.beat()
@@ -334,6 +408,23 @@ class _LiveSession:
         except KeyboardInterrupt:
             return "operator stop"
         return FEED_ENDED
+
+    def _bars(self) -> Iterator[Sequence[Bar]]:
+        """The feed's bar groups; a feed that cannot reach the venue counts against the
+        breaker and is asked again after a back-off (it continues where it was)."""
+        backoff = self.parts.backoff
+        while True:
+            try:
+                for group in self.feed:
+                    backoff.reset()
+                    yield group
+                return
+            except VenueUnavailableError as error:
+                transition = self.breaker.failure(f"market data: {error}")
+                if transition is not None:
+                    self._on_transition(transition)
+                self.parts.sleep(backoff.next_delay())
+                self.feed = iter(self.parts.feed)
 
     # --- the breaker and the connection ----------------------------------------------------
 

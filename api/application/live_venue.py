@@ -10,8 +10,11 @@
   that says why (recorded as ``OrderRejected``), a cancel stays requested until it closes;
 - a call that fails with ``VenueUnavailableError`` counts against the breaker and returns no
   report; a submit whose outcome is unknown is remembered in ``uncertain`` and looked up by
-  client order id (``resolve_uncertain``), never sent again;
-- a fill the venue reports twice (same ``venue_fill_id``) is passed on once.
+  client order id (``resolve_uncertain``), never sent again; it is taken as never received
+  only once ``settle_seconds`` have passed (a request still in flight may yet arrive; an
+  exchange refuses one older than its receive window, 5 s on Binance);
+- a fill the venue reports twice (same ``venue_fill_id``) is passed on once, and so is an
+  acceptance (the adapter may resolve an uncertain submit itself too).
 
 Venue reports reach the engine through ``on_bar`` (one poll per bar time) and the answers to
 submit and cancel, never from another thread, so the log's order of events is the order in
@@ -47,6 +50,7 @@ class GuardedVenue:
         on_transition: Callable[[Transition], None],
         client_order_id: Callable[[str], str] = str,
         monotonic: Callable[[], float] = time.monotonic,
+        settle_seconds: float = 10.0,
     ) -> None:
         self.name = venue.name
         self.venue = venue
@@ -54,8 +58,10 @@ class GuardedVenue:
         self.symbols = list(symbols)
         self.before_send: Callable[[], None] = _nothing
         self.seen_fills: set[str] = set()
-        self.uncertain: dict[str, str] = {}
-        """Order id -> symbol of each submit whose outcome is unknown."""
+        self.accepted: set[str] = set()
+        self.uncertain: dict[str, tuple[str, float]] = {}
+        """Order id -> (symbol, when it was sent) of each submit whose outcome is unknown."""
+        self.settle_seconds = settle_seconds
         self._on_transition = on_transition
         self._client_order_id = client_order_id
         self._monotonic = monotonic
@@ -70,7 +76,7 @@ class GuardedVenue:
         try:
             reports = self._call(lambda: self.venue.submit(order))
         except VenueUnavailableError:
-            self.uncertain[order.order_id] = order.symbol
+            self.uncertain[order.order_id] = (order.symbol, self._monotonic())
             return []
         return self._once(reports)
 
@@ -109,12 +115,14 @@ class GuardedVenue:
         """Look each uncertain submit up by client order id: accepted (its fills come with
         the next polls) or never received (rejected here: it was not sent, and never will be)."""
         reports: list[VenueReport] = []
-        for order_id, symbol in list(self.uncertain.items()):
+        for order_id, (symbol, sent) in list(self.uncertain.items()):
             client_id = self._client_order_id(order_id)
             try:
                 status = self._call(partial(self.venue.order_by_client_id, client_id, symbol))
             except VenueUnavailableError:
                 break  # asked again at the next poll
+            if status is None and self._monotonic() - sent < self.settle_seconds:
+                continue  # may still arrive: asked again at the next poll
             del self.uncertain[order_id]
             if status is None:
                 reports.append(Rejected(order_id, "the venue never received the order"))
@@ -152,6 +160,11 @@ class GuardedVenue:
                 if report.venue_fill_id in self.seen_fills:
                     continue
                 self.seen_fills.add(report.venue_fill_id)
+            elif isinstance(report, Accepted):
+                if report.order_id in self.accepted:
+                    continue
+                self.accepted.add(report.order_id)
+                self.uncertain.pop(report.order_id, None)
             fresh.append(report)
         return fresh
 

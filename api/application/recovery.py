@@ -259,6 +259,7 @@ class LiveReplay:
     fill_ids: set[str]
     adjustments: dict[str, Decimal]
     last_fill_us: int
+    last_event_us: int
 
 
 def resume_live_engine(
@@ -315,7 +316,9 @@ def resume_live_engine(
     if replayed != recorded.payload_hashes:
         raise RecoveryError(f"cannot resume run {run_id}: the replay differs from the log")
     journal.sink = sink
-    return LiveReplay(engine, recorded, groups, *_fills_and_adjustments(events))
+    return LiveReplay(
+        engine, recorded, groups, *_fills_and_adjustments(events), events[-1].event_time_us
+    )
 
 
 def reconcile_live(
@@ -332,7 +335,8 @@ def reconcile_live(
     each unacknowledged order by client id, open orders, fills since ``since_us``, balances.
     What is learned goes through the order manager (as if the venue had just reported it);
     balance differences are recorded as ``BalanceAdjusted``; then ``ReconciliationCompleted``
-    with every difference. ``VenueUnavailableError`` propagates (nothing is traded then)."""
+    with every difference. Every question is asked before anything is recorded, so a
+    ``VenueUnavailableError`` (which propagates) leaves nothing half-recorded."""
     local = [
         LocalOrder(
             order.order_id,
@@ -352,12 +356,13 @@ def reconcile_live(
         if not order.acknowledged or order.client_order_id not in listed
     }
     fills = venue.fills_since(since_us, symbols)
+    balances = venue.balances()
     plan = plan_reconciliation(local, fill_ids, VenueAnswers(statuses, venue_open, fills))
     for report in plan.reports:
         engine.on_venue_report(report)
     mismatches = list(plan.mismatches)
     held = _local_balances(engine, symbols, adjustments)
-    for currency, amount in balance_differences(venue.balances(), held):
+    for currency, amount in balance_differences(balances, held):
         engine.record_fact(
             BalanceAdjusted(
                 account=engine.spec.account,

@@ -60,6 +60,7 @@ def session(
         monotonic=monotonic,
         backoff=Backoff(0.01, 0.01),
         on_ready=on_ready,
+        settle_seconds=0.0,
     )
     return run_live(live_config(**changes), store, parts)
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 from tests.services import REDIS_URL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +49,12 @@ def test_a_redis_without_aof_is_refused(tmp_path: Path) -> None:
     assert "live trading will not start" in line and "appendonly" in line
 
 
-def test_a_venue_without_an_adapter_is_refused(tmp_path: Path) -> None:
-    line = _one_line(_lh(tmp_path, *COMMAND, *LIMITS))
-    assert "no live venue 'binance' in this build" in line
+def test_an_unknown_venue_is_refused(tmp_path: Path) -> None:
+    args = ["nowhere" if a == "binance" else a for a in COMMAND]
+    line = _one_line(_lh(tmp_path, *args, *LIMITS))
+    assert "no live venue 'nowhere' in this build; live venues: binance, bybit, okx" in line
+
+
+def test_a_key_that_is_not_stored_is_refused(tmp_path: Path) -> None:
+    line = _one_line(_lh(tmp_path, *COMMAND, *LIMITS, LH_MASTER_KEY=Fernet.generate_key().decode()))
+    assert "main" in line
