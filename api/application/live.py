@@ -34,7 +34,7 @@ from api.application.control import SessionControl
 from api.application.live_connection import ConnectionManager
 from api.application.live_venue import GuardedVenue
 from api.application.paper import WallClock
-from api.application.recorded_run import RecordedRun, read_run
+from api.application.recorded_run import RecordedRun
 from api.application.recovery import (
     FILL_LOOKBACK_US,
     LiveReplay,
@@ -51,6 +51,7 @@ from domain.engine.ports import EventSink, LiveFeed, VenueOrder
 from domain.events.catalog import (
     OrderSubmitted,
     StrategyRunStarted,
+    StrategyRunStopped,
     TradingStateChanged,
     VenueConnectionChanged,
 )
@@ -493,10 +494,16 @@ def _config_hash(config: LiveConfig, strategy_hash: str) -> str:
 def _next_run_id(store: EventStore, base: str) -> str:
     """``base``, or the first ``base.N`` whose run has not ended (a crashed run resumes)."""
     number, run_id = 1, base
-    while (recorded := read_run(store, run_id)) is not None and recorded.stopped:
+    while _ended(store, run_id):
         number += 1
         run_id = f"{base}.{number}"
     return run_id
+
+
+def _ended(store: EventStore, run_id: str) -> bool:
+    """Whether the run's stream ends with ``StrategyRunStopped`` (read without decoding)."""
+    events = store.read_stream(run_stream(run_id))
+    return bool(events) and events[-1].event_type == StrategyRunStopped.event_type()
 
 
 def _recorded_cash(store: EventStore, run_id: str) -> Decimal | None:

@@ -1,9 +1,9 @@
 """Which live venues this build can trade on: name -> a factory of the venue and its feed.
 
-Each exchange adapter is registered here (the ccxt adapter: ``binance``, ``okx``,
-``bybit``; only the local exchange, which speaks Binance's API, is tested). A factory gets the name of the stored API key (``lh keys venue``), an optional
-base URL (``--venue-url``: the local exchange, a testnet), the symbols and the timeframe, and
-returns the venue and a ``LiveFeed`` of its closed bars.
+The ccxt adapter serves ``binance``, ``okx`` and ``bybit`` (only Binance's API is tested, on
+the local exchange). A factory gets the name of the stored API key (``lh keys venue``), an
+optional base URL (``--venue-url``: the local exchange, a testnet), the symbols and the
+timeframe, and returns the venue and a ``LiveFeed`` of its closed bars.
 """
 
 from __future__ import annotations

@@ -418,9 +418,10 @@ def _group_at(events: Sequence[RecordedEvent], index: int) -> tuple[Bar, ...] | 
     first = events[index].payload
     assert isinstance(first, BarClosed)
     group = [bar_of(first)]
-    for event in events[index + 1 :]:
-        payload = event.payload
-        if isinstance(payload, BarClosed):
+    for following in range(index + 1, len(events)):
+        if events[following].event_class is BarClosed:
+            payload = events[following].payload
+            assert isinstance(payload, BarClosed)
             if payload.open_time != first.open_time:
                 break
             group.append(bar_of(payload))

@@ -81,6 +81,7 @@ class FakeExchange:
     submits_received: list[str] = field(default_factory=list)
     calls: int = 0
     last_tick_us: int = -1
+    _resting_cache: dict[str, _Order] | None = None
 
     def __post_init__(self) -> None:
         self.balances_held.setdefault(self.quote, self.cash)
@@ -96,12 +97,9 @@ class FakeExchange:
             return
         self.last_tick_us = bar.time_us
         self.prices[bar.symbol] = bar.close
-        for order in list(self.orders.values()):
-            if order.state is not VenueOrderState.OPEN or order.symbol != bar.symbol:
-                continue
+        for order in [o for o in self._resting() if o.symbol == bar.symbol]:
             limit = order.limit
-            if limit is None:
-                continue
+            assert limit is not None
             crosses = bar.low <= limit if order.side is Side.BUY else bar.high >= limit
             if crosses:
                 self.outbox.extend(self._execute(order, limit, Liquidity.MAKER, _now_us()))
@@ -126,6 +124,8 @@ class FakeExchange:
             order.limit_price,
         )
         self.orders[placed.client_id] = placed
+        if placed.limit is not None and self._resting_cache is not None:
+            self._resting_cache[placed.client_id] = placed
         reports: list[VenueReport] = [Accepted(order.order_id, placed.venue_id)]
         if order.order_type is OrderType.MARKET:
             price = self.prices[order.symbol]
@@ -187,6 +187,20 @@ class FakeExchange:
         return [VenueBalance(c, total, total) for c, total in sorted(self.balances_held.items())]
 
     # --- inside the exchange ---------------------------------------------------------------
+
+    def _resting(self) -> list[_Order]:
+        """Open limit orders (kept apart: a session may have sent thousands of others)."""
+        if self._resting_cache is None:
+            self._resting_cache = {
+                o.client_id: o
+                for o in self.orders.values()
+                if o.limit is not None and o.state is VenueOrderState.OPEN
+            }
+        for client_id in [
+            c for c, o in self._resting_cache.items() if o.state is not VenueOrderState.OPEN
+        ]:
+            del self._resting_cache[client_id]
+        return list(self._resting_cache.values())
 
     def _reachable(self) -> None:
         self.calls += 1
