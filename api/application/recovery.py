@@ -13,6 +13,11 @@ A run that failed in its strategy (``RunFailed``) is closed: resuming it is refu
 (``RunClosedError``); one interrupted by its machinery (``RunFailed`` resumable) resumes, the
 failure re-recorded in place like an operator command.
 
+A live run cannot be replayed against its venue (an exchange's answers cannot be produced
+again): ``resume_live_engine`` replays its recorded bars through a venue that answers from the
+log (``domain.live.replay``), and ``reconcile_live`` then asks the exchange what happened while
+the session was down and records it before trading (``domain.live.reconcile`` plans it).
+
 Valuations are not recorded every bar, so the log does not say how many bar times were
 processed after its last event; it does not need to: bar times that record nothing are
 simply processed again, which records nothing again (the run is deterministic).

@@ -14,6 +14,7 @@ from api.cli import (
     ctl,
     demo,
     exchange,
+    keys_venue,
     live,
     projections,
     report,
@@ -41,6 +42,9 @@ trading.register(app)
 demo.register(app)
 catalogs.register(app)
 live.register(app)
+keys = typer.Typer(help="API keys (venue credentials for live trading).", no_args_is_help=True)
+keys.add_typer(keys_venue.app, name="venue")
+app.add_typer(keys, name="keys")
 
 
 def main() -> None:
