@@ -94,6 +94,11 @@ def live(
             LeaseHeldError,
         ) as error:
             raise fail(str(error), BAD_INPUT) from None
+        except Exception as error:
+            if not type(error).__module__.startswith("adapters."):
+                raise
+            # The exchange refused a question (a wrong key, missing permissions): its words.
+            raise fail(f"{venue}: {error}", BAD_INPUT) from None
     _print(result, as_json)
 
 
