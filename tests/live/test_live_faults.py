@@ -174,14 +174,15 @@ def test_a_crash_inside_a_submit_is_resolved_by_client_id(
     bars = groups(140)
     with pytest.raises(_Crash):
         session(store, exchange, bars)
-    uncertain = [e for e in _all_events(store) if isinstance(e.payload, OrderSubmitted)][-1]
-    assert uncertain.payload.order_id in exchange.submits_received or not after_accepting
+    submitted = [e.payload for e in _all_events(store) if isinstance(e.payload, OrderSubmitted)]
+    uncertain = submitted[-1].order_id
+    assert uncertain in exchange.submits_received or not after_accepting
     result = session(store, exchange, bars, max_bars=20)
     events = log_of(store, result.run_id)
     reconciled = [e.payload for e in events if isinstance(e.payload, ReconciliationCompleted)]
     expected = "answer was lost" if after_accepting else "never reached the venue"
     assert any(expected in line for line in reconciled[-1].mismatches), reconciled[-1]
-    assert exchange.submits_received.count(uncertain.payload.order_id) == int(after_accepting)
+    assert exchange.submits_received.count(uncertain) == int(after_accepting)
     check_agreement(store, result.run_id, exchange)
 
 

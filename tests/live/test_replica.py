@@ -89,7 +89,9 @@ def test_primary_killed_replica_promoted_the_session_resumes_with_nothing_lost(
     acknowledged = [e.event_id for e in primary.read_all()]
     servers[0].send_signal(signal.SIGKILL)
     servers[0].wait()
-    redis.Redis(port=replica_port).execute_command("REPLICAOF", "NO", "ONE")
+    redis.Redis(port=replica_port).execute_command(  # type: ignore[no-untyped-call]
+        "REPLICAOF", "NO", "ONE"
+    )
     monkeypatch.setenv("LH_REDIS_WAIT_REPLICAS", "0")  # the promoted server has no replica yet
     promoted = open_event_store(f"redis://127.0.0.1:{replica_port}/0", live=True)
     assert [e.event_id for e in promoted.read_all()] == acknowledged
