@@ -161,7 +161,7 @@ def restart_to_ready(events: int, directory: Path) -> dict[str, Any]:
     code = live.source_hash(type(strategy))
     digest = live._config_hash(config, code)
     run_id = live._next_run_id(store, live.ids.run_id(live.RunMode.LIVE, digest))
-    session = live._LiveSession(config, store, _parts(exchange, []), strategy)
+    session = live.LiveSession(config, store, _parts(exchange, []), strategy)
     session.prepare(run_id, digest=digest, code=code, cash=exchange.cash)
     sink = CollectingSink()
     engine = session._build(sink)

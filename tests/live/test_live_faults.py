@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from api.application.live import BREAKER
 from api.application.live_connection import ClockDriftError
+from api.application.live_session import BREAKER
 from domain.engine.ports import VenueOrder, VenueReport
 from domain.events.catalog import (
     OrderRejected,
