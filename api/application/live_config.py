@@ -17,6 +17,9 @@ from domain.risk import RiskLimits
 
 @dataclass(frozen=True)
 class BreakerSettings:
+    """When the circuit breaker opens (see ``domain.live.breaker``) and what it does to
+    trading then (``open_state``: HALTED, or REDUCING to let positions be closed)."""
+
     failure_threshold: int = 5
     timeout_budget_seconds: float = 30.0
     open_seconds: float = 30.0
