@@ -33,9 +33,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import api.application.live as live_module
+import api.application.live_session as live_module
 from api.application import live
 from api.application.live import LiveParts, run_live
+from domain.engine.live_ports import VenueOrderState
 from domain.engine.ports import CollectingSink, VenueOrder, VenueReport
 from domain.events.types import OrderType, Side
 from domain.live.backoff import Backoff
@@ -196,8 +197,10 @@ def restart_to_ready(events: int, directory: Path) -> dict[str, Any]:
     }
 
 
-def reconcile_open_orders(orders: int, directory: Path) -> dict[str, Any]:
-    store = open_event_store(f"sqlite:///{directory}/reconcile.sqlite")
+def reconcile_open_orders(orders: int, directory: Path, *, lost: bool) -> dict[str, Any]:
+    """``lost``: the exchange forgot them all while the session was down (each is then looked
+    up by client id and recorded canceled)."""
+    store = open_event_store(f"sqlite:///{directory}/reconcile-{lost}.sqlite")
     limits = {
         "max_orders_per_second": str(orders * 2),
         "max_strategy_orders_per_second": str(orders * 2),
@@ -217,6 +220,10 @@ def reconcile_open_orders(orders: int, directory: Path) -> dict[str, Any]:
     with suppress(_Crash):
         feed = TickingFeed(exchange, Crashing(bars[:2]))
         run_live(live_config(**changes), store, _parts(exchange, feed))
+    open_at_venue = len(exchange.open_orders([SYMBOL]))
+    if lost:
+        for order in exchange.orders.values():
+            order.state = VenueOrderState.CANCELED
     timings: list[float] = []
     original = live_module.reconcile_live
 
@@ -239,9 +246,9 @@ def reconcile_open_orders(orders: int, directory: Path) -> dict[str, Any]:
         run_live(live_config(max_bars=1, **changes), store, parts)
     finally:
         live_module.reconcile_live = original
-    open_at_venue = len(exchange.open_orders([SYMBOL]))
     return {
         "open_orders": open_at_venue,
+        "lost_by_the_venue": lost,
         "reconcile_seconds": round(timings[0], 3),
         "restart_to_ready_seconds": round(ready[0] - started, 3),
     }
@@ -264,7 +271,9 @@ def main() -> None:
                 tick_to_order(kind, args.bars, directory) for kind in args.stores.split(",")
             ]
         if "reconcile" not in skip:
-            result["reconcile_open_orders"] = reconcile_open_orders(args.orders, directory)
+            result["reconcile_open_orders"] = [
+                reconcile_open_orders(args.orders, directory, lost=lost) for lost in (False, True)
+            ]
         if "restart" not in skip:
             result["restart_to_ready"] = restart_to_ready(args.events, directory)
     print(json.dumps(result))

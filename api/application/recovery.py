@@ -363,8 +363,9 @@ def reconcile_live(
     fills = venue.fills_since(since_us, symbols)
     balances = venue.balances()
     plan = plan_reconciliation(local, fill_ids, VenueAnswers(statuses, venue_open, fills))
-    for report in plan.reports:
-        engine.on_venue_report(report)
+    for report in plan.reports:  # appended as one batch: all of what was learned, or none
+        engine.order_manager.on_venue_report(report)
+    engine.journal.flush()
     mismatches = list(plan.mismatches)
     held = _local_balances(engine, symbols, adjustments)
     for currency, amount in balance_differences(balances, held):
