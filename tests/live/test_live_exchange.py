@@ -47,10 +47,16 @@ class _Crash(BaseException):
 
 
 def _live(
-    running: RunningExchange, store: EventStore, bars: int, *, crash_after: int | None = None
+    running: RunningExchange,
+    store: EventStore,
+    bars: int,
+    *,
+    crash_after: int | None = None,
+    lose_open_every: int = 0,
 ) -> BacktestResult:
     """A session (a new adapter, as a new process would have) of ``bars`` bars; the market
-    moves a bar each time the feed waits; ``crash_after`` waits the process dies."""
+    moves a bar each time the feed waits; ``crash_after`` waits the process dies; every
+    ``lose_open_every`` waits the exchange restarts and forgets its open orders."""
     waits = 0
 
     def wait(_: float) -> None:
@@ -58,6 +64,8 @@ def _live(
         waits += 1
         if waits == crash_after:
             raise _Crash
+        if lose_open_every and waits % lose_open_every == 0:
+            running.exchange.restart_losing_open_orders()
         next_bar(running)
 
     venue = CcxtVenue(CcxtVenueConfig(url=running.url, symbols=(SYMBOL,)), client=client(running))
@@ -77,16 +85,25 @@ def test_a_crashed_session_resumes_against_the_exchange(tmp_path: Path) -> None:
     _check(tmp_path, "lost_response=0.3,duplicate_fills=0.3,seed=8", crash_after=30)
 
 
-def _check(tmp_path: Path, faults: str, *, crash_after: int | None) -> None:
+def test_an_exchange_restart_that_loses_open_orders(tmp_path: Path) -> None:
+    _check(tmp_path, "", crash_after=None, lose_open_every=3)
+
+
+def _check(
+    tmp_path: Path, faults: str, *, crash_after: int | None, lose_open_every: int = 0
+) -> None:
     series = {"BTCUSDT": BarSeries("BTCUSDT", wave_bars(80, "BTCUSDT"))}
     store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
     with local_exchange(faults, series=series) as running:
         if crash_after is not None:
             with pytest.raises(_Crash):
                 _live(running, store, 60, crash_after=crash_after)
-        result = _live(running, store, 60 if crash_after is None else 30)
+        result = _live(
+            running, store, 60 if crash_after is None else 30, lose_open_every=lose_open_every
+        )
         book = running.exchange.book
         orders = [*book.orders.values(), *book.lost_orders]
+        assert bool(book.lost_orders) == bool(lose_open_every)
         executions = list(book.executions)
         base = book.balances.get("BTC", Decimal(0))
     events = log_of(store, result.run_id)
