@@ -7,7 +7,8 @@
   appended and acknowledged by the store before the venue can act on it; a crash at any
   instant leaves either no order anywhere or an order the log knows it may have sent;
 - while the breaker is open no order is sent: the submit is answered with a local rejection
-  that says why (recorded as ``OrderRejected``), a cancel stays requested until it closes;
+  that says why (recorded as ``OrderRejected``); a cancel that could not be sent (breaker
+  open, no answer) is sent again with each poll until the venue answers it;
 - a call that fails with ``VenueUnavailableError`` counts against the breaker and returns no
   report; a submit whose outcome is unknown is remembered in ``uncertain`` and looked up by
   client order id (``resolve_uncertain``), never sent again; it is taken as never received
@@ -62,6 +63,8 @@ class GuardedVenue:
         self.uncertain: dict[str, tuple[str, float]] = {}
         """Order id -> (symbol, when it was sent) of each submit whose outcome is unknown."""
         self.settle_seconds = settle_seconds
+        self.pending_cancels: dict[str, str] = {}
+        """Order id -> reason of each cancel the venue has not answered yet."""
         self._on_transition = on_transition
         self._client_order_id = client_order_id
         self._monotonic = monotonic
@@ -81,13 +84,11 @@ class GuardedVenue:
         return self._once(reports)
 
     def cancel(self, order_id: str, reason: str) -> list[VenueReport]:
+        self.pending_cancels[order_id] = reason
         if not self._may_call():
             return []
         self.before_send()
-        try:
-            return self._once(self._call(lambda: self.venue.cancel(order_id, reason)))
-        except VenueUnavailableError:
-            return []  # the cancel stays requested; the order's fate comes with later polls
+        return self._once(self._send_cancel(order_id))
 
     def on_bar(self, bar: Bar) -> Sequence[VenueReport]:
         """One poll per bar time (the bars of one time share ``time_us``)."""
@@ -107,9 +108,22 @@ class GuardedVenue:
         if not self._may_call():
             return []
         reports = self.resolve_uncertain()
+        for order_id in list(self.pending_cancels):
+            reports += self._send_cancel(order_id)
         with contextlib.suppress(VenueUnavailableError):  # the breaker counted it
             reports += self._call(self.venue.poll)
         return self._once(reports)
+
+    def _send_cancel(self, order_id: str) -> list[VenueReport]:
+        """Send a pending cancel; kept pending (sent again at the next poll) without an
+        answer."""
+        reason = self.pending_cancels[order_id]
+        try:
+            reports = self._call(lambda: self.venue.cancel(order_id, reason))
+        except VenueUnavailableError:
+            return []
+        del self.pending_cancels[order_id]
+        return reports
 
     def resolve_uncertain(self) -> list[VenueReport]:
         """Look each uncertain submit up by client order id: accepted (its fills come with
