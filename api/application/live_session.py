@@ -90,6 +90,7 @@ class LiveSession:
         self.switch = VenueSwitch(self.guarded)
         self.halted_by_breaker = False
         self.feed: Iterator[Sequence[Bar]] = iter(parts.feed)
+        self.bar_groups = self._bars()
         self.first: tuple[Bar, ...] | None = None
         self.done_us = -1
         self.groups: list[tuple[Bar, ...]] = []
@@ -141,7 +142,7 @@ class LiveSession:
             strategy_hash=spec.strategy_hash,
         )
         if replay is None:
-            first = next(self.feed, None)
+            first = next(self.bar_groups, None)
             if not first:
                 raise RunConfigError("the market-data feed ended before its first bar")
             self.first = tuple(first)
@@ -258,7 +259,7 @@ class LiveSession:
         control = SessionControl(self.store, self.spec.run_id, session.applied)
         control.apply_pending(engine)
         processed = 0
-        groups = self._bars()
+        groups = self.bar_groups
         if self.first is not None:
             groups = _chain(self.first, groups)
         try:
