@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
 from api.application.control import SessionControl
+from api.application.lease import RunLease
 from api.application.live_config import LiveConfig, LiveParts
 from api.application.live_connection import ConnectionManager
 from api.application.live_venue import GuardedVenue
@@ -129,7 +130,9 @@ class LiveSession:
 
     # --- building the engine ---------------------------------------------------------------
 
-    def resume(self, sink: RecordingSink) -> tuple[TradingEngine, RecordedRun | None]:
+    def resume(
+        self, sink: RecordingSink, lease: RunLease
+    ) -> tuple[TradingEngine, RecordedRun | None]:
         """Rebuild or start the engine, reconcile; then it may trade (connected already)."""
         spec = self.spec
         replay = resume_live_engine(
@@ -140,6 +143,7 @@ class LiveSession:
             sink,
             config_hash=spec.config_hash,
             strategy_hash=spec.strategy_hash,
+            beat=lease.beat,
         )
         if replay is None:
             first = next(self.bar_groups, None)

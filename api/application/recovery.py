@@ -248,6 +248,7 @@ MID_CALL_FACTS = (VenueConnectionChanged, TradingStateChanged)
 SESSION_FACTS = (VenueConnectionChanged, ReconciliationCompleted, BalanceAdjusted)
 """Facts of a live session's own, re-recorded where they are in the log."""
 RECONCILER = "reconciliation"
+BEAT_EVERY = 1_000
 FILL_LOOKBACK_US = 600_000_000
 """Fills are asked for from this long before the last recorded one (clocks differ; the
 venue's fill ids drop what was already recorded)."""
@@ -276,10 +277,12 @@ def resume_live_engine(
     *,
     config_hash: str,
     strategy_hash: str,
+    beat: Callable[[], None] = lambda: None,
 ) -> LiveReplay | None:
     """Replay a live run's recorded bars through ``build``'s engine, the venue answering from
     the log (``domain.live.replay``), check it lands on the log, and switch it to ``sink``.
-    ``None`` if the run was never started."""
+    ``beat`` is called every ``BEAT_EVERY`` bar times (the run lease: a long replay is not a
+    stalled run). ``None`` if the run was never started."""
     read = run_events(store, run_id)
     if read is None:
         return None
@@ -305,6 +308,8 @@ def resume_live_engine(
         if group is not None:
             engine.process(group)
             groups.append(group)
+            if len(groups) % BEAT_EVERY == 0:
+                beat()
         elif is_report(events[index]):
             for report in reports_at(events, index)[0]:
                 engine.on_venue_report(report)

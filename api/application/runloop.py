@@ -62,9 +62,10 @@ class Session:
 Driver = Callable[[Session], str]
 """Feeds the session's remaining bar times to its engine; returns the reason to stop."""
 
-Resume = Callable[[RecordingSink], tuple[TradingEngine, RecordedRun | None]]
+Resume = Callable[[RecordingSink, RunLease], tuple[TradingEngine, RecordedRun | None]]
 """Builds the run's engine on the sink, resumed from the log when it holds the run (live
-trading replays its log instead of its bars: ``recovery.resume_live_engine``)."""
+trading replays its log instead of its bars: ``recovery.resume_live_engine``); a long replay
+beats the lease so that it is not taken for a stalled run."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def run_recorded(
         try:
             with open_sink(lease) as sink:
                 engine, recorded = (
-                    resume(sink)
+                    resume(sink, lease)
                     if resume is not None
                     else resume_engine(
                         prepared,
