@@ -95,22 +95,15 @@ class RecordedRun:
 
 def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
     """Fold every recorded event of ``run_id``; ``None`` if the run was never started."""
-    run_events = store.read_stream(run_stream(run_id))
-    if not run_events:
-        return None
-    started = run_events[0].payload
+    read = run_events(store, run_id)
+    return None if read is None else fold_run(run_id, *read)
+
+
+def fold_run(run_id: str, events: list[RecordedEvent], versions: dict[str, int]) -> RecordedRun:
+    """Fold ``run_events``' answer into the run's state."""
+    started = events[0].payload
     if not isinstance(started, StrategyRunStarted):
         raise RecoveryError(f"run {run_id} does not begin with StrategyRunStarted")
-    events: list[RecordedEvent] = list(run_events)
-    versions = {run_stream(run_id): len(run_events)}
-    for event in run_events:
-        payload = event.payload
-        if isinstance(payload, RiskDecisionMade) and payload.order_id is not None:
-            stream = order_stream(payload.order_id)
-            order_events = store.read_stream(stream)
-            versions[stream] = len(order_events)
-            events.extend(order_events)
-    events.sort(key=lambda e: event_sequence(e.event_id))
     book = Book(started.strategy, started.initial_cash)
     recorded = RecordedRun(
         run_id,
@@ -128,6 +121,25 @@ def read_run(store: EventStore, run_id: str) -> RecordedRun | None:
     if recorded.stopped:
         recorded.stop_from = _stop_block_start(events)
     return recorded
+
+
+def run_events(store: EventStore, run_id: str) -> tuple[list[RecordedEvent], dict[str, int]] | None:
+    """Every event of ``run_id`` (its run stream and its orders' streams) in the order the run
+    recorded them, and each stream's version; ``None`` if the run was never started."""
+    recorded = store.read_stream(run_stream(run_id))
+    if not recorded:
+        return None
+    events: list[RecordedEvent] = list(recorded)
+    versions = {run_stream(run_id): len(recorded)}
+    for event in recorded:
+        payload = event.payload
+        if isinstance(payload, RiskDecisionMade) and payload.order_id is not None:
+            stream = order_stream(payload.order_id)
+            order_events = store.read_stream(stream)
+            versions[stream] = len(order_events)
+            events.extend(order_events)
+    events.sort(key=lambda e: event_sequence(e.event_id))
+    return events, versions
 
 
 def _current_hash(event: RecordedEvent) -> str:

@@ -13,6 +13,11 @@ A run that failed in its strategy (``RunFailed``) is closed: resuming it is refu
 (``RunClosedError``); one interrupted by its machinery (``RunFailed`` resumable) resumes, the
 failure re-recorded in place like an operator command.
 
+A live run cannot be replayed against its venue (an exchange's answers cannot be produced
+again): ``resume_live_engine`` replays its recorded bars through a venue that answers from the
+log (``domain.live.replay``), and ``reconcile_live`` then asks the exchange what happened while
+the session was down and records it before trading (``domain.live.reconcile`` plans it).
+
 Valuations are not recorded every bar, so the log does not say how many bar times were
 processed after its last event; it does not need to: bar times that record nothing are
 simply processed again, which records nothing again (the run is deterministic).
@@ -21,19 +26,28 @@ simply processed again, which records nothing again (the run is deterministic).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
 from adapters.venue.registry import VENUES, VenueRegistry
 from api.application.recorded_run import (
     RecordedRun,
     RecoveryError,
     RunClosedError,
+    fold_run,
     read_run,
+    run_events,
 )
 from api.application.runs import DATA_EXHAUSTED, PreparedRun, build_engine
 from domain.engine.engine import TradingEngine
+from domain.engine.live_ports import LiveVenue
 from domain.engine.ports import Clock, CollectingSink, EventSink
 from domain.events.base import DomainEvent
 from domain.events.catalog import (
+    BalanceAdjusted,
+    BarClosed,
+    FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
     OperatorCommandApplied,
@@ -43,8 +57,19 @@ from domain.events.catalog import (
     RiskLimitsChanged,
     RunFailed,
     TradingStateChanged,
+    VenueConnectionChanged,
+    VenueReportUnmatched,
 )
 from domain.events.codec import payload_hash
+from domain.events.envelope import RecordedEvent, to_microseconds
+from domain.live.reconcile import (
+    LocalOrder,
+    VenueAnswers,
+    balance_differences,
+    plan_reconciliation,
+)
+from domain.live.replay import LogVenue, VenueSwitch, bar_of, is_report, reports_at
+from domain.market import Bar
 from infra.eventstore.store import EventStore
 
 
@@ -214,3 +239,241 @@ def reconciliation(engine: TradingEngine, recorded: RecordedRun) -> Reconciliati
         venue_open_orders=len(venue),
         mismatches=mismatches,
     )
+
+
+# --- live runs ------------------------------------------------------------------------------
+
+MID_CALL_FACTS = (VenueConnectionChanged, TradingStateChanged)
+"""Facts a live venue call records itself (the breaker opening, probing, closing)."""
+SESSION_FACTS = (VenueConnectionChanged, ReconciliationCompleted, BalanceAdjusted)
+"""Facts of a live session's own, re-recorded where they are in the log."""
+RECONCILER = "reconciliation"
+BEAT_EVERY = 1_000
+FILL_LOOKBACK_US = 600_000_000
+"""Fills are asked for from this long before the last recorded one (clocks differ; the
+venue's fill ids drop what was already recorded)."""
+
+
+@dataclass
+class LiveReplay:
+    """A live run rebuilt from its log: the engine (on the live sink, its venue switch still
+    on the log), what it was, the bar times it processed, the fills it recorded."""
+
+    engine: TradingEngine
+    recorded: RecordedRun
+    groups: list[tuple[Bar, ...]]
+    fill_ids: set[str]
+    adjustments: dict[str, Decimal]
+    last_fill_us: int
+    last_event_us: int
+
+
+def resume_live_engine(
+    build: Callable[[EventSink], TradingEngine],
+    switch: VenueSwitch,
+    store: EventStore,
+    run_id: str,
+    sink: EventSink,
+    *,
+    config_hash: str,
+    strategy_hash: str,
+    beat: Callable[[], None] = lambda: None,
+) -> LiveReplay | None:
+    """Replay a live run's recorded bars through ``build``'s engine, the venue answering from
+    the log (``domain.live.replay``), check it lands on the log, and switch it to ``sink``.
+    ``beat`` is called every ``BEAT_EVERY`` bar times (the run lease: a long replay is not a
+    stalled run). ``None`` if the run was never started."""
+    read = run_events(store, run_id)
+    if read is None:
+        return None
+    events = read[0]
+    recorded = fold_run(run_id, *read)
+    _refuse_other_run(recorded, config_hash=config_hash, strategy_hash=strategy_hash)
+    dry = CollectingSink()
+    engine = build(dry)
+    journal = engine.journal
+
+    def on_fact(event: RecordedEvent) -> bool:
+        if not issubclass(event.event_class, MID_CALL_FACTS):
+            return False
+        _apply_live(engine, event.payload)
+        return True
+
+    switch.current = LogVenue(switch.name, events, lambda: journal.sequence, on_fact)
+    bars = [e.payload for e in events if isinstance(e.payload, BarClosed)]
+    engine.start(to_microseconds(bars[0].open_time) if bars else _start_us(events))
+    groups: list[tuple[Bar, ...]] = []
+    while (index := journal.sequence) < len(events):
+        group = _group_at(events, index)
+        if group is not None:
+            engine.process(group)
+            groups.append(group)
+            if len(groups) % BEAT_EVERY == 0:
+                beat()
+        elif is_report(events[index]):
+            for report in reports_at(events, index)[0]:
+                engine.on_venue_report(report)
+        else:
+            _apply_live(engine, events[index].payload)
+        if journal.sequence == index:
+            raise RecoveryError(
+                f"cannot resume run {run_id}: the replay records nothing at event {index + 1} "
+                f"({events[index].event_type})"
+            )
+    journal.flush()
+    verify_replay(engine, recorded)
+    replayed = [payload_hash(e.payload.model_dump(mode="json")) for e in dry.events]
+    if replayed != recorded.payload_hashes:
+        raise RecoveryError(f"cannot resume run {run_id}: the replay differs from the log")
+    journal.sink = sink
+    return LiveReplay(
+        engine, recorded, groups, *_fills_and_adjustments(events), events[-1].event_time_us
+    )
+
+
+def reconcile_live(
+    engine: TradingEngine,
+    venue: LiveVenue,
+    *,
+    symbols: Sequence[str],
+    client_order_id: Callable[[str], str],
+    fill_ids: set[str],
+    since_us: int,
+    adjustments: dict[str, Decimal],
+) -> ReconciliationCompleted:
+    """Ask the venue what happened while the session was down and record it before trading:
+    each unacknowledged order by client id, open orders, fills since ``since_us``, balances.
+    What is learned goes through the order manager (as if the venue had just reported it);
+    balance differences are recorded as ``BalanceAdjusted``; then ``ReconciliationCompleted``
+    with every difference. Every question is asked before anything is recorded, so a
+    ``VenueUnavailableError`` (which propagates) leaves nothing half-recorded."""
+    local = [
+        LocalOrder(
+            order.order_id,
+            client_order_id(order.order_id),
+            order.symbol,
+            order.quantity,
+            order.filled,
+            bool(order.venue_order_id),
+        )
+        for order in engine.orders.values()
+    ]
+    venue_open = venue.open_orders(symbols)
+    listed = {status.client_order_id for status in venue_open}
+    statuses = {
+        order.client_order_id: venue.order_by_client_id(order.client_order_id, order.symbol)
+        for order in local
+        if not order.acknowledged or order.client_order_id not in listed
+    }
+    fills = venue.fills_since(since_us, symbols)
+    balances = venue.balances()
+    plan = plan_reconciliation(local, fill_ids, VenueAnswers(statuses, venue_open, fills))
+    for report in plan.reports:  # appended as one batch: all of what was learned, or none
+        engine.order_manager.on_venue_report(report)
+    engine.journal.flush()
+    mismatches = list(plan.mismatches)
+    held = _local_balances(engine, symbols, adjustments)
+    for currency, amount in balance_differences(balances, held):
+        engine.record_fact(
+            BalanceAdjusted(
+                account=engine.spec.account,
+                currency=currency,
+                amount=amount,
+                reason="the venue's balance differs from the log's after reconciliation",
+                operator=RECONCILER,
+            )
+        )
+        adjustments[currency] = adjustments.get(currency, Decimal(0)) + amount
+        mismatches.append(f"{currency}: balance {amount:+} at the venue")
+    completed = ReconciliationCompleted(
+        venue=engine.venue_name,
+        account=engine.spec.account,
+        local_open_orders=len(local),
+        venue_open_orders=len(venue_open),
+        mismatches=mismatches,
+    )
+    engine.record_fact(completed)
+    return completed
+
+
+def _refuse_other_run(recorded: RecordedRun, *, config_hash: str, strategy_hash: str) -> None:
+    if recorded.failure is not None:
+        raise RunClosedError(
+            f"run {recorded.run_id} failed ({recorded.failure.error_type}: "
+            f"{recorded.failure.message}) and is closed; fix the strategy and start again"
+        )
+    if recorded.strategy_hash != strategy_hash or recorded.config_hash != config_hash:
+        raise RecoveryError(
+            f"run id {recorded.run_id} was recorded with other strategy code or settings; "
+            "choose another --run-id"
+        )
+
+
+def _apply_live(engine: TradingEngine, payload: DomainEvent) -> None:
+    """Re-record a live session's fact or re-apply a command where the log has it."""
+    if isinstance(payload, SESSION_FACTS):
+        engine.record_fact(payload)
+    else:
+        apply_command(engine, payload)
+
+
+def _group_at(events: Sequence[RecordedEvent], index: int) -> tuple[Bar, ...] | None:
+    """The bar time starting at ``index`` (its poll's facts and reports, then ``BarClosed``),
+    or ``None`` when no bar time starts there."""
+    while index < len(events) and (
+        is_report(events[index]) or issubclass(events[index].event_class, MID_CALL_FACTS)
+    ):
+        index += 1
+    if index == len(events) or not isinstance(events[index].payload, BarClosed):
+        return None
+    first = events[index].payload
+    assert isinstance(first, BarClosed)
+    group = [bar_of(first)]
+    for following in range(index + 1, len(events)):
+        if events[following].event_class is BarClosed:
+            payload = events[following].payload
+            assert isinstance(payload, BarClosed)
+            if payload.open_time != first.open_time:
+                break
+            group.append(bar_of(payload))
+    return tuple(group)
+
+
+def _start_us(events: Sequence[RecordedEvent]) -> int:
+    return events[0].event_time_us
+
+
+def _fills_and_adjustments(
+    events: Sequence[RecordedEvent],
+) -> tuple[set[str], dict[str, Decimal], int]:
+    """The venue fill ids the log holds, the balance adjustments it recorded per currency,
+    and the time of its last fill (its start when it has none)."""
+    fill_ids: set[str] = set()
+    adjustments: dict[str, Decimal] = {}
+    last_fill_us = events[0].event_time_us
+    for event in events:
+        payload = event.payload
+        if isinstance(payload, FillRecorded | VenueReportUnmatched) and payload.venue_fill_id:
+            fill_ids.add(payload.venue_fill_id)
+            last_fill_us = max(last_fill_us, event.event_time_us)
+        elif isinstance(payload, BalanceAdjusted):
+            adjustments[payload.currency] = (
+                adjustments.get(payload.currency, Decimal(0)) + payload.amount
+            )
+    return fill_ids, adjustments, last_fill_us
+
+
+def _local_balances(
+    engine: TradingEngine, symbols: Sequence[str], adjustments: dict[str, Decimal]
+) -> dict[str, Decimal]:
+    """What the log says the account holds: the book's cash in the quote currency, its
+    position in each base currency, plus the adjustments recorded so far."""
+    held = dict(adjustments)
+    for symbol in symbols:
+        base, _, quote = symbol.partition("/")
+        held[base] = held.get(base, Decimal(0)) + engine.book.position(symbol)
+        held.setdefault(quote, Decimal(0))
+    quotes = {symbol.partition("/")[2] for symbol in symbols}
+    for quote in quotes:
+        held[quote] += engine.book.cash
+    return held

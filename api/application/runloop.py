@@ -23,6 +23,7 @@ from api.application.failures import (
     record_interruption,
 )
 from api.application.lease import RunLease, hold_run
+from api.application.recorded_run import RecordedRun
 from api.application.recovery import reconciliation, resume_engine
 from api.application.runs import (
     BacktestResult,
@@ -61,6 +62,11 @@ class Session:
 Driver = Callable[[Session], str]
 """Feeds the session's remaining bar times to its engine; returns the reason to stop."""
 
+Resume = Callable[[RecordingSink, RunLease], tuple[TradingEngine, RecordedRun | None]]
+"""Builds the run's engine on the sink, resumed from the log when it holds the run (live
+trading replays its log instead of its bars: ``recovery.resume_live_engine``); a long replay
+beats the lease so that it is not taken for a stalled run."""
+
 
 @dataclass(frozen=True)
 class Flushing:
@@ -80,25 +86,32 @@ def run_recorded(
     drive: Driver,
     reconcile: bool = False,
     venues: VenueRegistry = VENUES,
+    resume: Resume | None = None,
 ) -> BacktestResult:
     """Run ``prepared`` into ``store`` under its lease, resuming what the log holds of it.
 
-    ``reconcile``: record ``ReconciliationCompleted`` when resuming (a session with a venue
-    to compare with). ``RunFailedError`` if the strategy or the machinery failed (see
-    ``failures``); ``LeaseHeldError`` (nothing done) while another process runs it."""
+       ``reconcile``: record ``ReconciliationCompleted`` when resuming (a session with a venue
+       to compare with). ``resume``: how the engine is built or resumed (default: a
+       deterministic replay of ``prepared``'s bars, ``recovery.resume_engine``).
+    ``RunFailedError`` if the strategy or the machinery failed (see
+       ``failures``); ``LeaseHeldError`` (nothing done) while another process runs it."""
     spec = prepared.spec
     failed: RunFailedError | None = None
     with hold_run(store, spec.run_id) as lease:
         try:
             with open_sink(lease) as sink:
-                engine, recorded = resume_engine(
-                    prepared,
-                    store,
-                    sink,
-                    clock,
-                    flush_every=flushing.every,
-                    flush_events=flushing.events,
-                    venues=venues,
+                engine, recorded = (
+                    resume(sink, lease)
+                    if resume is not None
+                    else resume_engine(
+                        prepared,
+                        store,
+                        sink,
+                        clock,
+                        flush_every=flushing.every,
+                        flush_events=flushing.events,
+                        venues=venues,
+                    )
                 )
                 if recorded is not None and recorded.stopped:
                     return already_recorded_result(engine, prepared, events=recorded.events)

@@ -18,6 +18,7 @@ from api.cli import (
     grafana,
     keys,
     keys_venue,
+    live,
     projections,
     report,
     serve,
@@ -49,6 +50,7 @@ demo.register(app)
 catalogs.register(app)
 serve.register(app)
 console.register(app)
+live.register(app)
 
 
 def main() -> None:

@@ -36,6 +36,11 @@ class ChainHeadMovedError(OperationalError):
     """Another writer appended since the chain head was read: chain the batch again."""
 
 
+class ReplicaNotConfirmedError(OperationalError):
+    """The primary stored the batch but too few replicas confirmed it in time: it does not
+    count as stored (losing the primary could lose it); retrying the same batch is safe."""
+
+
 class StrayEntryError(DataError):
     """A Redis stream holds an entry the store did not write; appends stop until it is removed."""
 
@@ -104,8 +109,13 @@ class RedisDatastore:
         key_prefix: str = "eventsourcing",
         originator_id_type: OriginatorIdType = "uuid",
         max_connections: int = 64,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1_000,
     ) -> None:
         self.url = url
+        self.wait_replicas = wait_replicas
+        """Replicas that must confirm each append (``WAIT``); 0: the primary's word is enough."""
+        self.wait_timeout_ms = wait_timeout_ms
         self.key_prefix = key_prefix
         self.originator_id_type = originator_id_type
         # A blocking pool makes extra threads wait for a connection instead of failing.
@@ -116,6 +126,25 @@ class RedisDatastore:
         self.insert_script = self.client.register_script(_lua("insert.lua"))
         self.trim_script = self.client.register_script(_lua("trim.lua"))
         self.adopt_identity_script = self.client.register_script(_ADOPT_IDENTITY)
+
+    def insert(self, *, keys: list[str], args: list[bytes | str | int]) -> int:
+        """Run the insert script; with ``wait_replicas``, ``WAIT`` on the same connection
+        right after it, and ``ReplicaNotConfirmedError`` unless enough replicas have it."""
+        if not self.wait_replicas:
+            return int(self.insert_script(keys=keys, args=args))
+        with self.client.pipeline(transaction=False) as pipe:
+            self.insert_script(keys=keys, args=args, client=pipe)
+            pipe.execute_command(  # type: ignore[no-untyped-call]
+                "WAIT", self.wait_replicas, self.wait_timeout_ms
+            )
+            result, confirmed = pipe.execute()
+        if int(confirmed) < self.wait_replicas:
+            raise ReplicaNotConfirmedError(
+                f"the append reached the Redis primary but {confirmed} of "
+                f"{self.wait_replicas} replica(s) confirmed it within {self.wait_timeout_ms} ms, "
+                "so it does not count as stored; check the replicas (INFO replication)"
+            )
+        return int(result)
 
     def event_keys(self, application: str, purpose: str) -> EventKeys:
         return EventKeys(f"{self.key_prefix}:{application}:{purpose}")

@@ -2,12 +2,16 @@
 
 Environment: ``REDIS_URL`` (required, ``redis://host:port/db``), ``REDIS_KEY_PREFIX``
 (default ``eventsourcing``; lets several stores share one server), ``ORIGINATOR_ID_TYPE``
-(``uuid`` or ``text``, as for the library's SQLite and PostgreSQL modules) and
-``REDIS_MAX_CONNECTIONS`` (pool size, default 64).
+(``uuid`` or ``text``, as for the library's SQLite and PostgreSQL modules),
+``REDIS_MAX_CONNECTIONS`` (pool size, default 64) and ``REDIS_WAIT_REPLICAS`` /
+``REDIS_WAIT_TIMEOUT_MS`` (each append counts as stored only once that many replicas confirm
+it, ``WAIT``; default 0 and 1000; also read from ``LH_REDIS_WAIT_REPLICAS`` /
+``LH_REDIS_WAIT_TIMEOUT_MS`` in the process environment).
 """
 
 from __future__ import annotations
 
+import os
 from typing import cast
 
 from eventsourcing.persistence import (
@@ -34,6 +38,8 @@ class Factory(InfrastructureFactory[RedisTrackingRecorder]):
     REDIS_KEY_PREFIX = "REDIS_KEY_PREFIX"
     REDIS_MAX_CONNECTIONS = "REDIS_MAX_CONNECTIONS"
     ORIGINATOR_ID_TYPE = "ORIGINATOR_ID_TYPE"
+    REDIS_WAIT_REPLICAS = "REDIS_WAIT_REPLICAS"
+    REDIS_WAIT_TIMEOUT_MS = "REDIS_WAIT_TIMEOUT_MS"
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -61,7 +67,20 @@ class Factory(InfrastructureFactory[RedisTrackingRecorder]):
             key_prefix=self.env.get(self.REDIS_KEY_PREFIX) or "eventsourcing",
             originator_id_type=cast(OriginatorIdType, id_type),
             max_connections=max_connections,
+            wait_replicas=self._count(self.REDIS_WAIT_REPLICAS, "0", minimum=0),
+            wait_timeout_ms=self._count(self.REDIS_WAIT_TIMEOUT_MS, "1000", minimum=1),
         )
+
+    def _count(self, key: str, default: str, *, minimum: int) -> int:
+        """An integer setting from the factory's environment or ``LH_<key>`` in the process's."""
+        text = self.env.get(key) or os.environ.get(f"LH_{key}") or default
+        try:
+            value = int(text)
+        except ValueError:
+            raise OSError(f"{key}={text!r} is not an integer") from None
+        if value < minimum:
+            raise OSError(f"{key}={value} must be at least {minimum}")
+        return value
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         return RedisAggregateRecorder(self.datastore, application=self.env.name, purpose=purpose)

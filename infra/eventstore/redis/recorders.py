@@ -135,9 +135,7 @@ class RedisRecorder:
         ]
         if not (with_log and stored_events):
             with translated_errors():
-                return int(
-                    self.datastore.insert_script(keys=script_keys, args=[*args, 0, "", "", ""])
-                )
+                return int(self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", ""]))
         records = [
             (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
         ]
@@ -148,7 +146,7 @@ class RedisRecorder:
             try:
                 with translated_errors():
                     base = int(
-                        self.datastore.insert_script(
+                        self.datastore.insert(
                             keys=script_keys,
                             args=[*args, counter, head, b"".join(hashes), base_hash],
                         )
