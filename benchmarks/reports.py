@@ -26,6 +26,12 @@ from benchmarks.projections_sql import build_log
 MONTH = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC))
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process: comparable across runs on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _read_model(folder: Path, log_url: str) -> tuple[Any, Any, dict[str, Any]]:
     from infra.eventstore.factory import open_event_store
     from projections.registry import bind_to_store
@@ -61,10 +67,11 @@ def main() -> None:
     for kind in KINDS:
         objects = open_object_store(f"file://{tempfile.mkdtemp(prefix='lh-bench-objects-')}")
         request = ReportRequest(ReportScope(kind, *MONTH), FORMATS)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         report = generate_report(request, store, sql.engine, objects, now=lambda: datetime.now(UTC))
         reports[kind] = {
             "seconds": round(time.perf_counter() - started, 2),
+            "cpu_seconds": round(cpu_seconds() - cpu_started, 2),
             "figures": report.manifest["cross_check"]["figures"],
             "positions": [
                 report.manifest["log"]["first_position"],
