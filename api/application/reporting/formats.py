@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 
+import orjson
 from jinja2 import Environment, select_autoescape
 from markupsafe import Markup
 
@@ -119,7 +118,11 @@ def render_pdf(document: ReportDocument, software: str) -> bytes:
 
 
 def render_json(document: ReportDocument) -> bytes:
-    return (json.dumps(asdict(document), indent=2, ensure_ascii=False) + "\n").encode()
+    """The document's dataclasses as indented JSON, UTF-8 as is. orjson writes dataclasses
+    field by field in C: the same bytes as ``json.dumps(asdict(document), indent=2,
+    ensure_ascii=False)`` (tests/reports/test_formats.py), many times faster on a month's
+    hundreds of thousands of rows."""
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def _csv(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
