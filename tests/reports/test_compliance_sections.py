@@ -12,8 +12,7 @@ import pytest
 
 from domain.events.types import OrderType, Side
 from infra.eventstore.factory import open_event_store
-from projections.queries.reports.compliance import build_compliance_report
-from projections.queries.reports.compliance.exceptions import ExceptionRules
+from projections.queries.reports.compliance import build_compliance_report, generate_compliance
 from projections.queries.reports.compliance.integrity import ArchiveEvidence, ArchiveSegment
 from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.document import ReportDocument, Section
@@ -67,7 +66,6 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def report(
     url: str,
     thresholds: Thresholds | None = None,
-    rules: ExceptionRules | None = None,
     days: int = 2,
 ) -> tuple[ReportDocument, dict[str, str]]:
     store = open_event_store(url)
@@ -76,8 +74,10 @@ def report(
             "compliance", T0, T0 + timedelta(days=days), thresholds=thresholds or Thresholds()
         )
         source = ReportSource.open(store, scope)
-        document = build_compliance_report(source, source.scope, rules=rules)
-        return document, replay_figures(source, source.scope, rules)
+        document = build_compliance_report(source, source.scope)
+        replayed = replay_figures(source, source.scope)
+        assert generate_compliance(source, source.scope) == (document, replayed)  # one read
+        return document, replayed
     finally:
         store.close()
 
@@ -212,9 +212,13 @@ def test_best_execution(store_url: str) -> None:
 
 
 def test_exceptions_with_their_trace(store_url: str) -> None:
-    rules = ExceptionRules(burst_messages=1, wash_window_us=2 * DAY * 1_000_000)
-    thresholds = Thresholds(restricted_symbols=("X",), max_position=Decimal(2))
-    document, replayed = report(store_url, thresholds, rules)
+    thresholds = Thresholds(
+        restricted_symbols=("X",),
+        max_position=Decimal(2),
+        burst_messages=1,
+        wash_window_us=2 * DAY * 1_000_000,
+    )
+    document, replayed = report(store_url, thresholds)
     assert document.figures() == replayed
     assert figures(document, "exceptions") == {
         "exceptions.restricted_symbol": "4",

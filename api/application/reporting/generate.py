@@ -92,8 +92,8 @@ def generate_report(
         )
     source = ReportSource.open(store, request.scope, engine=engine, head=head)
     scope = source.scope
-    document = kind.build(source, scope)
-    disagreements = cross_check(document, kind.replay(source, scope))
+    document, replayed = kind.generate(source, scope)
+    disagreements = cross_check(document, replayed)
     if disagreements:
         others = ", ".join(d.figure for d in disagreements[1:])
         more = f" (also {others})" if others else ""
