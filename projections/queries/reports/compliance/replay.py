@@ -120,6 +120,7 @@ class Replay:
 
     def __init__(self, scope: ReportScope, limits: Thresholds) -> None:
         self._scope = scope
+        self._start, self._end = scope.start_us, scope.end_us
         self._limits = limits
         self._log = _Log()
 
@@ -128,7 +129,7 @@ class Replay:
 
     def _position(self, position: int, moment: int) -> None:
         """Every event of the log: the first and last position in the window."""
-        if self._scope.start_us <= moment < self._scope.end_us:
+        if self._start <= moment < self._end:
             log = self._log
             log.first = log.first or position
             log.last = position
@@ -136,8 +137,8 @@ class Replay:
     def _see(self, event: RecordedEvent) -> None:
         s, moment = self._log, event.event_time_us
         kind, data = event.event_type, event.data
-        if not self._scope.start_us <= moment < self._scope.end_us:
-            if moment < self._scope.end_us and kind == "OrderSubmitted":
+        if not self._start <= moment < self._end:
+            if moment < self._end and kind == "OrderSubmitted":
                 s.order_owner[data["order_id"]] = (data["account"], data["strategy"])
             return
         if kind not in _READ:

@@ -23,12 +23,13 @@ class ScopeFilter:
 
     def __init__(self, scope: ReportScope) -> None:
         self._scope = scope
+        self._start = scope.start_us
         self._owners: dict[str, tuple[str, str]] = {}
 
     def admits(self, event: RecordedEvent) -> bool:
         scope = self._scope
         account, strategy = self._owner(event, event.data)
-        if event.event_time_us < scope.start_us:
+        if event.event_time_us < self._start:
             return False
         if scope.account is not None and account != scope.account:
             return False
