@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from domain.events.envelope import RecordedEvent
@@ -65,7 +66,13 @@ def _bps(cost: Any, base: Any) -> str:
 
 
 def _day(micros: int) -> str:
-    return (_EPOCH + timedelta(microseconds=micros - micros % _DAY_US)).strftime("%Y-%m-%d")
+    return _midnight(micros - micros % _DAY_US)
+
+
+@lru_cache(maxsize=1024)
+def _midnight(micros: int) -> str:
+    """The date of a UTC midnight (a month of messages falls on a few dozen of them)."""
+    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%d")
 
 
 def replay_figures(source: ReportSource, scope: ReportScope) -> dict[str, str]:
