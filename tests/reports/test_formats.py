@@ -12,7 +12,14 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.application.reporting.formats import PDF_ROWS, render_html, render_json
+from api.application.reporting.formats import (
+    PDF_ROWS,
+    pdf_page,
+    print_pdf,
+    render_html,
+    render_json,
+)
+from api.application.reporting.pdf_process import PdfBeside
 from projections.queries.reports.compliance.bracket import (
     quotient,
     rounded_quotient,
@@ -112,3 +119,15 @@ def test_bracketed_sums_equal_fraction_arithmetic(
     )
     n, d = terms[0][0], terms[0][1]
     assert rounded_quotient(n, d, places) == _exact(Fraction(n) / Fraction(d), places)
+
+
+def test_the_pdf_printed_beside_is_the_pdf_printed_here() -> None:
+    page = pdf_page(document(PDF_ROWS + 1), "lh")
+    beside = PdfBeside(page)
+    try:
+        assert beside.result() == print_pdf(page)
+    finally:
+        beside.close()
+    unwanted = PdfBeside(page)
+    unwanted.close()  # a report refused while its PDF prints: the printer is stopped
+    assert unwanted._process is None or not unwanted._process.is_alive()

@@ -114,14 +114,22 @@ def pdf_problem() -> str | None:
     return None
 
 
-def render_pdf(document: ReportDocument, software: str, *, csv_written: bool = True) -> bytes:
-    """The HTML printed by WeasyPrint; no creation date and a fixed identifier, so the same
-    document gives the same PDF bytes."""
+def pdf_page(document: ReportDocument, software: str, *, csv_written: bool = True) -> str:
+    """The HTML page the PDF prints: tables cut to ``PDF_ROWS``."""
+    return render_html(document, software, limit=PDF_ROWS, csv_written=csv_written).decode()
+
+
+def print_pdf(page: str) -> bytes:
+    """``page`` printed by WeasyPrint; no creation date and a fixed identifier, so the same
+    page gives the same PDF bytes."""
     from weasyprint import HTML
 
-    html = render_html(document, software, limit=PDF_ROWS, csv_written=csv_written).decode()
-    pdf: bytes = HTML(string=html).write_pdf(pdf_identifier=b"lianghua-report")
+    pdf: bytes = HTML(string=page).write_pdf(pdf_identifier=b"lianghua-report")
     return pdf
+
+
+def render_pdf(document: ReportDocument, software: str, *, csv_written: bool = True) -> bytes:
+    return print_pdf(pdf_page(document, software, csv_written=csv_written))
 
 
 def render_json(document: ReportDocument) -> bytes:
