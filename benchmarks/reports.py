@@ -26,6 +26,14 @@ from benchmarks.projections_sql import build_log
 MONTH = (datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC))
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (the PDF is printed
+    in one): comparable across runs on a shared machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _read_model(folder: Path, log_url: str) -> tuple[Any, Any, dict[str, Any]]:
     from infra.eventstore.factory import open_event_store
     from projections.registry import bind_to_store
@@ -61,10 +69,11 @@ def main() -> None:
     for kind in KINDS:
         objects = open_object_store(f"file://{tempfile.mkdtemp(prefix='lh-bench-objects-')}")
         request = ReportRequest(ReportScope(kind, *MONTH), FORMATS)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), cpu_seconds()
         report = generate_report(request, store, sql.engine, objects, now=lambda: datetime.now(UTC))
         reports[kind] = {
             "seconds": round(time.perf_counter() - started, 2),
+            "cpu_seconds": round(cpu_seconds() - cpu_started, 2),
             "figures": report.manifest["cross_check"]["figures"],
             "positions": [
                 report.manifest["log"]["first_position"],

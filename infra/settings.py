@@ -1,8 +1,9 @@
 """Settings from the environment (``LH_*``) or a TOML file, with embedded defaults.
 
 ``Settings`` is frozen and hands out frozen sub-configs: ``stores`` (the URLs of the event
-store and the read models), ``risk`` (``RiskLimits`` from the ``[risk]`` table) and ``venue``
-(``[venue.sim]``: the simulated venue's costs). Every URL is checked at start-up; a malformed
+store and the read models), ``risk`` (``RiskLimits`` from the ``[risk]`` table), ``venue``
+(``[venue.sim]``: the simulated venue's costs) and ``report`` (``[report.compliance]``: the
+reports' thresholds). Every URL is checked at start-up; a malformed
 one fails with the variable's name and a valid example (its secrets masked), before anything
 is opened or written. The TOML file is read here only (``read_config_file``, one reader for
 every table): a missing ``$LH_CONFIG``, bad TOML, an unknown key, an unknown risk limit or a
@@ -16,6 +17,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -60,7 +62,7 @@ def config_file() -> Path:
     return Path(os.environ.get("LH_CONFIG", "lianghua.toml"))
 
 
-TABLES = ("risk", "venue")
+TABLES = ("risk", "venue", "report")
 """Tables of the config file, each a frozen sub-config of ``Settings`` of the same name."""
 
 
@@ -168,6 +170,35 @@ class VenueSettings(BaseModel):
         return data
 
 
+class ComplianceReportSettings(BaseModel):
+    """The ``[report.compliance]`` table: where the compliance report and the filing pack flag
+    behaviour. A key left out keeps the report's default (docs/compliance.md lists them)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    orders_per_second: int | None = Field(default=None, ge=1)
+    messages_per_day: int | None = Field(default=None, ge=1)
+    order_to_trade_ratio: Decimal | None = Field(default=None, gt=0)
+    cancel_ratio: Decimal | None = Field(default=None, ge=0)
+    instant_cancel_us: int | None = Field(default=None, ge=0)
+    restricted_symbols: tuple[str, ...] | None = None
+    max_position: Decimal | None = Field(default=None, ge=0)
+    burst_messages: int | None = Field(default=None, ge=0)
+    wash_window_us: int | None = Field(default=None, ge=0)
+
+    def given(self) -> dict[str, Any]:
+        """The thresholds the table sets, by name."""
+        return self.model_dump(exclude_none=True)
+
+
+class ReportSettings(BaseModel):
+    """The ``[report]`` table."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    compliance: ComplianceReportSettings = Field(default_factory=ComplianceReportSettings)
+
+
 class Settings(BaseSettings):
     """The four stores LiangHua talks to, the risk limits and the simulated venue's costs."""
 
@@ -197,6 +228,8 @@ class Settings(BaseSettings):
     """The ``[risk]`` table: every run's limits unless ``--limit`` overrides one."""
     venue: VenueSettings = Field(default_factory=VenueSettings)
     """The ``[venue]`` table: the simulated venue's costs unless options override them."""
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    """The ``[report]`` table: the reports' thresholds (``[report.compliance]``)."""
 
     @property
     def stores(self) -> StoreSettings:

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # PDF reports (WeasyPrint) need Debian's Pango; HarfBuzz-Subset keeps font subsetting fast.
-if command -v apt-get >/dev/null && ! ldconfig -p | grep -q 'libpango-1.0.so'; then
+if command -v apt-get >/dev/null && ! { ldconfig -p | grep -q 'libpango-1.0.so' \
+    && ldconfig -p | grep -q 'libharfbuzz-subset.so'; }; then
     SUDO=$([ "$(id -u)" -eq 0 ] || echo sudo)
     $SUDO apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
         libharfbuzz-subset0 fonts-dejavu-core

@@ -31,14 +31,15 @@ from api.application.reporting.generate import (
 )
 from api.application.reporting.kinds import KINDS
 from api.application.reporting.schedule import Cadence, closed_periods, event_time_span
-from api.cli.common import app_or_exit, console, fail
+from api.application.reporting.thresholds import configured_thresholds
+from api.cli.common import app_or_exit, console, fail, settings_or_exit
 from api.cli.projections import opened_read_models
 from infra.archive.layout import Archive
 from infra.eventstore.store import EventStore
 from infra.secrets import redact_url
 from infra.settings import Retention
 from projections.queries.analytics.filters import FilterError, parse_time
-from projections.queries.reports.source import ReportScope, ReportScopeError, Thresholds
+from projections.queries.reports.source import ReportScope, ReportScopeError
 from projections.runner import ProjectionFailedError, ProjectionRunner
 from projections.sql.projection import SqlProjection
 
@@ -76,13 +77,23 @@ OutOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")]
 PerSecondOption = Annotated[
-    int,
-    typer.Option("--max-per-second", min=1, help="Declared maximum orders + cancels per second."),
+    int | None,
+    typer.Option(
+        "--max-per-second",
+        min=1,
+        help="Declared maximum orders + cancels per second "
+        "(default: [report.compliance] orders_per_second, else 240).",
+    ),
 ]
 PerDayOption = Annotated[
-    int, typer.Option("--max-per-day", min=1, help="Declared maximum orders + cancels per day.")
+    int | None,
+    typer.Option(
+        "--max-per-day",
+        min=1,
+        help="Declared maximum orders + cancels per day "
+        "(default: [report.compliance] messages_per_day, else 16000).",
+    ),
 ]
-DEFAULTS = Thresholds()
 ALL_FORMATS = ",".join(FORMATS)
 
 
@@ -193,12 +204,17 @@ def _report_command(kind: str) -> None:
         formats: FormatOption = ALL_FORMATS,
         out: OutOption = None,
         as_json: JsonOption = False,
-        max_per_second: PerSecondOption = DEFAULTS.orders_per_second,
-        max_per_day: PerDayOption = DEFAULTS.messages_per_day,
+        max_per_second: PerSecondOption = None,
+        max_per_day: PerDayOption = None,
     ) -> None:
         if run is not None and account is not None:
             raise fail("give --run or --account, not both (a run has its account)", 2)
         chosen = _formats(formats)
+        thresholds = configured_thresholds(
+            settings_or_exit().report.compliance,
+            orders_per_second=max_per_second,
+            messages_per_day=max_per_day,
+        )
         try:
             scope = ReportScope(
                 kind,
@@ -207,9 +223,7 @@ def _report_command(kind: str) -> None:
                 account=account,
                 run=run,
                 strategy=strategy,
-                thresholds=Thresholds(
-                    orders_per_second=max_per_second, messages_per_day=max_per_day
-                ),
+                thresholds=thresholds,
             )
         except ReportScopeError as error:
             raise fail(str(error), 2) from None
@@ -245,6 +259,7 @@ def schedule(
     if unknown:
         raise fail(f"unknown report kind {unknown[0]!r} (one of {', '.join(KINDS)})", 2)
     chosen = _formats(formats)
+    thresholds = configured_thresholds(settings_or_exit().report.compliance)
     _writable(out)
     manifests = []
     with _inputs() as inputs:
@@ -252,7 +267,7 @@ def schedule(
         periods = [] if span is None else list(closed_periods(*span, cadence, datetime.now(UTC)))
         for start, end in periods:
             for kind in chosen_kinds:
-                scope = ReportScope(kind, start, end, account=account)
+                scope = ReportScope(kind, start, end, account=account, thresholds=thresholds)
                 if inputs.objects.exists(key_prefix(scope) + "manifest.json"):
                     continue
                 folder = None if out is None else out / key_prefix(scope)

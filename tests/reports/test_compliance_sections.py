@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
+from adapters.objectstore import open_object_store
+from api.application.reporting.generate import ReportRefusedError, ReportRequest, generate_report
 from domain.events.types import OrderType, Side
 from infra.eventstore.factory import open_event_store
-from projections.queries.reports.compliance import build_compliance_report
-from projections.queries.reports.compliance.exceptions import ExceptionRules
+from projections.queries.reports.compliance import build_compliance_report, generate_compliance
+from projections.queries.reports.compliance import facts as facts_module
 from projections.queries.reports.compliance.integrity import ArchiveEvidence, ArchiveSegment
 from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.document import ReportDocument, Section
@@ -67,7 +71,6 @@ def store_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def report(
     url: str,
     thresholds: Thresholds | None = None,
-    rules: ExceptionRules | None = None,
     days: int = 2,
 ) -> tuple[ReportDocument, dict[str, str]]:
     store = open_event_store(url)
@@ -76,8 +79,10 @@ def report(
             "compliance", T0, T0 + timedelta(days=days), thresholds=thresholds or Thresholds()
         )
         source = ReportSource.open(store, scope)
-        document = build_compliance_report(source, source.scope, rules=rules)
-        return document, replay_figures(source, source.scope, rules)
+        document = build_compliance_report(source, source.scope)
+        replayed = replay_figures(source, source.scope)
+        assert generate_compliance(source, source.scope) == (document, replayed)  # one read
+        return document, replayed
     finally:
         store.close()
 
@@ -212,9 +217,13 @@ def test_best_execution(store_url: str) -> None:
 
 
 def test_exceptions_with_their_trace(store_url: str) -> None:
-    rules = ExceptionRules(burst_messages=1, wash_window_us=2 * DAY * 1_000_000)
-    thresholds = Thresholds(restricted_symbols=("X",), max_position=Decimal(2))
-    document, replayed = report(store_url, thresholds, rules)
+    thresholds = Thresholds(
+        restricted_symbols=("X",),
+        max_position=Decimal(2),
+        burst_messages=1,
+        wash_window_us=2 * DAY * 1_000_000,
+    )
+    document, replayed = report(store_url, thresholds)
     assert document.figures() == replayed
     assert figures(document, "exceptions") == {
         "exceptions.restricted_symbol": "4",
@@ -287,3 +296,33 @@ def test_the_integrity_section_shows_the_archive_evidence_it_is_given(store_url:
         store.close()
     assert integrity.tables[0].rows == (("segments/000001", "1", "40", "ab" * 32),)
     assert integrity.notes == ("Chain check: ok 1..40",)
+
+
+def test_a_section_fold_that_changes_the_shared_events_is_refused(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One read of the log feeds both sides; a sections' bug that even rewrites the decoded
+    events in place cannot make the replay agree with it (the replay sees each event first)."""
+    handlers = dict(facts_module._HANDLERS)
+    original = handlers["FillRecorded"]
+
+    def doubled(facts: Any, event: Any, data: dict[str, Any]) -> None:
+        data["quantity"] = str(Decimal(data["quantity"]) * 2)
+        original(facts, event, data)
+
+    monkeypatch.setitem(facts_module._HANDLERS, "FillRecorded", doubled)
+    store = open_event_store(store_url)
+    objects = open_object_store(f"file://{tmp_path / 'objects'}")
+    request = ReportRequest(ReportScope("compliance", T0, T0 + timedelta(days=2)), ("json",))
+    try:
+        with pytest.raises(
+            ReportRefusedError, match=r"^report not published: figure .*tca\.filled_quantity"
+        ):
+            generate_report(request, store, create_engine("sqlite://"), objects, now=_now)
+    finally:
+        store.close()
+    assert list(objects.list("reports/")) == []
+
+
+def _now() -> datetime:
+    return datetime(2024, 2, 1, tzinfo=UTC)

@@ -14,14 +14,13 @@ from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.queries.audit import trace
 from projections.queries.reports.compliance import build_compliance_report
-from projections.queries.reports.compliance.exceptions import ExceptionRules
 from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.document import ReportDocument, Table
-from projections.queries.reports.source import ReportScope, ReportSource
+from projections.queries.reports.source import ReportScope, ReportSource, Thresholds
 from tests.reports.session import RUN_ID, record_session
 
 FIRST_DAY = datetime(2024, 1, 1, tzinfo=UTC)
-WASH = ExceptionRules(wash_window_us=3_600_000_000)  # an hour: the session trades every 30 min
+WASH = Thresholds(wash_window_us=3_600_000_000)  # an hour: the session trades every 30 min
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +40,11 @@ def generate(
             "compliance",
             FIRST_DAY + timedelta(days=start),
             FIRST_DAY + timedelta(days=start + days),
-            **scope,  # type: ignore[arg-type]
+            **scope,
+            thresholds=WASH,
         ),
     )
-    return (
-        build_compliance_report(source, source.scope, rules=WASH),
-        replay_figures(source, source.scope, WASH),
-    )
+    return build_compliance_report(source, source.scope), replay_figures(source, source.scope)
 
 
 @pytest.fixture(scope="module")

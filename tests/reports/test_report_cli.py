@@ -86,7 +86,12 @@ def _without_generation_fields(manifest: dict[str, object]) -> dict[str, object]
 
 
 @pytest.mark.parametrize(
-    ("kind", "formats"), [("trades", "html,pdf,csv,json"), ("filing", "html,pdf,csv,json")]
+    ("kind", "formats"),
+    [
+        ("trades", "html,pdf,csv,json"),
+        ("compliance", "html,pdf,csv,json"),
+        ("filing", "html,pdf,csv,json"),
+    ],
 )
 def test_the_same_report_twice_gives_the_same_bytes(
     var: Path, tmp_path: Path, kind: str, formats: str
@@ -164,6 +169,49 @@ def test_bad_input_is_one_line_exit_2_and_publishes_nothing(
     code, output = lh("report", *args)
     assert code == 2
     assert len(output.strip().splitlines()) == 1 and message in output, output
+    assert _published() == []
+
+
+def test_the_thresholds_come_from_the_settings_file(
+    var: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "lianghua.toml"
+    config.write_text(
+        '[report.compliance]\nrestricted_symbols = ["ETHUSDT"]\nburst_messages = 0\n'
+        "messages_per_day = 100\n"
+    )
+    monkeypatch.setenv("LH_CONFIG", str(config))
+    _report("compliance", tmp_path / "out", "--format", "json")
+    document = json.loads((tmp_path / "out" / "report.json").read_text())
+    figures = {f["name"]: f["value"] for s in document["sections"] for f in s["figures"]}
+    assert int(figures["exceptions.restricted_symbol"]) > 0
+    assert int(figures["exceptions.burst"]) > 0  # every second with a message is over 0
+    notes = " ".join(note for s in document["sections"] for note in s["notes"])
+    assert "Restricted symbols: ETHUSDT" in notes and "100 messages per day" in notes
+    _report("filing", tmp_path / "filing", "--format", "json", "--max-per-day", "7")
+    filing = (tmp_path / "filing" / "report.json").read_text()
+    assert '"7"' in filing  # the option wins over the file
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("cancel_ratio = -1", "report.compliance.cancel_ratio"),
+        ("burst = 3", "report.compliance.burst"),
+        ('orders_per_second = "many"', "report.compliance.orders_per_second"),
+        ("max_position = -2", "report.compliance.max_position"),
+    ],
+)
+def test_a_bad_threshold_in_the_settings_file_is_one_line_exit_2(
+    var: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, table: str, message: str
+) -> None:
+    config = tmp_path / "lianghua.toml"
+    config.write_text(f"[report.compliance]\n{table}\n")
+    monkeypatch.setenv("LH_CONFIG", str(config))
+    code, output = lh("report", "compliance", *DAY, "--format", "json")
+    assert code == 2
+    assert len(output.strip().splitlines()) == 1 and message in output, output
+    monkeypatch.delenv("LH_CONFIG")
     assert _published() == []
 
 

@@ -20,13 +20,14 @@ from typing import Any
 from sqlalchemy import Engine
 
 from adapters.objectstore import ObjectStore
-from api.application.reporting.formats import CONTENT_TYPES, render
+from api.application.reporting.formats import CONTENT_TYPES, pdf_page, render
 from api.application.reporting.kinds import KINDS
 from api.application.reporting.manifest import (
     Coverage,
     archive_segments,
     build_manifest,
 )
+from api.application.reporting.pdf_process import PdfBeside
 from api.application.reporting.publish import publish_object
 from infra.archive.layout import Archive
 from infra.eventstore.store import EventStore
@@ -92,21 +93,33 @@ def generate_report(
         )
     source = ReportSource.open(store, request.scope, engine=engine, head=head)
     scope = source.scope
-    document = kind.build(source, scope)
-    disagreements = cross_check(document, kind.replay(source, scope))
+    document, replayed = kind.generate(source, scope)
+    disagreements = cross_check(document, replayed)
     if disagreements:
         others = ", ".join(d.figure for d in disagreements[1:])
         more = f" (also {others})" if others else ""
         raise ReportRefusedError(f"report not published: {disagreements[0]}{more}")
     first, last = source.covered()
-    chain = verify_log(store, first=first, last=last) if first else None
-    if chain is not None and not chain.ok:
-        finding = chain.findings[0]
-        raise ReportRefusedError(
-            f"report not published: the log fails its chain check at position "
-            f"{finding.position} ({finding.problem}); see lh audit verify"
-        )
-    files = render(document, request.formats, software_line())
+    formats, software = request.formats, software_line()
+    pdf = (
+        PdfBeside(pdf_page(document, software, csv_written="csv" in formats))
+        if "pdf" in formats
+        else None
+    )  # printed on another core while the chain is checked and the other formats written
+    try:
+        chain = verify_log(store, first=first, last=last) if first else None
+        if chain is not None and not chain.ok:
+            finding = chain.findings[0]
+            raise ReportRefusedError(
+                f"report not published: the log fails its chain check at position "
+                f"{finding.position} ({finding.problem}); see lh audit verify"
+            )
+        files = render(document, tuple(f for f in formats if f != "pdf"), software)
+        if pdf is not None:
+            files["report.pdf"] = pdf.result()
+    finally:
+        if pdf is not None:
+            pdf.close()
     generated_at = now()
     retain_until = (retention or Retention()).until("reports", generated_at)
     prefix = key_prefix(scope)

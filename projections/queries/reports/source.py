@@ -12,7 +12,7 @@ Two ways to read, kept apart on purpose: report content reads the read models (`
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -44,6 +44,10 @@ class Thresholds:
     instant_cancel_us: int = 1_000_000
     restricted_symbols: tuple[str, ...] = ()
     max_position: Decimal | None = None
+    burst_messages: int = 50
+    """An exception when one account sends more messages than this in one second."""
+    wash_window_us: int = 60_000_000
+    """An exception when a fill follows one on the other side (account, symbol) this soon."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,36 @@ class ReportSource:
                     yield decode(notification)
         self._covered = (first, last)
 
+    def fold_once(self, folds: Sequence[Fold]) -> None:
+        """Read the log up to ``head`` ONCE for several folds (a report's build and its
+        replay): each event is decoded at most once, if a fold asked for its type, and handed
+        to those folds in the order given, in log order. Finds ``covered()`` on the way."""
+        start, end = self.scope.start_us, self.scope.end_us
+        inside = frozenset().union(*(fold.types for fold in folds))
+        before = frozenset().union(*(fold.earlier for fold in folds))
+        watchers = [fold.every for fold in folds if fold.every is not None]
+        first = last = 0
+        for page in self.store.read_notifications(0, stop=self.head):
+            for notification in page:
+                moment = _event_time_us(notification.state)
+                for watch in watchers:
+                    watch(notification.id, moment)
+                topic = notification.topic
+                if start <= moment < end:
+                    first = first or notification.id
+                    last = notification.id
+                    if topic in inside:
+                        event = decode(notification)
+                        for fold in folds:
+                            if topic in fold.types:
+                                fold.see(event)
+                elif moment < start and topic in before:
+                    event = decode(notification)
+                    for fold in folds:
+                        if topic in fold.earlier:
+                            fold.see(event)
+        self._covered = (first, last)
+
     def covered(self) -> tuple[int, int]:
         """First and last log position of the events in the window, ``(0, 0)`` if none."""
         if self._covered is None:
@@ -210,6 +244,21 @@ class ReportSource:
                 pass
         assert self._covered is not None  # the full pass above sets it
         return self._covered
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One consumer of ``ReportSource.fold_once``: ``see`` gets, in log order, the decoded
+    events of ``types`` in the window and of ``earlier`` before it; ``every`` (if given) the
+    position and event time of every event up to the head, decoded or not.
+
+    Folds of one pass share each decoded event: none may change it. A report's replay is
+    handed each event before its build, so a build that did could not make the two agree."""
+
+    see: Callable[[RecordedEvent], None]
+    types: frozenset[str]
+    earlier: frozenset[str] = frozenset()
+    every: Callable[[int, int], None] | None = None
 
 
 _EVENT_TIME = b'"event_time_us":'

@@ -48,14 +48,6 @@ COLUMNS = (
 
 
 @dataclass(frozen=True)
-class ExceptionRules:
-    """Where the exception checks draw their lines (beside the report's ``Thresholds``)."""
-
-    burst_messages: int = 50
-    wash_window_us: int = 60_000_000
-
-
-@dataclass(frozen=True)
 class Finding:
     check: str
     time_us: int
@@ -95,7 +87,7 @@ def restricted(facts: ComplianceFacts, limits: Thresholds) -> list[Finding]:
     ]
 
 
-def bursts(facts: ComplianceFacts, rules: ExceptionRules) -> list[Finding]:
+def bursts(facts: ComplianceFacts, limits: Thresholds) -> list[Finding]:
     per_second: Counter[tuple[str, int]] = Counter()
     first: dict[tuple[str, int], OrderFact] = {}
     for message in facts.messages:
@@ -113,16 +105,16 @@ def bursts(facts: ComplianceFacts, rules: ExceptionRules) -> list[Finding]:
             first[(account, second)],
         )
         for (account, second), count in per_second.items()
-        if count > rules.burst_messages
+        if count > limits.burst_messages
     ]
 
 
-def wash_like(facts: ComplianceFacts, rules: ExceptionRules) -> list[Finding]:
+def wash_like(facts: ComplianceFacts, limits: Thresholds) -> list[Finding]:
     last: dict[tuple[str, str, str], tuple[FillFact, OrderFact]] = {}
     found = []
     for order, fill in facts.fills:
         opposite = last.get((order.account, order.symbol, "SELL" if order.sign > 0 else "BUY"))
-        if opposite is not None and fill.time_us - opposite[0].time_us < rules.wash_window_us:
+        if opposite is not None and fill.time_us - opposite[0].time_us < limits.wash_window_us:
             found.append(
                 Finding(
                     WASH_LIKE,
@@ -205,14 +197,11 @@ def limit_breaches(facts: ComplianceFacts) -> list[Finding]:
     return found
 
 
-def exceptions_section(
-    facts: ComplianceFacts, limits: Thresholds, rules: ExceptionRules | None = None
-) -> Section:
-    rules = rules or ExceptionRules()
+def exceptions_section(facts: ComplianceFacts, limits: Thresholds) -> Section:
     found = {
         RESTRICTED: restricted(facts, limits),
-        BURST: bursts(facts, rules),
-        WASH_LIKE: wash_like(facts, rules),
+        BURST: bursts(facts, limits),
+        WASH_LIKE: wash_like(facts, limits),
         POSITION: position_threshold(facts, limits),
         LIMIT_BREACH: limit_breaches(facts),
     }
@@ -234,9 +223,9 @@ def exceptions_section(
         tables=(Table("exceptions.findings", "Findings with their audit trace", COLUMNS, rows),),
         notes=(
             f"Restricted symbols: {', '.join(limits.restricted_symbols) or 'none configured'}; "
-            f"burst: more than {rules.burst_messages} messages in one second; wash-like: a buy "
+            f"burst: more than {limits.burst_messages} messages in one second; wash-like: a buy "
             f"and a sell fill of one symbol in one account less than "
-            f"{rules.wash_window_us} microseconds apart; position threshold: "
+            f"{limits.wash_window_us} microseconds apart; position threshold: "
             f"{'none configured' if limits.max_position is None else number(limits.max_position)}"
             " (net position built by the period's fills).",
         ),

@@ -9,14 +9,21 @@ not fill. Every amount is exact; only the basis points and averages are rounded,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from fractions import Fraction
 
+from projections.queries.reports.compliance.bracket import (
+    Quotient,
+    quotient,
+    rounded_quotient,
+    rounded_ratio_of_sums,
+)
 from projections.queries.reports.compliance.facts import ZERO, ComplianceFacts, OrderFact
 from projections.queries.reports.compliance.format import (
+    BPS_PLACES,
     NOT_AVAILABLE,
+    PRICE_PLACES,
     bps,
     number,
     price,
@@ -43,15 +50,16 @@ class OrderCost:
     impact: Decimal
     opportunity: Decimal
     shortfall: Decimal
-    vwap: Fraction | None
+    decision_cost: Decimal
+    """What the fills cost against the decision price x the filled quantity."""
+    arrival_cost: Decimal
+    vwap: tuple[Decimal, Decimal] | None
+    """The interval VWAP as (Σ typical price x volume, 3 x Σ volume)."""
+    vwap_cost: Quotient | None
+    """What the fills cost against the interval VWAP x the filled quantity."""
+    vwap_base: Quotient | None
+    """The interval VWAP x the filled quantity."""
     time_to_fill_us: int | None
-
-    def cost_against(self, benchmark: Decimal) -> Decimal:
-        """What the fills cost against ``benchmark`` x the filled quantity."""
-        return self.order.sign * (self.notional - benchmark * self.filled)
-
-    def cost_against_vwap(self, vwap: Fraction) -> Fraction:
-        return self.order.sign * (Fraction(self.notional) - vwap * Fraction(self.filled))
 
 
 def _cost(order: OrderFact, decision_price: Decimal, arrival_price: Decimal) -> OrderCost:
@@ -60,9 +68,13 @@ def _cost(order: OrderFact, decision_price: Decimal, arrival_price: Decimal) -> 
     delay = sign * (arrival_price - decision_price) * filled
     impact = sign * (notional - arrival_price * filled)
     opportunity = sign * (end_price - decision_price) * (order.quantity - filled)
-    vwap = None
+    vwap = vwap_cost = vwap_base = None
     if order.vwap is not None and order.vwap[1]:
-        vwap = Fraction(order.vwap[0]) / (3 * Fraction(order.vwap[1]))
+        value, volume3 = order.vwap[0], 3 * order.vwap[1]
+        vwap = (value, volume3)
+        # s x (N - V x q) and V x q with V = value / volume3, over the common denominator
+        vwap_cost = quotient(sign * (volume3 * notional - value * filled), volume3)
+        vwap_base = quotient(value * filled, volume3)
     return OrderCost(
         order,
         decision_price,
@@ -74,7 +86,11 @@ def _cost(order: OrderFact, decision_price: Decimal, arrival_price: Decimal) -> 
         impact,
         opportunity,
         delay + impact + fees + opportunity,
+        sign * (notional - decision_price * filled),
+        impact,
         vwap,
+        vwap_cost,
+        vwap_base,
         order.fills[-1].time_us - (order.submitted_us or 0) if order.fills else None,
     )
 
@@ -112,44 +128,46 @@ class Rollup:
     time_to_fill: str
 
 
-def _weighted(costs: Iterable[OrderCost], benchmark: Callable[[OrderCost], Decimal]) -> str:
+def _weighted(
+    filled: list[OrderCost],
+    cost: Callable[[OrderCost], Decimal],
+    price: Callable[[OrderCost], Decimal],
+) -> str:
     """Σ cost against the benchmark / Σ benchmark x filled, in bps, over the filled orders."""
-    cost = base = ZERO
-    for item in costs:
-        if item.filled:
-            level = benchmark(item)
-            cost += item.cost_against(level)
-            base += level * item.filled
-    return bps(cost, base)
+    return bps(
+        sum(map(cost, filled), ZERO), sum((price(item) * item.filled for item in filled), ZERO)
+    )
 
 
-def _weighted_vwap(costs: Iterable[OrderCost]) -> str:
-    """``_weighted`` against each order's interval VWAP (a quotient: summed as fractions)."""
-    cost = base = Fraction(0)
-    for item in costs:
-        vwap = item.vwap
-        if item.filled and vwap is not None:
-            cost += item.cost_against_vwap(vwap)
-            base += vwap * Fraction(item.filled)
-    return bps(cost, base)
+def _weighted_vwap(filled: list[OrderCost]) -> str:
+    """``_weighted`` against each order's interval VWAP, over the filled orders that have one
+    (quotients: added bracketed, ``bracket.py``)."""
+    with_vwap = [item for item in filled if item.vwap_cost is not None]
+    return rounded_ratio_of_sums(
+        [item.vwap_cost for item in with_vwap if item.vwap_cost is not None],
+        [item.vwap_base for item in with_vwap if item.vwap_base is not None],
+        BPS_PLACES,
+        scale=4,
+    )
 
 
 def rollup(costs: list[OrderCost]) -> Rollup:
-    filled = [c for c in costs if c.time_to_fill_us is not None]
+    filled = [c for c in costs if c.filled]
+    done = [c for c in costs if c.time_to_fill_us is not None]
     return Rollup(
         orders=len(costs),
         ordered=sum((c.order.quantity for c in costs), ZERO),
         filled=sum((c.filled for c in costs), ZERO),
-        slippage_decision=_weighted(costs, lambda c: c.decision_price),
-        slippage_arrival=_weighted(costs, lambda c: c.arrival_price),
-        slippage_vwap=_weighted_vwap(costs),
-        vwap_orders=sum(c.filled > 0 and c.vwap is not None for c in costs),
+        slippage_decision=_weighted(filled, lambda c: c.decision_cost, lambda c: c.decision_price),
+        slippage_arrival=_weighted(filled, lambda c: c.arrival_cost, lambda c: c.arrival_price),
+        slippage_vwap=_weighted_vwap(filled),
+        vwap_orders=sum(c.vwap is not None for c in filled),
         delay=sum((c.delay for c in costs), ZERO),
         impact=sum((c.impact for c in costs), ZERO),
         fees=sum((c.fees for c in costs), ZERO),
         opportunity=sum((c.opportunity for c in costs), ZERO),
         shortfall=sum((c.shortfall for c in costs), ZERO),
-        time_to_fill=seconds(sum(c.time_to_fill_us or 0 for c in filled), len(filled)),
+        time_to_fill=seconds(sum(c.time_to_fill_us or 0 for c in done), len(done)),
     )
 
 
@@ -168,11 +186,12 @@ def _order_row(cost: OrderCost) -> tuple[str, ...]:
         number(cost.decision_price),
         number(cost.arrival_price),
         price(cost.notional, filled) if filled else NOT_AVAILABLE,
-        price(vwap, 1) if vwap is not None else NOT_AVAILABLE,
-        bps(cost.cost_against(cost.decision_price), cost.decision_price * filled),
-        bps(cost.cost_against(cost.arrival_price), cost.arrival_price * filled),
-        bps(cost.cost_against_vwap(vwap), vwap * Fraction(filled))
-        if vwap is not None and filled
+        rounded_quotient(*vwap, PRICE_PLACES) if vwap is not None else NOT_AVAILABLE,
+        bps(cost.decision_cost, cost.decision_price * filled),
+        bps(cost.arrival_cost, cost.arrival_price * filled),
+        # cost / base against the VWAP: their common denominator cancels
+        rounded_quotient(cost.vwap_cost.numerator.scaleb(4), cost.vwap_base.numerator, BPS_PLACES)
+        if cost.vwap_cost is not None and cost.vwap_base is not None and filled
         else NOT_AVAILABLE,
         number(cost.delay),
         number(cost.impact),
@@ -290,9 +309,7 @@ def _histogram(costs: list[OrderCost]) -> Series:
     bins: dict[int, int] = {}
     for cost in costs:
         if cost.filled:
-            slip = (
-                cost.cost_against(cost.arrival_price) * 10_000 / (cost.arrival_price * cost.filled)
-            )
+            slip = cost.arrival_cost * 10_000 / (cost.arrival_price * cost.filled)
             low = int((slip / HISTOGRAM_BIN_BPS).to_integral_value(ROUND_FLOOR)) * HISTOGRAM_BIN_BPS
             bins[low] = bins.get(low, 0) + 1
     ordered = sorted(bins)

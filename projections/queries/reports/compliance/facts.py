@@ -8,7 +8,7 @@ several times cheaper than validating a model per event over a month of trading.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -186,22 +186,22 @@ class ComplianceFacts:
             found = self.orders[order_id] = OrderFact(order_id)
         return found
 
-
-Handler = Callable[[ComplianceFacts, RecordedEvent, dict[str, Any]], None]
-
-
-def collect_facts(events: Iterable[RecordedEvent]) -> ComplianceFacts:
-    """Fold ``events`` (log order) into the facts the sections report."""
-    facts = ComplianceFacts()
-    for event in events:
-        facts.events += 1
+    def add(self, event: RecordedEvent) -> None:
+        """Fold one more event (log order) into the facts."""
+        self.events += 1
         handler = _HANDLERS.get(event.event_type)
         if handler is not None:
-            handler(facts, event, event.data)
-    for order in facts.orders.values():
-        if order.ended_us is None:  # still working: its unfilled part is valued at the end
-            order.end_price = facts._last_price.get(order.symbol)
-    return facts
+            handler(self, event, event.data)
+
+    def finish(self) -> ComplianceFacts:
+        """The facts once every event is folded: orders still working are valued at the end."""
+        for order in self.orders.values():
+            if order.ended_us is None:
+                order.end_price = self._last_price.get(order.symbol)
+        return self
+
+
+Handler = Callable[[ComplianceFacts, RecordedEvent, dict[str, Any]], None]
 
 
 def _bar(facts: ComplianceFacts, event: RecordedEvent, data: dict[str, Any]) -> None:

@@ -1,39 +1,45 @@
 """Every figure of the compliance report, recomputed by an independent replay of the log.
 
-A second, deliberately plain computation: one loop over the raw log (``ReportSource.log``:
-every event up to the pinned head, nothing from a read model), its own scope filter, flat
-dictionaries instead of the sections' order records, the interval VWAP found afterwards from
-bar positions instead of windows kept while folding, its own number formatting. It shares
-only the definitions (docs/compliance.md) with the section builders, so a bug in one shows up
-as a figure the cross-check names.
+A second, deliberately plain computation: a fold over the raw log's events (no read model),
+its own scope filter, flat dictionaries instead of the sections' order records, the interval
+VWAP found afterwards from bar positions instead of windows kept while folding, its own number
+formatting. It shares only the definitions (docs/compliance.md) with the section builders, so a
+bug in one shows up as a figure the cross-check names. It may share the read of the log with
+them (``ReportSource.fold_once``: the same decoded events, handed to the replay first).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
+from domain.events.envelope import RecordedEvent
 from domain.orders import STATUS_AFTER_NAME, TERMINAL
 from projections.queries.reports.compliance.collector import collector_paused
-from projections.queries.reports.compliance.exceptions import ExceptionRules
-from projections.queries.reports.source import ReportScope, ReportSource
+from projections.queries.reports.source import Fold, ReportScope, ReportSource, Thresholds
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DAY_US = 86_400_000_000
 _TERMINAL_NAMES = {name for name, status in STATUS_AFTER_NAME.items() if status in TERMINAL}
 _CONTROLS = ("RiskLimitsChanged", "KillSwitchEngaged", "KillSwitchReleased", "TradingStateChanged")
-_READ = {
-    "BarClosed",
-    "SignalGenerated",
-    "RiskDecisionMade",
-    "FillRecorded",
-    *STATUS_AFTER_NAME,
-    *_CONTROLS,
-}
+_READ = frozenset(
+    {
+        "BarClosed",
+        "SignalGenerated",
+        "RiskDecisionMade",
+        "FillRecorded",
+        *STATUS_AFTER_NAME,
+        *_CONTROLS,
+    }
+)
+_OWNERS = frozenset({"OrderSubmitted"})
+"""Read before the window too: whose each order is."""
 
 
 def _text(value: Any) -> str:
@@ -60,83 +66,114 @@ def _bps(cost: Any, base: Any) -> str:
 
 
 def _day(micros: int) -> str:
-    return (_EPOCH + timedelta(microseconds=micros - micros % _DAY_US)).strftime("%Y-%m-%d")
+    return _midnight(micros - micros % _DAY_US)
 
 
-def replay_figures(
-    source: ReportSource, scope: ReportScope, rules: ExceptionRules | None = None
-) -> dict[str, str]:
-    """{figure name: value} for every figure ``build_compliance_report`` writes."""
+@lru_cache(maxsize=1024)
+def _midnight(micros: int) -> str:
+    """The date of a UTC midnight (a month of messages falls on a few dozen of them)."""
+    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%d")
+
+
+def replay_figures(source: ReportSource, scope: ReportScope) -> dict[str, str]:
+    """{figure name: value} for every figure ``build_compliance_report`` writes, from a read
+    of the log of its own."""
+    replay = Replay(source.scope, scope.thresholds)
     with localcontext() as context, collector_paused():
         context.prec, context.rounding = 120, ROUND_HALF_EVEN
-        return _replay(source, scope, rules or ExceptionRules())
+        source.fold_once([replay.fold()])
+    return replay.figures()
 
 
-def _replay(source: ReportSource, scope: ReportScope, rules: ExceptionRules) -> dict[str, str]:
-    account_wanted, strategy_wanted = source.scope.account, source.scope.strategy
-    start, end = source.scope.start_us, source.scope.end_us
-    limits = scope.thresholds
+@dataclass
+class _Log:
+    """What the fold records."""
 
-    first = last = counted = 0
-    order_owner: dict[str, tuple[str, str]] = {}
-    # --- what the loop records -----------------------------------------------------------
-    decisions: dict[str, dict[str, Any]] = {}
-    signal_price: dict[str, Decimal] = {}
-    rejected_intents = 0
-    failed_by_rule: Counter[str] = Counter()
-    control_counts: Counter[str] = Counter()
-    kill_switch_ids: set[str] = set()
-    submitted: dict[str, dict[str, Any]] = {}  # order id -> facts at submission
-    account_of: dict[str, str] = {}
-    symbol_of: dict[str, str] = {}
-    filled_so_far: dict[str, Decimal] = defaultdict(Decimal)
-    status: dict[str, str] = {}
-    ended_at: dict[str, int] = {}  # order id -> log position of its end
-    fills: list[dict[str, Any]] = []  # in log order
-    messages: list[tuple[int, str, str, bool, bool, Decimal]] = []
-    prices: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
-    bars: dict[str, list[tuple[int, Decimal, Decimal]]] = defaultdict(list)
-    breaches = 0
-    engaged: set[str] = set()
-    halted: set[str] = set()
+    first: int = 0
+    last: int = 0
+    counted: int = 0
+    order_owner: dict[str, tuple[str, str]] = field(default_factory=dict)
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    signal_price: dict[str, Decimal] = field(default_factory=dict)
+    rejected_intents: int = 0
+    failed_by_rule: Counter[str] = field(default_factory=Counter)
+    control_counts: Counter[str] = field(default_factory=Counter)
+    kill_switch_ids: set[str] = field(default_factory=set)
+    submitted: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Order id -> facts at submission."""
+    account_of: dict[str, str] = field(default_factory=dict)
+    symbol_of: dict[str, str] = field(default_factory=dict)
+    filled_so_far: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    status: dict[str, str] = field(default_factory=dict)
+    ended_at: dict[str, int] = field(default_factory=dict)
+    """Order id -> log position of its end."""
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    """In log order."""
+    messages: list[tuple[int, str, str, bool, bool, Decimal]] = field(default_factory=list)
+    prices: defaultdict[str, list[tuple[int, Decimal]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    bars: defaultdict[str, list[tuple[int, Decimal, Decimal]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    breaches: int = 0
+    engaged: set[str] = field(default_factory=set)
+    halted: set[str] = field(default_factory=set)
 
-    for event in source.log():
-        moment = event.event_time_us
-        if not start <= moment < end:
-            if moment < end and event.event_type == "OrderSubmitted":
-                order_owner[event.data["order_id"]] = (
-                    event.data["account"],
-                    event.data["strategy"],
-                )
-            continue
-        first = first or event.position
-        last = event.position
+
+class Replay:
+    """The replay as a fold: ``fold()`` is what a pass over the log feeds (with Decimal
+    arithmetic exact to 120 digits), ``figures()`` what it gives once the pass is done."""
+
+    def __init__(self, scope: ReportScope, limits: Thresholds) -> None:
+        self._scope = scope
+        self._start, self._end = scope.start_us, scope.end_us
+        self._limits = limits
+        self._log = _Log()
+
+    def fold(self) -> Fold:
+        return Fold(self._see, _READ, _OWNERS, self._position)
+
+    def _position(self, position: int, moment: int) -> None:
+        """Every event of the log: the first and last position in the window."""
+        if self._start <= moment < self._end:
+            log = self._log
+            log.first = log.first or position
+            log.last = position
+
+    def _see(self, event: RecordedEvent) -> None:
+        s, moment = self._log, event.event_time_us
         kind, data = event.event_type, event.data
+        if not self._start <= moment < self._end:
+            if moment < self._end and kind == "OrderSubmitted":
+                s.order_owner[data["order_id"]] = (data["account"], data["strategy"])
+            return
         if kind not in _READ:
-            continue
+            return
         # --- whose event is it ---------------------------------------------------------
         strategy: str | None = None
         if kind == "OrderSubmitted":
-            order_owner[data["order_id"]] = (data["account"], data["strategy"])
+            s.order_owner[data["order_id"]] = (data["account"], data["strategy"])
         if kind == "RiskDecisionMade":
             account, strategy = data["intent"]["account"], data["intent"]["strategy"]
         elif kind == "SignalGenerated":
             account, strategy = event.actor.account, data["strategy"]
-        elif "order_id" in data and data["order_id"] in order_owner:
-            account, strategy = order_owner[data["order_id"]]
+        elif "order_id" in data and data["order_id"] in s.order_owner:
+            account, strategy = s.order_owner[data["order_id"]]
         else:
             account = data.get("account", event.actor.account)
+        account_wanted, strategy_wanted = self._scope.account, self._scope.strategy
         if account_wanted is not None and account != account_wanted:
-            continue
+            return
         if strategy_wanted is not None and strategy is not None and strategy != strategy_wanted:
-            continue
-        counted += 1
+            return
+        s.counted += 1
         position = event.position
         # --- what it says ----------------------------------------------------------------
         if kind == "BarClosed":
             close = Decimal(data["close"])
-            prices[data["symbol"]].append((position, close))
-            bars[data["symbol"]].append(
+            s.prices[data["symbol"]].append((position, close))
+            s.bars[data["symbol"]].append(
                 (
                     position,
                     (Decimal(data["high"]) + Decimal(data["low"]) + close)
@@ -145,45 +182,45 @@ def _replay(source: ReportSource, scope: ReportScope, rules: ExceptionRules) -> 
                 )
             )
         elif kind == "SignalGenerated":
-            signal_price[data["signal_id"]] = Decimal(data["bar_close"])
-            prices[data["symbol"]].append((position, Decimal(data["bar_close"])))
+            s.signal_price[data["signal_id"]] = Decimal(data["bar_close"])
+            s.prices[data["symbol"]].append((position, Decimal(data["bar_close"])))
         elif kind == "RiskDecisionMade":
             failed = [rule["rule"] for rule in data["rules"] if not rule["passed"]]
-            failed_by_rule.update(failed)
-            rejected_intents += not data["approved"]
+            s.failed_by_rule.update(failed)
+            s.rejected_intents += not data["approved"]
             reference = data["intent"].get("reference_price")
-            decisions[data["decision_id"]] = {
+            s.decisions[data["decision_id"]] = {
                 "approved": data["approved"] and not failed,
-                "signal_price": signal_price.get(data.get("signal_id") or ""),
+                "signal_price": s.signal_price.get(data.get("signal_id") or ""),
                 "reference": None if reference is None else Decimal(reference),
             }
         elif kind in _CONTROLS:
-            control_counts[kind] += 1
+            s.control_counts[kind] += 1
             if kind == "KillSwitchEngaged":
-                kill_switch_ids.add(event.event_id)
-                engaged.add(data["account"])
+                s.kill_switch_ids.add(event.event_id)
+                s.engaged.add(data["account"])
             elif kind == "KillSwitchReleased":
-                engaged.discard(data["account"])
+                s.engaged.discard(data["account"])
             elif kind == "TradingStateChanged":
                 if data["new_state"] == "HALTED":
-                    halted.add(data["account"])
+                    s.halted.add(data["account"])
                 else:
-                    halted.discard(data["account"])
+                    s.halted.discard(data["account"])
         elif kind == "FillRecorded":
             order_id = data["order_id"]
-            account_of.setdefault(order_id, data["account"])
-            symbol_of.setdefault(order_id, data["symbol"])
-            filled_so_far[order_id] += Decimal(data["quantity"])
-            fills.append(data | {"time": moment, "position": position})
+            s.account_of.setdefault(order_id, data["account"])
+            s.symbol_of.setdefault(order_id, data["symbol"])
+            s.filled_so_far[order_id] += Decimal(data["quantity"])
+            s.fills.append(data | {"time": moment, "position": position})
         if kind not in STATUS_AFTER_NAME:
-            continue
+            return
         order_id = data["order_id"]
-        status[order_id] = STATUS_AFTER_NAME[kind].value
+        s.status[order_id] = STATUS_AFTER_NAME[kind].value
         if kind in _TERMINAL_NAMES:
-            ended_at[order_id] = position
+            s.ended_at[order_id] = position
         if kind == "OrderSubmitted":
-            decision = decisions.get(data["decision_id"])
-            submitted[order_id] = {
+            decision = s.decisions.get(data["decision_id"])
+            s.submitted[order_id] = {
                 "time": moment,
                 "position": position,
                 "symbol": data["symbol"],
@@ -194,62 +231,70 @@ def _replay(source: ReportSource, scope: ReportScope, rules: ExceptionRules) -> 
                 "quantity": Decimal(data["quantity"]),
                 "decision": decision,
             }
-            account_of[order_id] = data["account"]
-            symbol_of[order_id] = data["symbol"]
-            messages.append(
+            s.account_of[order_id] = data["account"]
+            s.symbol_of[order_id] = data["symbol"]
+            s.messages.append(
                 (moment, data["symbol"], order_id, False, False, Decimal(data["quantity"]))
             )
             if (
-                data["account"] in engaged
-                or data["account"] in halted
+                data["account"] in s.engaged
+                or data["account"] in s.halted
                 or (decision is not None and not decision["approved"])
             ):
-                breaches += 1
+                s.breaches += 1
         elif kind == "OrderCancelRequested":
-            by_kill_switch = event.causation_id in kill_switch_ids or data["reason"].startswith(
+            by_kill_switch = event.causation_id in s.kill_switch_ids or data["reason"].startswith(
                 "kill switch:"
             )
-            ordered = submitted[order_id]["quantity"] if order_id in submitted else None
-            leaves = Decimal(0) if ordered is None else ordered - filled_so_far[order_id]
-            messages.append(
-                (moment, symbol_of.get(order_id, ""), order_id, True, by_kill_switch, leaves)
+            ordered = s.submitted[order_id]["quantity"] if order_id in s.submitted else None
+            leaves = Decimal(0) if ordered is None else ordered - s.filled_so_far[order_id]
+            s.messages.append(
+                (moment, s.symbol_of.get(order_id, ""), order_id, True, by_kill_switch, leaves)
             )
 
+    def figures(self) -> dict[str, str]:
+        """{figure name: value} of what the fold was fed."""
+        with localcontext() as context, collector_paused():
+            context.prec, context.rounding = 120, ROUND_HALF_EVEN
+            return _figures(self._log, self._limits)
+
+
+def _figures(s: _Log, limits: Thresholds) -> dict[str, str]:
+    status, submitted, fills, messages = s.status, s.submitted, s.fills, s.messages
     figures: dict[str, str] = {}
     # --- 1. audit trail ------------------------------------------------------------------
     final = Counter(status[o] for o in status)
     figures["audit.orders"] = str(len(submitted))
-    figures["audit.decisions"] = str(len(decisions))
-    figures["audit.decisions_rejected"] = str(rejected_intents)
+    figures["audit.decisions"] = str(len(s.decisions))
+    figures["audit.decisions_rejected"] = str(s.rejected_intents)
     figures["audit.fills"] = str(len(fills))
     for name in ("CANCELED", "EXPIRED", "FILLED", "REJECTED"):
         figures[f"audit.orders_{name.lower()}"] = str(final[name])
-    figures["audit.orders_open"] = str(
-        sum(status[o] not in {s.value for s in TERMINAL} for o in submitted)
-    )
+    terminal = {state.value for state in TERMINAL}
+    figures["audit.orders_open"] = str(sum(status[o] not in terminal for o in submitted))
     # --- 2. pre-trade controls -----------------------------------------------------------
-    figures["controls.rejected_intents"] = str(rejected_intents)
-    for rule in failed_by_rule:
-        figures[f"controls.rejections.{rule}"] = str(failed_by_rule[rule])
-    figures["controls.limit_changes"] = str(control_counts["RiskLimitsChanged"])
-    figures["controls.kill_switch_engaged"] = str(control_counts["KillSwitchEngaged"])
-    figures["controls.kill_switch_released"] = str(control_counts["KillSwitchReleased"])
-    figures["controls.trading_state_changes"] = str(control_counts["TradingStateChanged"])
+    figures["controls.rejected_intents"] = str(s.rejected_intents)
+    for rule in s.failed_by_rule:
+        figures[f"controls.rejections.{rule}"] = str(s.failed_by_rule[rule])
+    figures["controls.limit_changes"] = str(s.control_counts["RiskLimitsChanged"])
+    figures["controls.kill_switch_engaged"] = str(s.control_counts["KillSwitchEngaged"])
+    figures["controls.kill_switch_released"] = str(s.control_counts["KillSwitchReleased"])
+    figures["controls.trading_state_changes"] = str(s.control_counts["TradingStateChanged"])
     # --- 3. order flow -------------------------------------------------------------------
     figures.update(_flow(messages, fills, submitted, limits))
     # --- 4. best execution ---------------------------------------------------------------
-    figures.update(_execution(submitted, fills, ended_at, prices, bars))
+    figures.update(_execution(submitted, fills, s.ended_at, s.prices, s.bars))
     # --- 5. exceptions -------------------------------------------------------------------
     restricted = sum(o["symbol"] in limits.restricted_symbols for o in submitted.values())
-    per_second = Counter((account_of.get(m[2], ""), m[0] // 1_000_000) for m in messages)
-    bursts = sum(count > rules.burst_messages for count in per_second.values())
+    per_second = Counter((s.account_of.get(m[2], ""), m[0] // 1_000_000) for m in messages)
+    bursts = sum(count > limits.burst_messages for count in per_second.values())
     wash = position_alerts = 0
     latest: dict[tuple[str, str, str], int] = {}
     net: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for fill in fills:
         account, symbol, side = fill["account"], fill["symbol"], fill["side"]
         other = latest.get((account, symbol, "BUY" if side == "SELL" else "SELL"))
-        if other is not None and fill["time"] - other < rules.wash_window_us:
+        if other is not None and fill["time"] - other < limits.wash_window_us:
             wash += 1
         latest[(account, symbol, side)] = fill["time"]
         signed = Decimal(fill["quantity"]) * (1 if side == "BUY" else -1)
@@ -262,12 +307,12 @@ def _replay(source: ReportSource, scope: ReportScope, rules: ExceptionRules) -> 
     figures["exceptions.burst"] = str(bursts)
     figures["exceptions.wash_like"] = str(wash)
     figures["exceptions.position_threshold"] = str(position_alerts)
-    figures["exceptions.limit_breach"] = str(breaches)
-    figures["exceptions.total"] = str(restricted + bursts + wash + position_alerts + breaches)
+    figures["exceptions.limit_breach"] = str(s.breaches)
+    figures["exceptions.total"] = str(restricted + bursts + wash + position_alerts + s.breaches)
     # --- 6. integrity --------------------------------------------------------------------
-    figures["integrity.first_position"] = str(first)
-    figures["integrity.last_position"] = str(last)
-    figures["integrity.events"] = str(counted)
+    figures["integrity.first_position"] = str(s.first)
+    figures["integrity.last_position"] = str(s.last)
+    figures["integrity.events"] = str(s.counted)
     return figures
 
 
@@ -275,7 +320,7 @@ def _flow(
     messages: list[tuple[int, str, str, bool, bool, Decimal]],
     fills: list[dict[str, Any]],
     submitted: dict[str, dict[str, Any]],
-    limits: Any,
+    limits: Thresholds,
 ) -> dict[str, str]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
 
