@@ -167,6 +167,7 @@ def mysql_user_url(mysql_url: str) -> Iterator[str]:
     engine.dispose()
 
 
+@pytest.mark.timeout(1800)  # every lh command in a fresh interpreter: minutes on 2 cores
 def test_no_command_shows_a_secret_when_the_stores_take_the_passwords(
     tmp_path: Path, redis_prefix: str, mysql_user_url: str, s3: S3Server
 ) -> None:
