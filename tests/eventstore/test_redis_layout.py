@@ -9,6 +9,7 @@ import pytest
 import redis
 from eventsourcing.persistence import DataError
 
+from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.redis import RedisApplicationRecorder
 from infra.eventstore.store import EventStore
@@ -72,3 +73,14 @@ def test_an_entry_pointing_at_a_missing_log_entry_is_named_not_misread(
     client.xadd(keys.aggregate("venue-c"), {"x": "1"}, id="1-1")
     with pytest.raises(DataError, match=r"venue-c entry 1-1 holds no record"):
         store.read_stream("venue-c")
+
+
+def test_a_batch_over_more_aggregates_than_one_hset_takes_records_every_version(
+    store: EventStore, client: redis.Redis
+) -> None:
+    streams = [f"venue-many-{n}" for n in range(4_500)]  # 9,000 values: over unpack's limit
+    store.append([venue_event(stream, 1) for stream in streams])
+    versions = client.hgetall(recorder_of(store).keys.versions)
+    assert all(versions[stream.encode()] == b"1" for stream in streams)
+    with pytest.raises(StreamVersionConflictError):
+        store.append([venue_event(streams[-1], 1, tag="again")])
