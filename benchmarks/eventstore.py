@@ -8,17 +8,24 @@ throughput through the ``EventStore`` facade (which encodes and hashes each even
 the bare recorder (pre-encoded events, the storage path alone), global-order read throughput
 (decoded ``read_all`` and raw ``read_notifications``), peak traced Python memory of a batched
 append + read pass, and the process's peak RSS. The AOF variants start their own redis-server
-in a temp dir on a free port. Prints one JSON object.
+in a temp dir on a free port. On those, ``redis-benchmark`` (installed with redis-server) then
+measures the server's own XADD rate with a ~600-byte value like an event's (50 clients; and one
+client pipelining 1,000 commands, like a batch), so a run reports the facade's share of what
+the same server takes in the same run. Prints one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import platform
 import resource
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 import tracemalloc
@@ -51,6 +58,8 @@ class Backend:
 
     name: str
     open: Callable[[str], EventStore]
+    server_port: int | None = None
+    """The port of a redis-server the benchmark started (None: SQLite, the machine's Redis)."""
 
 
 @contextmanager
@@ -78,7 +87,9 @@ def backend(name: str, directory: Path) -> Iterator[Backend]:
     server = RedisServer(free_port(), server_dir, fsync)
     server.start()
     try:
-        yield Backend(name, lambda space: open_event_store(server.url, key_prefix=space))
+        yield Backend(
+            name, lambda space: open_event_store(server.url, key_prefix=space), server.port
+        )
     finally:
         server.stop()
 
@@ -154,20 +165,45 @@ def single_appends(store: EventStore, events: list[NewEvent]) -> dict[str, float
     }
 
 
-def batched_appends(store: EventStore, events: list[NewEvent], size: int) -> dict[str, float]:
+def server_cpu_s(port: int | None) -> float:
+    """CPU seconds (all threads) of the redis-server we started, 0 for other backends."""
+    if port is None:
+        return 0.0
+    client = redis.Redis(port=port)
+    pid = int(client.info("server")["process_id"])
+    client.close()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def batched_appends(
+    store: EventStore, events: list[NewEvent], size: int, server_port: int | None = None
+) -> dict[str, float]:
+    """Wall-clock rate, plus CPU µs per event of this process and of our redis-server: on a
+    shared machine the wall clock waits for the CPU, and ``1e6 / (client + server)`` is the
+    rate one writer reaches when both get a core."""
     latencies = []
+    server_before = server_cpu_s(server_port)
+    cpu_before = time.process_time()
     started = time.perf_counter()
     for batch in batches(events, size):
         before = time.perf_counter_ns()
         store.append(batch)
         latencies.append((time.perf_counter_ns() - before) / 1_000_000)
     elapsed = time.perf_counter() - started
+    client_us = (time.process_time() - cpu_before) / len(events) * 1e6
+    server_us = (server_cpu_s(server_port) - server_before) / len(events) * 1e6
     latencies.sort()
-    return {
+    result = {
         "events_per_s": round(len(events) / elapsed),
         "batch_p50_ms": round(statistics.median(latencies), 3),
         "batch_p99_ms": round(percentile(latencies, 0.99), 3),
+        "client_cpu_us_per_event": round(client_us, 2),
     }
+    if server_port is not None:
+        result["server_cpu_us_per_event"] = round(server_us, 2)
+        result["cpu_bound_events_per_s"] = round(1e6 / (client_us + server_us))
+    return result
 
 
 def recorder_appends(store: EventStore, events: list[NewEvent], size: int) -> dict[str, float]:
@@ -209,6 +245,32 @@ def traced_peak(bench: Backend, count: int) -> float:
     return round(peak / 2**20, 1)
 
 
+def redis_benchmark_xadd(port: int, requests: int) -> dict[str, float] | None:
+    """XADD requests/s by ``redis-benchmark`` on our server: 50 clients one command at a time,
+    and one client pipelining 1,000 (None when redis-benchmark is not installed)."""
+    binary = shutil.which("redis-benchmark")
+    if binary is None:
+        return None
+    command = ["XADD", "lhbench:xadd", "*", "s", "x" * 600]
+    rates: dict[str, float] = {}
+    for label, options in (
+        ("clients_50", ["-c", "50"]),
+        ("pipeline_1000", ["-c", "1", "-P", "1000"]),
+    ):
+        output = subprocess.run(
+            [binary, "-p", str(port), "-n", str(requests), "--csv", *options, *command],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        rows = list(csv.DictReader(io.StringIO(output)))
+        rates[f"xadd_per_s_{label}"] = round(float(rows[-1]["rps"]))
+    client = redis.Redis(port=port)
+    client.delete("lhbench:xadd")
+    client.close()
+    return rates
+
+
 def run_backend(bench: Backend, count: int, single: int, sizes: list[int]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     store = bench.open("single")
@@ -216,7 +278,9 @@ def run_backend(bench: Backend, count: int, single: int, sizes: list[int]) -> di
     store.close()
     for size in sizes:
         store = bench.open(f"batch{size}")
-        result[f"batch_{size}_append"] = batched_appends(store, fills(count, f"b{size}"), size)
+        result[f"batch_{size}_append"] = batched_appends(
+            store, fills(count, f"b{size}"), size, bench.server_port
+        )
         if size == sizes[-1]:
             result["read"] = reads(store)
         store.close()
@@ -226,6 +290,14 @@ def run_backend(bench: Backend, count: int, single: int, sizes: list[int]) -> di
         )
         store.close()
     result["tracemalloc_peak_mib"] = traced_peak(bench, min(count, 10_000))
+    if bench.server_port is not None:
+        rates = redis_benchmark_xadd(bench.server_port, max(count, 100_000))
+        if rates is not None:
+            facade = result[f"batch_{sizes[-1]}_append"]["events_per_s"]
+            result["redis_benchmark"] = rates
+            result[f"batch_{sizes[-1]}_facade_share_of_xadd"] = {
+                label: round(facade / rate, 3) for label, rate in rates.items()
+            }
     return result
 
 

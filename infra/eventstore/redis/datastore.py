@@ -30,6 +30,7 @@ TRACKING_CONFLICT = "LHTRACKING"
 BAD_VERSION = "LHBADVERSION"
 STRAY = "LHSTRAY"
 CHAIN_HEAD = "LHCHAINHEAD"
+DANGLING = "LHDANGLING"
 
 
 class ChainHeadMovedError(OperationalError):
@@ -125,6 +126,7 @@ class RedisDatastore:
         self.client = redis.Redis(connection_pool=self.pool)
         self.insert_script = self.client.register_script(_lua("insert.lua"))
         self.trim_script = self.client.register_script(_lua("trim.lua"))
+        self.select_script = self.client.register_script(_lua("select.lua"))
         self.adopt_identity_script = self.client.register_script(_ADOPT_IDENTITY)
 
     def insert(self, *, keys: list[str], args: list[bytes | str | int]) -> int:
@@ -178,7 +180,7 @@ def translated_errors() -> Iterator[None]:
             raise ChainHeadMovedError(message) from error
         if message.startswith(STRAY):
             raise StrayEntryError(message.removeprefix(STRAY).strip()) from error
-        if message.startswith(BAD_VERSION) or "WRONGTYPE" in message:
+        if message.startswith((BAD_VERSION, DANGLING)) or "WRONGTYPE" in message:
             raise DataError(message) from error
         raise ProgrammingError(message) from error
     except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as error:

@@ -27,6 +27,10 @@
 -- ARGV[10] when the log holds events but no head chain hash (recorded before the chain): the
 --         chain hash of those events the client computed, kept as the chain's base; else ""
 -- Returns the notification id given to the first event minus one (0 when none are given).
+--
+-- With the log, an aggregate entry holds only its event's position (field "p"): the log entry
+-- holds the record, so the state is written (and sent to the AOF) once, not twice. Without the
+-- log (snapshots) the aggregate entry holds the topic and state ("t", "s").
 
 local agg_prefix = ARGV[1]
 local with_log = ARGV[2] == "1"
@@ -45,6 +49,7 @@ end
 
 local ids, versions, topics, states = {}, {}, {}, {}
 local last = {}
+local recorded_of = {} -- originator id -> its last recorded version (-1: none), read once
 local pos = 1
 for i = 1, count do
     local id_len, version, topic_len, state_len, start = struct.unpack("<I4I8I4I4", blob, pos)
@@ -57,6 +62,7 @@ for i = 1, count do
     local previous = last[id]
     if previous == nil then
         previous = tonumber(redis.call("HGET", KEYS[3], id) or "-1")
+        recorded_of[id] = previous
     end
     if version <= previous then
         return redis.error_reply("LHCONFLICT " .. id .. " version " .. string.format("%d", version)
@@ -116,11 +122,8 @@ end
 -- which gives the last id XADD checks against, costs ~50 times an empty XRANGE (it copies the
 -- first and last entries), once per aggregate of the batch; so the fast check is an XRANGE
 -- after that entry, and XINFO runs only to name what it found.
-local recorded_of = {}
-for id, _ in pairs(last) do
-    local recorded = tonumber(redis.call("HGET", KEYS[3], id) or "-1")
+for id, recorded in pairs(recorded_of) do
     local key = agg_prefix .. id
-    recorded_of[id] = recorded
     if recorded < 0 then
         if redis.call("EXISTS", key) == 1 then
             return refuse_stray(key, "no stream", last_id(key) or "?")
@@ -137,7 +140,12 @@ local added = {}
 for i = 1, count do
     local key = agg_prefix .. ids[i]
     local entry = versions[i] .. "-1"
-    local reply = redis.pcall("XADD", key, entry, "t", topics[i], "s", states[i])
+    local reply
+    if with_log then
+        reply = redis.pcall("XADD", key, entry, "p", string.format("%d", chain_counter + i))
+    else
+        reply = redis.pcall("XADD", key, entry, "t", topics[i], "s", states[i])
+    end
     if type(reply) == "table" and reply.err then
         local found = last_id(key) or "?"
         local touched = {}
@@ -169,8 +177,18 @@ if with_log and count > 0 then
     end
 end
 
+-- One HSET per chunk of versions, not one per aggregate (unpack's stack limit bounds a chunk).
+local recorded_versions = {}
 for id, version in pairs(last) do
-    redis.call("HSET", KEYS[3], id, string.format("%d", version))
+    recorded_versions[#recorded_versions + 1] = id
+    recorded_versions[#recorded_versions + 1] = string.format("%d", version)
+    if #recorded_versions == 2000 then
+        redis.call("HSET", KEYS[3], unpack(recorded_versions))
+        recorded_versions = {}
+    end
+end
+if #recorded_versions > 0 then
+    redis.call("HSET", KEYS[3], unpack(recorded_versions))
 end
 
 if with_log and count > 0 then

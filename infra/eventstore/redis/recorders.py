@@ -4,7 +4,9 @@ Layout (``<base>`` is ``<prefix>:<application>:<purpose>``):
 
 - ``<base>:log`` one stream holding every event in application order; the entry id
   ``<n>-0`` *is* the notification id ``n`` (gapless, from ``INCRBY <base>:seq`` in the script);
-- ``<base>:agg:<originator id>`` one stream per aggregate, entry id ``<version>-1``;
+- ``<base>:agg:<originator id>`` one stream per aggregate, entry id ``<version>-1``, holding
+  the event's position (``p``; its record is read from the log: stored once, not twice) or,
+  without the log (snapshots), the topic and state;
 - ``<base>:versions`` the last version of each aggregate, the optimistic-concurrency check.
 - ``<prefix>:<application>:identity`` the store's identity (a UUID), set once (``SET NX``).
 
@@ -71,24 +73,32 @@ if tonumber(ARGV[2]) > known then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) 
 """
 
 
-def pack_events(stored_events: Sequence[StoredEvent]) -> bytes:
+def records_of(stored_events: Sequence[StoredEvent]) -> list[chain.Record]:
+    """The batch as (id, version, topic, state) tuples, read once for both the chain and the
+    packing; refuses a version a Lua number (a double) cannot hold exactly."""
+    records = [
+        (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
+    ]
+    for originator_id, version, _, _ in records:
+        if type(version) is not int or not 0 <= version <= MAX_VERSION:
+            raise DataError(
+                f"originator version {version!r} of {originator_id} is not an integer "
+                f"from 0 to {MAX_VERSION} (Lua numbers are doubles)"
+            )
+    return records
+
+
+def pack_events(records: Sequence[chain.Record]) -> bytes:
     """One binary argument for the whole batch (see insert.lua for the layout)."""
     parts: list[bytes] = []
     header = _HEADER.pack
-    for event in stored_events:
-        version = event.originator_version
-        if type(version) is not int or not 0 <= version <= MAX_VERSION:
-            raise DataError(
-                f"originator version {version!r} of {event.originator_id!s} is not an integer "
-                f"from 0 to {MAX_VERSION} (Lua numbers are doubles)"
-            )
-        originator_id = str(event.originator_id).encode()
-        topic = event.topic.encode()
-        state = event.state
+    for originator_id, version, topic, state in records:
+        encoded_id = originator_id.encode()
+        encoded_topic = topic.encode()
         parts += (
-            header(len(originator_id), version, len(topic), len(state)),
-            originator_id,
-            topic,
+            header(len(encoded_id), version, len(encoded_topic), len(state)),
+            encoded_id,
+            encoded_topic,
             state,
         )
     return b"".join(parts)
@@ -117,13 +127,14 @@ class RedisRecorder:
     ) -> int:
         """Run the insert script; return the notification id before the first event."""
         keys = self.keys
+        records = records_of(stored_events)
         args: list[bytes | str | int] = [
             keys.aggregate_prefix,
             "1" if with_log else "0",
             tracking.application_name if tracking else "",
             tracking.notification_id if tracking else 0,
             len(stored_events),
-            pack_events(stored_events),
+            pack_events(records),
         ]
         script_keys = [
             keys.sequence,
@@ -136,9 +147,6 @@ class RedisRecorder:
         if not (with_log and stored_events):
             with translated_errors():
                 return int(self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", ""]))
-        records = [
-            (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
-        ]
         for _ in range(CHAIN_RETRIES):
             counter, head, base_hash = self._head or self._read_head()
             previous = head or base_hash or chain.GENESIS
@@ -257,22 +265,21 @@ class RedisAggregateRecorder(RedisRecorder, AggregateRecorder):
         key = self.keys.aggregate(str(originator_id))
         low = "-" if gt is None else f"{max(gt + 1, 0)}-0"
         high = "+" if lte is None else f"{lte}-1"
-        client = self.datastore.client
         with translated_errors():
-            # Checking the trim mark in the same transaction keeps the answer consistent.
-            pipe = client.pipeline(transaction=self.checks_trimmed)
-            if self.checks_trimmed:
-                pipe.hget(self.keys.trimmed, str(originator_id))
-            if desc:
-                pipe.xrevrange(key, high, low, count=limit)
-            else:
-                pipe.xrange(key, low, high, count=limit)
-            replies = pipe.execute()
-        entries: list[Entry] = replies[-1]
-        raw_trimmed = replies[0] if self.checks_trimmed else None
-        trimmed_version = None if raw_trimmed is None else int(raw_trimmed)
+            raw_trimmed, records = self.datastore.select_script(
+                keys=[key, self.keys.log, self.keys.trimmed],
+                args=[
+                    low,
+                    high,
+                    "1" if desc else "0",
+                    "" if limit is None else limit,
+                    str(originator_id),
+                    "1" if self.checks_trimmed else "0",
+                ],
+            )
+        trimmed_version = int(raw_trimmed) if raw_trimmed else None
         if trimmed_version is not None and (gt is None or gt < trimmed_version):
-            complete = desc and limit is not None and len(entries) == limit
+            complete = desc and limit is not None and len(records) == 3 * limit
             if not complete:
                 raise PositionTrimmedError(
                     f"aggregate {originator_id!s} versions up to {trimmed_version} were trimmed "
@@ -282,10 +289,12 @@ class RedisAggregateRecorder(RedisRecorder, AggregateRecorder):
             StoredEvent(
                 originator_id=originator_id,
                 originator_version=int(entry_id[: entry_id.index(b"-")]),
-                topic=fields[b"t"].decode(),
-                state=fields[b"s"],
+                topic=topic.decode(),
+                state=state,
             )
-            for entry_id, fields in entries
+            for entry_id, topic, state in zip(
+                records[::3], records[1::3], records[2::3], strict=True
+            )
         ]
 
 
