@@ -31,6 +31,45 @@ class Bar:
         return from_microseconds(self.time_us)
 
 
+_BAR_SETTERS = tuple(
+    Bar.__dict__[name].__set__
+    for name in ("symbol", "time_us", "open", "high", "low", "close", "volume")
+)
+
+
+def build_bars(
+    symbols: Iterable[str],
+    times: Iterable[int],
+    opens: Iterable[Decimal],
+    highs: Iterable[Decimal],
+    lows: Iterable[Decimal],
+    closes: Iterable[Decimal],
+    volumes: Iterable[Decimal],
+) -> list[Bar]:
+    """``list(map(Bar, ...))`` at about half the cost, for loaders building bars in bulk.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; this
+    sets the same slots through their descriptors, so the bars are the same (``Bar`` has no
+    ``__post_init__``), equal and immutable as any other."""
+    new = object.__new__
+    set_symbol, set_time, set_open, set_high, set_low, set_close, set_volume = _BAR_SETTERS
+    built: list[Bar] = []
+    add = built.append
+    for symbol, time_us, open_, high, low, close, volume in zip(
+        symbols, times, opens, highs, lows, closes, volumes, strict=True
+    ):
+        bar = new(Bar)
+        set_symbol(bar, symbol)
+        set_time(bar, time_us)
+        set_open(bar, open_)
+        set_high(bar, high)
+        set_low(bar, low)
+        set_close(bar, close)
+        set_volume(bar, volume)
+        add(bar)
+    return built
+
+
 class MisfiledBarError(ValueError):
     """A bar of one symbol is among another symbol's bars."""
 

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from domain.market import Bar
+from domain.market import Bar, build_bars
 
 
 class ValueColumn(Protocol):
@@ -112,7 +112,7 @@ class ColumnarBars:
         )
         times: list[int] = self._times[start:stop].tolist()
         symbols = repeat(self._symbol, len(times))
-        return list(map(Bar, symbols, times, opens, highs, lows, closes, volumes))
+        return build_bars(symbols, times, opens, highs, lows, closes, volumes)
 
     def open_times(self) -> np.ndarray:
         return self._times
