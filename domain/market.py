@@ -31,6 +31,42 @@ class Bar:
         return from_microseconds(self.time_us)
 
 
+_BAR_SETTERS = tuple(
+    Bar.__dict__[name].__set__
+    for name in ("symbol", "time_us", "open", "high", "low", "close", "volume")
+)
+
+
+def build_bars(
+    symbol: str, times: Iterable[int], values: tuple[Iterable[Decimal], ...]
+) -> list[Bar]:
+    """``symbol``'s bars from their open times and five value columns (open, high, low, close,
+    volume) at about two thirds of the cost of ``Bar(...)`` each, for loaders building bars in
+    bulk.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; this
+    sets the same slots through their descriptors, so the bars are the same (``Bar`` has no
+    ``__post_init__``): equal, hashed, copied and immutable as any other."""
+    new = object.__new__
+    set_symbol, set_time, set_open, set_high, set_low, set_close, set_volume = _BAR_SETTERS
+    opens, highs, lows, closes, volumes = values
+    built: list[Bar] = []
+    add = built.append
+    for time_us, open_, high, low, close, volume in zip(
+        times, opens, highs, lows, closes, volumes, strict=True
+    ):
+        bar = new(Bar)
+        set_symbol(bar, symbol)
+        set_time(bar, time_us)
+        set_open(bar, open_)
+        set_high(bar, high)
+        set_low(bar, low)
+        set_close(bar, close)
+        set_volume(bar, volume)
+        add(bar)
+    return built
+
+
 class MisfiledBarError(ValueError):
     """A bar of one symbol is among another symbol's bars."""
 

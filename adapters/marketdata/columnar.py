@@ -8,13 +8,12 @@ columns instead of ~1 GB of objects."""
 from __future__ import annotations
 
 from decimal import Decimal
-from itertools import repeat
 from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 
-from domain.market import Bar
+from domain.market import Bar, build_bars
 
 
 class ValueColumn(Protocol):
@@ -111,8 +110,7 @@ class ColumnarBars:
             column.take(start, stop) for column in (high_column, low_column, volume_column)
         )
         times: list[int] = self._times[start:stop].tolist()
-        symbols = repeat(self._symbol, len(times))
-        return list(map(Bar, symbols, times, opens, highs, lows, closes, volumes))
+        return build_bars(self._symbol, times, (opens, highs, lows, closes, volumes))
 
     def open_times(self) -> np.ndarray:
         return self._times

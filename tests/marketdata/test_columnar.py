@@ -5,18 +5,20 @@ texts it cannot store that way keep their own Decimals through a table of distin
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.marketdata import load_bars
 from adapters.marketdata.columnar import ColumnarBars, FixedPointColumn, TextColumn
-from domain.market import Bar, BarSeries, bars_digest
+from domain.market import Bar, BarSeries, bars_digest, build_bars
 from tests.marketdata.test_digest import HEADER, T0, expected_lines, sha256_of
 
 
@@ -154,3 +156,20 @@ def test_an_open_equal_to_the_previous_close_is_that_close_across_chunks(tmp_pat
     assert [bar.open.as_tuple() for bar in bars] == [Decimal(o).as_tuple() for o in opens]
     assert [bar.close.as_tuple() for bar in bars] == [Decimal(c).as_tuple() for c in closes]
     assert bars[4_098].open is bars[4_097].close  # shared within a chunk, equal across one
+
+
+def test_bars_built_in_bulk_are_ordinary_frozen_bars() -> None:
+    """``build_bars`` skips the dataclass ``__init__``: its bars must still equal, hash, repr,
+    copy and refuse changes exactly as ``Bar(...)`` does."""
+    one, two = Decimal("1.10"), Decimal("2")
+    times = [0, 60_000_000, 120_000_000]
+    built = build_bars("BTC", times, ([one] * 3, [two] * 3, [one] * 3, [two] * 3, [one] * 3))
+    expected = [Bar("BTC", time_us, one, two, one, two, one) for time_us in times]
+    assert built == expected
+    assert [repr(bar) for bar in built] == [repr(bar) for bar in expected]
+    assert [hash(bar) for bar in built] == [hash(bar) for bar in expected]
+    assert dataclasses.replace(built[0], symbol="ETH") == Bar("ETH", 0, one, two, one, two, one)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built[0].close = Decimal(0)  # type: ignore[misc]
+    with pytest.raises(ValueError, match="zip"):
+        build_bars("BTC", [0], ([one], [], [], [], []))
