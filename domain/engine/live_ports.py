@@ -28,6 +28,17 @@ class VenueUnavailableError(ConnectionError):
         self.code = code
 
 
+class VenueRefusedError(Exception):
+    """The venue answered no to a question a session must have answered (a wrong or revoked
+    key, missing permissions): nothing retries it, so the session stops and says so.
+    ``venue`` names the venue, ``code`` the venue's own error code."""
+
+    def __init__(self, message: str, *, venue: str, code: str) -> None:
+        super().__init__(message)
+        self.venue = venue
+        self.code = code
+
+
 class VenueOrderState(StrEnum):
     OPEN = "open"
     FILLED = "filled"
