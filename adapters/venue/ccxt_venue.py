@@ -144,14 +144,16 @@ class CcxtVenue:
                 )
             )
         except _RefusedError as refused:
-            if refused.invalid_order:  # already filled, canceled or unknown: polls tell
-                return []
-            raise refused.unavailable() from None
-        tracked.canceled = (reason, decimal(answer.get("filled")))
+            if not refused.invalid_order:
+                raise refused.unavailable() from None
+            # Already filled, canceled or unknown: a poll tells now (a session stopping
+            # after this cancel polls no more, and the fill must reach the log).
+        else:
+            tracked.canceled = (reason, decimal(answer.get("filled")))
         try:
             return list(self.poll())  # fills made before the cancel first, then Canceled
         except VenueUnavailableError:
-            return []  # both come with a later poll
+            return []  # they come with a later poll
 
     def on_bar(self, bar: Bar) -> Sequence[VenueReport]:
         """A bar closed: remember its price (market-order minimums) and poll for reports."""
