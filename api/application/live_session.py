@@ -204,14 +204,19 @@ class LiveSession:
             return []
         return bar_groups(self.retrying(lambda: feed.warmup(count)))
 
-    def _warm_up_again(self, engine: TradingEngine, first_us: int) -> None:
+    def _warm_up_again(self, engine: TradingEngine, first_us: int | None) -> None:
         """A restart warms the rebuilt strategy up on the same history before replaying the
-        log: the bars that closed before the run's first bar."""
+        log: the bars that closed before the run's first bar. A run with no bar recorded yet
+        warms up as a new run does (its first bar then follows these, and later restarts
+        find them before it)."""
         feed, count = self.parts.feed, self.strategy.warmup_bars()
         if not isinstance(feed, WarmUpFeed) or count <= 0:
             return
-        history = self.retrying(lambda: feed.history_before(first_us, count))
-        self.warmed_up = warm_up(engine, bar_groups(history))
+        if first_us is None:
+            groups = self._history()
+        else:
+            groups = bar_groups(self.retrying(lambda: feed.history_before(first_us, count)))
+        self.warmed_up = warm_up(engine, groups)
 
     def retrying(self, call: Callable[[], T]) -> T:
         """``call()``, asked again after a back-off while the venue does not answer (up to

@@ -60,8 +60,17 @@ class _Crash(BaseException):
     """The session process dies here."""
 
 
+def _crash(_: str) -> None:
+    raise _Crash
+
+
 def _live(
-    running: RunningExchange, store: EventStore, spec: str, *, crash_after: int | None = None
+    running: RunningExchange,
+    store: EventStore,
+    spec: str,
+    *,
+    crash_after: int | None = None,
+    crash_when_ready: bool = False,
 ) -> BacktestResult:
     waits = 0
 
@@ -77,6 +86,8 @@ def _live(
     parts = LiveParts(
         venue, feed, sleep=lambda _: None, backoff=Backoff(0.001, 0.001), settle_seconds=0.0
     )
+    if crash_when_ready:
+        parts.on_ready = _crash  # started and reconciled, no bar recorded yet
     return run_live(live_config(strategy=spec, params={}, max_bars=6), store, parts)
 
 
@@ -85,9 +96,13 @@ def _seen(path: Path) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in (line.split() for line in lines)]
 
 
-@pytest.mark.parametrize("crash", [False, True], ids=["one-session", "restarted"])
+@pytest.mark.parametrize(
+    ("crash", "before_first_bar"),
+    [(False, False), (True, False), (True, True)],
+    ids=["one-session", "restarted", "restarted-before-its-first-bar"],
+)
 def test_the_strategy_warms_up_on_history_and_a_restart_on_the_same(
-    tmp_path: Path, crash: bool
+    tmp_path: Path, crash: bool, before_first_bar: bool
 ) -> None:
     source = tmp_path / "remembers.py"
     source.write_text(STRATEGY)
@@ -96,6 +111,11 @@ def test_the_strategy_warms_up_on_history_and_a_restart_on_the_same(
     options = ExchangeOptions(speed=0, history=12, faults=parse_faults(""))
     store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
     with running_exchange(build_exchange(options, series)) as running:
+        if before_first_bar:
+            with pytest.raises(_Crash):
+                _live(running, store, spec, crash_when_ready=True)
+            next_bar(running, 2)  # the market moves on while the session is down
+            source.with_suffix(".seen").unlink()  # its warm-up left nothing in the log
         if crash:
             with pytest.raises(_Crash):
                 _live(running, store, spec, crash_after=3)
