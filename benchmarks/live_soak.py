@@ -1,10 +1,12 @@
 """The live soak (prints one JSON object): a live session process SIGKILLed at random instants
-after it is ready to trade, restarted each time, then run to the end of its bars; afterwards
-the exchange shows no client order id twice, every exchange fill is in the log exactly once
-and every start recorded a ``ReconciliationCompleted`` (an ``AssertionError`` otherwise).
+after it is ready to trade, restarted each time, then run ``--bars`` more bar times and
+stopped; it trades through ccxt over HTTP with ``lh exchange serve`` in another process (a 1m
+bar closes every ``--pause`` s). Afterwards the exchange (``GET /local/state``) shows no
+client order id twice, every exchange trade is in the log exactly once, and every start
+recorded a ``ReconciliationCompleted`` (an ``AssertionError`` otherwise).
 
-    python -m benchmarks.live_soak --kills 30 --bars 400
-    python -m benchmarks.live_soak --kills 30 --bars 400 --store redis
+    python -m benchmarks.live_soak --kills 30 --bars 40
+    python -m benchmarks.live_soak --kills 30 --bars 40 --store redis
 
 ``--store redis`` runs on a redis-server of our own with AOF (appendfsync always).
 """
@@ -24,8 +26,8 @@ from tests.services import RedisServer, free_port
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=30)
-    parser.add_argument("--bars", type=int, default=400)
-    parser.add_argument("--pause", type=float, default=0.02, help="seconds per new bar")
+    parser.add_argument("--bars", type=int, default=40, help="bar times of the last session")
+    parser.add_argument("--pause", type=float, default=0.1, help="seconds per exchange bar")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--store", choices=("sqlite", "redis"), default="sqlite")
     args = parser.parse_args()

@@ -17,6 +17,7 @@ from typing import Any
 import ccxt
 
 from adapters.marketdata.validation import validate_bars
+from domain.engine.engine import parse_interval
 from domain.engine.live_ports import VenueUnavailableError
 from domain.market import Bar
 
@@ -59,6 +60,18 @@ class CcxtBarFeed:
             history[symbol] = closed
             if closed:
                 self._last[symbol] = closed[-1]
+        return history
+
+    def history_before(self, time_us: int, bars: int) -> dict[str, list[Bar]]:
+        """The last ``bars`` closed bars per symbol that opened before ``time_us`` (a restart
+        warms its strategy up on what ``warmup`` gave the run's first session)."""
+        history: dict[str, list[Bar]] = {}
+        since_ms = (time_us - bars * parse_interval(self.timeframe)) // 1000
+        for symbol in self.symbols:
+            rows = self._rows(symbol, since_ms, bars + 1) if bars else []
+            closed = [bar for bar in rows if bar.time_us < time_us][-bars:] if bars else []
+            self._check(symbol, closed)
+            history[symbol] = closed
         return history
 
     def __iter__(self) -> Iterator[Sequence[Bar]]:
@@ -104,6 +117,10 @@ class CcxtBarFeed:
         self._last[symbol] = fresh[-1]
 
     def _closed(self, symbol: str, since_ms: int | None, limit: int) -> list[Bar]:
+        """The bars returned but the last (the one still forming)."""
+        return self._rows(symbol, since_ms, limit)[:-1]
+
+    def _rows(self, symbol: str, since_ms: int | None, limit: int) -> list[Bar]:
         try:
             market = self._market(symbol)
             rows = self.client.fetch_ohlcv(market, self.timeframe, since_ms, limit)
@@ -112,7 +129,7 @@ class CcxtBarFeed:
                 f"{self.client.id} did not answer for {symbol} bars: {type(error).__name__}",
                 code=type(error).__name__,
             ) from None
-        return [_bar(symbol, row) for row in rows[:-1]]
+        return [_bar(symbol, row) for row in rows]
 
     def _market(self, symbol: str) -> str:
         if not self.client.markets:

@@ -29,6 +29,7 @@ from domain.engine.live_ports import (
     VenueFill,
     VenueOrderState,
     VenueOrderStatus,
+    VenueRefusedError,
     VenueUnavailableError,
 )
 from domain.engine.ports import (
@@ -143,14 +144,16 @@ class CcxtVenue:
                 )
             )
         except _RefusedError as refused:
-            if refused.invalid_order:  # already filled, canceled or unknown: polls tell
-                return []
-            raise refused.unavailable() from None
-        tracked.canceled = (reason, decimal(answer.get("filled")))
+            if not refused.invalid_order:
+                raise refused.unavailable() from None
+            # Already filled, canceled or unknown: a poll tells now (a session stopping
+            # after this cancel polls no more, and the fill must reach the log).
+        else:
+            tracked.canceled = (reason, decimal(answer.get("filled")))
         try:
             return list(self.poll())  # fills made before the cancel first, then Canceled
         except VenueUnavailableError:
-            return []  # both come with a later poll
+            return []  # they come with a later poll
 
     def on_bar(self, bar: Bar) -> Sequence[VenueReport]:
         """A bar closed: remember its price (market-order minimums) and poll for reports."""
@@ -246,6 +249,13 @@ class CcxtVenue:
         if venue_order_id:
             self._remember(tracked, venue_order_id)
 
+    def forget(self, order_id: str) -> None:
+        """The session decided the venue never received ``order_id``: it is no longer
+        looked up by client id."""
+        tracked = self._tracked.get(order_id)
+        if tracked is not None and not tracked.venue_order_id:
+            tracked.done = True
+
     def mark_fills_seen(self, venue_fill_ids: Sequence[str]) -> None:
         """Fills the log already holds: ``poll`` will not report them again."""
         self._seen_fills.update(venue_fill_ids)
@@ -267,7 +277,7 @@ class CcxtVenue:
                 ) from None
             code = venue_code(self.client, error)
             reason = f"{self.name} refused ({code}): {venue_message(error)}"
-            raise _RefusedError(reason, error) from None
+            raise _RefusedError(reason, error, venue=self.name, code=code) from None
 
     def _markets(self) -> dict[str, Any]:
         markets = self.client.markets
@@ -481,11 +491,13 @@ class CcxtVenue:
         )
 
 
-class _RefusedError(Exception):
-    """The venue answered no; ``reason`` names its code and message."""
+class _RefusedError(VenueRefusedError):
+    """The venue answered no; ``reason`` names its code and message. The adapter turns the
+    refusals it understands (an order the venue does not know, an invalid order) into
+    reports; any other escapes as the public ``VenueRefusedError``."""
 
-    def __init__(self, reason: str, error: Exception) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, error: Exception, *, venue: str, code: str) -> None:
+        super().__init__(reason, venue=venue, code=code)
         self.reason = reason
         self.not_found = isinstance(error, ccxt.OrderNotFound)
         self.invalid_order = isinstance(error, ccxt.InvalidOrder)

@@ -34,6 +34,7 @@ from api.application.strategies import resolve_strategy, source_hash
 from domain import ids
 from domain.engine.engine import parse_interval
 from domain.events.catalog import StrategyRunStarted, StrategyRunStopped
+from domain.events.envelope import RecordedEvent
 from domain.events.streams import run_stream
 from domain.events.types import RunMode
 from domain.strategy import Strategy, StrategyError
@@ -77,10 +78,11 @@ def run_live(config: LiveConfig, store: EventStore, parts: LiveParts) -> Backtes
     strategy = _strategy(config)
     code = source_hash(type(strategy))
     digest = _config_hash(config, code)
-    run_id = config.run_id or _next_run_id(store, ids.run_id(RunMode.LIVE, digest))
+    base = ids.run_id(RunMode.LIVE, digest)
+    run_id, recorded = _next_run(store, config.run_id or base, numbered=config.run_id is None)
     session = LiveSession(config, store, parts, strategy)
     session.connection.connect()
-    recorded_cash = _recorded_cash(store, run_id)
+    recorded_cash = _recorded_cash(recorded)
     cash = session.retrying(session.quote_balance) if recorded_cash is None else recorded_cash
     session.prepare(run_id, digest=digest, code=code, cash=cash)
     return run_recorded(
@@ -124,20 +126,26 @@ def _config_hash(config: LiveConfig, strategy_hash: str) -> str:
 
 def _next_run_id(store: EventStore, base: str) -> str:
     """``base``, or the first ``base.N`` whose run has not ended (a crashed run resumes)."""
+    return _next_run(store, base, numbered=True)[0]
+
+
+def _next_run(store: EventStore, base: str, *, numbered: bool) -> tuple[str, list[RecordedEvent]]:
+    """The run id to trade under (``_next_run_id``; ``base`` itself unless ``numbered``) and
+    its run stream as recorded so far (read once: a long run's stream is large)."""
     number, run_id = 1, base
-    while _ended(store, run_id):
+    events = store.read_stream(run_stream(run_id))
+    while numbered and _ended(events):
         number += 1
         run_id = f"{base}.{number}"
-    return run_id
+        events = store.read_stream(run_stream(run_id))
+    return run_id, events
 
 
-def _ended(store: EventStore, run_id: str) -> bool:
-    """Whether the run's stream ends with ``StrategyRunStopped`` (read without decoding)."""
-    events = store.read_stream(run_stream(run_id))
+def _ended(events: list[RecordedEvent]) -> bool:
+    """Whether the run's stream ends with ``StrategyRunStopped``."""
     return bool(events) and events[-1].event_type == StrategyRunStopped.event_type()
 
 
-def _recorded_cash(store: EventStore, run_id: str) -> Decimal | None:
-    events = store.read_stream(run_stream(run_id))
+def _recorded_cash(events: list[RecordedEvent]) -> Decimal | None:
     started = events[0].payload if events else None
     return started.initial_cash if isinstance(started, StrategyRunStarted) else None

@@ -24,8 +24,9 @@ from api.application.recovery import (
 from api.application.runloop import RecordingSink, Session
 from api.application.runs import BacktestConfig, PreparedRun, RunConfigError
 from domain.engine.engine import RunSpec, TradingEngine, parse_interval
-from domain.engine.live_ports import VenueUnavailableError
+from domain.engine.live_ports import VenueUnavailableError, WarmUpFeed
 from domain.engine.ports import EventSink, VenueOrder
+from domain.engine.warmup import bar_groups, warm_up
 from domain.events.catalog import OrderSubmitted, TradingStateChanged, VenueConnectionChanged
 from domain.events.streams import order_stream
 from domain.events.types import RunMode, TradingState
@@ -95,6 +96,8 @@ class LiveSession:
         self.first: tuple[Bar, ...] | None = None
         self.done_us = -1
         self.groups: list[tuple[Bar, ...]] = []
+        self.warmed_up = 0
+        """How many history bars the strategy was warmed up on (0: none)."""
 
     def prepare(self, run_id: str, *, digest: str, code: str, cash: Decimal) -> None:
         """The run's spec (``cash``: the recorded one, or the venue's quote balance now)."""
@@ -144,14 +147,17 @@ class LiveSession:
             config_hash=spec.config_hash,
             strategy_hash=spec.strategy_hash,
             beat=lease.beat,
+            warm_up=self._warm_up_again,
         )
         if replay is None:
+            history = self._history()
             first = next(self.bar_groups, None)
             if not first:
                 raise RunConfigError("the market-data feed ended before its first bar")
             self.first = tuple(first)
             engine = self._build(sink)
             engine.start(self.first[0].time_us)
+            self.warmed_up = warm_up(engine, history)
             fill_ids: set[str] = set()
             adjustments: dict[str, Decimal] = {}
             since_us = wall_clock_us() - FILL_LOOKBACK_US
@@ -189,6 +195,28 @@ class LiveSession:
             self._restore_trading("the venue answers again after a restart")
         self.parts.on_ready(spec.run_id)
         return engine, recorded
+
+    def _history(self) -> list[tuple[Bar, ...]]:
+        """A new run's warm-up bars: the strategy's ``warmup_bars`` closed before the first
+        live bar (the feed continues after them); none from a feed without history."""
+        feed, count = self.parts.feed, self.strategy.warmup_bars()
+        if not isinstance(feed, WarmUpFeed) or count <= 0:
+            return []
+        return bar_groups(self.retrying(lambda: feed.warmup(count)))
+
+    def _warm_up_again(self, engine: TradingEngine, first_us: int | None) -> None:
+        """A restart warms the rebuilt strategy up on the same history before replaying the
+        log: the bars that closed before the run's first bar. A run with no bar recorded yet
+        warms up as a new run does (its first bar then follows these, and later restarts
+        find them before it)."""
+        feed, count = self.parts.feed, self.strategy.warmup_bars()
+        if not isinstance(feed, WarmUpFeed) or count <= 0:
+            return
+        if first_us is None:
+            groups = self._history()
+        else:
+            groups = bar_groups(self.retrying(lambda: feed.history_before(first_us, count)))
+        self.warmed_up = warm_up(engine, groups)
 
     def retrying(self, call: Callable[[], T]) -> T:
         """``call()``, asked again after a back-off while the venue does not answer (up to

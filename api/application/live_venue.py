@@ -28,7 +28,7 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from domain.engine.live_ports import LiveVenue, VenueUnavailableError
 from domain.engine.ports import Accepted, Filled, Rejected, VenueOrder, VenueReport
@@ -37,6 +37,14 @@ from domain.market import Bar
 
 T = TypeVar("T")
 BREAKER_OPEN = "circuit breaker open (venue unavailable): not sent"
+
+
+@runtime_checkable
+class ForgetsOrders(Protocol):
+    """An adapter that looks up its own uncertain orders (``CcxtVenue``): told to stop once
+    the guard decided the venue never received one."""
+
+    def forget(self, order_id: str) -> None: ...
 
 
 class GuardedVenue:
@@ -139,6 +147,8 @@ class GuardedVenue:
                 continue  # may still arrive: asked again at the next poll
             del self.uncertain[order_id]
             if status is None:
+                if isinstance(self.venue, ForgetsOrders):
+                    self.venue.forget(order_id)
                 reports.append(Rejected(order_id, "the venue never received the order"))
             else:
                 reports.append(Accepted(order_id, status.venue_order_id))

@@ -278,9 +278,13 @@ def resume_live_engine(
     config_hash: str,
     strategy_hash: str,
     beat: Callable[[], None] = lambda: None,
+    warm_up: Callable[[TradingEngine, int | None], None] = lambda engine, first_us: None,
 ) -> LiveReplay | None:
     """Replay a live run's recorded bars through ``build``'s engine, the venue answering from
     the log (``domain.live.replay``), check it lands on the log, and switch it to ``sink``.
+    ``warm_up(engine, first_us)`` runs once the engine has started, before the first bar
+    (the strategy sees the history it saw live; warm-up is not in the log); ``first_us`` is
+    the first recorded bar's time, ``None`` when the log holds no bar yet.
     ``beat`` is called every ``BEAT_EVERY`` bar times (the run lease: a long replay is not a
     stalled run). ``None`` if the run was never started."""
     read = run_events(store, run_id)
@@ -301,7 +305,9 @@ def resume_live_engine(
 
     switch.current = LogVenue(switch.name, events, lambda: journal.sequence, on_fact)
     bars = [e.payload for e in events if isinstance(e.payload, BarClosed)]
-    engine.start(to_microseconds(bars[0].open_time) if bars else _start_us(events))
+    first_us = to_microseconds(bars[0].open_time) if bars else None
+    engine.start(_start_us(events) if first_us is None else first_us)
+    warm_up(engine, first_us)
     groups: list[tuple[Bar, ...]] = []
     while (index := journal.sequence) < len(events):
         group = _group_at(events, index)

@@ -12,6 +12,7 @@ from api.application.live_venues import open_live_venue
 from api.application.recorded_run import RecoveryError
 from api.application.runs import BacktestResult, RunConfigError
 from api.cli.common import BAD_INPUT, app_or_exit, console, event_store, fail
+from domain.engine.live_ports import VenueRefusedError
 from domain.strategy import StrategyError, parse_assignments
 from infra.eventstore.errors import UnsafeEventStoreError
 from infra.eventstore.leases import LeaseHeldError
@@ -93,6 +94,8 @@ def live(
             RecoveryError,
             LeaseHeldError,
         ) as error:
+            raise fail(str(error), BAD_INPUT) from None
+        except VenueRefusedError as error:  # a wrong key, missing permissions: its words
             raise fail(str(error), BAD_INPUT) from None
         except Exception as error:
             if not type(error).__module__.startswith("adapters."):

@@ -482,6 +482,11 @@ class TradingEngine:
     def trades(self) -> list[ClosedTrade]:
         return self.book.trades
 
+    @property
+    def strategy(self) -> Strategy:
+        """The run's strategy (warm-up hands it history, see ``domain.engine.warmup``)."""
+        return self._strategy
+
     def _market_time(self) -> int:
         return self.market_us
 

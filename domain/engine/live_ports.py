@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.engine.ports import Venue, VenueReport
 from domain.events.types import Liquidity, OrderType, Side
+from domain.market import Bar
 
 
 class VenueUnavailableError(ConnectionError):
@@ -25,6 +26,17 @@ class VenueUnavailableError(ConnectionError):
 
     def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message)
+        self.code = code
+
+
+class VenueRefusedError(Exception):
+    """The venue answered no to a question a session must have answered (a wrong or revoked
+    key, missing permissions): nothing retries it, so the session stops and says so.
+    ``venue`` names the venue, ``code`` the venue's own error code."""
+
+    def __init__(self, message: str, *, venue: str, code: str) -> None:
+        super().__init__(message)
+        self.venue = venue
         self.code = code
 
 
@@ -99,3 +111,16 @@ class LiveVenue(Venue, Protocol):
     def poll(self) -> Sequence[VenueReport]:
         """Reports that arrived since the last poll (fills, cancels, expiries)."""
         ...
+
+
+@runtime_checkable
+class WarmUpFeed(Protocol):
+    """A live feed that also serves history: the closed bars a strategy warms up on.
+
+    ``warmup`` is asked once, before a new run's first bar (the feed then continues after
+    the bars it returned); ``history_before`` is asked by a restart for the same bars: the
+    last ``bars`` closed before the run's first bar (closed bars do not change at a venue)."""
+
+    def warmup(self, bars: int) -> dict[str, list[Bar]]: ...
+
+    def history_before(self, time_us: int, bars: int) -> dict[str, list[Bar]]: ...

@@ -94,6 +94,11 @@ class Strategy:
     def check_params(self) -> None:
         """Cross-parameter checks (fast < slow); raise ``StrategyError`` with a clear message."""
 
+    def warmup_bars(self) -> int:
+        """How many closed bars before the first live one the strategy needs to give its
+        first signal (a live session fetches them; see ``domain.engine.warmup``); 0: none."""
+        return 0
+
     def bind(self, ctx: StrategyContext) -> None:
         self._ctx = ctx
 

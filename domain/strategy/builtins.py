@@ -29,6 +29,9 @@ class SmaCross(Strategy):
                 f"slow={self.params['slow']})"
             )
 
+    def warmup_bars(self) -> int:
+        return int(self.params["slow"])
+
     def on_start(self) -> None:
         self._symbols: dict[str, _CrossState] = {}
 
@@ -81,6 +84,9 @@ class MeanReversion(Strategy):
         ),
     }
 
+    def warmup_bars(self) -> int:
+        return int(self.params["period"])
+
     def on_start(self) -> None:
         self._bands: dict[str, BollingerBands] = {}
 
@@ -116,6 +122,9 @@ class Momentum(Strategy):
         "threshold": Param(float, 0.0, help="minimum rate of change to enter"),
         "size": Param(Decimal, Decimal(1), minimum=Decimal("0.00000001"), help="units to hold"),
     }
+
+    def warmup_bars(self) -> int:
+        return max(int(self.params["lookback"]), int(self.params["roc_period"]) + 1)
 
     def on_start(self) -> None:
         self._channel: dict[str, Channel] = {}

@@ -1,45 +1,61 @@
-"""A live session in a process of its own (the soak kills it).
+"""A live session in a process of its own, through ccxt against ``lh exchange serve`` (the
+soak kills it).
 
-``python -m tests.live.live_child STORE_URL EXCHANGE_JSON BARS PAUSE`` prints ``ready RUN_ID``
-once it may trade. The exchange's state lives in EXCHANGE_JSON, so a killed and restarted
-session meets the exchange as it left it; each bar the exchange has not seen yet waits PAUSE s
-(bars it has seen go by at once, as a restarted feed catches up)."""
+``python -m tests.live.live_child STORE_URL EXCHANGE_URL END_MS`` prints ``ready RUN_ID``
+once it may trade, then trades the exchange's closed 1m bars of BTC/USDT; with END_MS > 0 the
+feed ends (a clean stop) after the bar that opens at END_MS, and the run id is printed."""
 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 
+from adapters.exchange_local.defaults import DEFAULT_API_KEY, DEFAULT_SECRET
+from adapters.venue.ccxt_client import make_client
+from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
+from adapters.venue.ccxt_feed import CcxtBarFeed
+from adapters.venue.ccxt_venue import CcxtVenue
+from api.application.live import LiveParts, run_live
+from domain.live.backoff import Backoff
 from domain.market import Bar
 from infra.eventstore.factory import open_event_store
-from tests.live.fake_exchange import FakeExchange
-from tests.live.support import groups, session
+from tests.live.support import SYMBOL, live_config
+
+POLL_S = 0.02
+SETTLE_S = 0.5
+"""The local exchange has no receive window; a request a killed process left on the wire
+is answered well within this."""
 
 
-class PacedBars(list[tuple[Bar, ...]]):
-    def __init__(self, bars: list[tuple[Bar, ...]], exchange: FakeExchange, pause: float):
-        super().__init__(bars)
-        self.exchange, self.pause = exchange, pause
+class EndingFeed(CcxtBarFeed):
+    """The exchange's bars up to the one opening at ``end_us`` (0: no end)."""
 
-    def __iter__(self) -> Iterator[tuple[Bar, ...]]:
-        for group in list.__iter__(self):
-            if group[0].time_us > self.exchange.last_tick_us:
-                time.sleep(self.pause)
+    end_us = 0
+
+    def __iter__(self) -> Iterator[Sequence[Bar]]:
+        for group in super().__iter__():
             yield group
+            if self.end_us and group[0].time_us >= self.end_us:
+                return
 
 
 def main() -> None:
-    url, state, count, pause = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    store = open_event_store(url, live=True)
-    exchange = FakeExchange(path=state)
-    result = session(
-        store,
-        exchange,
-        PacedBars(groups(count), exchange, pause),
+    store_url, url, end_ms = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = open_event_store(store_url, live=True)
+    config = CcxtVenueConfig(url=url, symbols=(SYMBOL,))
+    client = make_client(config, VenueCredentials(DEFAULT_API_KEY, DEFAULT_SECRET))
+    client.enableRateLimit = False
+    venue = CcxtVenue(config, client=client)
+    feed = EndingFeed(client, [SYMBOL], "1m", poll_s=POLL_S)
+    feed.end_us = end_ms * 1000
+    parts = LiveParts(
+        venue,
+        feed,
+        backoff=Backoff(0.05, 0.5),
+        settle_seconds=SETTLE_S,
         on_ready=lambda run_id: print(f"ready {run_id}", flush=True),
     )
+    result = run_live(live_config(), store, parts)
     print(result.run_id, flush=True)
 
 

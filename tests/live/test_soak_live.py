@@ -1,4 +1,5 @@
-"""A shortened soak: 5 SIGKILLs of a real live session process at random instants."""
+"""A shortened soak: 5 SIGKILLs of a real live session process at random instants, trading
+through ccxt with ``lh exchange serve`` in another process (see ``tests.live.soak``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from tests.live.soak import soak
 
 
 def test_killed_sessions_lose_nothing_and_send_nothing_twice(tmp_path: Path) -> None:
-    result = soak(f"sqlite:///{tmp_path}/events.sqlite", tmp_path, kills=5, bars=160)
+    result = soak(f"sqlite:///{tmp_path}/events.sqlite", tmp_path, kills=5, bars=20)
     assert result.kills == 5
     assert result.orders_at_exchange > 0
     assert result.reconciliations == result.starts == 6
