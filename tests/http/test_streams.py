@@ -5,6 +5,7 @@ that is down."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -98,14 +99,30 @@ def test_reconnecting_with_after_resumes_without_gap_or_duplicate(
 
 
 def test_without_after_a_client_gets_only_new_events(sqlite_opener: StoreAt) -> None:
+    """The client cannot know when the server has taken the head, so events keep arriving
+    until one is delivered: it must be one recorded after the old one."""
     with sqlite_opener() as store:
-        record(store, heartbeat("old"))
-        with (
-            TestClient(stream_app(sqlite_opener)) as client,
-            client.websocket_connect(f"/ws/events?key={KEY}") as ws,
-        ):
-            fresh = record(store, heartbeat("new"))
-            assert ws.receive_json()["position"] == fresh
+        old = record(store, heartbeat("old"))
+    stop = threading.Event()
+
+    def keep_recording() -> None:
+        with sqlite_opener() as writer:
+            while not stop.wait(0.05):
+                record(writer, heartbeat("new"))
+
+    with (
+        TestClient(stream_app(sqlite_opener)) as client,
+        client.websocket_connect(f"/ws/events?key={KEY}") as ws,
+    ):
+        writer = threading.Thread(target=keep_recording, daemon=True)
+        writer.start()
+        try:
+            first = ws.receive_json()
+        finally:
+            stop.set()
+            writer.join()
+    assert first["position"] > old
+    assert first["type"] == "VenueConnectionChanged"
 
 
 def closed_with(client: TestClient, url: str, **kwargs: Any) -> tuple[int, str]:
@@ -192,8 +209,8 @@ def test_the_log_is_read_by_one_reader_shared_by_every_client(sqlite_opener: Sto
     with (
         sqlite_opener() as store,
         TestClient(stream_app(counting)) as client,
-        client.websocket_connect(f"/ws/events?key={KEY}") as one,
-        client.websocket_connect(f"/ws/orders?key={KEY}") as two,
+        client.websocket_connect(f"/ws/events?key={KEY}&after=0") as one,
+        client.websocket_connect(f"/ws/orders?key={KEY}&after=0") as two,
     ):
         heartbeat_at = record(store, heartbeat("h"))
         order_at = record(store, submitted("o9", "a1"))
