@@ -98,9 +98,12 @@ def test_a_client_that_stops_reading_is_dropped_and_others_keep_receiving(
     actor = Actor(ActorKind.SYSTEM, "test", "a1")
     with opener() as store, serving(stream_app(opener, queue_limit=50)) as base:
         slow = connect(
-            f"{base}/ws/events?key={KEY}", sock=small_socket(base), max_queue=1, compression=None
+            f"{base}/ws/events?key={KEY}&after=0",
+            sock=small_socket(base),
+            max_queue=1,
+            compression=None,
         )
-        with connect(f"{base}/ws/events?key={KEY}") as fast:
+        with connect(f"{base}/ws/events?key={KEY}&after=0") as fast:
             received = 0
             for batch in range(10):
                 store.append(
