@@ -61,6 +61,7 @@ class WindowChainCheck:
             return self._report
         self._feed_confirmed()
         self._report = self._verifier.finish(self._fed)
+        self._verifier, self._held = None, []  # its sets of ids are not needed any more
         return self._report
 
     def _feed_confirmed(self) -> None:
