@@ -8,6 +8,7 @@ Prints ONE JSON object.
 
     .venv/bin/python -m benchmarks.reports                      # 1,000,000 events
     .venv/bin/python -m benchmarks.reports --events 200000 --dir /tmp/lh-bench-reports
+    .venv/bin/python -m benchmarks.reports --dir /tmp/lh-bench-reports --kind compliance
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path, help="Keep (and reuse) the log and read model here.")
+    parser.add_argument(
+        "--kind", action="append", help="Time only this report kind (repeatable; default all)."
+    )
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="lh-bench-reports-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -66,7 +70,7 @@ def main() -> None:
 
     store, sql, read_model = _read_model(folder, f"sqlite:///{log_path}")
     reports: dict[str, Any] = {}
-    for kind in KINDS:
+    for kind in args.kind or KINDS:
         objects = open_object_store(f"file://{tempfile.mkdtemp(prefix='lh-bench-objects-')}")
         request = ReportRequest(ReportScope(kind, *MONTH), FORMATS)
         started, cpu_started = time.perf_counter(), cpu_seconds()

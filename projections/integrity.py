@@ -120,43 +120,83 @@ def verify_log(
     chain against ``anchors`` (position -> chain hash kept outside the store) in the range."""
     head = store.head()
     upto = head if last is None else min(last, head)
-    report = IntegrityReport(first=first, last=upto, head=head)
-    scan = _Scan(
-        report=report,
-        stored={},
-        held_from=store.held_from(),
-        base=store.chain_base(),
-        expected_position=first,
-        running=chain.GENESIS if first == 1 else None,
-        seen={"event id": set(), **{name: set() for name in UNIQUE_PAYLOAD_IDS.values()}},
-        anchors={p: h for p, h in (anchors or {}).items() if first <= p <= upto},
-    )
-    report.anchors = len(scan.anchors)
-    links = _Pages(store.read_chain(max(first - 2, 0), stop=upto))
+    verifier = ChainVerifier(store, first=first, head=head, anchors=anchors, until=upto)
     for page in store.read_notifications(first - 1, stop=upto):
-        scan.stored.update(links.upto(page[-1].id))
-        if scan.running is None:
-            scan.running = scan.stored.get(first - 1)
-        for notification in page:
-            _check(scan, notification)
+        verifier.feed(page)
         if progress is not None:
             progress(page[-1].id, upto)
-    if scan.expected_position <= upto:
-        scan.find(
-            scan.expected_position,
-            "missing events",
-            f"positions {scan.expected_position}..{upto} (the head is {head})",
-            "none",
+    return verifier.finish(upto)
+
+
+class ChainVerifier:
+    """``verify_log`` fed the stored records in log order from ``first``, a page at a time: a
+    reader that reads the range anyway (a report's single pass over the log) checks it on the
+    way instead of reading it again. ``finish(last)`` ends the check at ``last``, the last
+    position fed, with the findings ``verify_log(first=first, last=last)`` gives.
+
+    ``head``: the log's head the check reports against (default: the store's head when
+    finished); ``until``: how far the store's chain hashes are read (default the head)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        first: int = 1,
+        head: int | None = None,
+        anchors: dict[int, bytes] | None = None,
+        until: int | None = None,
+    ) -> None:
+        self._store, self._first, self._head = store, first, head
+        self._anchors = anchors or {}
+        self._scan = _Scan(
+            report=IntegrityReport(first=first, last=first - 1, head=head or 0),
+            stored={},
+            held_from=store.held_from(),
+            base=store.chain_base(),
+            expected_position=first,
+            running=chain.GENESIS if first == 1 else None,
+            seen={"event id": set(), **{name: set() for name in UNIQUE_PAYLOAD_IDS.values()}},
+            anchors={p: h for p, h in self._anchors.items() if first <= p},
         )
-    _check_beyond_head(store, scan, upto)
-    if upto == head:
-        for position in sorted(p for p in anchors or {} if p > head):
-            scan.find(position, "anchor past the head", f"the log to reach {position}", head)
-    report.findings = _merged_unchained(report.findings)
-    report.head_chain_hash = scan.stored.get(upto) or (
-        scan.running if upto == scan.expected_position - 1 else None
-    )
-    return report
+        stop = until if until is not None else head if head is not None else store.head()
+        self._links = _Pages(store.read_chain(max(first - 2, 0), stop=stop))
+
+    def feed(self, page: Sequence[Notification]) -> None:
+        """Check the next records, consecutive in the log (a gap among them is a finding)."""
+        if not page:
+            return
+        scan = self._scan
+        scan.stored.update(self._links.upto(page[-1].id))
+        if scan.running is None:
+            scan.running = scan.stored.get(self._first - 1)
+        for notification in page:
+            _check(scan, notification)
+
+    def finish(self, last: int) -> IntegrityReport:
+        """The report on ``first..last``: what no record showed (missing events up to
+        ``last``, and at the head: strays, chain hashes or anchors past it) added."""
+        scan, store = self._scan, self._store
+        report = scan.report
+        head = store.head() if self._head is None else self._head
+        upto = min(last, head)
+        report.last, report.head = upto, head
+        report.anchors = sum(1 for p in self._anchors if self._first <= p <= upto)
+        if scan.expected_position <= upto:
+            scan.find(
+                scan.expected_position,
+                "missing events",
+                f"positions {scan.expected_position}..{upto} (the head is {head})",
+                "none",
+            )
+        _check_beyond_head(store, scan, upto)
+        if upto == head:
+            for position in sorted(p for p in self._anchors if p > head):
+                scan.find(position, "anchor past the head", f"the log to reach {position}", head)
+        report.findings = _merged_unchained(report.findings)
+        report.head_chain_hash = scan.stored.get(upto) or (
+            scan.running if upto == scan.expected_position - 1 else None
+        )
+        return report
 
 
 def verify_archive_link(

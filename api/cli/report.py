@@ -30,6 +30,7 @@ from api.application.reporting.generate import (
     key_prefix,
 )
 from api.application.reporting.kinds import KINDS
+from api.application.reporting.pdf_process import PdfFailedError
 from api.application.reporting.schedule import Cadence, closed_periods, event_time_span
 from api.application.reporting.thresholds import configured_thresholds
 from api.cli.common import app_or_exit, console, fail, settings_or_exit
@@ -172,7 +173,7 @@ def generate_or_fail(inputs: ReportInputs, request: ReportRequest) -> GeneratedR
         )
     except ReportScopeError as error:
         raise fail(str(error), 2) from None
-    except ReportRefusedError as error:
+    except (ReportRefusedError, PdfFailedError) as error:
         raise fail(str(error), 1) from None
 
 

@@ -32,7 +32,6 @@ from api.application.reporting.publish import publish_object
 from infra.archive.layout import Archive
 from infra.eventstore.store import EventStore
 from infra.settings import Retention
-from projections.integrity import verify_log
 from projections.queries.reports.crosscheck import cross_check
 from projections.queries.reports.software import software_line
 from projections.queries.reports.source import ReportScope, ReportScopeError, ReportSource
@@ -91,7 +90,7 @@ def generate_report(
         raise ReportScopeError(
             f"report kind {request.scope.kind!r} is not available (one of {', '.join(KINDS)})"
         )
-    source = ReportSource.open(store, request.scope, engine=engine, head=head)
+    source = ReportSource.open(store, request.scope, engine=engine, head=head, check_chain=True)
     scope = source.scope
     document, replayed = kind.generate(source, scope)
     disagreements = cross_check(document, replayed)
@@ -105,9 +104,10 @@ def generate_report(
         PdfBeside(pdf_page(document, software, csv_written="csv" in formats))
         if "pdf" in formats
         else None
-    )  # printed on another core while the chain is checked and the other formats written
+    )  # printed on another core while the other formats are written (and the chain checked
+    # here, unless the kind's single pass checked it)
     try:
-        chain = verify_log(store, first=first, last=last) if first else None
+        chain = source.chain_check()
         if chain is not None and not chain.ok:
             finding = chain.findings[0]
             raise ReportRefusedError(

@@ -24,6 +24,8 @@ from sqlalchemy import Engine
 from domain.events.codec import decode
 from domain.events.envelope import RecordedEvent, to_microseconds
 from infra.eventstore.store import EventStore
+from projections.integrity import IntegrityReport, verify_log
+from projections.queries.reports.window_chain import WindowChainCheck
 
 REPORT_KINDS = ("trades", "compliance", "filing")
 
@@ -127,14 +129,18 @@ class ReportSource:
     """The log pinned at ``head`` plus the read models a report may query.
 
     ``engine`` is the SQL read model (``projections/queries/current_state.py`` takes it);
-    ``clickhouse`` a ClickHouse client where analytics help (may be ``None``)."""
+    ``clickhouse`` a ClickHouse client where analytics help (may be ``None``); with
+    ``check_chain`` a ``fold_once`` pass also checks the hash chain of the positions it
+    covers (``chain_check``), instead of a second read of them."""
 
     store: EventStore
     scope: ReportScope
     head: int
     engine: Engine | None = None
     clickhouse: Any = None
+    check_chain: bool = False
     _covered: tuple[int, int] | None = field(default=None, repr=False)
+    _chain: WindowChainCheck | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -145,12 +151,20 @@ class ReportSource:
         engine: Engine | None = None,
         clickhouse: Any = None,
         head: int | None = None,
+        check_chain: bool = False,
     ) -> ReportSource:
         """Pin the log at ``head`` (default: its head now; pass the position the read models
         were caught up to) and resolve ``scope.run`` to the run's account and strategy
         (``ReportScopeError`` for a run the log does not hold)."""
         pinned = store.head() if head is None else head
-        source = cls(store=store, scope=scope, head=pinned, engine=engine, clickhouse=clickhouse)
+        source = cls(
+            store=store,
+            scope=scope,
+            head=pinned,
+            engine=engine,
+            clickhouse=clickhouse,
+            check_chain=check_chain,
+        )
         if scope.run is not None:
             source.scope = source._resolved_run(scope)
         return source
@@ -210,8 +224,11 @@ class ReportSource:
     def fold_once(self, folds: Sequence[Fold]) -> None:
         """Read the log up to ``head`` ONCE for several folds (a report's build and its
         replay): each event is decoded at most once, if a fold asked for its type, and handed
-        to those folds in the order given, in log order. Finds ``covered()`` on the way."""
+        to those folds in the order given, in log order. Finds ``covered()`` on the way, and
+        with ``check_chain`` checks the chain of the covered positions."""
         start, end = self.scope.start_us, self.scope.end_us
+        window_chain = WindowChainCheck(self.store, self.head) if self.check_chain else None
+        record = None if window_chain is None else window_chain.see
         inside = frozenset().union(*(fold.types for fold in folds))
         before = frozenset().union(*(fold.earlier for fold in folds))
         watchers = [fold.every for fold in folds if fold.every is not None]
@@ -222,7 +239,10 @@ class ReportSource:
                 for watch in watchers:
                     watch(notification.id, moment)
                 topic = notification.topic
-                if start <= moment < end:
+                in_window = start <= moment < end
+                if record is not None:
+                    record(notification, in_window)
+                if in_window:
                     first = first or notification.id
                     last = notification.id
                     if topic in inside:
@@ -236,6 +256,15 @@ class ReportSource:
                         if topic in fold.earlier:
                             fold.see(event)
         self._covered = (first, last)
+        self._chain = window_chain
+
+    def chain_check(self) -> IntegrityReport | None:
+        """The chain check of the covered positions (``None`` when none are): the one a
+        ``fold_once`` pass made, else one more read of them."""
+        first, last = self.covered()
+        if self._chain is not None:
+            return self._chain.result()
+        return verify_log(self.store, first=first, last=last) if first else None
 
     def covered(self) -> tuple[int, int]:
         """First and last log position of the events in the window, ``(0, 0)`` if none."""
