@@ -22,12 +22,22 @@ class ReadOnlyOpenError(RuntimeError):
     """An existing SQLite file that cannot be read without write access; says why and how."""
 
 
+ROOM_TO_OPEN = 64 * 1024
+"""Free bytes a read-write open needs: a WAL database creates its ``-shm`` index (32 KiB)."""
+
+
 def unwritable(path: Path) -> bool:
     """Whether ``path`` is an existing file this process cannot write (it, or its directory
-    for the journal files): only then does a read-only command open it read-only, so that a
-    writable file still gets what every open does (its schema created or upgraded)."""
+    for the journal files, or a full disk that cannot take them): only then does a read-only
+    command open it read-only, so that a writable file still gets what every open does (its
+    schema created or upgraded)."""
     writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    return path.is_file() and not writable
+    return path.is_file() and not (writable and _has_room(path.parent))
+
+
+def _has_room(directory: Path) -> bool:
+    stats = os.statvfs(directory)
+    return stats.f_bavail * stats.f_frsize >= ROOM_TO_OPEN
 
 
 def read_only_uri(path: Path) -> str:

@@ -29,6 +29,7 @@ from eventsourcing.persistence import Notification
 from domain.events import chain
 from domain.events.codec import canonical_json
 from infra.archive.errors import ArchiveCorruptError
+from infra.archive.history import HistoryReport, check_history
 from infra.archive.layout import Archive
 from infra.archive.livechain import recompute
 from infra.archive.verify import check_links, check_store_link
@@ -230,6 +231,21 @@ def verify_archive_link(
 
 
 _INTACT = "an archive that continues the live chain"
+
+
+def verify_archive_history(archive: Archive) -> tuple[HistoryReport, list[Finding]]:
+    """The archive's object versions (``infra/archive/history.py``): a segment or anchor
+    replaced or hidden after it was written, or a manifest version that dropped or changed
+    entries, even when the current objects agree with each other. The report says whether
+    the object store keeps a history to check at all."""
+    history = check_history(archive)
+    return history, [
+        Finding(f.first or 0, "archive object version", _WRITTEN_ONCE, f"{f.key}: {f.message}")
+        for f in history.findings or ()
+    ]
+
+
+_WRITTEN_ONCE = "segments and anchors written once, the manifest only appended to"
 
 
 def check_read_models(report: IntegrityReport, results: Sequence[VerifyResult]) -> None:

@@ -151,3 +151,54 @@ def test_other_recording_commands_on_a_full_disk_are_one_line(
     one_disk_full_line(lh(*command, LH_VAR_DIR=var))
     hashes = lh("audit", "hashes", LH_VAR_DIR=var)
     assert hashes.returncode == 0, hashes.stderr
+
+
+READS_ON_A_FULL_DISK = [
+    ["serve", "--check"],
+    ["keys", "api", "list", "--json"],
+    ["keys", "venue", "list", "--json"],
+    ["grafana", "provision", "--url", "http://grafana:3000", "--token-env", "T", "--dry-run"],
+    ["audit", "verify", "--log-only"],
+]
+MASTER_KEY = "uJ0R6XWCJdOr2xMpbbPQQeVQ0Xgr8Uz3m0mWyEVVXAs="  # a Fernet key, for the test only
+
+
+def test_the_new_commands_on_a_disk_with_no_byte_free(disk: Disk, tmp_path: Path) -> None:
+    """Not one byte free (SQLite cannot even create an -shm index): the reading commands
+    still work, reading the files read-only; those that write end in one line."""
+    env = {"LH_VAR_DIR": str(disk.path / "var"), "LH_MASTER_KEY": MASTER_KEY}
+    bars = tmp_path / "bars.csv"
+    bars.write_text("\n".join(SAMPLE_CSV.read_text().splitlines()[:401]) + "\n")
+    for args in (
+        ["backtest", "--data", str(bars), "--strategy", "sma_cross"],
+        ["projections", "run", "--only", "sql"],
+        ["keys", "api", "create", "--owner", "auditor", "--role", "viewer"],
+        ["keys", "venue", "add", "local", "--api-key-env", "KEY", "--secret-env", "SECRET"],
+    ):
+        result = lh(*args, **env, KEY="key", SECRET="secret")
+        assert result.returncode == 0, result.stderr
+    exchange = subprocess.Popen(
+        [sys.executable, "-m", "api", "exchange", "serve", "--port", "0", "--speed", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
+    try:
+        assert exchange.stdout is not None
+        venue = exchange.stdout.readline().strip()
+        disk.fill(leave=0)
+        for command in READS_ON_A_FULL_DISK:
+            result = lh(*command, **env)
+            assert result.returncode == 0, (command, result.stderr)
+        one_disk_full_line(lh("keys", "api", "create", "--owner", "x", "--role", "viewer", **env))
+        assert not (disk.path / "var" / "api-keys.tmp").exists()
+        live = lh(
+            "live", "--venue", "binance", "--key", "local", "--venue-url", venue,
+            "--strategy", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "5m",
+            "--limit", "max_order_notional=1000", "--limit", "max_daily_loss=100",
+            "--limit", "max_position=1", **env,
+        )  # fmt: skip
+        one_disk_full_line(live)
+    finally:
+        exchange.terminate()
+        exchange.wait(timeout=30)

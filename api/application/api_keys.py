@@ -140,9 +140,13 @@ class ApiKeyStore:
         temporary = self.path.with_suffix(".tmp")
         body = {"keys": [asdict(record) for record in self._records.values()]}
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(body, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(body, handle, indent=1)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            temporary.unlink()  # a full disk leaves the key file as it was, and no litter
+            raise
         os.replace(temporary, self.path)
         self._stamp = None

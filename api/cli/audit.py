@@ -17,8 +17,14 @@ from api.cli.store import envelope
 from domain.events.envelope import to_microseconds
 from domain.orders import is_terminal
 from infra.archive.anchors import AnchorConflictError, read_anchors, write_anchor
+from infra.archive.history import HistoryReport
 from infra.archive.retention import retention_note
-from projections.integrity import check_read_models, verify_archive_link, verify_log
+from projections.integrity import (
+    check_read_models,
+    verify_archive_history,
+    verify_archive_link,
+    verify_log,
+)
 from projections.queries.audit import (
     AuditTargetNotFoundError,
     Clock,
@@ -152,11 +158,14 @@ def _verify(as_json: bool, first: int, last: int | None, *, log_only: bool = Fal
             progress=lambda done, upto: progress.update(task, completed=done, total=upto),
         )
         report.findings += verify_archive_link(store, archive, first=first, last=last)
+        history, found = verify_archive_history(archive)
+        report.findings += found
     if not log_only:
         with opened_read_models(app, None, read_only=True) as (store, projections):
             check_read_models(report, read_model_results(app, store, projections))
     if as_json:
-        print(json.dumps(report.as_dict(), indent=2))
+        versions = {"checked": history.kept, "keys": history.keys}
+        print(json.dumps({**report.as_dict(), "archive_versions": versions}, indent=2))
     elif report.ok:
         head_hash = report.head_chain_hash.hex() if report.head_chain_hash else "none"
         console.print(
@@ -167,6 +176,7 @@ def _verify(as_json: bool, first: int, last: int | None, *, log_only: bool = Fal
             + ("" if log_only else ", and every read model built matches the log")
             + "[/green]"
         )
+        console.print(_versions_line(history))
         print(f"chain hash at position {report.last}: {head_hash}")
     else:
         table = Table(
@@ -177,6 +187,16 @@ def _verify(as_json: bool, first: int, last: int | None, *, log_only: bool = Fal
         console.print(table)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _versions_line(history: HistoryReport) -> str:
+    """What the archive's object store let the version check prove."""
+    if history.kept:
+        return f"archive object versions checked: {history.keys} keys, none replaced or hidden"
+    return (
+        "[yellow]archive object versions not checked: the object store keeps no version "
+        "history (a versioned or Object Lock bucket does)[/yellow]"
+    )
 
 
 FROM_HELP = "First position to check (default 1)."
@@ -192,9 +212,9 @@ def verify_command(
     log_only: bool = typer.Option(False, "--log-only", help=LOG_ONLY_HELP),
 ) -> None:
     """Prove the log intact: contiguous positions, stream versions, unique event, fill and
-    order ids, every payload hash, event hash and chain link, the anchors, the archive and
-    its link to the live chain, and every read model against the log; exit 1 with one
-    finding per problem."""
+    order ids, every payload hash, event hash and chain link, the anchors, the archive, its
+    object versions and its link to the live chain, and every read model against the log;
+    exit 1 with one finding per problem."""
     _verify(as_json, first, last, log_only=log_only)
 
 

@@ -73,12 +73,18 @@ def _log_to_stderr_masked() -> None:
 
     clickhouse-connect and urllib3 log failures and retries before raising; the raised
     error is what we report (one line), so their loggers only speak when critical.
+    WeasyPrint and fontTools warn about the machine's font libraries (HarfBuzz-Subset
+    missing) while printing our own report pages, once per font: only their errors show.
+    Log records and Python warnings (``warnings.showwarning``) go to stderr, never to the
+    stdout a ``--json`` command keeps for its JSON.
     """
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if not isinstance(h, _MaskedStderrHandler)]
     root.addHandler(_MaskedStderrHandler(_configured_urls()))
     for chatty in ("clickhouse_connect", "urllib3"):
         logging.getLogger(chatty).setLevel(logging.CRITICAL)
+    for printing in ("weasyprint", "fontTools"):
+        logging.getLogger(printing).setLevel(logging.ERROR)
 
 
 def masked_excepthook(

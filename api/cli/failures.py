@@ -9,14 +9,16 @@ a class it knows and returns the line to print (secrets masked), or ``None`` for
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 
 from adapters.objectstore.s3 import ObjectStoreError
+from infra.eventstore.factory import sqlite_path
 from infra.eventstore.leases import LeaseError
 from infra.secrets import redact_text, redact_url
 from infra.settings import ConfigError, var_dir
-from infra.sqlite_readonly import ReadOnlyOpenError
+from infra.sqlite_readonly import ROOM_TO_OPEN, ReadOnlyOpenError
 from projections.clickhouse.client import ClickHouseUnavailableError
 from projections.sql.engine import SqlReadModelError
 
@@ -119,15 +121,33 @@ def _detail(error: BaseException) -> str:
 
 def _disk_full(error: BaseException, urls: Sequence[str]) -> str | None:
     """No space left: ENOSPC (EDQUOT, EFBIG past a file-size limit), SQLite's "database or
-    disk is full", chDB's errno 28. Each store writes atomically, so what was recorded before
-    stays whole and a rerun resumes from it."""
+    disk is full", chDB's errno 28, or SQLite's "disk I/O error" while the disk of an SQLite
+    store is full (it could not create its ``-shm`` index). Each store writes atomically, so
+    what was recorded before stays whole and a rerun resumes from it."""
     full = isinstance(error, OSError) and error.errno in _FULL_ERRNOS
-    if not (full or _says(error, _FULL_TEXTS)):
+    io_on_full = _says(error, _IO_TEXTS) and _sqlite_disk_full(urls)
+    if not (full or io_on_full or _says(error, _FULL_TEXTS)):
         return None
     return (
         f"disk full: cannot write {_what(error, urls)} ({_detail(error)}); what was "
         "recorded before is intact: free space on that disk and run the command again"
     )
+
+
+_IO_TEXTS = ("disk I/O error",)
+
+
+def _sqlite_disk_full(urls: Sequence[str]) -> bool:
+    """Whether the directory of a configured SQLite file has no room to open it."""
+    for url in urls:
+        if url.startswith("sqlite:"):
+            folder = sqlite_path(url).parent
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            stats = os.statvfs(folder)
+            if stats.f_bavail * stats.f_frsize < ROOM_TO_OPEN:
+                return True
+    return False
 
 
 def _read_only(error: BaseException, urls: Sequence[str]) -> str | None:
@@ -138,8 +158,8 @@ def _read_only(error: BaseException, urls: Sequence[str]) -> str | None:
     return (
         f"cannot write {_what(error, urls)}: it is read-only ({_detail(error)}); this "
         f"command records or changes data, so LH_VAR_DIR (now {var_dir()}) must be writable; "
-        "commands that only read (lh store, lh audit, lh analytics, lh archive and lh "
-        "projections status/verify) work without"
+        "commands that only read (lh store, lh audit, lh analytics, lh archive, lh "
+        "projections status/verify, lh serve --check, lh keys ... list) work without"
     )
 
 
