@@ -39,6 +39,22 @@ SAMPLE_ROWS = 2_000  # 1,000 five-minute bars of each of its two symbols
 GENERATED = {"docs/cli.md"}  # typer's usage lines, checked by tests/test_cli_reference.py
 
 NOT_RUN: dict[str, str] = {
+    "lh exchange serve --port 8765 --speed 600": "serves until interrupted (tests/live)",
+    "lh keys venue add local --exchange binance --api-key-env EX_KEY --secret-env EX_SECRET": (
+        "needs the reader's own master key; tests/live/test_venue_keys.py runs it"
+    ),
+    "lh live --venue binance --key local --venue-url http://127.0.0.1:8765 --strategy sma_cross "
+    "--param fast=2 --param slow=3 --symbol BTC/USDT --timeframe 5m --max-bars 6 --limit "
+    "max_order_notional=100000 --limit max_position=1 --limit max_daily_loss=1000": (
+        "needs a running local exchange and a stored key; tests/live/test_live_exchange.py"
+    ),
+    "lh grafana provision --url http://grafana:3000 --token-env LH_GRAFANA_TOKEN --prometheus-url "
+    "http://prometheus:9090 --clickhouse-url http://default:PASSWORD@clickhouse:8123/lianghua": (
+        "needs a Grafana server; tests/ops/test_grafana.py runs it against a stand-in"
+    ),
+    "lh grafana provision --url http://grafana:3000 --token-env LH_GRAFANA_TOKEN --dry-run": (
+        "needs the token variable set; tests/ops/test_grafana.py runs --dry-run"
+    ),
     "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/lh demo": (
         "creates a virtualenv and installs from the network; lh demo: tests/test_demo.py"
     ),
