@@ -63,7 +63,11 @@ def create_app(
     for module in ROUTERS:
         api.include_router(module.router, prefix=PREFIX, responses=problems.PROBLEM_RESPONSES)
     api.include_router(
-        stream_router(lambda: app.event_store(read_only=True), context.keys.authenticate)
+        stream_router(
+            lambda: app.event_store(read_only=True),
+            context.keys.authenticate,
+            admit=context.admit,
+        )
     )
     api.mount("/metrics", metrics_app())
     if cors_origins:

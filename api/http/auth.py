@@ -18,12 +18,13 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API 
 
 
 class RoleGuard:
-    """A dependency admitting keys of ``role`` or above."""
+    """A dependency admitting keys of ``role`` or above. It runs on the event loop (no worker
+    thread): the key file is re-read only when it changed, so a check costs a ``stat``."""
 
     def __init__(self, role: Role) -> None:
         self.role = role
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         lh: Annotated[HttpContext, Depends(context)],
