@@ -9,7 +9,8 @@ fresh embedded store, catches the SQL read model up (``lh projections run --only
 by default, or a fresh MariaDB database), creates a viewer key, starts ``lh serve`` in its own
 process (no rate limit; ``--workers N`` uvicorn workers) and drives it with ``--concurrency``
 keep-alive connections (raw asyncio streams), each sending its share of ``--requests`` per
-endpoint, one endpoint after the other after a warm-up. Reports p50/p99 latency, throughput and
+endpoint, one endpoint after the other after a warm-up; or, with ``--client wrk``, runs wrk
+(``apt-get install wrk``) for ``--seconds`` per endpoint. Reports p50/p99 latency, throughput and
 the server's CPU milliseconds per request. ``--server-root`` serves from another checkout (say
 the commit before a change) with the same load generator, for a before/after in one session.
 Prints one JSON object.
@@ -136,6 +137,42 @@ async def drive(
     }
 
 
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def drive_wrk(
+    port: int, key: str, path: str, seconds: int, concurrency: int, server: int
+) -> dict[str, Any]:
+    """The same measurement with wrk (Debian's ``wrk`` package: a C load generator, two
+    threads), for ``seconds`` after a 2 s warm-up."""
+    command = ["wrk", "-t2", f"-c{concurrency}", "-H", f"Authorization: Bearer {key}",
+               "--latency", f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+    subprocess.run([*command[:-2], "-d2s", command[-1]], check=True, capture_output=True)
+    cpu = cpu_seconds(server)
+    out = subprocess.run([*command, f"-d{seconds}s"], check=True, capture_output=True, text=True)
+    cpu = cpu_seconds(server) - cpu
+    found = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            number = parts[1].rstrip("smu")
+            found[parts[0]] = float(number) * _UNITS[parts[1][len(number) :]]
+        elif "requests in" in line:
+            total = int(parts[0])
+        elif line.startswith("Requests/sec:"):
+            found["rate"] = float(parts[1])
+        elif line.strip().startswith("Non-2xx") or line.strip().startswith("Socket errors"):
+            found["errors"] = line.strip()
+    return {
+        "requests": total,
+        "errors": found.get("errors", 0),
+        "p50_ms": round(found["50%"], 1),
+        "p99_ms": round(found["99%"], 1),
+        "requests_per_s": round(found["rate"]),
+        "server_cpu_ms_per_request": round(cpu * 1000 / max(1, total), 3),
+    }
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of ``pid`` and its descendants (Linux ``/proc``)."""
     tick = os.sysconf("SC_CLK_TCK")
@@ -169,7 +206,9 @@ def run(
     try:
         wait_for_port(port, timeout=60)
         results = {
-            path: asyncio.run(drive(port, key, path, requests, concurrency, server.pid))
+            path: drive_wrk(port, key, path, options.seconds, concurrency, server.pid)
+            if options.client == "wrk"
+            else asyncio.run(drive(port, key, path, requests, concurrency, server.pid))
             for path in ENDPOINTS
         }
     finally:
@@ -191,6 +230,10 @@ def main() -> None:
     parser.add_argument("--sql", choices=("sqlite", "mariadb"), default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="lh serve --workers N.")
     parser.add_argument(
+        "--client", choices=("python", "wrk"), default="python", help="The load generator."
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="Per endpoint, with wrk.")
+    parser.add_argument(
         "--server-root", help="Serve from this checkout (another commit, for a before/after)."
     )
     args = parser.parse_args()
@@ -204,6 +247,7 @@ def main() -> None:
                 "sql": args.sql,
                 "concurrency": args.concurrency,
                 "workers": args.workers,
+                "client": args.client,
                 "server_root": args.server_root or str(ROOT),
                 "load_average": os.getloadavg(),
                 "python": platform.python_version(),

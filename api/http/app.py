@@ -20,6 +20,7 @@ from api.application.bootstrap import App
 from api.http import problems
 from api.http.auth import RoleGuard
 from api.http.context import HttpContext
+from api.http.fastpath import FastPath
 from api.http.ratelimit import RateLimiter
 from api.http.routes import audit, backtest, keys, risk, strategies, system, trading
 from api.http.security import Role
@@ -70,6 +71,7 @@ def create_app(
         )
     )
     api.mount("/metrics", metrics_app())
+    api.add_middleware(FastPath, lh=context)  # inside CORS, when CORS is on
     if cors_origins:
         api.add_middleware(
             CORSMiddleware,

@@ -31,6 +31,9 @@ class RoleGuard:
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         header: Annotated[str | None, Depends(_header)],
     ) -> Principal:
+        admitted = getattr(request.state, "principal", None)  # by the fast path (authenticated)
+        if isinstance(admitted, Principal):
+            return self._check_role(request, admitted)
         key = bearer.credentials if bearer is not None else header
         principal = lh.keys.authenticate(key) if key else None
         if principal is None:
@@ -48,6 +51,9 @@ class RoleGuard:
                 "this key's rate limit is reached; retry after the given seconds",
                 {"Retry-After": lh.limiter.retry_after(wait)},
             )
+        return self._check_role(request, principal)
+
+    def _check_role(self, request: Request, principal: Principal) -> Principal:
         if principal.role < self.role:
             raise ProblemError(
                 403,

@@ -12,17 +12,23 @@ from typing import Any
 import orjson
 from anyio import to_thread
 from fastapi import Request, Response
+from starlette.types import Scope
 
 from api.http.context import HttpContext
 
 JSON = "application/json"
 
 
+def cache_key(scope: Scope) -> tuple[str, bytes]:
+    """What a read route's response is cached under: its path and exact query string."""
+    return scope["path"], scope["query_string"]
+
+
 async def cached_read(lh: HttpContext, request: Request, build: Callable[[], Any]) -> Response:
     """``build()`` (run in a worker thread) as JSON, or the same bytes as last time when the
     read model is where it was then; keyed by the route and its query string."""
     version = await lh.sql_version.current()
-    key = (request.url.path, request.url.query)
+    key = cache_key(request.scope)
     body = lh.responses.get(key, version)
     if body is None:
         body = orjson.dumps(await to_thread.run_sync(build))

@@ -37,6 +37,14 @@ class StatusSnapshot:
     configured: int
     running: int
 
+    def body(self, principal: Principal) -> dict[str, Any]:
+        """``GET /system/status``'s answer to ``principal``."""
+        return {
+            "event_store": {"head": self.head},
+            "sessions": {"configured": self.configured, "running": self.running},
+            "principal": {"owner": principal.owner, "role": principal.role.name.lower()},
+        }
+
 
 @dataclass
 class HttpContext:

@@ -74,6 +74,10 @@ class ResponseCache:
             self._entries.move_to_end(key)
             return found[1]
 
+    def has(self, key: Hashable) -> bool:
+        """Whether ``key`` is held at any version (cheap, for the fast path's first look)."""
+        return key in self._entries
+
     def put(self, key: Hashable, version: Hashable, body: bytes) -> None:
         with self._lock:
             self._entries[key] = (version, body)

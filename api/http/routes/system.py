@@ -48,12 +48,7 @@ async def status(lh: Context, principal: Viewer) -> Response:
     """The log's head and how many sessions run: cheap enough to poll (one read of them serves
     every request waiting at once, on the worker's long-lived store)."""
     snapshot = await lh.status.current()
-    body = {
-        "event_store": {"head": snapshot.head},
-        "sessions": {"configured": snapshot.configured, "running": snapshot.running},
-        "principal": {"owner": principal.owner, "role": principal.role.name.lower()},
-    }
-    return Response(orjson.dumps(body), media_type=JSON)
+    return Response(orjson.dumps(snapshot.body(principal)), media_type=JSON)
 
 
 @router.get("/health", responses={503: {"description": "The event store is down."}})
