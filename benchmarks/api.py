@@ -7,8 +7,12 @@ and GET /system/status with 200 concurrent connections, from loopback.
 Builds a synthetic trading log (``tests/fixtures/synthetic.py``) of ``--events`` events in a
 fresh embedded store, catches the SQL read model up (``lh projections run --only sql``: SQLite
 by default, or a fresh MariaDB database), creates a viewer key, starts ``lh serve`` in its own
-process (no rate limit) and drives it with ``--concurrency`` httpx connections (asyncio), each
-sending its share of ``--requests`` per endpoint, one endpoint after the other after a warm-up.
+process (no rate limit; ``--workers N`` uvicorn workers) and drives it with ``--concurrency``
+keep-alive connections (raw asyncio streams), each sending its share of ``--requests`` per
+endpoint, one endpoint after the other after a warm-up; or, with ``--client wrk``, runs wrk
+(``apt-get install wrk``) for ``--seconds`` per endpoint. Reports p50/p99 latency, throughput and
+the server's CPU milliseconds per request. ``--server-root`` serves from another checkout (say
+the commit before a change) with the same load generator, for a before/after in one session.
 Prints one JSON object.
 """
 
@@ -26,10 +30,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy
 
 from api.application.api_keys import ApiKeyStore, Role
@@ -41,10 +45,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ENDPOINTS = ("/api/v1/positions", "/api/v1/orders?limit=100", "/api/v1/system/status")
 
 
-def prepare(directory: Path, events: int, sql: str) -> tuple[dict[str, str], str | None]:
+def prepare(
+    directory: Path, events: int, sql: str, root: Path = ROOT
+) -> tuple[dict[str, str], str | None]:
     """The environment of a store holding ``events`` events and its caught-up read model;
     the MariaDB database to drop afterwards, if any."""
-    env = os.environ | {"PYTHONPATH": str(ROOT), "LH_VAR_DIR": str(directory / "var")}
+    env = os.environ | {"PYTHONPATH": str(root), "LH_VAR_DIR": str(directory / "var")}
     env["LH_CONFIG"] = str(directory / "empty.toml")
     (directory / "empty.toml").write_text("")
     env["LH_EVENT_STORE"] = f"sqlite:///{directory / 'events.sqlite'}"
@@ -63,36 +69,63 @@ def prepare(directory: Path, events: int, sql: str) -> tuple[dict[str, str], str
         store.close()
     subprocess.run(
         [sys.executable, "-m", "api", "projections", "run", "--only", "sql"],
-        env=env, cwd=ROOT, check=True, capture_output=True,
+        env=env, cwd=root, check=True, capture_output=True,
     )  # fmt: skip
     return env, database
 
 
-async def drive(base: str, key: str, path: str, requests: int, concurrency: int) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"Authorization": f"Bearer {key}"}
+async def _connection(host: str, port: int, request: bytes) -> Callable[[], Awaitable[int]]:
+    """One keep-alive HTTP/1.1 connection sending ``request``; each call answers the status."""
+    reader, writer = await asyncio.open_connection(host, port)
+
+    async def send() -> int:
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        return status
+
+    return send
+
+
+async def drive(
+    port: int, key: str, path: str, requests: int, concurrency: int, server: int
+) -> dict[str, Any]:
+    """``requests`` GETs of ``path`` over ``concurrency`` connections (raw asyncio streams:
+    the load generator costs far less CPU than an HTTP client library would); the server's
+    CPU seconds (``server`` and its worker processes) are read around the measured part."""
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\r\n"
+    ).encode()
+    connections = [await _connection("127.0.0.1", port, request) for _ in range(concurrency)]
     latencies: list[float] = []
     errors = 0
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as http:
 
-        async def worker(count: int) -> None:
-            nonlocal errors
-            for _ in range(count):
-                started = time.perf_counter()
-                try:
-                    answer = await http.get(path)
-                except httpx.TransportError:  # a dropped connection counts as an error
-                    errors += 1
-                    continue
-                latencies.append(time.perf_counter() - started)
-                errors += answer.status_code != 200
+    async def worker(send: Callable[[], Awaitable[int]], count: int) -> None:
+        nonlocal errors
+        for _ in range(count):
+            started = time.perf_counter()
+            try:
+                status = await send()
+            except (OSError, asyncio.IncompleteReadError):  # a dropped connection: an error
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - started)
+            errors += status != 200
 
-        await asyncio.gather(*(worker(3) for _ in range(concurrency // 4)))  # warm-up
-        latencies.clear()
-        share = [requests // concurrency + (i < requests % concurrency) for i in range(concurrency)]
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(count) for count in share))
-        seconds = time.perf_counter() - started
+    await asyncio.gather(*(worker(send, 3) for send in connections))  # warm-up
+    latencies.clear()
+    share = [requests // concurrency + (i < requests % concurrency) for i in range(concurrency)]
+    cpu = cpu_seconds(server)
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(send, n) for send, n in zip(connections, share, strict=True)))
+    seconds = time.perf_counter() - started
+    cpu = cpu_seconds(server) - cpu
     cuts = statistics.quantiles(latencies, n=100)
     return {
         "requests": len(latencies),
@@ -100,23 +133,83 @@ async def drive(base: str, key: str, path: str, requests: int, concurrency: int)
         "p50_ms": round(cuts[49] * 1000, 1),
         "p99_ms": round(cuts[98] * 1000, 1),
         "requests_per_s": round(len(latencies) / seconds),
+        "server_cpu_ms_per_request": round(cpu * 1000 / max(1, len(latencies)), 3),
     }
 
 
-def run(events: int, requests: int, concurrency: int, sql: str, directory: Path) -> dict[str, Any]:
-    env, database = prepare(directory, events, sql)
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def drive_wrk(
+    port: int, key: str, path: str, seconds: int, concurrency: int, server: int
+) -> dict[str, Any]:
+    """The same measurement with wrk (Debian's ``wrk`` package: a C load generator, two
+    threads), for ``seconds`` after a 2 s warm-up."""
+    command = ["wrk", "-t2", f"-c{concurrency}", "-H", f"Authorization: Bearer {key}",
+               "--latency", f"http://127.0.0.1:{port}{path}"]  # fmt: skip
+    subprocess.run([*command[:-2], "-d2s", command[-1]], check=True, capture_output=True)
+    cpu = cpu_seconds(server)
+    out = subprocess.run([*command, f"-d{seconds}s"], check=True, capture_output=True, text=True)
+    cpu = cpu_seconds(server) - cpu
+    found = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in ("50%", "99%"):
+            number = parts[1].rstrip("smu")
+            found[parts[0]] = float(number) * _UNITS[parts[1][len(number) :]]
+        elif "requests in" in line:
+            total = int(parts[0])
+        elif line.startswith("Requests/sec:"):
+            found["rate"] = float(parts[1])
+        elif line.strip().startswith("Non-2xx") or line.strip().startswith("Socket errors"):
+            found["errors"] = line.strip()
+    return {
+        "requests": total,
+        "errors": found.get("errors", 0),
+        "p50_ms": round(found["50%"], 1),
+        "p99_ms": round(found["99%"], 1),
+        "requests_per_s": round(found["rate"]),
+        "server_cpu_ms_per_request": round(cpu * 1000 / max(1, total), 3),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its descendants (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+        pending += [int(child) for child in children]
+    return total
+
+
+def run(
+    events: int, requests: int, concurrency: int, sql: str, directory: Path, options: Any
+) -> dict[str, Any]:
+    server_root = Path(options.server_root or ROOT).resolve()
+    env, database = prepare(directory, events, sql, server_root)
     os.environ["LH_VAR_DIR"] = env["LH_VAR_DIR"]
     key = ApiKeyStore().create("bench", Role.VIEWER)[1]
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve", "--port", str(port), "--rate", "0"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "api", "serve", "--port", str(port), "--rate", "0",
+         *(["--workers", str(options.workers)] if options.workers > 1 else [])],
+        env=env, cwd=server_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         wait_for_port(port, timeout=60)
-        base = f"http://127.0.0.1:{port}"
         results = {
-            path: asyncio.run(drive(base, key, path, requests, concurrency)) for path in ENDPOINTS
+            path: drive_wrk(port, key, path, options.seconds, concurrency, server.pid)
+            if options.client == "wrk"
+            else asyncio.run(drive(port, key, path, requests, concurrency, server.pid))
+            for path in ENDPOINTS
         }
     finally:
         server.send_signal(signal.SIGINT)
@@ -135,9 +228,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4_000, help="Per endpoint.")
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--sql", choices=("sqlite", "mariadb"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=1, help="lh serve --workers N.")
+    parser.add_argument(
+        "--client", choices=("python", "wrk"), default="python", help="The load generator."
+    )
+    parser.add_argument("--seconds", type=int, default=10, help="Per endpoint, with wrk.")
+    parser.add_argument(
+        "--server-root", help="Serve from this checkout (another commit, for a before/after)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        results = run(args.events, args.requests, args.concurrency, args.sql, Path(directory))
+        results = run(args.events, args.requests, args.concurrency, args.sql, Path(directory), args)
     print(
         json.dumps(
             {
@@ -145,6 +246,10 @@ def main() -> None:
                 "events": args.events,
                 "sql": args.sql,
                 "concurrency": args.concurrency,
+                "workers": args.workers,
+                "client": args.client,
+                "server_root": args.server_root or str(ROOT),
+                "load_average": os.getloadavg(),
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
                 "endpoints": results,

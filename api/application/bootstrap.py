@@ -11,6 +11,7 @@ object store: what a test or another entry point gives is exactly what the runs 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
@@ -30,6 +31,7 @@ from projections.failures import FailureRecords, failure_records
 from projections.registry import open_projections
 
 ClockFactory = Callable[[RunMode], Clock]
+_OPENING = threading.Lock()
 
 
 def run_clock(mode: RunMode) -> Clock:
@@ -85,8 +87,10 @@ class App:
         self, only: Sequence[str] | None = None, *, create: bool = False, read_only: bool = False
     ) -> list[Projection]:
         """The configured read models (``projections.registry.open_projections``); the caller
-        closes them."""
-        return open_projections(self.settings, only, create=create, read_only=read_only)
+        closes them. Opened one caller at a time: opening migrates, and alembic's migration
+        context is one per process (threads racing through it fail with ``KeyError``)."""
+        with _OPENING:
+            return open_projections(self.settings, only, create=create, read_only=read_only)
 
     def failure_records(self) -> FailureRecords:
         """Where the read models record an event they stopped on."""

@@ -9,10 +9,12 @@ from rich.text import Text
 from api.application.bootstrap import App
 from api.cli.common import BAD_INPUT, app_or_exit, err_console, event_store, fail
 from api.http.app import DEFAULT_BURST, DEFAULT_RATE, create_app
+from api.http.workers import FACTORY, pass_options
 from infra.secrets import redact_url
 from projections.sql.projection import SqlProjection
 
 MAX_PORT = 65_535
+MAX_WORKERS = 64
 CorsOption = typer.Option(
     [], "--cors-origin", help="Allow browser calls from this origin (repeatable; off by default)."
 )
@@ -31,6 +33,9 @@ def serve(
         DEFAULT_RATE, "--rate", help="Requests a second per API key (0: no limit)."
     ),
     burst: int = typer.Option(DEFAULT_BURST, "--burst", help="Burst size per API key."),
+    workers: int = typer.Option(
+        1, "--workers", help="Worker processes (each with its own rate limiter: per worker)."
+    ),
     check: bool = typer.Option(
         False, "--check", help="Check the stores the API reads, then exit without serving."
     ),
@@ -41,17 +46,24 @@ def serve(
         raise fail(f"--port must be from 1 to {MAX_PORT}, got {port}", BAD_INPUT)
     if rate < 0 or burst < 1:
         raise fail("--rate must be >= 0 and --burst >= 1", BAD_INPUT)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise fail(f"--workers must be from 1 to {MAX_WORKERS}, got {workers}", BAD_INPUT)
     app = app_or_exit()
     head = _check_stores(app)
     where = redact_url(app.settings.stores.event_store)
     if check:
         print(f"ready: event store {where} at position {head}, SQL read model open")
         return
-    api = create_app(app, cors_origins=cors_origin, rate=rate, burst=burst)
     err_console.print(
         Text(f"serving http://{host}:{port}/api/v1 (docs at /api/v1/docs) over {where}"),
         soft_wrap=True,
     )
+    if workers > 1:
+        pass_options(cors_origin, rate, burst)
+        uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", access_log=False)  # fmt: skip
+        return
+    api = create_app(app, cors_origins=cors_origin, rate=rate, burst=burst)
     uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
 
 

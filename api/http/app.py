@@ -20,6 +20,7 @@ from api.application.bootstrap import App
 from api.http import problems
 from api.http.auth import RoleGuard
 from api.http.context import HttpContext
+from api.http.fastpath import FastPath
 from api.http.ratelimit import RateLimiter
 from api.http.routes import audit, backtest, keys, risk, strategies, system, trading
 from api.http.security import Role
@@ -63,9 +64,14 @@ def create_app(
     for module in ROUTERS:
         api.include_router(module.router, prefix=PREFIX, responses=problems.PROBLEM_RESPONSES)
     api.include_router(
-        stream_router(lambda: app.event_store(read_only=True), context.keys.authenticate)
+        stream_router(
+            lambda: app.event_store(read_only=True),
+            context.keys.authenticate,
+            admit=context.admit,
+        )
     )
     api.mount("/metrics", metrics_app())
+    api.add_middleware(FastPath, lh=context)  # inside CORS, when CORS is on
     if cors_origins:
         api.add_middleware(
             CORSMiddleware,

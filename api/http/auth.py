@@ -18,18 +18,22 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API 
 
 
 class RoleGuard:
-    """A dependency admitting keys of ``role`` or above."""
+    """A dependency admitting keys of ``role`` or above. It runs on the event loop (no worker
+    thread): the key file is re-read only when it changed, so a check costs a ``stat``."""
 
     def __init__(self, role: Role) -> None:
         self.role = role
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         lh: Annotated[HttpContext, Depends(context)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         header: Annotated[str | None, Depends(_header)],
     ) -> Principal:
+        admitted = getattr(request.state, "principal", None)  # by the fast path (authenticated)
+        if isinstance(admitted, Principal):
+            return self._check_role(request, admitted)
         key = bearer.credentials if bearer is not None else header
         principal = lh.keys.authenticate(key) if key else None
         if principal is None:
@@ -47,6 +51,9 @@ class RoleGuard:
                 "this key's rate limit is reached; retry after the given seconds",
                 {"Retry-After": lh.limiter.retry_after(wait)},
             )
+        return self._check_role(request, principal)
+
+    def _check_role(self, request: Request, principal: Principal) -> Principal:
         if principal.role < self.role:
             raise ProblemError(
                 403,

@@ -70,6 +70,7 @@ class Order(Base):
         Index("ix_orders_account_strategy_status", "account", "strategy", "status"),
         Index("ix_orders_symbol_submitted", "symbol", "submitted_at"),
         Index("ix_orders_client_order_id", "client_order_id"),
+        Index("ix_orders_last_position", "last_position"),
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from api.application.sessions import SessionStateError
 from api.http.auth import Admin, Context, Viewer
+from api.http.cached import JSON
 from api.http.problems import STORE_DOWN
 from infra.secrets import redact_text
 
@@ -41,20 +43,12 @@ def stop_all(lh: Context, principal: Admin) -> dict[str, list[str]]:
     return {"stopped": stopped}
 
 
-@router.get("/status")
-def status(lh: Context, principal: Viewer) -> dict[str, Any]:
-    """The log's head and how many sessions run: cheap enough to poll."""
-    with lh.store() as store:
-        head = store.head()
-    sessions = lh.sessions.list()
-    return {
-        "event_store": {"head": head},
-        "sessions": {
-            "configured": len(sessions),
-            "running": sum(session.state.running for session in sessions),
-        },
-        "principal": {"owner": principal.owner, "role": principal.role.name.lower()},
-    }
+@router.get("/status", response_model=dict[str, Any])
+async def status(lh: Context, principal: Viewer) -> Response:
+    """The log's head and how many sessions run: cheap enough to poll (one read of them serves
+    every request waiting at once, on the worker's long-lived store)."""
+    snapshot = await lh.status.current()
+    return Response(orjson.dumps(snapshot.body(principal)), media_type=JSON)
 
 
 @router.get("/health", responses={503: {"description": "The event store is down."}})
@@ -63,29 +57,20 @@ def health(lh: Context, principal: Viewer) -> JSONResponse:
     store answers (``degraded`` if a read model does not), else 503."""
     body: dict[str, Any] = {"status": "ok"}
     try:
-        with lh.store() as store:
-            head = store.head()
+        head = lh.head()
         body["event_store"] = {"status": "ok", "head": head}
     except STORE_DOWN as error:
         body["status"] = "down"
         body["event_store"] = {"status": "down", "error": redact_text(str(error))}
         return JSONResponse(body, status_code=503)
     models: dict[str, Any] = {}
-    try:
-        opened = lh.app.read_models(read_only=True)
-    except Exception as error:  # a read model that cannot open is reported, not raised
-        opened = []
-        models["error"] = redact_text(str(error).splitlines()[0])
-        body["status"] = "degraded"
-    for model in opened:
-        try:
-            checkpoint = model.checkpoint()
-            models[model.name] = {"checkpoint": checkpoint, "lag": max(0, head - checkpoint)}
-        except Exception as error:
-            models[model.name] = {"error": redact_text(str(error).splitlines()[0])}
+    for name in lh.model_names():
+        try:  # opened once per worker, then only asked for its checkpoint
+            checkpoint = lh.model(name).checkpoint()
+            models[name] = {"checkpoint": checkpoint, "lag": max(0, head - checkpoint)}
+        except Exception as error:  # a read model that cannot answer is reported, not raised
+            models[name] = {"error": redact_text(str(error).splitlines()[0])}
             body["status"] = "degraded"
-        finally:
-            model.close()
     body["read_models"] = models
     body["sessions"] = [
         {"id": session.session_id, "status": session.status} for session in lh.sessions.list()

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import Engine
 
 from api.http.auth import Context, Viewer
+from api.http.cached import cached_read
 from api.http.encoding import plain
 from api.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from api.http.problems import ProblemError
@@ -48,9 +49,10 @@ def naive_utc(value: datetime | None) -> datetime | None:
         raise ProblemError(422, "Invalid request", f"{value} is out of range") from None
 
 
-@router.get("/positions")
-def get_positions(
+@router.get("/positions", response_model=Page)
+async def get_positions(
     *,
+    request: Request,
     lh: Context,
     principal: Viewer,
     run: Name = None,
@@ -60,21 +62,28 @@ def get_positions(
     include_flat: bool = False,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
-    engine = lh.sql()
-    owner = account_of(engine, run, account)
-    filters = {"account": owner, "strategy": strategy, "symbol": symbol, "flat": include_flat}
+) -> Response:
 
-    def fetch(count: int) -> list[dict[str, Any]]:
-        rows = positions(engine, account=owner, strategy=strategy, include_flat=include_flat)
-        return [row for row in rows if symbol is None or row["symbol"] == symbol][:count]
+    def build() -> dict[str, Any]:
+        engine = lh.sql()
+        owner = account_of(engine, run, account)
+        filters = {"account": owner, "strategy": strategy, "symbol": symbol, "flat": include_flat}
 
-    return paginate(fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain)
+        def fetch(count: int) -> list[dict[str, Any]]:
+            rows = positions(engine, account=owner, strategy=strategy, include_flat=include_flat)
+            return [row for row in rows if symbol is None or row["symbol"] == symbol][:count]
+
+        return paginate(
+            fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain
+        ).model_dump()
+
+    return await cached_read(lh, request, build)
 
 
-@router.get("/orders")
-def get_orders(
+@router.get("/orders", response_model=Page)
+async def get_orders(
     *,
+    request: Request,
     lh: Context,
     principal: Viewer,
     run: Name = None,
@@ -87,35 +96,42 @@ def get_orders(
     until: Instant = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
+) -> Response:
     """Orders, most recently changed first; ``since``/``until`` bound their submission."""
-    engine = lh.sql()
-    owner = account_of(engine, run, account)
-    start, end = naive_utc(since), naive_utc(until)
-    filters = {"account": owner, "strategy": strategy, "symbol": symbol, "status": status,
-               "open": open_only, "since": start, "until": end}  # fmt: skip
 
-    def within(row: dict[str, Any]) -> bool:
-        submitted = row["submitted_at"]
-        if start is None and end is None:
-            return True
-        if submitted is None:
-            return False
-        return (start is None or submitted >= start) and (end is None or submitted < end)
+    def build() -> dict[str, Any]:
+        engine = lh.sql()
+        owner = account_of(engine, run, account)
+        start, end = naive_utc(since), naive_utc(until)
+        filters = {"account": owner, "strategy": strategy, "symbol": symbol, "status": status,
+                   "open": open_only, "since": start, "until": end}  # fmt: skip
 
-    def fetch(count: int) -> list[dict[str, Any]]:
-        query = {"account": owner, "strategy": strategy, "symbol": symbol, "status": status}
-        if start is None and end is None:
-            return orders(engine, **query, open_only=open_only, limit=count)
-        rows = orders(engine, **query, open_only=open_only, limit=1_000_000)
-        return [row for row in rows if within(row)][:count]
+        def within(row: dict[str, Any]) -> bool:
+            submitted = row["submitted_at"]
+            if start is None and end is None:
+                return True
+            if submitted is None:
+                return False
+            return (start is None or submitted >= start) and (end is None or submitted < end)
 
-    return paginate(fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain)
+        def fetch(count: int) -> list[dict[str, Any]]:
+            query = {"account": owner, "strategy": strategy, "symbol": symbol, "status": status}
+            if start is None and end is None:
+                return orders(engine, **query, open_only=open_only, limit=count)
+            rows = orders(engine, **query, open_only=open_only, limit=1_000_000)
+            return [row for row in rows if within(row)][:count]
+
+        return paginate(
+            fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain
+        ).model_dump()
+
+    return await cached_read(lh, request, build)
 
 
-@router.get("/trades")
-def get_trades(
+@router.get("/trades", response_model=Page)
+async def get_trades(
     *,
+    request: Request,
     lh: Context,
     principal: Viewer,
     run: Name = None,
@@ -127,23 +143,30 @@ def get_trades(
     until: Instant = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
+) -> Response:
     """Fills in log order (oldest first) within [since, until)."""
-    engine = lh.sql()
-    owner = account_of(engine, run, account)
-    start, end = naive_utc(since), naive_utc(until)
-    query = {"account": owner, "strategy": strategy, "symbol": symbol, "order_id": order_id}
-    filters = query | {"since": start, "until": end}
 
-    def fetch(count: int) -> list[dict[str, Any]]:
-        return fills(engine, **query, since=start, until=end, limit=count)
+    def build() -> dict[str, Any]:
+        engine = lh.sql()
+        owner = account_of(engine, run, account)
+        start, end = naive_utc(since), naive_utc(until)
+        query = {"account": owner, "strategy": strategy, "symbol": symbol, "order_id": order_id}
+        filters = query | {"since": start, "until": end}
 
-    return paginate(fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain)
+        def fetch(count: int) -> list[dict[str, Any]]:
+            return fills(engine, **query, since=start, until=end, limit=count)
+
+        return paginate(
+            fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain
+        ).model_dump()
+
+    return await cached_read(lh, request, build)
 
 
-@router.get("/performance")
-def get_performance(
+@router.get("/performance", response_model=Page)
+async def get_performance(
     *,
+    request: Request,
     lh: Context,
     principal: Viewer,
     run: Name = None,
@@ -151,19 +174,25 @@ def get_performance(
     strategy: Name = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page:
+) -> Response:
     """Each run's valuation as the read model keeps it: equity, cash, PnL, fees."""
-    engine = lh.sql()
-    filters = {"run": run, "account": account, "strategy": strategy}
 
-    def fetch(count: int) -> list[dict[str, Any]]:
-        rows = strategy_runs(engine, account=account)
-        keep = [
-            row
-            for row in rows
-            if (run is None or row["run_id"] == run)
-            and (strategy is None or row["strategy"] == strategy)
-        ]
-        return keep[:count]
+    def build() -> dict[str, Any]:
+        engine = lh.sql()
+        filters = {"run": run, "account": account, "strategy": strategy}
 
-    return paginate(fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain)
+        def fetch(count: int) -> list[dict[str, Any]]:
+            rows = strategy_runs(engine, account=account)
+            keep = [
+                row
+                for row in rows
+                if (run is None or row["run_id"] == run)
+                and (strategy is None or row["strategy"] == strategy)
+            ]
+            return keep[:count]
+
+        return paginate(
+            fetch, limit=limit, cursor=cursor, filters=filters, encode_row=plain
+        ).model_dump()
+
+    return await cached_read(lh, request, build)

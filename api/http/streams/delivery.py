@@ -8,6 +8,7 @@ publishes is the next one it gets. Nothing is skipped and nothing is sent twice.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 
@@ -95,9 +96,15 @@ async def until_client_leaves(websocket: WebSocket) -> None:
             return
 
 
-async def serve_client(websocket: WebSocket, hub: StreamHub, request: StreamRequest) -> None:
-    """Deliver to the client until it leaves or the hub drops it (then close with the hub's
-    code and reason)."""
+async def serve_client(
+    websocket: WebSocket,
+    hub: StreamHub,
+    request: StreamRequest,
+    *,
+    watchdog: Callable[[], Awaitable[Closing]] | None = None,
+) -> None:
+    """Deliver to the client until it leaves, the hub drops it or ``watchdog`` returns (a
+    revoked key): then close with the hub's or the watchdog's code and reason."""
     closing: Closing | None = None
 
     async with anyio.create_task_group() as group:
@@ -118,8 +125,15 @@ async def serve_client(websocket: WebSocket, hub: StreamHub, request: StreamRequ
             await until_client_leaves(websocket)
             group.cancel_scope.cancel()
 
+        async def guard(watchdog: Callable[[], Awaitable[Closing]]) -> None:
+            nonlocal closing
+            closing = await watchdog()
+            group.cancel_scope.cancel()
+
         group.start_soon(send)
         group.start_soon(watch)
+        if watchdog is not None:
+            group.start_soon(guard, watchdog)
     if closing is not None:
         with suppress(WebSocketDisconnect, OSError, RuntimeError):
             await websocket.close(closing.code, closing.reason)

@@ -4,26 +4,31 @@
 Every endpoint takes the API key (``Authorization: Bearer KEY``, ``X-API-Key`` or, since
 browsers cannot set headers on a WebSocket, ``?key=KEY``), an optional ``after=POSITION`` to
 resume from, and the filters ``run`` and ``account``. Refusals are sent as close codes after
-the handshake, where a client can read them: 4401 no key, 4403 a key not accepted, 4400 a bad
-parameter; 4008 a client too slow to keep up, 1011 the event store failing.
+the handshake, where a client can read them: 4401 no key, 4403 a key not accepted (or revoked
+while connected: the key is checked again every ``recheck_seconds``), 4429 the key's rate limit
+(a connect counts as one request), 4400 a bad parameter; 4008 a client too slow to keep up,
+1011 the event store failing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import anyio
 from anyio import to_thread
 from fastapi import APIRouter, WebSocket
 
 from api.http.streams.delivery import StreamRequest, serve_client
-from api.http.streams.hub import STORE_FAILED, Hubs, HubUnavailableError, StoreOpener
+from api.http.streams.hub import STORE_FAILED, Closing, Hubs, HubUnavailableError, StoreOpener
 from api.http.streams.topics import ALERTS, EVENTS, ORDERS, PERFORMANCE, POSITIONS, Topic, market
 
 Authenticate = Callable[[str], object | None]
+Admit = Callable[[object], float]  # a principal -> seconds until it may connect (0: now)
 
 NO_KEY = 4401
 KEY_REFUSED = 4403
 BAD_REQUEST = 4400
+RATE_LIMITED = 4429
 
 
 class _RefusedError(Exception):
@@ -60,12 +65,16 @@ def stream_router(
     poll_seconds: float = 0.1,
     batch_size: int = 1_000,
     cache_size: int = 10_000,
+    admit: Admit | None = None,
+    recheck_seconds: float = 1.0,
 ) -> APIRouter:
     """The WebSocket routes, fed by one reader of the store ``store_opener`` opens (for
     instance ``App.event_store``). ``authenticate`` maps a key to its principal, ``None``
     for a key it does not accept. A client more than ``queue_limit`` events behind is
     disconnected; ``poll_seconds`` is how often an embedded (SQLite) store is polled; the
-    messages of the last ``cache_size`` events are kept for clients catching up."""
+    messages of the last ``cache_size`` events are kept for clients catching up. ``admit``
+    (the API's per-key rate limiter) is asked once per connect; a connected client's key is
+    authenticated again every ``recheck_seconds``."""
     hubs = Hubs(
         store_opener, poll_seconds=poll_seconds, batch_size=batch_size, cache_size=cache_size
     )
@@ -73,7 +82,7 @@ def stream_router(
     async def stream(websocket: WebSocket, topic: Topic) -> None:
         await websocket.accept()
         try:
-            await _authorize(websocket, authenticate)
+            key = await _authorize(websocket, authenticate, admit)
             params = websocket.query_params
             request = StreamRequest(
                 wanted=topic.selector(run=params.get("run"), account=params.get("account")),
@@ -82,7 +91,7 @@ def stream_router(
                 queue_limit=queue_limit,
             )
             async with hubs.using() as hub:
-                await serve_client(websocket, hub, request)
+                await serve_client(websocket, hub, request, watchdog=lambda: _revoked(key))
         except _RefusedError as refused:
             await websocket.close(refused.code, refused.reason)
         except HubUnavailableError as failed:
@@ -102,6 +111,13 @@ def stream_router(
     async def market_stream(websocket: WebSocket, symbol: str) -> None:
         await stream(websocket, market(symbol))
 
+    async def _revoked(key: str) -> Closing:
+        """Returns once ``key`` is no longer accepted (revoked while its client listens)."""
+        while True:
+            await anyio.sleep(recheck_seconds)
+            if await to_thread.run_sync(authenticate, key) is None:
+                return Closing(KEY_REFUSED, "API key revoked")
+
     return router
 
 
@@ -114,9 +130,14 @@ def _endpoint(
     return endpoint
 
 
-async def _authorize(websocket: WebSocket, authenticate: Authenticate) -> None:
+async def _authorize(websocket: WebSocket, authenticate: Authenticate, admit: Admit | None) -> str:
+    """The key the client presented, once it is accepted and within its rate limit."""
     key = presented_key(websocket)
     if key is None:
         raise _RefusedError(NO_KEY, "no API key: send Authorization: Bearer KEY or ?key=KEY")
-    if await to_thread.run_sync(authenticate, key) is None:
+    principal = await to_thread.run_sync(authenticate, key)
+    if principal is None:
         raise _RefusedError(KEY_REFUSED, "API key not accepted")
+    if admit is not None and admit(principal) > 0:
+        raise _RefusedError(RATE_LIMITED, "this key's rate limit is reached; retry later")
+    return key
