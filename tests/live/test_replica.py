@@ -63,7 +63,7 @@ def _linked(primary_port: int) -> None:
 @pytest.fixture
 def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, int, list]]:  # type: ignore[type-arg]
     monkeypatch.setenv("LH_REDIS_WAIT_REPLICAS", "1")
-    monkeypatch.setenv("LH_REDIS_WAIT_TIMEOUT_MS", "300")
+    monkeypatch.setenv("LH_REDIS_WAIT_TIMEOUT_MS", "2000")  # a fresh replica may rewrite its AOF
     monkeypatch.setenv("LH_RUN_LEASE_SECONDS", "2")
     primary_port, replica_port = _free_port(), _free_port()
     servers = [_start(tmp_path / "primary", primary_port)]
