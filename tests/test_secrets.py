@@ -97,6 +97,10 @@ def _arguments(data: Path, restore_to: str) -> dict[str, list[str]]:
         "keys venue rotate": ["sweep", *_VENUE_ENV],
         "keys venue remove": ["sweep"],
         "grafana provision": ["--url", "http://127.0.0.1:9", "--token-env", "LH_TEST_NO_TOKEN"],
+        "live": [
+            *("--venue", "binance", "--key", "sweep", "--strategy", "sma_cross"),
+            *("--symbol", "BTC/USDT", "--timeframe", "5m", "--max-bars", "1"),
+        ],
     }
 
 

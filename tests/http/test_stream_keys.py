@@ -18,12 +18,12 @@ def test_a_key_revoked_while_connected_is_closed_with_4403() -> None:
     keys = ApiKeyStore()
     made, key = keys.create("listener", Role.VIEWER)
     app = bootstrap()
+    with app.event_store() as store:  # recorded first: no second writer while the API runs
+        position = record(store, heartbeat("listening"))
     with (
         TestClient(create_app(app, rate=0)) as client,
         client.websocket_connect(f"/ws/events?key={key}&after=0") as ws,
     ):
-        with app.event_store() as store:
-            position = record(store, heartbeat("listening"))
         assert ws.receive_json()["position"] == position  # connected and streaming
         keys.revoke(made.key_id)
         with pytest.raises(WebSocketDisconnect) as closed:
