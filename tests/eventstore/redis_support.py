@@ -6,6 +6,8 @@ import uuid
 
 import redis
 
+from infra.eventstore.redis import RedisApplicationRecorder
+from infra.eventstore.store import EventStore
 from tests.services import REDIS_URL, missing_service
 
 
@@ -32,3 +34,9 @@ def delete_prefix(prefix: str, url: str = REDIS_URL) -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def recorder_of(store: EventStore) -> RedisApplicationRecorder:
+    """The Redis recorder behind ``store`` (its key layout is what these tests look at)."""
+    assert isinstance(store.recorder, RedisApplicationRecorder)
+    return store.recorder

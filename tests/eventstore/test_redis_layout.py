@@ -11,9 +11,9 @@ from eventsourcing.persistence import DataError
 
 from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.factory import open_event_store
-from infra.eventstore.redis import RedisApplicationRecorder
 from infra.eventstore.store import EventStore
 from tests.eventstore.events import venue_event
+from tests.eventstore.redis_support import recorder_of
 
 
 @pytest.fixture
@@ -23,18 +23,6 @@ def store(redis_url: str, redis_prefix: str) -> Iterator[EventStore]:
     opened.append([venue_event("venue-a", 2)])
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    opened = redis.Redis.from_url(redis_url)
-    yield opened
-    opened.close()
-
-
-def recorder_of(store: EventStore) -> RedisApplicationRecorder:
-    assert isinstance(store.recorder, RedisApplicationRecorder)
-    return store.recorder
 
 
 def test_an_aggregate_entry_holds_only_its_position_and_reads_the_log_record(

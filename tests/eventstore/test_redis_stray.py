@@ -8,10 +8,10 @@ import pytest
 import redis
 
 from infra.eventstore.factory import open_event_store
-from infra.eventstore.redis import RedisApplicationRecorder
 from infra.eventstore.redis.datastore import StrayEntryError
 from infra.eventstore.store import EventStore
 from tests.eventstore.events import venue_event
+from tests.eventstore.redis_support import recorder_of
 
 
 @pytest.fixture
@@ -21,18 +21,6 @@ def store(redis_url: str, redis_prefix: str) -> Iterator[EventStore]:
         opened.append([venue_event("venue-a", version)])
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    opened = redis.Redis.from_url(redis_url)
-    yield opened
-    opened.close()
-
-
-def recorder_of(store: EventStore) -> RedisApplicationRecorder:
-    assert isinstance(store.recorder, RedisApplicationRecorder)
-    return store.recorder
 
 
 def test_a_stray_log_entry_refuses_the_append_and_moves_nothing(

@@ -9,11 +9,12 @@ import redis
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from infra.eventstore.factory import open_event_store
-from infra.eventstore.redis import PositionTrimmedError, RedisApplicationRecorder
+from infra.eventstore.redis import PositionTrimmedError
 from infra.eventstore.redis import recorders as recorders_module
 from infra.eventstore.redis import subscription as subscription_module
 from infra.eventstore.store import EventStore
 from tests.eventstore.events import venue_event
+from tests.eventstore.redis_support import recorder_of
 
 
 @pytest.fixture
@@ -24,11 +25,6 @@ def store(redis_url: str, redis_prefix: str) -> Iterator[EventStore]:
         opened.append([venue_event("venue-a", version), venue_event("venue-b", version)])
     yield opened
     opened.close()
-
-
-def recorder_of(store: EventStore) -> RedisApplicationRecorder:
-    assert isinstance(store.recorder, RedisApplicationRecorder)
-    return store.recorder
 
 
 def test_trim_removes_global_and_per_aggregate_copies_below_the_position(
