@@ -207,7 +207,8 @@ def check_exchange_agrees(events: list[RecordedEvent], state: dict[str, Any]) ->
     assert set(at_exchange) <= {ids.venue_client_order_id(order_id) for order_id in submitted}
     fills = [e.payload for e in events if isinstance(e.payload, FillRecorded)]
     logged = Counter(fill.venue_fill_id for fill in fills)
-    assert logged == Counter(str(trade["id"]) for trade in state["trades"]), logged
+    traded = Counter(str(trade["id"]) for trade in state["trades"])
+    assert logged == traded, f"not in the log: {traded - logged}, not traded: {logged - traded}"
     position = sum((fill.side.sign * fill.quantity for fill in fills), Decimal(0))
     assert position == Decimal(state["balances"].get("BTC", "0"))
 
