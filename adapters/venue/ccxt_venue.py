@@ -8,9 +8,9 @@
   venue's code; no answer at all (network, timeout, HTTP 5xx, 429) raises
   ``VenueUnavailableError``: the order's fate is unknown until asked for by client id.
 - Fills and cancels are polled (``poll``/``on_bar``); a fill reported twice or out of order
-  is reported once, in time order. Trades are read from the latest one seen (or the first
-  order's placement) in the windows and pages the exchange accepts (``ccxt_trades``); a
-  restarted session with no fill yet reads the most recent page first.
+  is reported once, in time order. Trades are read from the latest one seen (or a day before
+  the first order's placement) in the windows and pages the exchange accepts
+  (``ccxt_trades``); a restarted session that has seen no trade reads the most recent page.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import ccxt
 
 from adapters.venue.ccxt_client import make_client, venue_code, venue_message
 from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
-from adapters.venue.ccxt_trades import PAGE_ROWS, trades_since
+from adapters.venue.ccxt_trades import DAY_MS, PAGE_ROWS, trades_since
 from domain import ids
 from domain.engine.live_ports import (
     VenueBalance,
@@ -48,6 +48,10 @@ from domain.events.types import Liquidity, OrderType, Side, TimeInForce
 from domain.market import Bar
 
 T = TypeVar("T")
+PLACED_LOOKBACK_MS = DAY_MS
+"""With no trade seen yet, polls read from this long before the first order's placement: a
+trade is stamped no earlier than the bar it filled in opened (the local exchange stamps a
+fill with its bar's open time, which may precede the order), and bars are a day at most."""
 UNAVAILABLE = (ccxt.NetworkError, ccxt.ExchangeNotAvailable)
 """ccxt's "no answer" errors (timeouts, 5xx, 429, broken connections, clock drift)."""
 
@@ -132,8 +136,8 @@ class CcxtVenue:
             tracked.done = True
             return [Rejected(order.order_id, refused.reason)]
         self._remember(tracked, str(placed["id"]))
-        if placed.get("timestamp") is not None:  # its trades come at or after it
-            self._since_ms.setdefault(symbol, int(placed["timestamp"]))
+        if placed.get("timestamp") is not None:
+            self._since_ms.setdefault(symbol, int(placed["timestamp"]) - PLACED_LOOKBACK_MS)
         return [Accepted(order.order_id, tracked.venue_order_id)]
 
     def cancel(self, order_id: str, reason: str) -> list[VenueReport]:

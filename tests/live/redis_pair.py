@@ -71,6 +71,10 @@ class RedisPair:
         """The store URL of the current primary."""
         return f"redis://127.0.0.1:{self.ports[self.primary]}/0"
 
+    @property
+    def replica_url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports[self.replica]}/0"
+
     def kill(self, index: int) -> None:
         """SIGKILL a server: no shutdown hook, no final fsync."""
         self.servers[index].send_signal(signal.SIGKILL)

@@ -17,7 +17,14 @@ from adapters.venue.ccxt_trades import DAY_MS
 from domain import ids
 from domain.engine.ports import Filled, VenueOrder
 from domain.events.types import OrderType, Side
-from tests.live.exchange_support import START_US, client, local_exchange, minute_bars, next_bar
+from tests.live.exchange_support import (
+    MINUTE_US,
+    START_US,
+    client,
+    local_exchange,
+    minute_bars,
+    next_bar,
+)
 from tests.live.exchange_support import venue as venue_on
 
 BARS = 3400
@@ -82,3 +89,17 @@ def test_polls_after_more_than_1000_fills_and_a_day_without_trades_report_each_o
     assert [fill.venue_fill_id for fill in first] == [str(n) for n in range(1, 1201)]
     assert [fill.venue_fill_id for fill in second] == [str(n) for n in range(1201, 1701)]
     assert first[-1].leaves == second[-1].leaves == 0
+
+
+def test_a_fill_stamped_before_its_order_was_placed_is_polled() -> None:
+    """The local exchange stamps a fill with its bar's open: an order placed mid-bar fills
+    at a time before its placement (the soak found the first poll missing it)."""
+    with capped() as running:
+        live = venue_on(running)
+        running.exchange.book.clock.skip(MINUTE_US // 2)
+        live.submit(SECOND)
+        next_bar(running)
+        fills = [report for report in live.poll() if isinstance(report, Filled)]
+        placed = running.exchange.book.orders[1].time_ms
+    assert [fill.venue_fill_id for fill in fills] == ["1"]
+    assert running.exchange.book.executions[0].time_ms < placed
