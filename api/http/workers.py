@@ -26,7 +26,7 @@ def pass_options(cors_origins: Sequence[str], rate: float, burst: int) -> None:
 
 def settled(api: FastAPI) -> FastAPI:
     """``api`` with everything built at startup moved out of the garbage collector's sight
-    (``gc.freeze``): the process holds some 230,000 long-lived objects (FastAPI, pydantic,
+    (``gc.freeze``): the process holds some 200,000 long-lived objects (FastAPI, pydantic,
     SQLAlchemy), and every full collection under load walked them all, stalling every request
     in flight for tens to hundreds of milliseconds (the p99 of issue 13's benchmark)."""
     gc.collect()
