@@ -22,7 +22,7 @@ from domain.events.catalog import (
 )
 from domain.events.types import OrderType, TradingState
 from domain.risk.limits import CompiledLimits, LimitValueError, RiskLimits
-from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule
+from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule, all_outcomes
 
 ZERO = Decimal(0)
 SIX_PLACES = Decimal("0.000001")
@@ -213,7 +213,11 @@ class RiskEngine:
             drawdown_text=self._drawdown_text,
         )
         limits = self._compiled
-        outcomes = tuple([rule(facts, limits, counters) for rule in self._rules])
+        rules = self._rules
+        if rules is ALL_RULES:
+            outcomes = all_outcomes(facts, limits, counters)
+        else:
+            outcomes = tuple([rule(facts, limits, counters) for rule in rules])
         approved = True
         for outcome in outcomes:
             if not outcome["passed"]:
