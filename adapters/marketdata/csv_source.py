@@ -16,11 +16,15 @@ HEADER_BYTES = 1 << 16
 
 
 def read_csv_columns(path: Path) -> dict[str, pa.Array]:
-    """Our column name -> Arrow string array (one chunk), for every column the file has."""
+    """Our column name -> Arrow string array (one chunk; the symbol's dictionary-encoded), for
+    every column the file has."""
     where = str(path)
     mapping = map_columns(_header(path), where)
+    types = {name: pa.string() for name in mapping.values()}
+    if "symbol" in mapping:  # a few distinct names: codes, not a million strings
+        types[mapping["symbol"]] = pa.dictionary(pa.int32(), pa.string())
     convert = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in mapping.values()},
+        column_types=types,
         include_columns=list(mapping.values()),
         strings_can_be_null=False,
     )

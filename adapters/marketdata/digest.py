@@ -16,10 +16,12 @@ CHUNK_ROWS = 1 << 16  # lines built per step: bounded memory, and 32-bit offsets
 def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]) -> str:
     """Hex SHA-256 of the lines ``symbol,time_us,open,high,low,close,volume\\n``.
 
-    ``values`` are the five value columns exactly as ``str`` writes their Decimals (see
-    ``numbers.canonical_texts``); ``times_us`` are the open times in µs.
+    ``values`` are the five value columns whose text is exactly what ``str`` writes for their
+    Decimals (see ``numbers.canonical_texts``): text, or decimal or integer columns whose cast
+    to text is that (``numbers.exponent_form`` says where it is not); ``times_us`` are the
+    open times in µs.
     """
-    times = pc.cast(pa.array(times_us, pa.int64()), pa.string())
+    times = pa.array(times_us, pa.int64())
     name = pa.scalar(symbol, pa.string())
     digest = hashlib.sha256()
     for start in range(0, len(times), CHUNK_ROWS):

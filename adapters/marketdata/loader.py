@@ -24,6 +24,7 @@ from adapters.marketdata.errors import GapsError, MarketDataError
 from adapters.marketdata.numbers import (
     NumericColumn,
     canonical_texts,
+    exponent_form,
     fixed_point,
     numeric_column,
     written_as_str,
@@ -160,15 +161,30 @@ def _read_columns(path: Path) -> dict[str, pa.Array]:
 def _select_symbols(
     column: pa.Array | None, wanted: str | None, path: Path, rows: int
 ) -> dict[str, np.ndarray]:
-    """Symbol -> row indices (0-based), in order of first appearance."""
+    """Symbol -> row indices (0-based), in order of first appearance. The names are compared
+    as dictionary codes: a file's few distinct names are trimmed, not its million rows."""
     if column is None:
         name = wanted or path.name.split(".")[0].upper()
         return {name: np.arange(rows, dtype=np.int64)}
-    names = pc.utf8_trim_whitespace(pc.fill_null(pc.cast(column, pa.string()), ""))
-    empty = np.flatnonzero(pc.equal(names, "").to_numpy(zero_copy_only=False))
-    if len(empty):
-        raise MarketDataError(f"{path}: row {int(empty[0]) + 1}: empty symbol")
-    present = [str(value) for value in pc.unique(names).to_pylist()]
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    names = pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string()))
+    present_names = pc.unique(names)
+    codes = pc.index_in(names, value_set=present_names).to_numpy(zero_copy_only=False)
+    of_row = codes[pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False)]
+    empty = np.flatnonzero(pc.equal(present_names, "").to_numpy(zero_copy_only=False))
+    blank = (of_row == empty[0]) if len(empty) else np.zeros(rows, dtype=bool)
+    if column.null_count:
+        blank |= column.is_null().to_numpy(zero_copy_only=False)
+    if bool(blank.any()):
+        raise MarketDataError(f"{path}: row {int(np.argmax(blank)) + 1}: empty symbol")
+    if len(present_names) == 1:
+        order = np.zeros(1, dtype=np.int64)
+    else:
+        used, first = np.unique(of_row, return_index=True)
+        order = used[np.argsort(first)]
+    every_name = present_names.to_pylist()
+    present = [str(every_name[code]) for code in order.tolist()]
     chosen = present
     if wanted is not None:
         if wanted not in present:
@@ -178,11 +194,9 @@ def _select_symbols(
             )
         chosen = [wanted]
     if len(present) == 1:
-        return {chosen[0]: np.arange(len(names), dtype=np.int64)}
-    return {
-        name: np.flatnonzero(pc.equal(names, name).to_numpy(zero_copy_only=False))
-        for name in chosen
-    }
+        return {chosen[0]: np.arange(rows, dtype=np.int64)}
+    code_of = dict(zip(present, order.tolist(), strict=True))
+    return {name: np.flatnonzero(of_row == code_of[name]) for name in chosen}
 
 
 def _build_bars(
@@ -196,23 +210,25 @@ def _build_bars(
     digest computed from the same texts by Arrow kernels (no Python work per bar)."""
     everything = len(indices) == rows
     take = pa.array(indices)
-    texts = [
-        numbers[name].text if everything else numbers[name].text.take(take)
-        for name in VALUE_COLUMNS
-    ]
     times = np.ascontiguousarray(micros if everything else micros[indices], dtype=np.int64)
     columns: list[ValueColumn] = []
     written: list[pa.Array] = []
-    for name, text in zip(VALUE_COLUMNS, texts, strict=True):
-        fixed = fixed_point(numbers[name], None if everything else indices)
+    for name in VALUE_COLUMNS:
+        number = numbers[name]
+        fixed = fixed_point(number, None if everything else indices)
         if fixed is None:
+            text = number.texts() if everything else number.texts().take(take)
             encoded = pc.dictionary_encode(text)
             codes = encoded.indices.to_numpy(zero_copy_only=False)
             columns.append(TextColumn(codes, encoded.dictionary))
-        else:
-            columns.append(FixedPointColumn(*fixed))
-        plain = fixed is not None and written_as_str(text, *fixed)
-        written.extend([text] if plain else canonical_texts([text]))
+            written.extend(canonical_texts([text]))
+            continue
+        columns.append(FixedPointColumn(*fixed))
+        text = number.text if everything else number.text.take(take)
+        # a decimal or integer column is cast to text in the digest: ``str`` of its Decimals
+        # unless in exponent form
+        plain = written_as_str(text, *fixed) if number.scaled is None else not exponent_form(*fixed)
+        written.extend([text] if plain else canonical_texts([pc.cast(text, pa.string())]))
     digest = columns_digest(symbol, times, written)
     source = ColumnarBars(symbol, times, tuple(columns))
     return BarSeries.from_source(symbol, source, digest)

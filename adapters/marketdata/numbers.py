@@ -30,22 +30,33 @@ class NumericColumn:
     """``values`` has NaN where ``text`` is not a number; ``unparsable`` marks those rows;
     ``too_fine`` marks numbers with more decimal places than the read models keep;
     ``places`` is each text's number of decimal places when every text is a number in plain
-    notation (no exponent), else ``None``."""
+    notation (no exponent), else ``None``. ``scaled`` is set for a decimal or integer column
+    (Parquet): its exact integers and decimal places, read without any text; its ``text`` is
+    then the column as read, whose cast to text is ``str`` of each value's ``Decimal``."""
 
     text: pa.Array
     values: np.ndarray
     unparsable: np.ndarray
     too_fine: np.ndarray
     places: np.ndarray | None
+    scaled: tuple[np.ndarray, int] | None = None
+
+    def texts(self) -> pa.Array:
+        """The column as ``pa.string()`` (cast from a decimal or integer column)."""
+        return self.text if pa.types.is_string(self.text.type) else pc.cast(self.text, pa.string())
 
 
 def numeric_column(column: pa.Array) -> NumericColumn:
-    """Read any Arrow column as numbers via its text form (floats: the shortest repr).
+    """Read any Arrow column as numbers: decimal and integer columns directly from their
+    integers, any other via its text form (floats: the shortest repr).
 
     Every column's text is ``pa.string()`` (a Parquet file may hold ``large_string``), so the
     value columns can be encoded together."""
+    exact = _exact_column(column)
+    if exact is not None:
+        return exact
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-    text = _trimmed(pc.fill_null(text, "") if text.null_count else text)
+    text = trimmed(pc.fill_null(text, "") if text.null_count else text)
     try:
         values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:
@@ -62,9 +73,42 @@ def numeric_column(column: pa.Array) -> NumericColumn:
     return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text), None)
 
 
-def _trimmed(text: pa.Array) -> pa.Array:
+def _exact_column(column: pa.Array) -> NumericColumn | None:
+    """An integer or ``decimal128`` column without nulls, of at most ``SCALE`` places and below
+    2**53 in its integers: the integers as they are stored, and floats from them as exact as
+    from the text (an integer below 2**53 is a float exactly, and one division rounds once).
+    ``None`` for any other column, which goes through its text."""
+    kind = column.type
+    if column.null_count:
+        return None
+    if pa.types.is_integer(kind):
+        try:
+            integers = pc.cast(column, pa.int64()).to_numpy()
+        except pa.ArrowInvalid:  # uint64 beyond int64
+            return None
+        places = 0
+    elif pa.types.is_decimal128(kind) and 0 <= kind.scale <= SCALE:
+        words = np.frombuffer(
+            column.buffers()[1], dtype=np.int64, count=2 * len(column), offset=column.offset * 16
+        ).reshape(-1, 2)
+        if not bool(np.array_equal(words[:, 1], words[:, 0] >> 63)):  # beyond int64
+            return None
+        integers, places = np.ascontiguousarray(words[:, 0]), kind.scale
+    else:
+        return None
+    if bool(np.any((integers >= 2**53) | (integers <= -(2**53)))):
+        return None
+    nothing = np.zeros(len(integers), dtype=bool)
+    values = integers / 10.0**places
+    return NumericColumn(column, values, nothing, nothing, None, (integers, places))
+
+
+def trimmed(text: pa.Array) -> pa.Array:
     """``text`` without leading or trailing whitespace; copied only when a text starts or ends
-    with a whitespace byte or a non-ASCII one (Unicode spaces), which bar files rarely have."""
+    with a whitespace byte or a non-ASCII one (Unicode spaces), which bar files rarely have.
+    A ``large_string`` column (64-bit offsets) is always trimmed by Arrow."""
+    if not pa.types.is_string(text.type):
+        return pc.utf8_trim_whitespace(text)
     _, offsets, data = text.buffers()
     if data is None or len(text) == 0:
         return text
@@ -120,7 +164,12 @@ def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndar
     that is exact and gives back each text's own ``Decimal``: every text plain notation (no
     exponent) with the same number of decimal places, not negative (``-0.0`` would lose its
     sign), and every scaled value below 10**15, where ``rint(float * 10**places)`` is exactly
-    the text's integer (the float is within 2**-53 of it, relative). ``None`` otherwise."""
+    the text's integer (the float is within 2**-53 of it, relative). ``None`` otherwise.
+    A decimal or integer column has its integers already (``scaled``)."""
+    if column.scaled is not None:
+        integers, places = column.scaled
+        chosen = integers if rows is None else integers[rows]
+        return None if bool(np.any(chosen < 0)) else (chosen, places)
     if column.places is None:
         return None
     values = column.values if rows is None else column.values[rows]
@@ -142,6 +191,12 @@ def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndar
 _POWERS_OF_TEN = np.array([10**power for power in range(1, 19)], dtype=np.int64)
 
 
+def exponent_form(integers: np.ndarray, places: int) -> bool:
+    """Whether ``str`` writes one of these non-negative fixed-point numbers in exponent form:
+    below 1e-6 in size, or a zero with over six places (``1E-7``, ``0E-7``)."""
+    return places > 6 and (bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6))
+
+
 def written_as_str(text: pa.Array, integers: np.ndarray, places: int) -> bool:
     """Whether each text of a ``fixed_point`` column is already what ``str`` writes for its
     ``Decimal``: then the texts themselves go into the digest. Such a text is
@@ -150,7 +205,7 @@ def written_as_str(text: pa.Array, integers: np.ndarray, places: int) -> bool:
     leading zeros (``0`` if none), so apart from a ``+`` the two can only differ in the
     integer part's length. False too where ``str`` uses exponent form (below 1e-6 in size,
     a zero with over six places)."""
-    if places > 6 and (bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6)):
+    if exponent_form(integers, places):
         return False
     _, offsets, data = text.buffers()
     starts = np.frombuffer(offsets, dtype=np.int32, count=len(text), offset=text.offset * 4)

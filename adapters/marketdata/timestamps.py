@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adapters.marketdata.errors import MarketDataError
+from adapters.marketdata.numbers import trimmed
 
 # Upper bounds (exclusive) of |value| per epoch unit, with the factor to microseconds.
 _EPOCH_UNITS: tuple[tuple[float, str, Fraction], ...] = (
@@ -63,10 +64,10 @@ def _parse(column: pa.Array, where: str) -> Timestamps:
         return _epoch(np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64), where)
     if not pa.types.is_string(kind) and not pa.types.is_large_string(kind):
         raise MarketDataError(f"{where}: timestamp column has unsupported type {kind}")
-    text = pc.utf8_trim_whitespace(column)
-    numeric = pc.match_substring_regex(text, _DECIMAL)
-    if not len(text) or not numeric[0].as_py():
+    text = trimmed(column)
+    if not len(text) or not pc.match_substring_regex(text.slice(0, 1), _DECIMAL)[0].as_py():
         return _iso(text, where)
+    numeric = pc.match_substring_regex(text, _DECIMAL)
     if not pc.all(numeric).as_py():
         row = _first_true(pc.invert(numeric))
         raise MarketDataError(
