@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 CHUNK_ROWS = 1 << 16  # lines built per step: bounded memory, and 32-bit offsets never overflow
 
 
-def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]) -> str:
+def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.ChunkedArray]) -> str:
     """Hex SHA-256 of the lines ``symbol,time_us,open,high,low,close,volume\\n``.
 
     ``values`` are the five value columns whose text is exactly what ``str`` writes for their
@@ -30,7 +30,8 @@ def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]
         ]
         last = pc.binary_join_element_wise(parts[-1], pa.scalar("", pa.string()), "\n")
         lines = pc.binary_join_element_wise(name, *parts[:-1], last, ",")
-        digest.update(_data(lines))
+        for chunk in lines.chunks:
+            digest.update(_data(chunk))
     return digest.hexdigest()
 
 

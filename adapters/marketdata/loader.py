@@ -147,7 +147,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_columns(path: Path) -> dict[str, pa.Array]:
+def _read_columns(path: Path) -> dict[str, pa.ChunkedArray]:
     name = path.name.lower()
     if name.endswith(CSV_SUFFIXES):
         return read_csv_columns(path)
@@ -159,15 +159,17 @@ def _read_columns(path: Path) -> dict[str, pa.Array]:
 
 
 def _select_symbols(
-    column: pa.Array | None, wanted: str | None, path: Path, rows: int
+    column: pa.ChunkedArray | None, wanted: str | None, path: Path, rows: int
 ) -> dict[str, np.ndarray]:
     """Symbol -> row indices (0-based), in order of first appearance. The names are compared
     as dictionary codes: a file's few distinct names are trimmed, not its million rows."""
     if column is None:
         name = wanted or path.name.split(".")[0].upper()
         return {name: np.arange(rows, dtype=np.int64)}
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
+    if pa.types.is_dictionary(column.type):
+        column = column.combine_chunks()  # one dictionary for all chunks (4 bytes a row)
+    else:
+        column = pc.dictionary_encode(column.combine_chunks())
     names = pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string()))
     present_names = pc.unique(names)
     codes = pc.index_in(names, value_set=present_names).to_numpy(zero_copy_only=False)
@@ -212,13 +214,13 @@ def _build_bars(
     take = pa.array(indices)
     times = np.ascontiguousarray(micros if everything else micros[indices], dtype=np.int64)
     columns: list[ValueColumn] = []
-    written: list[pa.Array] = []
+    written: list[pa.ChunkedArray] = []
     for name in VALUE_COLUMNS:
         number = numbers[name]
         fixed = fixed_point(number, None if everything else indices)
         if fixed is None:
             text = number.texts() if everything else number.texts().take(take)
-            encoded = pc.dictionary_encode(text)
+            encoded = pc.dictionary_encode(text.combine_chunks())  # one dictionary
             codes = encoded.indices.to_numpy(zero_copy_only=False)
             columns.append(TextColumn(codes, encoded.dictionary))
             written.extend(canonical_texts([text]))

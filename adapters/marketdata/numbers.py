@@ -34,19 +34,19 @@ class NumericColumn:
     (Parquet): its exact integers and decimal places, read without any text; its ``text`` is
     then the column as read, whose cast to text is ``str`` of each value's ``Decimal``."""
 
-    text: pa.Array
+    text: pa.ChunkedArray
     values: np.ndarray
     unparsable: np.ndarray
     too_fine: np.ndarray
     places: np.ndarray | None
     scaled: tuple[np.ndarray, int] | None = None
 
-    def texts(self) -> pa.Array:
+    def texts(self) -> pa.ChunkedArray:
         """The column as ``pa.string()`` (cast from a decimal or integer column)."""
         return self.text if pa.types.is_string(self.text.type) else pc.cast(self.text, pa.string())
 
 
-def numeric_column(column: pa.Array) -> NumericColumn:
+def numeric_column(column: pa.ChunkedArray) -> NumericColumn:
     """Read any Arrow column as numbers: decimal and integer columns directly from their
     integers, any other via its text form (floats: the shortest repr).
 
@@ -73,7 +73,7 @@ def numeric_column(column: pa.Array) -> NumericColumn:
     return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text), None)
 
 
-def _exact_column(column: pa.Array) -> NumericColumn | None:
+def _exact_column(column: pa.ChunkedArray) -> NumericColumn | None:
     """An integer or ``decimal128`` column without nulls, of at most ``SCALE`` places and below
     2**53 in its integers: the integers as they are stored, and floats from them as exact as
     from the text (an integer below 2**53 is a float exactly, and one division rounds once).
@@ -88,9 +88,7 @@ def _exact_column(column: pa.Array) -> NumericColumn | None:
             return None
         places = 0
     elif pa.types.is_decimal128(kind) and 0 <= kind.scale <= SCALE:
-        words = np.frombuffer(
-            column.buffers()[1], dtype=np.int64, count=2 * len(column), offset=column.offset * 16
-        ).reshape(-1, 2)
+        words = np.concatenate([_words(chunk) for chunk in column.chunks])
         if not bool(np.array_equal(words[:, 1], words[:, 0] >> 63)):  # beyond int64
             return None
         integers, places = np.ascontiguousarray(words[:, 0]), kind.scale
@@ -103,26 +101,37 @@ def _exact_column(column: pa.Array) -> NumericColumn | None:
     return NumericColumn(column, values, nothing, nothing, None, (integers, places))
 
 
-def trimmed(text: pa.Array) -> pa.Array:
+def _words(chunk: pa.Array) -> np.ndarray:
+    """A ``decimal128`` array's values as rows of (low, high) 64-bit words (little-endian)."""
+    data = chunk.buffers()[1]
+    if not len(chunk):
+        return np.empty((0, 2), dtype=np.int64)
+    words = np.frombuffer(data, dtype=np.int64, count=2 * len(chunk), offset=chunk.offset * 16)
+    return words.reshape(-1, 2)
+
+
+def trimmed(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """``text`` without leading or trailing whitespace; copied only when a text starts or ends
     with a whitespace byte or a non-ASCII one (Unicode spaces), which bar files rarely have.
     A ``large_string`` column (64-bit offsets) is always trimmed by Arrow."""
-    if not pa.types.is_string(text.type):
-        return pc.utf8_trim_whitespace(text)
-    _, offsets, data = text.buffers()
-    if data is None or len(text) == 0:
-        return text
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
-    starts, ends = bounds[:-1], bounds[1:]
-    filled = starts < ends
-    raw = np.frombuffer(data, dtype=np.uint8)
-    edges = np.concatenate([raw[starts[filled]], raw[ends[filled] - 1]])
-    if bool(np.any((edges <= 32) | (edges >= 128))):
+    if not pa.types.is_string(text.type) or any(map(_untrimmed, text.chunks)):
         return pc.utf8_trim_whitespace(text)
     return text
 
 
-def _plain_places(text: pa.Array) -> np.ndarray | None:
+def _untrimmed(chunk: pa.Array) -> bool:
+    _, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:
+        return False
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+    starts, ends = bounds[:-1], bounds[1:]
+    filled = starts < ends
+    raw = np.frombuffer(data, dtype=np.uint8)
+    edges = np.concatenate([raw[starts[filled]], raw[ends[filled] - 1]])
+    return bool(np.any((edges <= 32) | (edges >= 128)))
+
+
+def _plain_places(text: pa.ChunkedArray) -> np.ndarray | None:
     """Decimal places of each text of a column whose every text parsed as a float, unless one
     is in exponent form: such a text is ``[+-]digits[.digits]`` (or ``nan``/``inf``, without a
     point), so its places are what follows the point; the same as ``_TOO_FINE`` decides, with
@@ -136,7 +145,7 @@ def _plain_places(text: pa.Array) -> np.ndarray | None:
     return places
 
 
-def _too_fine(text: pa.Array) -> np.ndarray:
+def _too_fine(text: pa.ChunkedArray) -> np.ndarray:
     """Rows whose number has more than ``SCALE`` decimal places: a regex over the column, and a
     ``Decimal`` only for each distinct text in exponent form (rare in bar files)."""
     fine: np.ndarray = pc.match_substring_regex(text, _TOO_FINE).to_numpy(zero_copy_only=False)
@@ -197,7 +206,7 @@ def exponent_form(integers: np.ndarray, places: int) -> bool:
     return places > 6 and (bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6))
 
 
-def written_as_str(text: pa.Array, integers: np.ndarray, places: int) -> bool:
+def written_as_str(text: pa.ChunkedArray, integers: np.ndarray, places: int) -> bool:
     """Whether each text of a ``fixed_point`` column is already what ``str`` writes for its
     ``Decimal``: then the texts themselves go into the digest. Such a text is
     ``[+]digits[.digits]`` with ``places`` digits after the point and the value of its
@@ -207,9 +216,7 @@ def written_as_str(text: pa.Array, integers: np.ndarray, places: int) -> bool:
     a zero with over six places)."""
     if exponent_form(integers, places):
         return False
-    _, offsets, data = text.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int32, count=len(text), offset=text.offset * 4)
-    if bool(np.any(np.frombuffer(data, dtype=np.uint8)[starts] == ord("+"))):
+    if any(map(_plus_signed, text.chunks)):
         return False
     digits = np.searchsorted(_POWERS_OF_TEN, integers, side="right") + 1
     written = np.maximum(digits, places + 1) + 1 if places else digits
@@ -217,11 +224,20 @@ def written_as_str(text: pa.Array, integers: np.ndarray, places: int) -> bool:
     return bool(np.array_equal(length, written))
 
 
-def canonical_texts(texts: list[pa.Array]) -> list[pa.Array]:
+def _plus_signed(chunk: pa.Array) -> bool:
+    """Whether a text of this ``pa.string()`` chunk starts with ``+``."""
+    _, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:
+        return False
+    starts = np.frombuffer(offsets, dtype=np.int32, count=len(chunk), offset=chunk.offset * 4)
+    return bool(np.any(np.frombuffer(data, dtype=np.uint8)[starts] == ord("+")))
+
+
+def canonical_texts(texts: list[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
     """Validated number columns as ``str`` of their Decimals writes them, without Python work
     per value: a text matching ``CANONICAL`` is its own ``str``; only the others (rare) are
     converted, each distinct one once."""
-    written: list[pa.Array] = []
+    written: list[pa.ChunkedArray] = []
     for text in texts:
         plain = pc.match_substring_regex(text, CANONICAL)
         if pc.all(plain).as_py():

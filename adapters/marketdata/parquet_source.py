@@ -8,12 +8,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from adapters.marketdata.columns import map_columns
-from adapters.marketdata.csv_source import one_chunk_columns
+from adapters.marketdata.csv_source import table_columns
 from adapters.marketdata.errors import MarketDataError
 
 
-def read_parquet_columns(path: Path) -> dict[str, pa.Array]:
-    """Our column name -> Arrow array (one chunk), for every column the file has."""
+def read_parquet_columns(path: Path) -> dict[str, pa.ChunkedArray]:
+    """Our column name -> Arrow column, for every column the file has."""
     where = str(path)
     if not path.exists():
         raise MarketDataError(f"{where}: file not found")
@@ -32,4 +32,4 @@ def read_parquet_columns(path: Path) -> dict[str, pa.Array]:
         ) from None
     if table.num_rows == 0:
         raise MarketDataError(f"{where}: no data rows")
-    return one_chunk_columns(table, mapping)
+    return table_columns(table, mapping)

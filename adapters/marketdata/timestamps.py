@@ -39,7 +39,7 @@ class Timestamps:
     description: str
 
 
-def parse_timestamps(column: pa.Array, where: str) -> Timestamps:
+def parse_timestamps(column: pa.ChunkedArray, where: str) -> Timestamps:
     """Parse ``column``; ``where`` (the file name) prefixes every error."""
     parsed = _parse(column, where)
     outside = np.flatnonzero((parsed.micros < EARLIEST_US) | (parsed.micros >= LATEST_US))
@@ -52,7 +52,7 @@ def parse_timestamps(column: pa.Array, where: str) -> Timestamps:
     return parsed
 
 
-def _parse(column: pa.Array, where: str) -> Timestamps:
+def _parse(column: pa.ChunkedArray, where: str) -> Timestamps:
     if column.null_count:
         raise MarketDataError(f"{where}: row {_first_true(column.is_null())}: empty timestamp")
     kind = column.type
@@ -80,7 +80,7 @@ def _parse(column: pa.Array, where: str) -> Timestamps:
     return _epoch(pc.cast(text, pa.float64()).to_numpy(), where, text)
 
 
-def _arrow_timestamps(column: pa.Array) -> Timestamps:
+def _arrow_timestamps(column: pa.ChunkedArray) -> Timestamps:
     zone = getattr(column.type, "tz", None)
     as_us = pc.cast(column, pa.timestamp("us", tz=zone))
     micros = pc.cast(as_us, pa.int64()).to_numpy()
@@ -88,7 +88,7 @@ def _arrow_timestamps(column: pa.Array) -> Timestamps:
     return Timestamps(micros, how)
 
 
-def _epoch(values: np.ndarray, where: str, text: pa.Array | None = None) -> Timestamps:
+def _epoch(values: np.ndarray, where: str, text: pa.ChunkedArray | None = None) -> Timestamps:
     """Pick one unit for the file from the median magnitude; refuse rows of another unit.
 
     Integers are scaled with integer arithmetic (nanoseconds do not fit a float exactly).
@@ -114,7 +114,7 @@ def _epoch(values: np.ndarray, where: str, text: pa.Array | None = None) -> Time
     return Timestamps(micros, f"epoch {name} (detected by magnitude)")
 
 
-def _iso(text: pa.Array, where: str) -> Timestamps:
+def _iso(text: pa.ChunkedArray, where: str) -> Timestamps:
     """ISO 8601: with a zone offset (``Z``, ``+08:00``) or without one (read as UTC)."""
     zoned = pa.timestamp("us", tz="UTC")
     naive = pa.timestamp("us")
