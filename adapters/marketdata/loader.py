@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.arrays import numpy_of
 from adapters.marketdata.columnar import (
     ColumnarBars,
     FixedPointColumn,
@@ -170,14 +171,14 @@ def _select_symbols(
         column = column.combine_chunks()  # one dictionary for all chunks (4 bytes a row)
     else:
         column = pc.dictionary_encode(column.combine_chunks())
-    names = pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string()))
+    names = pc.fill_null(pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string())), "")
     present_names = pc.unique(names)
-    codes = pc.index_in(names, value_set=present_names).to_numpy(zero_copy_only=False)
-    of_row = codes[pc.fill_null(column.indices, -1).to_numpy(zero_copy_only=False)]
-    empty = np.flatnonzero(pc.equal(present_names, "").to_numpy(zero_copy_only=False))
+    codes = numpy_of(pc.index_in(names, value_set=present_names))
+    of_row = codes[numpy_of(pc.cast(pc.fill_null(column.indices, -1), pa.int64()))]
+    empty = np.flatnonzero(numpy_of(pc.equal(present_names, "")))
     blank = (of_row == empty[0]) if len(empty) else np.zeros(rows, dtype=bool)
     if column.null_count:
-        blank |= column.is_null().to_numpy(zero_copy_only=False)
+        blank |= numpy_of(column.is_null())
     if bool(blank.any()):
         raise MarketDataError(f"{path}: row {int(np.argmax(blank)) + 1}: empty symbol")
     if len(present_names) == 1:
@@ -221,7 +222,7 @@ def _build_bars(
         if fixed is None:
             text = number.texts() if everything else number.texts().take(take)
             encoded = pc.dictionary_encode(text.combine_chunks())  # one dictionary
-            codes = encoded.indices.to_numpy(zero_copy_only=False)
+            codes = numpy_of(encoded.indices)
             columns.append(TextColumn(codes, encoded.dictionary))
             written.extend(canonical_texts([text]))
             continue

@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.arrays import numpy_of
 from domain.values import SCALE
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$"
@@ -58,7 +59,7 @@ def numeric_column(column: pa.ChunkedArray) -> NumericColumn:
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
     text = trimmed(pc.fill_null(text, "") if text.null_count else text)
     try:
-        values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+        values = numpy_of(pc.cast(text, pa.float64()))
     except pa.ArrowInvalid:
         pass
     else:
@@ -69,8 +70,8 @@ def numeric_column(column: pa.ChunkedArray) -> NumericColumn:
         return NumericColumn(text, values, parsed, _too_fine(text), None)
     ok = pc.match_substring_regex(text, _NUMBER, ignore_case=True)
     cleaned = pc.if_else(ok, text, "nan")
-    values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-    return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text), None)
+    values = numpy_of(pc.cast(cleaned, pa.float64()))
+    return NumericColumn(text, values, ~numpy_of(ok), _too_fine(text), None)
 
 
 def _exact_column(column: pa.ChunkedArray) -> NumericColumn | None:
@@ -83,7 +84,7 @@ def _exact_column(column: pa.ChunkedArray) -> NumericColumn | None:
         return None
     if pa.types.is_integer(kind):
         try:
-            integers = pc.cast(column, pa.int64()).to_numpy()
+            integers = numpy_of(pc.cast(column, pa.int64()))
         except pa.ArrowInvalid:  # uint64 beyond int64
             return None
         places = 0
@@ -139,8 +140,8 @@ def _plain_places(text: pa.ChunkedArray) -> np.ndarray | None:
     for letter in ("e", "E"):
         if pc.any(pc.greater_equal(pc.find_substring(text, letter), 0)).as_py():
             return None
-    point = pc.find_substring(text, ".").to_numpy(zero_copy_only=False)
-    length = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    point = numpy_of(pc.find_substring(text, "."))
+    length = numpy_of(pc.binary_length(text))
     places: np.ndarray = np.where(point >= 0, length - point - 1, 0)
     return places
 
@@ -148,16 +149,14 @@ def _plain_places(text: pa.ChunkedArray) -> np.ndarray | None:
 def _too_fine(text: pa.ChunkedArray) -> np.ndarray:
     """Rows whose number has more than ``SCALE`` decimal places: a regex over the column, and a
     ``Decimal`` only for each distinct text in exponent form (rare in bar files)."""
-    fine: np.ndarray = pc.match_substring_regex(text, _TOO_FINE).to_numpy(zero_copy_only=False)
+    fine: np.ndarray = numpy_of(pc.match_substring_regex(text, _TOO_FINE))
     exponent = pc.match_substring_regex(text, _EXPONENT)
     if not pc.any(exponent).as_py():
         return fine
     written = pc.filter(text, exponent)
     wrong = [value for value in pc.unique(written).to_pylist() if too_fine(Decimal(value))]
     if wrong:
-        listed: np.ndarray = pc.is_in(text, pa.array(wrong, text.type)).to_numpy(
-            zero_copy_only=False
-        )
+        listed: np.ndarray = numpy_of(pc.is_in(text, pa.array(wrong, text.type)))
         fine = fine | listed
     return fine
 
@@ -220,7 +219,7 @@ def written_as_str(text: pa.ChunkedArray, integers: np.ndarray, places: int) -> 
         return False
     digits = np.searchsorted(_POWERS_OF_TEN, integers, side="right") + 1
     written = np.maximum(digits, places + 1) + 1 if places else digits
-    length = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    length = numpy_of(pc.binary_length(text))
     return bool(np.array_equal(length, written))
 
 
