@@ -15,6 +15,7 @@ from adapters.marketdata.arrays import numpy_of
 from adapters.marketdata.columnar import (
     ColumnarBars,
     FixedPointColumn,
+    MixedPointColumn,
     TextColumn,
     ValueColumn,
 )
@@ -226,7 +227,11 @@ def _build_bars(
             columns.append(TextColumn(codes, encoded.dictionary))
             written.extend(canonical_texts([text]))
             continue
-        columns.append(FixedPointColumn(*fixed))
+        integers, places = fixed
+        if isinstance(places, int):
+            columns.append(FixedPointColumn(integers, places))
+        else:
+            columns.append(MixedPointColumn(integers, places))
         text = number.text if everything else number.text.take(take)
         # a decimal or integer column is cast to text in the digest: ``str`` of its Decimals
         # unless in exponent form

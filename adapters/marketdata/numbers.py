@@ -167,31 +167,40 @@ def too_fine(value: Decimal) -> bool:
     return type(exponent) is int and exponent < -SCALE
 
 
-def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndarray, int] | None:
+Places = int | np.ndarray
+"""Decimal places: one for a whole column, or one per row (int8)."""
+
+
+def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndarray, Places] | None:
     """The column's numbers (at ``rows``, or all) as integers scaled by ``10**places``, when
     that is exact and gives back each text's own ``Decimal``: every text plain notation (no
-    exponent) with the same number of decimal places, not negative (``-0.0`` would lose its
+    exponent) with at most ``SCALE`` decimal places, not negative (``-0.0`` would lose its
     sign), and every scaled value below 10**15, where ``rint(float * 10**places)`` is exactly
     the text's integer (the float is within 2**-53 of it, relative). ``None`` otherwise.
-    A decimal or integer column has its integers already (``scaled``)."""
+    ``places`` is one number when every text has the same, else one per row (a float
+    column's shortest texts: ``42000``, ``41996.46``). A decimal or integer column has its
+    integers already (``scaled``)."""
     if column.scaled is not None:
-        integers, places = column.scaled
+        integers, scale = column.scaled
         chosen = integers if rows is None else integers[rows]
-        return None if bool(np.any(chosen < 0)) else (chosen, places)
+        return None if bool(np.any(chosen < 0)) else (chosen, scale)
     if column.places is None:
         return None
     values = column.values if rows is None else column.values[rows]
     decimals = column.places if rows is None else column.places[rows]
-    places = int(decimals[0])
-    if not (0 <= places <= SCALE) or bool(np.any(decimals != places)):
+    if not (int(decimals.min()) >= 0 and int(decimals.max()) <= SCALE):
         return None
+    places: Places = int(decimals[0])
+    if bool(np.any(decimals != places)):
+        places = decimals.astype(np.int8)
     if not bool(np.all(np.isfinite(values))) or bool(np.any(np.signbit(values))):
         return None
-    scaled = np.rint(values * 10.0**places)
+    factor = 10.0**places
+    scaled = np.rint(values * factor)
     if bool(np.any(scaled >= 1e15)):
         return None
     integers = scaled.astype(np.int64)
-    if not bool(np.array_equal(integers / 10.0**places, values)):
+    if not bool(np.array_equal(integers / factor, values)):
         return None
     return integers, places
 
@@ -199,13 +208,21 @@ def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndar
 _POWERS_OF_TEN = np.array([10**power for power in range(1, 19)], dtype=np.int64)
 
 
-def exponent_form(integers: np.ndarray, places: int) -> bool:
+def exponent_form(integers: np.ndarray, places: Places) -> bool:
     """Whether ``str`` writes one of these non-negative fixed-point numbers in exponent form:
     below 1e-6 in size, or a zero with over six places (``1E-7``, ``0E-7``)."""
-    return places > 6 and (bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6))
+    if isinstance(places, int):
+        return places > 6 and (
+            bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6)
+        )
+    fine = places > 6
+    if not bool(fine.any()):
+        return False
+    smallest = 10 ** np.maximum(places.astype(np.int64) - 6, 0)
+    return bool(np.any(fine & ((integers == 0) | (integers < smallest))))
 
 
-def written_as_str(text: pa.ChunkedArray, integers: np.ndarray, places: int) -> bool:
+def written_as_str(text: pa.ChunkedArray, integers: np.ndarray, places: Places) -> bool:
     """Whether each text of a ``fixed_point`` column is already what ``str`` writes for its
     ``Decimal``: then the texts themselves go into the digest. Such a text is
     ``[+]digits[.digits]`` with ``places`` digits after the point and the value of its
@@ -218,7 +235,7 @@ def written_as_str(text: pa.ChunkedArray, integers: np.ndarray, places: int) -> 
     if any(map(_plus_signed, text.chunks)):
         return False
     digits = np.searchsorted(_POWERS_OF_TEN, integers, side="right") + 1
-    written = np.maximum(digits, places + 1) + 1 if places else digits
+    written = np.where(places > 0, np.maximum(digits, places + 1) + 1, digits)
     length = numpy_of(pc.binary_length(text))
     return bool(np.array_equal(length, written))
 
