@@ -120,6 +120,15 @@ def trimmed(text: pa.ChunkedArray) -> pa.ChunkedArray:
     return text
 
 
+def _has_exponent_letter(chunk: pa.Array) -> bool:
+    _, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:
+        return False
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+    raw = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]) : int(bounds[-1])]
+    return bool(np.any((raw | 0x20) == ord("e")))  # "e" or "E"
+
+
 def _untrimmed(chunk: pa.Array) -> bool:
     _, offsets, data = chunk.buffers()
     if data is None or len(chunk) == 0:
@@ -136,10 +145,9 @@ def _plain_places(text: pa.ChunkedArray) -> np.ndarray | None:
     """Decimal places of each text of a column whose every text parsed as a float, unless one
     is in exponent form: such a text is ``[+-]digits[.digits]`` (or ``nan``/``inf``, without a
     point), so its places are what follows the point; the same as ``_TOO_FINE`` decides, with
-    two substring searches instead of two regexes."""
-    for letter in ("e", "E"):
-        if pc.any(pc.greater_equal(pc.find_substring(text, letter), 0)).as_py():
-            return None
+    a scan of the text bytes for an exponent letter instead of two regexes."""
+    if any(map(_has_exponent_letter, text.chunks)):
+        return None
     point = numpy_of(pc.find_substring(text, "."))
     length = numpy_of(pc.binary_length(text))
     places: np.ndarray = np.where(point >= 0, length - point - 1, 0)
@@ -205,9 +213,6 @@ def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndar
     return integers, places
 
 
-_POWERS_OF_TEN = np.array([10**power for power in range(1, 19)], dtype=np.int64)
-
-
 def exponent_form(integers: np.ndarray, places: Places) -> bool:
     """Whether ``str`` writes one of these non-negative fixed-point numbers in exponent form:
     below 1e-6 in size, or a zero with over six places (``1E-7``, ``0E-7``)."""
@@ -225,28 +230,33 @@ def exponent_form(integers: np.ndarray, places: Places) -> bool:
 def written_as_str(text: pa.ChunkedArray, integers: np.ndarray, places: Places) -> bool:
     """Whether each text of a ``fixed_point`` column is already what ``str`` writes for its
     ``Decimal``: then the texts themselves go into the digest. Such a text is
-    ``[+]digits[.digits]`` with ``places`` digits after the point and the value of its
-    integer; ``str`` writes the same digits after the point and the integer part without
-    leading zeros (``0`` if none), so apart from a ``+`` the two can only differ in the
-    integer part's length. False too where ``str`` uses exponent form (below 1e-6 in size,
-    a zero with over six places)."""
+    ``[+]digits[.digits]`` with ``places`` digits after the point; ``str`` writes the same
+    digits after the point and the integer part without leading zeros (``0`` if none), so
+    the two are the same unless the text starts with ``+``, ``.`` or a ``0`` not followed by
+    the point (``007.5``), or ends with the point (``1.``). False too where ``str`` uses
+    exponent form (below 1e-6 in size, a zero with over six places)."""
     if exponent_form(integers, places):
         return False
-    if any(map(_plus_signed, text.chunks)):
-        return False
-    digits = np.searchsorted(_POWERS_OF_TEN, integers, side="right") + 1
-    written = np.where(places > 0, np.maximum(digits, places + 1) + 1, digits)
-    length = numpy_of(pc.binary_length(text))
-    return bool(np.array_equal(length, written))
+    return all(map(_written_plainly, text.chunks))
 
 
-def _plus_signed(chunk: pa.Array) -> bool:
-    """Whether a text of this ``pa.string()`` chunk starts with ``+``."""
+def _written_plainly(chunk: pa.Array) -> bool:
+    """No text of this ``pa.string()`` chunk of plain decimals starts with ``+``, ``.`` or a
+    leading zero, or ends with ``.``: byte checks at each text's two ends."""
     _, offsets, data = chunk.buffers()
     if data is None or len(chunk) == 0:
+        return True
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+    starts, ends = bounds[:-1], bounds[1:]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    first, last = raw[starts], raw[ends - 1]
+    if bool(np.any((first == ord("+")) | (first == ord(".")) | (last == ord(".")))):
         return False
-    starts = np.frombuffer(offsets, dtype=np.int32, count=len(chunk), offset=chunk.offset * 4)
-    return bool(np.any(np.frombuffer(data, dtype=np.uint8)[starts] == ord("+")))
+    zero = np.flatnonzero(first == ord("0"))
+    if not len(zero):
+        return True
+    single = ends[zero] - starts[zero] == 1
+    return bool(np.all(single | (raw[np.minimum(starts[zero] + 1, len(raw) - 1)] == ord("."))))
 
 
 def canonical_texts(texts: list[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
