@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.arrays import arrow_of, repeated
+
 CHUNK_ROWS = 1 << 16  # lines built per step: bounded memory, and 32-bit offsets never overflow
 
 
@@ -21,15 +23,17 @@ def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Chunke
     to text is that (``numbers.exponent_form`` says where it is not); ``times_us`` are the
     open times in µs.
     """
-    times = pa.array(times_us, pa.int64())
-    name = pa.scalar(symbol, pa.string())
+    times = arrow_of(times_us)
+    rows = min(len(times), CHUNK_ROWS)
+    name, empty, comma, newline = (repeated(text, rows) for text in (symbol, "", ",", "\n"))
     digest = hashlib.sha256()
     for start in range(0, len(times), CHUNK_ROWS):
         parts = [
             pc.cast(column.slice(start, CHUNK_ROWS), pa.string()) for column in (times, *values)
         ]
-        last = pc.binary_join_element_wise(parts[-1], pa.scalar("", pa.string()), "\n")
-        lines = pc.binary_join_element_wise(name, *parts[:-1], last, ",")
+        count = len(parts[0])
+        last = pc.binary_join_element_wise(parts[-1], empty[:count], newline[:count])
+        lines = pc.binary_join_element_wise(name[:count], *parts[:-1], last, comma[:count])
         for chunk in lines.chunks:
             digest.update(_data(chunk))
     return digest.hexdigest()

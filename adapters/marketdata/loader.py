@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from adapters.marketdata.arrays import numpy_of
+from adapters.marketdata.arrays import arrow_of, numpy_of
 from adapters.marketdata.columnar import (
     ColumnarBars,
     FixedPointColumn,
@@ -172,23 +172,23 @@ def _select_symbols(
         column = column.combine_chunks()  # one dictionary for all chunks (4 bytes a row)
     else:
         column = pc.dictionary_encode(column.combine_chunks())
-    names = pc.fill_null(pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string())), "")
-    present_names = pc.unique(names)
-    codes = numpy_of(pc.index_in(names, value_set=present_names))
-    of_row = codes[numpy_of(pc.cast(pc.fill_null(column.indices, -1), pa.int64()))]
-    empty = np.flatnonzero(numpy_of(pc.equal(present_names, "")))
-    blank = (of_row == empty[0]) if len(empty) else np.zeros(rows, dtype=bool)
-    if column.null_count:
-        blank |= numpy_of(column.is_null())
+    trimmed = pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string())).to_pylist()
+    names = [name or "" for name in trimmed]  # a null name is an empty one
+    code_of = {name: code for code, name in enumerate(dict.fromkeys(names))}
+    codes = np.array([code_of[name] for name in names], dtype=np.int64)
+    blank = numpy_of(column.is_null())
+    of_row = codes[np.clip(numpy_of(column.indices, nulls=True), 0, max(len(codes) - 1, 0))]
+    if "" in code_of and len(codes):
+        blank = blank | (of_row == code_of[""])
     if bool(blank.any()):
         raise MarketDataError(f"{path}: row {int(np.argmax(blank)) + 1}: empty symbol")
-    if len(present_names) == 1:
+    if len(code_of) == 1:
         order = np.zeros(1, dtype=np.int64)
     else:
         used, first = np.unique(of_row, return_index=True)
         order = used[np.argsort(first)]
-    every_name = present_names.to_pylist()
-    present = [str(every_name[code]) for code in order.tolist()]
+    every_name = list(code_of)
+    present = [every_name[code] for code in order.tolist()]
     chosen = present
     if wanted is not None:
         if wanted not in present:
@@ -199,7 +199,6 @@ def _select_symbols(
         chosen = [wanted]
     if len(present) == 1:
         return {chosen[0]: np.arange(rows, dtype=np.int64)}
-    code_of = dict(zip(present, order.tolist(), strict=True))
     return {name: np.flatnonzero(of_row == code_of[name]) for name in chosen}
 
 
@@ -213,7 +212,7 @@ def _build_bars(
     """The symbol's bars kept in columns (built as ``Bar`` objects only when read), and their
     digest computed from the same texts by Arrow kernels (no Python work per bar)."""
     everything = len(indices) == rows
-    take = pa.array(indices)
+    take = None if everything else arrow_of(indices)
     times = np.ascontiguousarray(micros if everything else micros[indices], dtype=np.int64)
     columns: list[ValueColumn] = []
     written: list[pa.ChunkedArray] = []

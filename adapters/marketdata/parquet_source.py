@@ -23,9 +23,8 @@ def read_parquet_columns(path: Path) -> dict[str, pa.ChunkedArray]:
         symbol = mapping.get("symbol")
         kind = schema.field(symbol).type if symbol is not None else pa.null()
         names = pa.types.is_string(kind) or pa.types.is_large_string(kind)
-        table = pq.read_table(
-            path, columns=list(mapping.values()), read_dictionary=[symbol] if names else None
-        )
+        file = pq.ParquetFile(path, read_dictionary=[symbol] if names else None)
+        table = file.read(columns=list(mapping.values()))  # (read_table imports pandas)
     except (pa.ArrowException, OSError) as error:
         raise MarketDataError(
             f"{where}: not a readable Parquet file (truncated or corrupt?): {error}"
