@@ -267,7 +267,7 @@ class LocalExchange:
             raise ExchangeRefusalError(errors.CANCEL_REJECTED, "Unknown order sent.") from None
         answer = wire.order(self.book.cancel(order))
         answer["origClientOrderId"] = order.client_order_id
-        answer["transactTime"] = self.book.now_ms()
+        answer["transactTime"] = self.book.stamp_now()
         return answer
 
     def _get_order(self, params: Params) -> object:

@@ -32,7 +32,12 @@ from typing import Any
 import httpx
 
 from domain import ids
-from domain.events.catalog import FillRecorded, OrderSubmitted, ReconciliationCompleted
+from domain.events.catalog import (
+    BalanceAdjusted,
+    FillRecorded,
+    OrderSubmitted,
+    ReconciliationCompleted,
+)
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.factory import open_event_store
 from projections.integrity import verify_log
@@ -213,6 +218,8 @@ def check_exchange_agrees(events: list[RecordedEvent], state: dict[str, Any]) ->
     assert logged == traded, f"not in the log: {traded - logged}, not traded: {logged - traded}"
     position = sum((fill.side.sign * fill.quantity for fill in fills), Decimal(0))
     assert position == Decimal(state["balances"].get("BTC", "0"))
+    adjusted = [e.payload for e in events if isinstance(e.payload, BalanceAdjusted)]
+    assert not [a for a in adjusted if a.currency == "BTC"], adjusted  # restarts found each fill
 
 
 def _bar_file(path: Path, rows: int) -> Path:
