@@ -6,7 +6,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
+from api.application.live_snapshot import SNAPSHOT_EVERY
 from domain import ids
 from domain.engine.live_ports import LiveVenue
 from domain.engine.ports import LiveFeed
@@ -46,6 +48,10 @@ class LiveConfig:
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     max_drift_ms: float = 1_000.0
     valuation_interval: str = "1h"
+    snapshot_dir: Path | None = None
+    """Where the session's snapshots go (``live_snapshot``); ``None``: none are taken."""
+    snapshot_every: int = SNAPSHOT_EVERY
+    """Bar times between two snapshots."""
 
     @property
     def account_name(self) -> str:

@@ -16,7 +16,7 @@ from domain.engine.live_ports import VenueRefusedError
 from domain.strategy import StrategyError, parse_assignments
 from infra.eventstore.errors import UnsafeEventStoreError
 from infra.eventstore.leases import LeaseHeldError
-from infra.settings import ConfigError
+from infra.settings import ConfigError, var_dir
 
 
 def register(app: typer.Typer) -> None:
@@ -78,6 +78,7 @@ def live(
         account=account,
         run_id=run_id,
         max_bars=max_bars,
+        snapshot_dir=var_dir() / "snapshots",
     )
     with event_store(app) as store:
         try:

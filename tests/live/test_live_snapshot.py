@@ -1,0 +1,89 @@
+"""A live restart from a snapshot reaches the state a full replay of the log reaches, and a
+snapshot that is missing or does not match its ``RunSnapshotTaken`` falls back to the replay."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from domain.events.catalog import ReconciliationCompleted, RunSnapshotTaken
+from domain.events.codec import payload_hash
+from infra.eventstore.factory import open_event_store
+from tests.live.support import check_agreement, exchange_at, groups, log_of, session
+from tests.live.test_live_session import Crashing, _Crash
+
+FALLBACK = "replaying the whole log"
+
+
+def _corrupt(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _restarted(tmp_path: Path, name: str, damage: Callable[[Path], None] | None) -> list[str]:
+    """A session crashed after 65 bar times (snapshots every 10) and restarted for 40 more;
+    ``damage`` is done to the snapshot file in between. The payload hashes of its log (a
+    snapshot's bytes hold wall-clock times: its hash and size are left out)."""
+    store = open_event_store(f"sqlite:///{tmp_path}/{name}.sqlite")
+    exchange, bars, directory = exchange_at(), groups(140), tmp_path / name
+    changes: dict[str, object] = {"snapshot_dir": directory, "snapshot_every": 10}
+    with pytest.raises(_Crash):
+        session(store, exchange, Crashing(bars, 65), **changes)
+    (snapshot,) = directory.iterdir()
+    if damage is not None:
+        damage(snapshot)
+    result = session(store, exchange, bars, max_bars=40, **changes)
+    check_agreement(store, result.run_id, exchange)
+    events = log_of(store, result.run_id)
+    taken = [e.payload for e in events if isinstance(e.payload, RunSnapshotTaken)]
+    assert [t.bar_times for t in taken] == list(range(10, 110, 10))
+    assert sum(isinstance(e.payload, ReconciliationCompleted) for e in events) == 2
+    volatile = {"sha256", "size_bytes"}
+    return [
+        payload_hash(e.payload.model_dump(mode="json", exclude=volatile))
+        if isinstance(e.payload, RunSnapshotTaken)
+        else e.payload_hash
+        for e in events
+    ]
+
+
+def test_a_restart_from_the_snapshot_records_what_a_full_replay_records(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        from_snapshot = _restarted(tmp_path, "snapshot", None)
+    assert FALLBACK not in caplog.text
+    with caplog.at_level(logging.WARNING):
+        replayed = _restarted(tmp_path, "replay", lambda path: path.unlink())
+    assert "no snapshot at" in caplog.text
+    assert FALLBACK in caplog.text
+    assert from_snapshot == replayed
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (_corrupt, "does not hash to the SHA-256 the log recorded"),
+        (lambda path: path.write_bytes(b"{}\n"), "unreadable snapshot"),
+        (
+            lambda path: path.write_bytes(path.read_bytes().replace(b'"covers": ', b'"covers": 1')),
+            "is not the snapshot the run's log recorded",
+        ),
+    ],
+)
+def test_a_snapshot_that_does_not_match_the_log_falls_back_to_the_full_replay(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[Path], None],
+    why: str,
+) -> None:
+    reference = _restarted(tmp_path, "reference", None)
+    with caplog.at_level(logging.WARNING):
+        damaged = _restarted(tmp_path, "damaged", damage)
+    assert why in caplog.text
+    assert FALLBACK in caplog.text
+    assert damaged == reference
