@@ -2,7 +2,7 @@
 
 Every ``snapshot_every`` bar times the session pickles its engine (order book, portfolio,
 risk and ledger state, the strategy with its indicators) with what the restart needs besides
-(``SessionFacts``), records ``RunSnapshotTaken`` in the run's stream (the events it covers,
+(``SessionFacts``), records ``RunSnapshotSaved`` in the run's stream (the events it covers,
 the SHA-256 and size of the bytes, the code that wrote them) and then writes the bytes to
 ``<snapshot_dir>/<run_id>.snapshot`` (written aside, then renamed over the previous one).
 
@@ -38,7 +38,7 @@ from domain.events.base import DomainEvent
 from domain.events.catalog import (
     BalanceAdjusted,
     FillRecorded,
-    RunSnapshotTaken,
+    RunSnapshotSaved,
     TradingStateChanged,
     VenueReportUnmatched,
 )
@@ -112,7 +112,7 @@ class FactsSink:
 class Snapshot:
     """A loaded snapshot: the engine as it was after ``covers`` events (on the new session's
     venue, clock and sink), the facts, the last bar time done, and the run stream's events
-    from ``RunSnapshotTaken`` on."""
+    from ``RunSnapshotSaved`` on."""
 
     engine: TradingEngine
     facts: SessionFacts
@@ -171,12 +171,12 @@ def take(
     bar_times: int,
     outside: Outside,
 ) -> None:
-    """Pickle the session, record ``RunSnapshotTaken`` (flushed), then write the bytes."""
+    """Pickle the session, record ``RunSnapshotSaved`` (flushed), then write the bytes."""
     assert not engine.journal.pending, "a snapshot is taken between bar times, all flushed"
     body = encode(engine, facts, done_us, bar_times, outside)
     covers = engine.journal.sequence
     engine.record_fact(
-        RunSnapshotTaken(
+        RunSnapshotSaved(
             run_id=engine.spec.run_id,
             covers_events=covers,
             bar_times=bar_times,
@@ -192,7 +192,7 @@ def take(
 
 
 def load(directory: Path, store: EventStore, run_id: str, outside: Outside) -> Snapshot:
-    """The run's latest snapshot, checked against its ``RunSnapshotTaken``; raises
+    """The run's latest snapshot, checked against its ``RunSnapshotSaved``; raises
     ``SnapshotUnusableError`` saying why it cannot be used."""
     path = snapshot_path(directory, run_id)
     try:
@@ -205,7 +205,7 @@ def load(directory: Path, store: EventStore, run_id: str, outside: Outside) -> S
         raise SnapshotUnusableError(f"unreadable snapshot {path}: {error}") from None
     tail = store.read_stream_after(run_stream(run_id), max(0, run_version - 1))
     taken = tail[0].payload if tail and tail[0].stream_version == run_version else None
-    if not isinstance(taken, RunSnapshotTaken) or taken.covers_events != covers:
+    if not isinstance(taken, RunSnapshotSaved) or taken.covers_events != covers:
         raise SnapshotUnusableError(f"{path} is not the snapshot the run's log recorded")
     if taken.format != code_version():
         raise SnapshotUnusableError(

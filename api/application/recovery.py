@@ -64,7 +64,7 @@ from domain.events.catalog import (
     RiskDecisionMade,
     RiskLimitsChanged,
     RunFailed,
-    RunSnapshotTaken,
+    RunSnapshotSaved,
     TradingStateChanged,
     VenueConnectionChanged,
 )
@@ -259,7 +259,7 @@ SESSION_FACTS = (
     VenueConnectionChanged,
     ReconciliationCompleted,
     BalanceAdjusted,
-    RunSnapshotTaken,
+    RunSnapshotSaved,
 )
 """Facts of a live session's own, re-recorded where they are in the log."""
 RECONCILER = "reconciliation"

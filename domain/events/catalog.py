@@ -447,7 +447,7 @@ class ReconciliationCompleted(DomainEvent):
     mismatches: list[str]
 
 
-class RunSnapshotTaken(DomainEvent):
+class RunSnapshotSaved(DomainEvent):
     """A live session saved its state after the run's first ``covers_events`` events, so a
     restart can load it and replay only what follows; ``sha256`` is of the saved bytes,
     which are loaded only when they hash to it (``format``: the code that wrote them)."""

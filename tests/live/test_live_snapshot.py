@@ -1,5 +1,5 @@
 """A live restart from a snapshot reaches the state a full replay of the log reaches, and a
-snapshot that is missing or does not match its ``RunSnapshotTaken`` falls back to the replay."""
+snapshot that is missing or does not match its ``RunSnapshotSaved`` falls back to the replay."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.events.catalog import ReconciliationCompleted, RunSnapshotTaken
+from domain.events.catalog import ReconciliationCompleted, RunSnapshotSaved
 from domain.events.codec import payload_hash
 from infra.eventstore.factory import open_event_store
 from tests.live.support import check_agreement, exchange_at, groups, log_of, session
@@ -39,13 +39,13 @@ def _restarted(tmp_path: Path, name: str, damage: Callable[[Path], None] | None)
     result = session(store, exchange, bars, max_bars=40, **changes)
     check_agreement(store, result.run_id, exchange)
     events = log_of(store, result.run_id)
-    taken = [e.payload for e in events if isinstance(e.payload, RunSnapshotTaken)]
+    taken = [e.payload for e in events if isinstance(e.payload, RunSnapshotSaved)]
     assert [t.bar_times for t in taken] == list(range(10, 110, 10))
     assert sum(isinstance(e.payload, ReconciliationCompleted) for e in events) == 2
     volatile = {"sha256", "size_bytes"}
     return [
         payload_hash(e.payload.model_dump(mode="json", exclude=volatile))
-        if isinstance(e.payload, RunSnapshotTaken)
+        if isinstance(e.payload, RunSnapshotSaved)
         else e.payload_hash
         for e in events
     ]
