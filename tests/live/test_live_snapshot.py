@@ -30,13 +30,12 @@ def _restarted(tmp_path: Path, name: str, damage: Callable[[Path], None] | None)
     snapshot's bytes hold wall-clock times: its hash and size are left out)."""
     store = open_event_store(f"sqlite:///{tmp_path}/{name}.sqlite")
     exchange, bars, directory = exchange_at(), groups(140), tmp_path / name
-    changes: dict[str, object] = {"snapshot_dir": directory, "snapshot_every": 10}
     with pytest.raises(_Crash):
-        session(store, exchange, Crashing(bars, 65), **changes)
+        session(store, exchange, Crashing(bars, 65), snapshot_dir=directory, snapshot_every=10)
     (snapshot,) = directory.iterdir()
     if damage is not None:
         damage(snapshot)
-    result = session(store, exchange, bars, max_bars=40, **changes)
+    result = session(store, exchange, bars, max_bars=40, snapshot_dir=directory, snapshot_every=10)
     check_agreement(store, result.run_id, exchange)
     events = log_of(store, result.run_id)
     taken = [e.payload for e in events if isinstance(e.payload, RunSnapshotSaved)]
