@@ -211,7 +211,13 @@ class LiveSession:
                 )
                 self.done_us, self.bar_times = snapshot.done_us, snapshot.bar_times
                 return resume_live_from_snapshot(
-                    snapshot, self.switch, self.store, spec.run_id, dry=dry, sink=sink
+                    snapshot,
+                    self.switch,
+                    self.store,
+                    spec.run_id,
+                    dry=dry,
+                    sink=sink,
+                    beat=lease.beat,
                 )
             except (SnapshotUnusableError, RecoveryError) as error:
                 log.warning("%s; replaying the whole log of run %s", error, spec.run_id)

@@ -1,14 +1,16 @@
 """A live session in a process of its own, through ccxt against ``lh exchange serve`` (the
 soak kills it).
 
-``python -m tests.live.live_child STORE_URL EXCHANGE_URL END_MS`` prints ``ready RUN_ID``
-once it may trade, then trades the exchange's closed 1m bars of BTC/USDT; with END_MS > 0 the
-feed ends (a clean stop) after the bar that opens at END_MS, and the run id is printed."""
+``python -m tests.live.live_child STORE_URL EXCHANGE_URL END_MS [SNAPSHOT_DIR EVERY]``
+prints ``ready RUN_ID`` once it may trade, then trades the exchange's closed 1m bars of
+BTC/USDT; with END_MS > 0 the feed ends (a clean stop) after the bar that opens at END_MS,
+and the run id is printed. With SNAPSHOT_DIR it saves a snapshot every EVERY bar times."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from adapters.exchange_local.defaults import DEFAULT_API_KEY, DEFAULT_SECRET
 from adapters.venue.ccxt_client import make_client
@@ -55,7 +57,13 @@ def main() -> None:
         settle_seconds=SETTLE_S,
         on_ready=lambda run_id: print(f"ready {run_id}", flush=True),
     )
-    result = run_live(live_config(), store, parts)
+    snapshots = sys.argv[4:6]
+    config = (
+        live_config(snapshot_dir=Path(snapshots[0]), snapshot_every=int(snapshots[1]))
+        if snapshots
+        else live_config()
+    )
+    result = run_live(config, store, parts)
     print(result.run_id, flush=True)
 
 

@@ -26,7 +26,12 @@ from typing import Any
 import httpx
 
 from domain import ids
-from domain.events.catalog import FillRecorded, OrderSubmitted, ReconciliationCompleted
+from domain.events.catalog import (
+    FillRecorded,
+    OrderSubmitted,
+    ReconciliationCompleted,
+    RunSnapshotSaved,
+)
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.factory import open_event_store
 from tests.live.support import log_of
@@ -35,6 +40,7 @@ from tests.trading.helpers import wave_bars
 ROOT = Path(__file__).resolve().parents[2]
 HISTORY = 20
 MINUTE_MS = 60_000
+FULL_REPLAY = "replaying the whole log"
 
 
 @dataclass
@@ -47,6 +53,10 @@ class SoakResult:
     orders_at_exchange: int
     fills_at_exchange: int
     seconds: float
+    snapshots: int = 0
+    """``RunSnapshotSaved`` events in the log."""
+    full_replays: int = 0
+    """Restarts that warned they replay the whole log (no usable snapshot)."""
 
 
 def soak(
@@ -58,10 +68,12 @@ def soak(
     pause: float = 0.1,
     seed: int = 7,
     window: tuple[float, float] = (0.0, 1.2),
+    snapshot_every: int = 0,
 ) -> SoakResult:
     """Kill ``kills`` times at random instants in ``window`` s after each session is ready to
     trade (reconciled), then let the last session trade ``bars`` more bar times and stop;
-    raise ``AssertionError`` if the log and the exchange disagree."""
+    raise ``AssertionError`` if the log and the exchange disagree. ``snapshot_every`` > 0:
+    the sessions save a snapshot that often (in ``workdir/snapshots``) and restart from it."""
     rng = random.Random(seed)
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     data = _bar_file(workdir / "BTCUSDT.csv", rows=HISTORY + int(3600 / pause))
@@ -72,7 +84,10 @@ def soak(
         assert exchange.stdout is not None
         url = exchange.stdout.readline().strip()
         started = time.monotonic()
-        killed, starts, run_id = _sessions(store_url, url, env, rng, kills, bars, window)
+        snapshots = [str(workdir / "snapshots"), str(snapshot_every)] if snapshot_every else []
+        killed, starts, run_id, full_replays = _sessions(
+            store_url, url, env, rng, kills, bars, window, snapshots
+        )
         state = httpx.get(f"{url}/local/state", timeout=30).json()
     finally:
         exchange.send_signal(signal.SIGTERM)
@@ -89,6 +104,8 @@ def soak(
         len(state["orders"]) + len(state["lost_orders"]),
         len(state["trades"]),
         round(time.monotonic() - started, 1),
+        kinds[RunSnapshotSaved],
+        full_replays,
     )
 
 
@@ -100,10 +117,12 @@ def _sessions(
     kills: int,
     bars: int,
     window: tuple[float, float],
-) -> tuple[int, int, str]:
+    snapshots: list[str],
+) -> tuple[int, int, str, int]:
     """Start, kill and restart sessions; the last one ends ``bars`` bar times after the
-    exchange's market time at its start. Returns (kills, starts, run id)."""
-    killed = starts = 0
+    exchange's market time at its start. Returns (kills, starts, run id, restarts that
+    replayed the whole log)."""
+    killed = starts = full_replays = 0
     while True:
         starts += 1
         end_ms = 0
@@ -111,6 +130,7 @@ def _sessions(
             now_ms = int(httpx.get(f"{url}/local/state", timeout=30).json()["market_time_ms"])
             end_ms = now_ms // MINUTE_MS * MINUTE_MS + bars * MINUTE_MS
         command = [sys.executable, "-m", "tests.live.live_child", store_url, url, str(end_ms)]
+        command += snapshots
         child = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -121,14 +141,15 @@ def _sessions(
             time.sleep(rng.uniform(*window))
             if child.poll() is None:
                 child.send_signal(signal.SIGKILL)
-                child.wait()
+                full_replays += FULL_REPLAY in child.communicate()[1]
                 killed += 1
                 continue
         out, err = child.communicate(timeout=600)
+        full_replays += FULL_REPLAY in err
         if child.returncode != 0:
             raise AssertionError(f"session exited {child.returncode}: {err.strip()[-2000:]}")
         if killed >= kills:
-            return killed, starts, out.strip().splitlines()[-1]
+            return killed, starts, out.strip().splitlines()[-1], full_replays
 
 
 def check_exchange_agrees(events: list[RecordedEvent], state: dict[str, Any]) -> None:
