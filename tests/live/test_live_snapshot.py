@@ -11,11 +11,24 @@ import pytest
 
 from domain.events.catalog import ReconciliationCompleted, RunSnapshotSaved
 from domain.events.codec import payload_hash
+from domain.strategy.builtins import SmaCross
+from domain.strategy.registry import register
 from infra.eventstore.factory import open_event_store
 from tests.live.support import check_agreement, exchange_at, groups, log_of, session
 from tests.live.test_live_session import Crashing, _Crash
 
 FALLBACK = "replaying the whole log"
+
+
+@register
+class Unpicklable(SmaCross):
+    """``sma_cross`` holding a lambda: it cannot be pickled."""
+
+    name = "test_unpicklable"
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.format = lambda value: f"{value}"
 
 
 def _corrupt(path: Path) -> None:
@@ -86,3 +99,25 @@ def test_a_snapshot_that_does_not_match_the_log_falls_back_to_the_full_replay(
     assert why in caplog.text
     assert FALLBACK in caplog.text
     assert damaged == reference
+
+
+def test_a_strategy_that_cannot_be_pickled_trades_on_without_snapshots(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
+    exchange, directory = exchange_at(), tmp_path / "snapshots"
+    with caplog.at_level(logging.WARNING):
+        result = session(
+            store,
+            exchange,
+            groups(60),
+            max_bars=50,
+            strategy="test_unpicklable",
+            snapshot_dir=directory,
+            snapshot_every=5,
+        )
+    assert caplog.text.count("its strategy cannot be saved") == 1
+    events = log_of(store, result.run_id)
+    assert not any(isinstance(e.payload, RunSnapshotSaved) for e in events)
+    assert not directory.exists()
+    check_agreement(store, result.run_id, exchange)
