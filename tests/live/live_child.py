@@ -58,12 +58,12 @@ def main() -> None:
         on_ready=lambda run_id: print(f"ready {run_id}", flush=True),
     )
     snapshots = sys.argv[4:6]
-    config = (
+    live = (
         live_config(snapshot_dir=Path(snapshots[0]), snapshot_every=int(snapshots[1]))
         if snapshots
         else live_config()
     )
-    result = run_live(config, store, parts)
+    result = run_live(live, store, parts)
     print(result.run_id, flush=True)
 
 
