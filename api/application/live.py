@@ -66,6 +66,8 @@ def check_deployment(config: LiveConfig, store: EventStore) -> None:
         )
     if config.max_bars is not None and config.max_bars < 1:
         raise RunConfigError(f"--max-bars must be at least 1, got {config.max_bars}")
+    if config.snapshot_every < 0:
+        raise RunConfigError(f"--snapshot-every must be 0 or more, got {config.snapshot_every}")
     try:
         parse_interval(config.timeframe)
     except ValueError as error:

@@ -235,10 +235,10 @@ class LiveSession:
         )
 
     def _snapshot(self, engine: TradingEngine, applied: frozenset[str]) -> None:
-        """Take a snapshot every ``snapshot_every`` bar times (none without a directory);
-        a strategy that cannot be pickled is told once, and the session goes on without."""
-        directory = self.config.snapshot_dir
-        if directory is None or self.bar_times % self.config.snapshot_every or self.unpicklable:
+        """Take a snapshot every ``snapshot_every`` bar times (none without a directory or
+        with 0); a strategy that cannot be pickled is told once, and the session goes on."""
+        directory, every = self.config.snapshot_dir, self.config.snapshot_every
+        if directory is None or not every or self.bar_times % every or self.unpicklable:
             return
         self.facts.applied = applied
         try:

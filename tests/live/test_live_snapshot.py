@@ -9,12 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from api.application.live import check_deployment
+from api.application.runs import RunConfigError
 from domain.events.catalog import ReconciliationCompleted, RunSnapshotSaved
 from domain.events.codec import payload_hash
 from domain.strategy.builtins import SmaCross
 from domain.strategy.registry import register
 from infra.eventstore.factory import open_event_store
-from tests.live.support import check_agreement, exchange_at, groups, log_of, session
+from tests.live.support import (
+    check_agreement,
+    exchange_at,
+    groups,
+    live_config,
+    log_of,
+    session,
+)
 from tests.live.test_live_session import Crashing, _Crash
 
 FALLBACK = "replaying the whole log"
@@ -121,3 +130,12 @@ def test_a_strategy_that_cannot_be_pickled_trades_on_without_snapshots(
     assert not any(isinstance(e.payload, RunSnapshotSaved) for e in events)
     assert not directory.exists()
     check_agreement(store, result.run_id, exchange)
+
+
+def test_a_negative_snapshot_interval_is_refused_before_anything_is_recorded(
+    tmp_path: Path,
+) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
+    with pytest.raises(RunConfigError, match="--snapshot-every must be 0 or more, got -1"):
+        check_deployment(live_config(snapshot_every=-1), store)
+    assert store.head() == 0
