@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from domain.events.catalog import ReconciliationCompleted, RunSnapshotSaved
 from domain.events.codec import payload_hash
 from domain.strategy.builtins import SmaCross
 from domain.strategy.registry import register
+from domain.trades import ClosedTrade, EquityPoint
 from infra.eventstore.factory import open_event_store
 from tests.live.support import (
     check_agreement,
@@ -46,40 +49,66 @@ def _corrupt(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def _restarted(tmp_path: Path, name: str, damage: Callable[[Path], None] | None) -> list[str]:
-    """A session crashed after 65 bar times (snapshots every 10) and restarted for 40 more;
-    ``damage`` is done to the snapshot file in between. The payload hashes of its log (a
-    snapshot's bytes hold wall-clock times: its hash and size are left out)."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a restarted session recorded and ended with."""
+
+    payload_hashes: list[str]
+    final_equity: Decimal
+    trades: list[ClosedTrade]
+    equity_curve: list[EquityPoint]
+
+
+def _restarted(
+    tmp_path: Path,
+    name: str,
+    damage: Callable[[Path], None] | None,
+    *,
+    crash_at: int = 65,
+    every: int = 10,
+) -> Outcome:
+    """A session crashed after ``crash_at`` bar times (a snapshot every ``every``) and
+    restarted for 40 more; ``damage`` is done to the snapshot file in between. The payload
+    hashes of its log (a snapshot's bytes hold wall-clock times: its hash and size are left
+    out) and its final state."""
     store = open_event_store(f"sqlite:///{tmp_path}/{name}.sqlite")
-    exchange, bars, directory = exchange_at(), groups(140), tmp_path / name
+    exchange, bars, directory = exchange_at(), groups(crash_at + 80), tmp_path / name
     with pytest.raises(_Crash):
-        session(store, exchange, Crashing(bars, 65), snapshot_dir=directory, snapshot_every=10)
+        session(
+            store, exchange, Crashing(bars, crash_at), snapshot_dir=directory, snapshot_every=every
+        )
     (snapshot,) = directory.iterdir()
     if damage is not None:
         damage(snapshot)
-    result = session(store, exchange, bars, max_bars=40, snapshot_dir=directory, snapshot_every=10)
+    result = session(
+        store, exchange, bars, max_bars=40, snapshot_dir=directory, snapshot_every=every
+    )
     check_agreement(store, result.run_id, exchange)
     events = log_of(store, result.run_id)
     taken = [e.payload for e in events if isinstance(e.payload, RunSnapshotSaved)]
-    assert [t.bar_times for t in taken] == list(range(10, 110, 10))
+    assert [t.bar_times for t in taken] == list(range(every, crash_at + 41, every))
     assert sum(isinstance(e.payload, ReconciliationCompleted) for e in events) == 2
     volatile = {"sha256", "size_bytes"}
-    return [
+    hashes = [
         payload_hash(e.payload.model_dump(mode="json", exclude=volatile))
         if isinstance(e.payload, RunSnapshotSaved)
         else e.payload_hash
         for e in events
     ]
+    return Outcome(hashes, result.final_equity, result.trades, list(result.equity_curve))
 
 
+@pytest.mark.parametrize(("crash_at", "every"), [(65, 10), (23, 7), (50, 25), (41, 1)])
 def test_a_restart_from_the_snapshot_records_what_a_full_replay_records(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, crash_at: int, every: int
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        from_snapshot = _restarted(tmp_path, "snapshot", None)
+        from_snapshot = _restarted(tmp_path, "snapshot", None, crash_at=crash_at, every=every)
     assert FALLBACK not in caplog.text
     with caplog.at_level(logging.WARNING):
-        replayed = _restarted(tmp_path, "replay", lambda path: path.unlink())
+        replayed = _restarted(
+            tmp_path, "replay", lambda path: path.unlink(), crash_at=crash_at, every=every
+        )
     assert "no snapshot at" in caplog.text
     assert FALLBACK in caplog.text
     assert from_snapshot == replayed
