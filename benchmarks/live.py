@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import api.application.live_session as live_module
+from adapters.objectstore import open_object_store
 from api.application import live
 from api.application.live import LiveParts, run_live
 from api.application.live_snapshot import FactsSink, Outside, SessionFacts, take
@@ -163,7 +164,8 @@ def restart_to_ready(events: int, directory: Path, *, snapshots: bool) -> dict[s
     and CPU); ``snapshot_bytes``: its size."""
     name = "snapshots" if snapshots else "replay"
     store = open_event_store(f"sqlite:///{directory}/restart-{name}.sqlite")
-    config = live_config(snapshot_dir=directory / name if snapshots else None)
+    config = live_config()
+    objects = open_object_store(f"file://{directory / name}") if snapshots else None
     exchange = FakeExchange()
     strategy = live._strategy(config)
     code = live.source_hash(type(strategy))
@@ -185,11 +187,11 @@ def restart_to_ready(events: int, directory: Path, *, snapshots: bool) -> dict[s
         engine.process(bars[index])
         index += 1
         due = index % config.snapshot_every == 0 and engine.journal.sequence > events * 0.98
-        if config.snapshot_dir is not None and due:
+        if objects is not None and due:
             taken, taken_cpu = time.perf_counter(), time.process_time()
             done_us = bars[index - 1][0].time_us
             take(
-                config.snapshot_dir,
+                objects,
                 engine,
                 facts,
                 done_us=done_us,
@@ -214,7 +216,7 @@ def restart_to_ready(events: int, directory: Path, *, snapshots: bool) -> dict[s
         ready.append(time.perf_counter())
         cpu_ready.append(time.process_time())
 
-    parts = _parts(exchange, feed, on_ready=on_ready)
+    parts = _parts(exchange, feed, on_ready=on_ready, snapshots=objects)
     run_live(replace(config, max_bars=1), store, parts)
     return {
         "snapshots": snapshots,
@@ -225,9 +227,7 @@ def restart_to_ready(events: int, directory: Path, *, snapshots: bool) -> dict[s
         "append_seconds": round(append_seconds, 1),
         "snapshot_seconds": round(snapshot_seconds, 3),
         "snapshot_cpu_seconds": round(snapshot_cpu_seconds, 3),
-        "snapshot_bytes": sum(f.stat().st_size for f in (directory / name).glob("*"))
-        if snapshots
-        else 0,
+        "snapshot_bytes": sum(f.stat().st_size for f in (directory / name).rglob("*.snapshot")),
         "restart_to_ready_seconds": round(ready[0] - started, 2),
         "restart_to_ready_cpu_seconds": round(cpu_ready[0] - cpu, 2),
         "target_seconds": 5,

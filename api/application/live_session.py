@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
+from adapters.objectstore.s3 import ObjectStoreError
 from api.application import live_snapshot
 from api.application.control import SessionControl
 from api.application.lease import RunLease
@@ -202,12 +203,12 @@ class LiveSession:
         """The run rebuilt from its log: from its latest snapshot when one is usable (a
         warning says why not otherwise), else by replaying the whole log; ``None`` for a
         run the log does not hold."""
-        spec, directory = self.spec, self.config.snapshot_dir
-        if directory is not None and self.store.stream_version(run_stream(spec.run_id)):
+        spec, objects = self.spec, self.parts.snapshots
+        if objects is not None and self.store.stream_version(run_stream(spec.run_id)):
             dry = CollectingSink()
             try:
                 snapshot = live_snapshot.load(
-                    directory, self.store, spec.run_id, Outside(self.switch, self.clock, dry)
+                    objects, self.store, spec.run_id, Outside(self.switch, self.clock, dry)
                 )
                 self.done_us, self.bar_times = snapshot.done_us, snapshot.bar_times
                 return resume_live_from_snapshot(
@@ -235,15 +236,16 @@ class LiveSession:
         )
 
     def _snapshot(self, engine: TradingEngine, applied: frozenset[str]) -> None:
-        """Take a snapshot every ``snapshot_every`` bar times (none without a directory or
-        with 0); a strategy that cannot be pickled is told once, and the session goes on."""
-        directory, every = self.config.snapshot_dir, self.config.snapshot_every
-        if directory is None or not every or self.bar_times % every or self.unpicklable:
+        """Take a snapshot every ``snapshot_every`` bar times (none without an object store or
+        with 0); a strategy that cannot be pickled is told once, and the session goes on; a
+        snapshot that cannot be stored is told, and the restart uses the previous one."""
+        objects, every = self.parts.snapshots, self.config.snapshot_every
+        if objects is None or not every or self.bar_times % every or self.unpicklable:
             return
         self.facts.applied = applied
         try:
             live_snapshot.take(
-                directory,
+                objects,
                 engine,
                 self.facts,
                 done_us=self.done_us,
@@ -258,6 +260,8 @@ class LiveSession:
                 self.spec.run_id,
                 error,
             )
+        except (ObjectStoreError, OSError) as error:
+            log.warning("snapshot of run %s not stored: %s", self.spec.run_id, error)
 
     def _history(self) -> list[tuple[Bar, ...]]:
         """A new run's warm-up bars: the strategy's ``warmup_bars`` closed before the first

@@ -3,18 +3,22 @@
 Every ``snapshot_every`` bar times the session pickles its engine (order book, portfolio,
 risk and ledger state, the strategy with its indicators) with what the restart needs besides
 (``SessionFacts``), records ``RunSnapshotSaved`` in the run's stream (the events it covers,
-the SHA-256 and size of the bytes, the code that wrote them) and then writes the bytes to
-``<snapshot_dir>/<run_id>.snapshot`` (written aside, then renamed over the previous one).
+the SHA-256 and size of the bytes, the code that wrote them) and then puts the bytes in the
+object store under ``live-snapshots/<run_id>.snapshot`` (an atomic overwrite of the previous
+one), where the design keeps snapshots.
 
-The bytes live next to the store, not in it: they grow with the run (the equity curve, the
-fills it knows), only the latest is useful, and a log that keeps every event for years should
-not hold megabytes that are stale an hour later. The event is in the log, so the bytes are
-checked against it: a restart reads the run's stream from the event's version on, and loads
-the bytes only when they hash to what the event recorded (unpickling runs code: bytes that
-do not match are never unpickled) and were written by the same code (``code_version``).
-Recording the event before writing the file means a crash between the two leaves the previous
-file, which still matches its own earlier event. Anything else (no file, another run's,
-corrupt, other code, a strategy that cannot be pickled) falls back to the full replay.
+The bytes live in the object store, not in the log: they grow with the run (the equity curve,
+the fills it knows), only the latest is useful, and a log that keeps every event for years
+should not hold megabytes that are stale an hour later. The object store is shared like the
+event store (S3 in production), so a session restarted on another machine finds them.
+
+The event is in the log, so the bytes are checked against it: a restart reads the run's
+stream from the event's version on, and loads the bytes only when they hash to what the event
+recorded (unpickling runs code: bytes that do not match are never unpickled) and were written
+by the same code (``code_version``). Recording the event before storing the bytes means a
+crash between the two leaves the previous snapshot, which still matches its own earlier
+event. Anything else (none, another run's, corrupt, other code, a strategy that cannot be
+pickled) falls back to the full replay.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import pickle
 import sys
 from collections.abc import Sequence
@@ -32,6 +35,8 @@ from functools import cache
 from pathlib import Path
 
 import domain
+from adapters.objectstore import ObjectNotFoundError, ObjectStore
+from adapters.objectstore.s3 import ObjectStoreError
 from domain.engine.engine import TradingEngine
 from domain.engine.ports import Clock, EventSink, Venue
 from domain.events.base import DomainEvent
@@ -50,7 +55,7 @@ FORMAT = "lh-live-snapshot/1"
 SNAPSHOT_EVERY = 1_000
 """Bar times between two snapshots by default: a 1m session saves every 16 hours and a
 restart replays at most that much (about 1,500 events, well under a second)."""
-SUFFIX = ".snapshot"
+PREFIX = "live-snapshots/"
 UNLOADABLE = (pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError, KeyError)
 """What unpickling bytes of the same code can still raise (a class moved or renamed)."""
 
@@ -146,8 +151,8 @@ def code_version() -> str:
     return f"{FORMAT} {digest.hexdigest()[:16]}"
 
 
-def snapshot_path(directory: Path, run_id: str) -> Path:
-    return directory / f"{run_id}{SUFFIX}"
+def snapshot_key(run_id: str) -> str:
+    return f"{PREFIX}{run_id}.snapshot"
 
 
 def encode(
@@ -163,7 +168,7 @@ def encode(
 
 
 def take(
-    directory: Path,
+    objects: ObjectStore,
     engine: TradingEngine,
     facts: SessionFacts,
     *,
@@ -171,7 +176,8 @@ def take(
     bar_times: int,
     outside: Outside,
 ) -> None:
-    """Pickle the session, record ``RunSnapshotSaved`` (flushed), then write the bytes."""
+    """Pickle the session, record ``RunSnapshotSaved`` (flushed), then store the bytes
+    (``ObjectStoreError`` or ``OSError`` if they cannot be: the previous snapshot stays)."""
     assert not engine.journal.pending, "a snapshot is taken between bar times, all flushed"
     body = encode(engine, facts, done_us, bar_times, outside)
     covers = engine.journal.sequence
@@ -186,22 +192,21 @@ def take(
         )
     )
     header = {"run_version": engine.journal.versions[engine.run_stream], "covers": covers}
-    _write_atomically(
-        snapshot_path(directory, engine.spec.run_id), json.dumps(header).encode() + b"\n" + body
-    )
+    objects.put(snapshot_key(engine.spec.run_id), json.dumps(header).encode() + b"\n" + body)
 
 
-def load(directory: Path, store: EventStore, run_id: str, outside: Outside) -> Snapshot:
+def load(objects: ObjectStore, store: EventStore, run_id: str, outside: Outside) -> Snapshot:
     """The run's latest snapshot, checked against its ``RunSnapshotSaved``; raises
     ``SnapshotUnusableError`` saying why it cannot be used."""
-    path = snapshot_path(directory, run_id)
+    key = snapshot_key(run_id)
+    path = f"{objects.url.rstrip('/')}/{key}"
     try:
-        header_line, body = path.read_bytes().split(b"\n", 1)
+        header_line, body = objects.get(key).split(b"\n", 1)
         header = json.loads(header_line)
         run_version, covers = int(header["run_version"]), int(header["covers"])
-    except FileNotFoundError:
+    except ObjectNotFoundError:
         raise SnapshotUnusableError(f"no snapshot at {path}") from None
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (ObjectStoreError, OSError, ValueError, KeyError, TypeError) as error:
         raise SnapshotUnusableError(f"unreadable snapshot {path}: {error}") from None
     tail = store.read_stream_after(run_stream(run_id), max(0, run_version - 1))
     taken = tail[0].payload if tail and tail[0].stream_version == run_version else None
@@ -223,13 +228,3 @@ def load(directory: Path, store: EventStore, run_id: str, outside: Outside) -> S
     if not isinstance(engine, TradingEngine) or engine.journal.sequence != covers:
         raise SnapshotUnusableError(f"{path} does not hold the engine after {covers} events")
     return Snapshot(engine, facts, done_us, bar_times, covers, tail)
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    aside = path.with_name(path.name + ".part")
-    with aside.open("wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(aside, path)

@@ -17,7 +17,7 @@ from domain.engine.live_ports import VenueRefusedError
 from domain.strategy import StrategyError, parse_assignments
 from infra.eventstore.errors import UnsafeEventStoreError
 from infra.eventstore.leases import LeaseHeldError
-from infra.settings import ConfigError, var_dir
+from infra.settings import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,7 @@ SnapshotEveryOption = typer.Option(
     SNAPSHOT_EVERY,
     "--snapshot-every",
     help="Save the session's state every N bar times, so a restart replays only what follows "
-    "(in $LH_VAR_DIR/snapshots; 0: never).",
+    "(in the object store, LH_OBJECT_STORE; 0: never).",
 )
 ParamOption = typer.Option([], "--param", help="Strategy parameter name=value (repeatable).")
 LimitOption = typer.Option([], "--limit", help="Risk limit name=value (repeatable).")
@@ -86,7 +86,6 @@ def live(
         account=account,
         run_id=run_id,
         max_bars=max_bars,
-        snapshot_dir=var_dir() / "snapshots" if snapshot_every else None,
         snapshot_every=snapshot_every,
     )
     with event_store(app) as store:
@@ -95,7 +94,8 @@ def live(
             exchange, feed = open_live_venue(
                 venue, key=key, url=venue_url, symbols=config.symbols, timeframe=timeframe
             )
-            result = run_live(config, store, LiveParts(exchange, feed))
+            snapshots = app.object_store if snapshot_every else None
+            result = run_live(config, store, LiveParts(exchange, feed, snapshots=snapshots))
         except (
             RunConfigError,
             UnsafeEventStoreError,

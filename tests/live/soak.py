@@ -73,7 +73,7 @@ def soak(
     """Kill ``kills`` times at random instants in ``window`` s after each session is ready to
     trade (reconciled), then let the last session trade ``bars`` more bar times and stop;
     raise ``AssertionError`` if the log and the exchange disagree. ``snapshot_every`` > 0:
-    the sessions save a snapshot that often (in ``workdir/snapshots``) and restart from it."""
+    the sessions save a snapshot that often (in ``workdir/objects``) and restart from it."""
     rng = random.Random(seed)
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     data = _bar_file(workdir / "BTCUSDT.csv", rows=HISTORY + int(3600 / pause))
@@ -84,7 +84,8 @@ def soak(
         assert exchange.stdout is not None
         url = exchange.stdout.readline().strip()
         started = time.monotonic()
-        snapshots = [str(workdir / "snapshots"), str(snapshot_every)] if snapshot_every else []
+        objects = f"file://{workdir / 'objects'}"
+        snapshots = [objects, str(snapshot_every)] if snapshot_every else []
         killed, starts, run_id, full_replays = _sessions(
             store_url, url, env, rng, kills, bars, window, snapshots
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.objectstore import open_object_store
 from api.application.live import check_deployment
 from api.application.runs import RunConfigError
 from domain.events.catalog import ReconciliationCompleted, RunSnapshotSaved
@@ -73,16 +74,13 @@ def _restarted(
     out) and its final state."""
     store = open_event_store(f"sqlite:///{tmp_path}/{name}.sqlite")
     exchange, bars, directory = exchange_at(), groups(crash_at + 80), tmp_path / name
+    objects = open_object_store(f"file://{directory}")
     with pytest.raises(_Crash):
-        session(
-            store, exchange, Crashing(bars, crash_at), snapshot_dir=directory, snapshot_every=every
-        )
-    (snapshot,) = directory.iterdir()
+        session(store, exchange, Crashing(bars, crash_at), snapshots=objects, snapshot_every=every)
+    (snapshot,) = (directory / "live-snapshots").iterdir()
     if damage is not None:
         damage(snapshot)
-    result = session(
-        store, exchange, bars, max_bars=40, snapshot_dir=directory, snapshot_every=every
-    )
+    result = session(store, exchange, bars, max_bars=40, snapshots=objects, snapshot_every=every)
     check_agreement(store, result.run_id, exchange)
     events = log_of(store, result.run_id)
     taken = [e.payload for e in events if isinstance(e.payload, RunSnapshotSaved)]
@@ -151,13 +149,13 @@ def test_a_strategy_that_cannot_be_pickled_trades_on_without_snapshots(
             groups(60),
             max_bars=50,
             strategy="test_unpicklable",
-            snapshot_dir=directory,
+            snapshots=open_object_store(f"file://{directory}"),
             snapshot_every=5,
         )
     assert caplog.text.count("its strategy cannot be saved") == 1
     events = log_of(store, result.run_id)
     assert not any(isinstance(e.payload, RunSnapshotSaved) for e in events)
-    assert not directory.exists()
+    assert not any(directory.rglob("*.snapshot"))
     check_agreement(store, result.run_id, exchange)
 
 
