@@ -69,7 +69,7 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "VenueConnectionChanged": ("live venue adapters (none ships yet)", "venue-{venue}"),
     "ReconciliationCompleted": ("recovery, after a restart", "venue-{venue}"),
     "RunSnapshotSaved": (
-        "live session, every N bar times (the bytes go to a file checked against it)",
+        "live session, every N bar times (the bytes go to the object store, checked against it)",
         "run-{run_id}",
     ),
     "VenueReportUnmatched": (
