@@ -37,6 +37,7 @@ from domain.events.catalog import (
     FillRecorded,
     OrderSubmitted,
     ReconciliationCompleted,
+    RunSnapshotSaved,
 )
 from domain.events.envelope import RecordedEvent
 from infra.eventstore.factory import open_event_store
@@ -52,6 +53,7 @@ WAIT_MS = 5000
 """How long an append waits for the replica (a rejoined one may still be loading)."""
 STORE_LOSS_S = 2.0
 """How long a session that lost its Redis primary is given to end by itself."""
+FULL_REPLAY = "replaying the whole log"
 
 
 @dataclass
@@ -67,6 +69,10 @@ class SoakResult:
     fills_at_exchange: int
     events_verified: int
     seconds: float
+    snapshots: int = 0
+    """``RunSnapshotSaved`` events in the log."""
+    full_replays: int = 0
+    """Restarts that warned they replay the whole log (no usable snapshot)."""
 
 
 def soak(
@@ -79,13 +85,16 @@ def soak(
     pause: float = 0.1,
     seed: int = 7,
     window: tuple[float, float] = (0.0, 1.2),
+    snapshot_every: int = 0,
 ) -> SoakResult:
     """Kill ``kills`` times at random instants in ``window`` s after each session is ready to
     trade (reconciled), then let the last session trade ``bars`` more bar times and stop;
     raise ``AssertionError`` if the log and the exchange disagree. ``store`` is a store URL
     or a Redis primary/replica pair: then ``failovers`` of the interruptions (at random
     turns) SIGKILL the Redis primary under the running session instead, promote the replica,
-    bring the old primary back as replica, and restart the session on the new primary."""
+    bring the old primary back as replica, and restart the session on the new primary.
+    ``snapshot_every`` > 0: the sessions save a snapshot that often (in ``workdir/objects``)
+    and restart from it."""
     rng = random.Random(seed)
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     if isinstance(store, RedisPair):
@@ -99,8 +108,9 @@ def soak(
         assert exchange.stdout is not None
         url = exchange.stdout.readline().strip()
         started = time.monotonic()
-        plan = _Plan(store, url, env, rng, kills + failovers, turns, bars, window)
-        starts, stopped, run_id = _sessions(plan)
+        snapshots = [f"file://{workdir / 'objects'}", str(snapshot_every)] if snapshot_every else []
+        plan = _Plan(store, url, env, rng, kills + failovers, turns, bars, window, snapshots)
+        starts, stopped, run_id, full_replays = _sessions(plan)
         state = httpx.get(f"{url}/local/state", timeout=30).json()
     finally:
         exchange.send_signal(signal.SIGTERM)
@@ -125,6 +135,8 @@ def soak(
         len(state["trades"]),
         integrity.events,
         round(time.monotonic() - started, 1),
+        kinds[RunSnapshotSaved],
+        full_replays,
     )
 
 
@@ -141,13 +153,15 @@ class _Plan:
     failovers: set[int]
     bars: int
     window: tuple[float, float]
+    snapshots: list[str]
+    """``live_child``'s snapshot arguments (object store URL and interval), or none."""
 
 
-def _sessions(plan: _Plan) -> tuple[int, int, str]:
+def _sessions(plan: _Plan) -> tuple[int, int, str, int]:
     """Start, interrupt and restart sessions; the last one ends ``bars`` bar times after the
     exchange's market time at its start. Returns (starts, sessions that stopped by themselves
-    on losing the primary, run id)."""
-    done = starts = stopped = 0
+    on losing the primary, run id, restarts that replayed the whole log)."""
+    done = starts = stopped = full_replays = 0
     while True:
         starts += 1
         end_ms = 0
@@ -155,7 +169,7 @@ def _sessions(plan: _Plan) -> tuple[int, int, str]:
             now_ms = int(httpx.get(f"{plan.url}/local/state", timeout=30).json()["market_time_ms"])
             end_ms = now_ms // MINUTE_MS * MINUTE_MS + plan.bars * MINUTE_MS
         command = [sys.executable, "-m", "tests.live.live_child", _url(plan.store), plan.url,
-                   str(end_ms)]  # fmt: skip
+                   str(end_ms), *plan.snapshots]  # fmt: skip
         child = subprocess.Popen(
             command, cwd=ROOT, env=plan.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True,
@@ -171,14 +185,15 @@ def _sessions(plan: _Plan) -> tuple[int, int, str]:
                     stopped += _lose_primary(child, plan.store)
                 else:
                     child.send_signal(signal.SIGKILL)
-                    child.wait()
+                full_replays += FULL_REPLAY in child.communicate()[1]
                 done += 1
                 continue
         out, err = child.communicate(timeout=600)
+        full_replays += FULL_REPLAY in err
         if child.returncode != 0:
             raise AssertionError(f"session exited {child.returncode}: {err.strip()[-2000:]}")
         if done >= plan.interruptions:
-            return starts, stopped, out.strip().splitlines()[-1]
+            return starts, stopped, out.strip().splitlines()[-1], full_replays
 
 
 def _lose_primary(child: subprocess.Popen[str], pair: RedisPair) -> bool:
