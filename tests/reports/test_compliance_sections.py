@@ -14,10 +14,12 @@ from sqlalchemy import create_engine
 
 from adapters.objectstore import open_object_store
 from api.application.reporting.generate import ReportRefusedError, ReportRequest, generate_report
+from api.application.reporting.replay_process import ReplayFailedError
 from domain.events.types import OrderType, Side
 from infra.eventstore.factory import open_event_store
 from projections.queries.reports.compliance import build_compliance_report, generate_compliance
 from projections.queries.reports.compliance import facts as facts_module
+from projections.queries.reports.compliance import replay as replay_module
 from projections.queries.reports.compliance.integrity import ArchiveEvidence, ArchiveSegment
 from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.document import ReportDocument, Section
@@ -298,11 +300,14 @@ def test_the_integrity_section_shows_the_archive_evidence_it_is_given(store_url:
     assert integrity.notes == ("Chain check: ok 1..40",)
 
 
-def test_a_section_fold_that_changes_the_shared_events_is_refused(
-    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("replay_beside", [True, False], ids=["replay-beside", "one-read"])
+def test_a_section_fold_that_changes_the_events_it_reads_is_refused(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replay_beside: bool
 ) -> None:
-    """One read of the log feeds both sides; a sections' bug that even rewrites the decoded
-    events in place cannot make the replay agree with it (the replay sees each event first)."""
+    """The replay reads the log in a child process, or (a store that cannot be opened again
+    there: here a store with its own clock) in the same read as the sections; either way a
+    sections' bug that even rewrites the decoded events in place cannot make the replay agree
+    with it (in one read the replay sees each event first)."""
     handlers = dict(facts_module._HANDLERS)
     original = handlers["FillRecorded"]
 
@@ -311,7 +316,8 @@ def test_a_section_fold_that_changes_the_shared_events_is_refused(
         original(facts, event, data)
 
     monkeypatch.setitem(facts_module._HANDLERS, "FillRecorded", doubled)
-    store = open_event_store(store_url)
+    store = open_event_store(store_url) if replay_beside else open_event_store(store_url, clock=_us)
+    assert store.reopenable is replay_beside
     objects = open_object_store(f"file://{tmp_path / 'objects'}")
     request = ReportRequest(ReportScope("compliance", T0, T0 + timedelta(days=2)), ("json",))
     try:
@@ -322,6 +328,31 @@ def test_a_section_fold_that_changes_the_shared_events_is_refused(
     finally:
         store.close()
     assert list(objects.list("reports/")) == []
+
+
+def test_a_replay_that_fails_in_its_process_is_one_line_and_nothing_is_published(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any) -> dict[str, str]:
+        raise ArithmeticError("no figures today")
+
+    monkeypatch.setattr(replay_module, "_figures", broken)  # inherited by the forked child
+    store = open_event_store(store_url)
+    objects = open_object_store(f"file://{tmp_path / 'objects'}")
+    request = ReportRequest(ReportScope("compliance", T0, T0 + timedelta(days=2)), ("json",))
+    try:
+        with pytest.raises(ReplayFailedError) as refused:
+            generate_report(request, store, create_engine("sqlite://"), objects, now=_now)
+    finally:
+        store.close()
+    assert str(refused.value) == (
+        "report not published: the replay of the log failed: ArithmeticError: no figures today"
+    )
+    assert list(objects.list("reports/")) == []
+
+
+def _us() -> int:
+    return 0
 
 
 def _now() -> datetime:

@@ -1,7 +1,9 @@
 """``lh report``'s use case: generate -> cross-check -> render -> publish -> manifest.
 
-Nothing is written before the cross-check passes: a figure the replay of the log does not
-reproduce, or a log range that fails its chain check, refuses the whole report in one line.
+The replay of every figure runs in a child process beside the build where the store can be
+opened there again (``replay_process``). Nothing is written before the cross-check passes: a
+figure the replay of the log does not reproduce, a replay that fails, or a log range that fails
+its chain check, refuses the whole report in one line.
 A report is published under ``reports/KIND/ACCOUNT/FROM_TO/VARIANT/`` (VARIANT: ``all``,
 ``strategy-S`` or ``run-R``), its files first and ``manifest.json`` last; one whose manifest
 is already there is not written again (the store is write-once), the files are still
@@ -29,6 +31,7 @@ from api.application.reporting.manifest import (
 )
 from api.application.reporting.pdf_process import PdfBeside
 from api.application.reporting.publish import publish_object
+from api.application.reporting.replay_process import ReplayBeside
 from infra.archive.layout import Archive
 from infra.eventstore.store import EventStore
 from infra.settings import Retention
@@ -92,7 +95,15 @@ def generate_report(
         )
     source = ReportSource.open(store, request.scope, engine=engine, head=head, check_chain=True)
     scope = source.scope
-    document, replayed = kind.generate(source, scope)
+    replay = ReplayBeside.start(kind.replay, source)
+    try:
+        if replay is None:
+            document, replayed = kind.generate(source, scope)
+        else:
+            document, replayed = kind.build(source, scope), replay.result()
+    finally:
+        if replay is not None:
+            replay.close()
     disagreements = cross_check(document, replayed)
     if disagreements:
         others = ", ".join(d.figure for d in disagreements[1:])
