@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import create_engine
 
@@ -347,6 +349,38 @@ def test_a_replay_that_fails_in_its_process_is_one_line_and_nothing_is_published
         store.close()
     assert str(refused.value) == (
         "report not published: the replay of the log failed: ArithmeticError: no figures today"
+    )
+    assert list(objects.list("reports/")) == []
+
+
+@pytest.mark.parametrize("replay_beside", [True, False], ids=["replay-beside", "one-read"])
+def test_a_log_edited_in_the_window_is_refused_by_its_chain_check(
+    tmp_path: Path, replay_beside: bool
+) -> None:
+    path = tmp_path / "log.sqlite"
+    url = f"sqlite:///{path}"
+    store = open_event_store(url)
+    tiny_log().write(store)
+    store.close()
+    with sqlite3.connect(path) as db:  # as someone with write access to the file would
+        (state,) = db.execute("SELECT state FROM stored_events WHERE rowid=3").fetchone()
+        record = orjson.loads(state)
+        record["payload"]["edited"] = True
+        db.execute(
+            "UPDATE stored_events SET state=? WHERE rowid=3",
+            (orjson.dumps(record, option=orjson.OPT_SORT_KEYS),),
+        )
+    store = open_event_store(url) if replay_beside else open_event_store(url, clock=_us)
+    objects = open_object_store(f"file://{tmp_path / 'objects'}")
+    request = ReportRequest(ReportScope("compliance", T0, T0 + timedelta(days=2)), ("json",))
+    try:
+        with pytest.raises(ReportRefusedError) as refused:
+            generate_report(request, store, create_engine("sqlite://"), objects, now=_now)
+    finally:
+        store.close()
+    assert str(refused.value) == (
+        "report not published: the log fails its chain check at position 3 (payload hash); "
+        "see lh audit verify"
     )
     assert list(objects.list("reports/")) == []
 

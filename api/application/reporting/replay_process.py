@@ -1,10 +1,11 @@
 """A report's replay (the cross-check's side) in a forked child with its own connection to the
 store, while this process reads the log for the sections: the replay shares no arithmetic with
 them, only the log, so it can fold it on the second core and send back its figures (a few dozen
-strings). The child opens the store again from its URL and key prefix and never uses a
+strings), the positions it covered and the chain check of those positions, made on the records
+it read. The child opens the store again from its URL and key prefix and never uses a
 connection of this process; where that cannot give the same log (no ``fork``, a store that is
 not reopenable, or one trimmed after sealing, whose early positions only the archive holds),
-``ReplayBeside.start`` gives ``None`` and the replay runs here."""
+``possible`` is False and the replay runs here."""
 
 from __future__ import annotations
 
@@ -15,12 +16,23 @@ from multiprocessing.connection import Connection
 
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
+from projections.integrity import IntegrityReport
 from projections.queries.reports.crosscheck import Replay
 from projections.queries.reports.source import ReportScope, ReportSource
 
 
 class ReplayFailedError(RuntimeError):
     """The replay failed in the child process (the message says why); nothing is published."""
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What the child sends back: the figures, the first and last position of the window's
+    events, and the chain check of those positions (``None`` when there are none)."""
+
+    figures: Mapping[str, str]
+    covered: tuple[int, int]
+    chain: IntegrityReport | None
 
 
 @dataclass(frozen=True)
@@ -38,18 +50,20 @@ def _replay_and_send(job: _Job, send: Connection) -> None:
     try:
         store = open_event_store(job.url, key_prefix=job.key_prefix, read_only=True)
         try:
-            source = ReportSource(store=store, scope=job.scope, head=job.head)
+            source = ReportSource(store=store, scope=job.scope, head=job.head, check_chain=True)
             figures = dict(job.replay(source, job.scope))
+            replayed = Replayed(figures, source.covered(), source.chain_check())
         finally:
             store.close()
-        send.send((True, figures))
+        send.send((True, replayed))
     except Exception as error:  # every failure goes back to the parent as one line
         send.send((False, f"{type(error).__name__}: {error}"))
     finally:
         send.close()
 
 
-def _can_reopen(store: EventStore) -> bool:
+def possible(store: EventStore) -> bool:
+    """Whether a child process can open ``store``'s log again on its own."""
     return (
         "fork" in multiprocessing.get_all_start_methods()
         and store.reopenable
@@ -58,8 +72,8 @@ def _can_reopen(store: EventStore) -> bool:
 
 
 class ReplayBeside:
-    """The figures of ``replay`` over ``source``'s log, folded in a child process:
-    ``result()`` waits for them, ``close()`` stops a replay no longer wanted."""
+    """The figures of ``replay`` over ``source``'s log, folded in a child process (where
+    ``possible``): ``result()`` waits for them, ``close()`` stops a replay no longer wanted."""
 
     def __init__(self, replay: Replay, source: ReportSource) -> None:
         context = multiprocessing.get_context("fork")
@@ -73,13 +87,7 @@ class ReplayBeside:
         self._process.start()
         send.close()
 
-    @classmethod
-    def start(cls, replay: Replay, source: ReportSource) -> ReplayBeside | None:
-        """The replay started in a child, or ``None`` where the child could not reopen the
-        same log (the caller replays in this process)."""
-        return cls(replay, source) if _can_reopen(source.store) else None
-
-    def result(self) -> Mapping[str, str]:
+    def result(self) -> Replayed:
         try:
             ok, value = self._receive.recv()
         except EOFError:
@@ -91,8 +99,8 @@ class ReplayBeside:
             self._process.join()
         if not ok:
             raise ReplayFailedError(f"report not published: the replay of the log failed: {value}")
-        figures: dict[str, str] = value
-        return figures
+        replayed: Replayed = value
+        return replayed
 
     def close(self) -> None:
         if self._process.is_alive():
