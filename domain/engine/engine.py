@@ -434,16 +434,18 @@ class TradingEngine:
         book = self.book
         valuation = trusted(
             PortfolioValued,
-            run_id=self.spec.run_id,
-            account=self.spec.account,
-            strategy=self.spec.strategy,
-            cash=book.cash,
-            positions_value=book.positions_value,
-            equity=equity,
-            realized_pnl=book.realized,
-            unrealized_pnl=book.unrealized,
-            fees=book.fees,
-            positions=book.open_positions(),
+            {
+                "run_id": self.spec.run_id,
+                "account": self.spec.account,
+                "strategy": self.spec.strategy,
+                "cash": book.cash,
+                "positions_value": book.positions_value,
+                "equity": equity,
+                "realized_pnl": book.realized,
+                "unrealized_pnl": book.unrealized,
+                "fees": book.fees,
+                "positions": book.open_positions(),
+            },
         )
         self.last_valuation = valuation
         self._record(valuation)
