@@ -26,6 +26,9 @@ from projections.queries.reports.compliance.integrity import ArchiveEvidence, Ar
 from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.document import ReportDocument, Section
 from projections.queries.reports.source import ReportScope, ReportSource, Thresholds
+from projections.registry import bind_to_store
+from projections.runner import ProjectionRunner
+from projections.sql.projection import SqlProjection
 from tests.reports.tiny_log import T0, TinyLog, rule
 
 DAY = 86_400
@@ -353,14 +356,22 @@ def test_a_replay_that_fails_in_its_process_is_one_line_and_nothing_is_published
     assert list(objects.list("reports/")) == []
 
 
-@pytest.mark.parametrize("replay_beside", [True, False], ids=["replay-beside", "one-read"])
+@pytest.mark.parametrize(
+    ("kind", "replay_beside"),
+    [("compliance", True), ("compliance", False), ("trades", True), ("filing", True)],
+)
 def test_a_log_edited_in_the_window_is_refused_by_its_chain_check(
-    tmp_path: Path, replay_beside: bool
+    tmp_path: Path, kind: str, replay_beside: bool
 ) -> None:
+    """Checked by the replay's child (compliance, trades: their replays read the whole log),
+    by the single read, or here (filing's replay reads a few event types)."""
     path = tmp_path / "log.sqlite"
     url = f"sqlite:///{path}"
     store = open_event_store(url)
     tiny_log().write(store)
+    sql = SqlProjection.open(f"sqlite:///{tmp_path / 'readmodel.sqlite'}", create=True)
+    bind_to_store([sql], store)
+    ProjectionRunner(store, [sql]).catch_up()
     store.close()
     with sqlite3.connect(path) as db:  # as someone with write access to the file would
         (state,) = db.execute("SELECT state FROM stored_events WHERE rowid=3").fetchone()
@@ -372,12 +383,13 @@ def test_a_log_edited_in_the_window_is_refused_by_its_chain_check(
         )
     store = open_event_store(url) if replay_beside else open_event_store(url, clock=_us)
     objects = open_object_store(f"file://{tmp_path / 'objects'}")
-    request = ReportRequest(ReportScope("compliance", T0, T0 + timedelta(days=2)), ("json",))
+    request = ReportRequest(ReportScope(kind, T0, T0 + timedelta(days=2)), ("json",))
     try:
         with pytest.raises(ReportRefusedError) as refused:
-            generate_report(request, store, create_engine("sqlite://"), objects, now=_now)
+            generate_report(request, store, sql.engine, objects, now=_now)
     finally:
         store.close()
+        sql.close()
     assert str(refused.value) == (
         "report not published: the log fails its chain check at position 3 (payload hash); "
         "see lh audit verify"
