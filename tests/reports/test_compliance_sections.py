@@ -363,8 +363,8 @@ def test_a_replay_that_fails_in_its_process_is_one_line_and_nothing_is_published
 def test_a_log_edited_in_the_window_is_refused_by_its_chain_check(
     tmp_path: Path, kind: str, replay_beside: bool
 ) -> None:
-    """Checked by the replay's child (compliance, trades: their replays read the whole log),
-    by the single read, or here (filing's replay reads a few event types)."""
+    """Checked by the replay's child on the records it reads (every kind), or by the single
+    read where the store cannot be opened again in a child."""
     path = tmp_path / "log.sqlite"
     url = f"sqlite:///{path}"
     store = open_event_store(url)

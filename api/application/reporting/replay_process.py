@@ -1,11 +1,11 @@
 """A report's replay (the cross-check's side) in a forked child with its own connection to the
 store, while this process reads the log for the sections: the replay shares no arithmetic with
 them, only the log, so it can fold it on the second core and send back its figures (a few dozen
-strings) and, when it read the whole log, the positions it covered and the chain check of those
-positions, made on the records it read. The child opens the store again from its URL and key
-prefix and never uses a connection of this process; where that cannot give the same log (no
-``fork``, a store that is not reopenable, or one trimmed after sealing, whose early positions
-only the archive holds), ``possible`` is False and the replay runs here."""
+strings), the positions it covered and the chain check of those positions, made on the records
+it read. The child opens the store again from its URL and key prefix and never uses a
+connection of this process; where that cannot give the same log (no ``fork``, a store that is
+not reopenable, or one trimmed after sealing, whose early positions only the archive holds),
+``possible`` is False and the replay runs here."""
 
 from __future__ import annotations
 
@@ -27,14 +27,12 @@ class ReplayFailedError(RuntimeError):
 
 @dataclass(frozen=True)
 class Replayed:
-    """What the child sends back: the figures and, when its replay read the whole log on the
-    way (finding the first and last position of the window's events), those positions and
-    their chain check (``None`` when there are none); ``covered`` is ``None`` when the replay
-    read only a few event types and the chain is left to the parent, who knows the range."""
+    """What the child sends back: the figures, the first and last position of the window's
+    events, and the chain check of those positions (``None`` when there are none)."""
 
     figures: Mapping[str, str]
-    covered: tuple[int, int] | None = None
-    chain: IntegrityReport | None = None
+    covered: tuple[int, int]
+    chain: IntegrityReport | None
 
 
 @dataclass(frozen=True)
@@ -54,11 +52,7 @@ def _replay_and_send(job: _Job, send: Connection) -> None:
         try:
             source = ReportSource(store=store, scope=job.scope, head=job.head, check_chain=True)
             figures = dict(job.replay(source, job.scope))
-            replayed = (
-                Replayed(figures, source.covered(), source.chain_check())
-                if source.coverage_found
-                else Replayed(figures)
-            )
+            replayed = Replayed(figures, source.covered(), source.chain_check())
         finally:
             store.close()
         send.send((True, replayed))

@@ -271,11 +271,6 @@ class ReportSource:
             return self._chain.result()
         return verify_log(self.store, first=first, last=last) if first else None
 
-    @property
-    def coverage_found(self) -> bool:
-        """Whether a read already found ``covered()`` (else finding it is one more pass)."""
-        return self._covered is not None
-
     def covered(self) -> tuple[int, int]:
         """First and last log position of the events in the window, ``(0, 0)`` if none."""
         if self._covered is None:
