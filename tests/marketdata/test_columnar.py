@@ -85,15 +85,20 @@ def same_decimal(built: Decimal, text: str) -> bool:
     return built.as_tuple() == Decimal(text).as_tuple() and str(built) == str(Decimal(text))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(fixed_columns())
-def test_each_built_decimal_is_the_decimal_of_its_text(columns: list[list[str]]) -> None:
+def assert_each_decimal_is_its_texts(columns: list[list[str]]) -> None:
+    """Load ``columns`` as bars; each value read back is the Decimal of its text."""
     with tempfile.TemporaryDirectory() as work:
         series = loaded_from(columns, Path(work))
     for row, bar in enumerate(series):
         values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
         for value, column in zip(values, columns, strict=True):
             assert same_decimal(value, column[row]), (value, column[row])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fixed_columns())
+def test_each_built_decimal_is_the_decimal_of_its_text(columns: list[list[str]]) -> None:
+    assert_each_decimal_is_its_texts(columns)
 
 
 def test_uniform_places_are_scaled_integers_and_the_rest_distinct_texts(tmp_path: Path) -> None:
@@ -207,12 +212,7 @@ def mixed_columns(draw: st.DrawFn) -> list[list[str]]:
 def test_rows_with_their_own_places_build_the_decimals_of_their_texts(
     columns: list[list[str]],
 ) -> None:
-    with tempfile.TemporaryDirectory() as work:
-        series = loaded_from(columns, Path(work))
-    for row, bar in enumerate(series):
-        values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
-        for value, column in zip(values, columns, strict=True):
-            assert same_decimal(value, column[row]), (value, column[row])
+    assert_each_decimal_is_its_texts(columns)
 
 
 def test_a_float_column_is_kept_as_integers_with_each_rows_places(tmp_path: Path) -> None:

@@ -144,4 +144,4 @@ def test_the_pdf_printed_beside_is_the_pdf_printed_here() -> None:
         beside.close()
     unwanted = PdfBeside(page)
     unwanted.close()  # a report refused while its PDF prints: the printer is stopped
-    assert unwanted._process is None or not unwanted._process.is_alive()
+    assert unwanted._child is None or not unwanted._child.alive()

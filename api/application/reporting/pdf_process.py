@@ -5,23 +5,12 @@ PDF's bytes or the line of its error; where ``fork`` is not available it is prin
 
 from __future__ import annotations
 
-import multiprocessing
-from multiprocessing.connection import Connection
-
+from api.application.reporting.beside import Beside, ChildFailedError, can_fork
 from api.application.reporting.formats import print_pdf
 
 
 class PdfFailedError(RuntimeError):
     """WeasyPrint failed in the child process (the message is its error)."""
-
-
-def _print_and_send(page: str, send: Connection) -> None:
-    try:
-        send.send((True, print_pdf(page)))
-    except Exception as error:  # every failure goes back to the parent as one line
-        send.send((False, f"{type(error).__name__}: {error}"))
-    finally:
-        send.close()
 
 
 class PdfBeside:
@@ -31,35 +20,22 @@ class PdfBeside:
     def __init__(self, page: str) -> None:
         self._page = page
         self._bytes: bytes | None = None
-        if "fork" not in multiprocessing.get_all_start_methods():
-            self._process = None
-            return
-        context = multiprocessing.get_context("fork")
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(target=_print_and_send, args=(page, send), daemon=True)
-        self._process.start()
-        send.close()
+        self._child = Beside(print_pdf, page) if can_fork() else None
 
     def result(self) -> bytes:
         if self._bytes is not None:
             return self._bytes
-        if self._process is None:
+        if self._child is None:
             self._bytes = print_pdf(self._page)
             return self._bytes
         try:
-            ok, value = self._receive.recv()
-        except EOFError:
-            raise PdfFailedError(
-                f"the PDF printer stopped (exit code {self._process.exitcode})"
-            ) from None
-        finally:
-            self._process.join()
-        if not ok:
-            raise PdfFailedError(f"the PDF could not be printed: {value}")
-        self._bytes = bytes(value)
+            self._bytes = bytes(self._child.result())
+        except ChildFailedError as error:
+            if error.died:
+                raise PdfFailedError(f"the PDF printer stopped ({error})") from None
+            raise PdfFailedError(f"the PDF could not be printed: {error}") from None
         return self._bytes
 
     def close(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+        if self._child is not None:
+            self._child.close()

@@ -9,11 +9,10 @@ not reopenable, or one trimmed after sealing, whose early positions only the arc
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
+from api.application.reporting.beside import Beside, ChildFailedError, can_fork
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.integrity import IntegrityReport
@@ -46,29 +45,19 @@ class _Job:
     head: int
 
 
-def _replay_and_send(job: _Job, send: Connection) -> None:
+def _replay(job: _Job) -> Replayed:
+    store = open_event_store(job.url, key_prefix=job.key_prefix, read_only=True)
     try:
-        store = open_event_store(job.url, key_prefix=job.key_prefix, read_only=True)
-        try:
-            source = ReportSource(store=store, scope=job.scope, head=job.head, check_chain=True)
-            figures = dict(job.replay(source, job.scope))
-            replayed = Replayed(figures, source.covered(), source.chain_check())
-        finally:
-            store.close()
-        send.send((True, replayed))
-    except Exception as error:  # every failure goes back to the parent as one line
-        send.send((False, f"{type(error).__name__}: {error}"))
+        source = ReportSource(store=store, scope=job.scope, head=job.head, check_chain=True)
+        figures = dict(job.replay(source, job.scope))
+        return Replayed(figures, source.covered(), source.chain_check())
     finally:
-        send.close()
+        store.close()
 
 
 def possible(store: EventStore) -> bool:
     """Whether a child process can open ``store``'s log again on its own."""
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and store.reopenable
-        and store.held_from() <= 1
-    )
+    return can_fork() and store.reopenable and store.held_from() <= 1
 
 
 class ReplayBeside:
@@ -76,33 +65,21 @@ class ReplayBeside:
     ``possible``): ``result()`` waits for them, ``close()`` stops a replay no longer wanted."""
 
     def __init__(self, replay: Replay, source: ReportSource) -> None:
-        context = multiprocessing.get_context("fork")
         store = source.store
-        self._receive, send = context.Pipe(duplex=False)
-        self._process = context.Process(
-            target=_replay_and_send,
-            args=(_Job(replay, store.url, store.key_prefix, source.scope, source.head), send),
-            daemon=True,
-        )
-        self._process.start()
-        send.close()
+        job = _Job(replay, store.url, store.key_prefix, source.scope, source.head)
+        self._child = Beside(_replay, job)
 
     def result(self) -> Replayed:
         try:
-            ok, value = self._receive.recv()
-        except EOFError:
+            return self._child.result()
+        except ChildFailedError as error:
+            if error.died:
+                raise ReplayFailedError(
+                    f"report not published: the replay of the log stopped ({error})"
+                ) from None
             raise ReplayFailedError(
-                f"report not published: the replay of the log stopped "
-                f"(exit code {self._process.exitcode})"
+                f"report not published: the replay of the log failed: {error}"
             ) from None
-        finally:
-            self._process.join()
-        if not ok:
-            raise ReplayFailedError(f"report not published: the replay of the log failed: {value}")
-        replayed: Replayed = value
-        return replayed
 
     def close(self) -> None:
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
+        self._child.close()
