@@ -20,11 +20,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
-from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from api.application.bootstrap import App, bootstrap
 from api.cli.failures import describe_failure
+from api.cli.lazy import LazyGroup
 from infra.eventstore.errors import LogUnreadableError, PositionTrimmedError
 from infra.eventstore.store import EventStore
 from infra.secrets import redact_text
@@ -35,7 +35,7 @@ err_console = Console(stderr=True)
 BAD_INPUT = 2
 
 
-class GuardedGroup(TyperGroup):
+class GuardedGroup(LazyGroup):
     """The top-level group: translates known failures of any command into one line, exit 2."""
 
     def invoke(self, ctx: Any) -> Any:
