@@ -37,6 +37,7 @@ from adapters.objectstore.base import (
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectRetainedError,
+    ObjectStoreError,
     ObjectVersion,
 )
 
@@ -45,10 +46,6 @@ _MISSING_CODES = ("NoSuchKey", "NoSuchObject")
 _ACCESS_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
 _TAKEN_CODES = ("PreconditionFailed", "ConditionalRequestConflict")
 _NO_LOCK_CODE = "ObjectLockConfigurationNotFoundError"
-
-
-class ObjectStoreError(RuntimeError):
-    """The object store failed or refused a request (message names the redacted URL)."""
 
 
 class ObjectStoreUnavailableError(ObjectStoreError):

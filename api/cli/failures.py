@@ -17,6 +17,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
+from adapters.objectstore.base import ObjectStoreError
 from infra.eventstore.leases import LeaseError
 from infra.secrets import redact_text, redact_url
 from infra.settings import ConfigError, var_dir
@@ -58,7 +59,7 @@ def _own(error: BaseException, _urls: Sequence[str]) -> str | None:
         error, "projections.clickhouse.client", "ClickHouseUnavailableError"
     ):
         return _first_line(error)
-    if _is(error, "adapters.objectstore.s3", "ObjectStoreError"):
+    if isinstance(error, ObjectStoreError):
         return f"{_first_line(error)}; check LH_OBJECT_STORE and that the server is up"
     if _is(error, "projections.sql.engine", "SqlReadModelError"):
         return _first_line(error) + ("" if "LH_SQL_URL" in str(error) else "; check LH_SQL_URL")
