@@ -2,8 +2,9 @@
 of the process), with the peak and final RSS. Prints ONE JSON object.
 
     .venv/bin/python -m benchmarks.data --bars 1000000 --out /tmp/bars.csv
+    .venv/bin/python -m benchmarks.parquet_copies /tmp/bars.csv
     .venv/bin/python -m benchmarks.load /tmp/bars.csv
-    .venv/bin/python -m benchmarks.load /tmp/bars.parquet
+    .venv/bin/python -m benchmarks.load /tmp/bars.decimal.parquet
 """
 
 from __future__ import annotations

@@ -68,6 +68,10 @@ EMITTERS: dict[str, tuple[str, str]] = {
     "FillRecorded": ("venue adapter, one per execution", "order-{order_id}"),
     "VenueConnectionChanged": ("live venue adapters (none ships yet)", "venue-{venue}"),
     "ReconciliationCompleted": ("recovery, after a restart", "venue-{venue}"),
+    "RunSnapshotSaved": (
+        "live session, every N bar times (the bytes go to the object store, checked against it)",
+        "run-{run_id}",
+    ),
     "VenueReportUnmatched": (
         "order manager, for a venue report on an order the run does not track",
         "run-{run_id}",

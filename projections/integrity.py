@@ -28,6 +28,7 @@ from eventsourcing.persistence import Notification
 
 from domain.events import chain
 from domain.events.codec import canonical_json
+from domain.events.envelope import RecordedEvent
 from infra.archive.errors import ArchiveCorruptError
 from infra.archive.history import HistoryReport, check_history
 from infra.archive.layout import Archive
@@ -89,6 +90,34 @@ class IntegrityReport:
             "findings": [f.as_dict() for f in self.findings],
             "read_models": self.read_models,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """What the check reads from a record's stored state, taken from a parse made elsewhere
+    (a report's pass decodes the record anyway): the event id, the payload's hash recomputed
+    and as recorded, and the payload's unique id (``UNIQUE_PAYLOAD_IDS``) if it has one."""
+
+    event_id: str
+    computed_hash: str
+    recorded_hash: str
+    payload_id: str | None
+
+
+def parsed_record(event: RecordedEvent) -> ParsedRecord | None:
+    """``event``'s part of the check, from its decoded payload, or ``None`` when an upcaster
+    changed the payload (its hash is then that of the stored one, which only the record holds).
+    Take it before anyone else sees ``event``: the payload must be as decoded."""
+    if event.stored_schema_version != event.event_class.schema_version:
+        return None
+    payload = event.data
+    id_field = UNIQUE_PAYLOAD_IDS.get(event.event_type)
+    return ParsedRecord(
+        str(event.event_id),
+        hashlib.sha256(canonical_json(payload)).hexdigest(),
+        event.payload_hash,
+        None if id_field is None else str(payload.get(id_field)),
+    )
 
 
 @dataclass
@@ -162,16 +191,21 @@ class ChainVerifier:
         stop = until if until is not None else head if head is not None else store.head()
         self._links = _Pages(store.read_chain(max(first - 2, 0), stop=stop))
 
-    def feed(self, page: Sequence[Notification]) -> None:
-        """Check the next records, consecutive in the log (a gap among them is a finding)."""
+    def feed(
+        self, page: Sequence[Notification], parsed: dict[int, ParsedRecord] | None = None
+    ) -> None:
+        """Check the next records, consecutive in the log (a gap among them is a finding);
+        ``parsed``: position -> ``parsed_record`` of records already parsed (taken out as
+        they are checked), the others are parsed here."""
         if not page:
             return
         scan = self._scan
         scan.stored.update(self._links.upto(page[-1].id))
         if scan.running is None:
             scan.running = scan.stored.get(self._first - 1)
+        take = (parsed or {}).pop
         for notification in page:
-            _check(scan, notification)
+            _check(scan, notification, take(notification.id, None))
 
     def finish(self, last: int) -> IntegrityReport:
         """The report on ``first..last``: what no record showed (missing events up to
@@ -276,7 +310,7 @@ def check_read_models(report: IntegrityReport, results: Sequence[VerifyResult]) 
         report.read_models[name] = verdict
 
 
-def _check(scan: _Scan, n: Notification) -> None:
+def _check(scan: _Scan, n: Notification, parsed: ParsedRecord | None) -> None:
     """Check one record; of its own problems only the most precise is reported (an edited
     payload also breaks its chain link: the payload hash says more)."""
     position = n.id
@@ -293,26 +327,38 @@ def _check(scan: _Scan, n: Notification) -> None:
         scan.find(position, "anchor", anchored.hex(), scan.running.hex())
         link = None  # the anchor finding says more
     before = len(scan.report.findings)
-    _check_record(scan, n, stream)
+    _check_record(scan, n, stream, parsed or _parsed(scan, n))
     if link is not None and len(scan.report.findings) == before:
         scan.report.findings.append(link)
 
 
-def _check_record(scan: _Scan, n: Notification, stream: str) -> None:
-    position = n.id
+def _parsed(scan: _Scan, n: Notification) -> ParsedRecord | None:
+    """The record's part of the check from its stored state (``None``: a finding)."""
     try:
         state = orjson.loads(n.state)
         payload: dict[str, Any] = state["payload"]
         event_id = str(state["event_id"])
         recorded_hash = state["payload_hash"]
     except (ValueError, KeyError, TypeError) as error:
-        scan.find(position, "undecodable event", f"an event ({n.topic})", f"{error}")
-        return
-    if not _unique(scan, position, "event id", event_id):
+        scan.find(n.id, "undecodable event", f"an event ({n.topic})", f"{error}")
+        return None
+    id_field = UNIQUE_PAYLOAD_IDS.get(n.topic)
+    return ParsedRecord(
+        event_id,
+        hashlib.sha256(canonical_json(payload)).hexdigest(),
+        recorded_hash,
+        None if id_field is None else str(payload.get(id_field)),
+    )
+
+
+def _check_record(scan: _Scan, n: Notification, stream: str, parsed: ParsedRecord | None) -> None:
+    if parsed is None:
+        return  # undecodable: found
+    position = n.id
+    if not _unique(scan, position, "event id", parsed.event_id):
         return  # the same event twice: its version and ids repeat for the same reason
-    computed = hashlib.sha256(canonical_json(payload)).hexdigest()
-    if computed != recorded_hash:
-        scan.find(position, "payload hash", computed, recorded_hash)
+    if parsed.computed_hash != parsed.recorded_hash:
+        scan.find(position, "payload hash", parsed.computed_hash, parsed.recorded_hash)
     previous = scan.versions.get(stream)
     version = n.originator_version
     if previous is not None and version != previous + 1:
@@ -320,9 +366,8 @@ def _check_record(scan: _Scan, n: Notification, stream: str) -> None:
     elif previous is None and scan.report.first == 1 and version != 1:
         scan.find(position, f"stream {stream} version", 1, version)
     scan.versions[stream] = max(version, previous or 0)
-    id_field = UNIQUE_PAYLOAD_IDS.get(n.topic)
-    if id_field is not None:
-        _unique(scan, position, id_field, str(payload.get(id_field)))
+    if parsed.payload_id is not None:
+        _unique(scan, position, UNIQUE_PAYLOAD_IDS[n.topic], parsed.payload_id)
 
 
 def _unique(scan: _Scan, position: int, kind: str, value: str) -> bool:

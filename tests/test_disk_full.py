@@ -191,7 +191,9 @@ def test_the_new_commands_on_a_disk_with_no_byte_free(disk: Disk, tmp_path: Path
             result = lh(*command, **env)
             assert result.returncode == 0, (command, result.stderr)
         one_disk_full_line(lh("keys", "api", "create", "--owner", "x", "--role", "viewer", **env))
-        assert not (disk.path / "var" / "api-keys.tmp").exists()
+        rotate = ["keys", "venue", "rotate", "local", "--api-key-env", "KEY", "--secret-env", "S"]
+        one_disk_full_line(lh(*rotate, **env, KEY="new-key", S="new-secret"))
+        assert not list((disk.path / "var").rglob("*.tmp"))  # the key files are as they were
         live = lh(
             "live", "--venue", "binance", "--key", "local", "--venue-url", venue,
             "--strategy", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "5m",

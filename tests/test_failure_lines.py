@@ -77,3 +77,24 @@ def test_our_own_error_quoting_a_driver_is_described_by_the_driver_error() -> No
     except RunFailedError as wrapper:
         line = describe_failure(wrapper, URLS)
     assert line is not None and line.startswith("disk full: cannot write the event store")
+
+
+def test_a_sqlite_file_locked_by_another_process_names_the_store_and_the_way_out(
+    tmp_path: Path,
+) -> None:
+    from eventsourcing.persistence import OperationalError as StoreOperationalError
+
+    path = tmp_path / "events.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    waiter = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        waiter.execute("BEGIN IMMEDIATE")
+    holder.execute("ROLLBACK")
+    wrapped = StoreOperationalError(raised.value)
+    wrapped.__cause__ = raised.value
+    line = describe_failure(wrapped, URLS)
+    assert line is not None and "\n" not in line
+    store = "the event store at sqlite:////srv/events.sqlite (LH_EVENT_STORE)"
+    assert line.startswith(f"{store} is locked")
+    assert "what was recorded before is intact" in line

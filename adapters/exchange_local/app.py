@@ -39,6 +39,9 @@ INTERVALS_MS = {
     "4h": 14_400_000,
     "1d": 86_400_000,
 }
+DAY_MS = 86_400_000
+TRADES_LIMIT = 1000
+"""Binance's most rows of an account trade query."""
 CLIENT_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:/_-")
 
 
@@ -264,7 +267,7 @@ class LocalExchange:
             raise ExchangeRefusalError(errors.CANCEL_REJECTED, "Unknown order sent.") from None
         answer = wire.order(self.book.cancel(order))
         answer["origClientOrderId"] = order.client_order_id
-        answer["transactTime"] = self.book.now_ms()
+        answer["transactTime"] = self.book.stamp_now()
         return answer
 
     def _get_order(self, params: Params) -> object:
@@ -277,9 +280,22 @@ class LocalExchange:
         return [wire.order(order) for order in self.book.open_orders(symbol)]
 
     def _my_trades(self, params: Params) -> object:
+        """Binance's account trade list: ``limit`` 1..1000 (500 by default); ``fromId`` (from
+        that trade id on) goes with no time bound; ``startTime..endTime`` spans 24 hours at
+        most, one bound alone meaning the 24 hours after or before it; with neither bound nor
+        ``fromId``, the most recent trades."""
         symbol = self.book.market(_required(params, "symbol")).symbol
-        start = _whole(params, "startTime", 0)
-        end = _whole(params, "endTime", 2**62)
+        limit = _whole(params, "limit", 500)
+        if not 1 <= limit <= TRADES_LIMIT:
+            raise ExchangeRefusalError(
+                errors.BAD_VALUE, "Data sent for parameter 'limit' is not valid."
+            )
+        timed = "startTime" in params or "endTime" in params
+        if timed and "fromId" in params:
+            raise ExchangeRefusalError(
+                errors.BAD_COMBINATION, "Combination of optional parameters invalid."
+            )
+        start, end = _trade_window(params)
         from_id = _whole(params, "fromId", 0)
         order_id = params.get("orderId")
         rows = [
@@ -289,7 +305,8 @@ class LocalExchange:
             and start <= execution.time_ms <= end
             and execution.trade_id >= from_id
             and (order_id is None or str(execution.order_id) == order_id)
-        ][: min(_whole(params, "limit", 500), 1000)]
+        ]
+        rows = rows[:limit] if timed or "fromId" in params else rows[-limit:]
         if rows and self.dice.strikes("duplicate_fills"):
             rows.insert(self.dice.pick(len(rows) + 1), rows[self.dice.pick(len(rows))])
         if len(rows) > 1 and self.dice.strikes("reorder_fills"):
@@ -340,6 +357,21 @@ def _forming_kline(open_ms: int, interval: int, price: Decimal) -> list[object]:
     zero = wire.amount(None)
     return [open_ms, price_text, price_text, price_text, price_text, zero,
             open_ms + interval - 1, zero, 0, "0", "0", "0"]  # fmt: skip
+
+
+def _trade_window(params: Params) -> tuple[int, int]:
+    """The ``startTime..endTime`` of a trade query (ms, inclusive), refused beyond 24 hours."""
+    start = _whole(params, "startTime", 0) if "startTime" in params else None
+    end = _whole(params, "endTime", 0) if "endTime" in params else None
+    if start is None:
+        return (0, 2**62) if end is None else (end - DAY_MS, end)
+    if end is None:
+        return start, start + DAY_MS
+    if end - start > DAY_MS:
+        raise ExchangeRefusalError(
+            errors.BAD_INTERVAL_LENGTH, "More than 24 hours between startTime and endTime."
+        )
+    return start, end
 
 
 def _required(params: Params, name: str) -> str:

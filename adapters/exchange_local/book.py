@@ -7,6 +7,7 @@ bar's close, and an order placed while bar t is forming fills from bar t+1 on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -92,6 +93,7 @@ class Book:
     orders: dict[int, ExchangeOrder] = field(default_factory=dict)
     executions: list[Execution] = field(default_factory=list)
     lost_orders: list[ExchangeOrder] = field(default_factory=list)
+    wall_ms: Callable[[], int] | None = None
     _listings: dict[str, _Listing] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,13 @@ class Book:
 
     def now_ms(self) -> int:
         return self.clock.now_us() // 1000
+
+    def _stamp(self, market_ms: int) -> int:
+        return market_ms if self.wall_ms is None else self.wall_ms()
+
+    def stamp_now(self) -> int:
+        """The time an order placed or closed now is stamped with."""
+        return self._stamp(self.now_ms())
 
     def market(self, symbol: str) -> Market:
         market = self.markets.get(symbol)
@@ -123,7 +132,7 @@ class Book:
                 listing.shown += 1
                 for report in listing.venue.on_bar(bar):
                     if isinstance(report, Filled):
-                        self._execute(report, bar.time_us // 1000)
+                        self._execute(report, self._stamp(bar.time_us // 1000))
                     elif isinstance(report, Expired):
                         self._close(int(report.order_id), "EXPIRED")
 
@@ -156,7 +165,7 @@ class Book:
             price=request.price,
             stop_price=request.stop_price,
             time_in_force=request.time_in_force,
-            time_ms=self.now_ms(),
+            time_ms=self.stamp_now(),
         )
         order.update_ms = order.time_ms
         self.orders[order.order_id] = order
@@ -268,7 +277,7 @@ class Book:
         order = self.orders.get(order_id)
         if order is not None:
             order.status = status
-            order.update_ms = self.now_ms()
+            order.update_ms = self.stamp_now()
 
 
 def _venue_order(order: ExchangeOrder) -> VenueOrder:

@@ -49,6 +49,10 @@ class ExchangeOptions:
     """The largest fraction of a bar's volume the orders of one bar may take (partial fills)."""
 
 
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 def build_exchange(
     options: ExchangeOptions, series: Mapping[str, BarSeries] | None = None
 ) -> LocalExchange:
@@ -60,6 +64,8 @@ def build_exchange(
     clock = MarketClock(first + options.history * interval, options.speed)
     balances = dict(options.balances if options.balances is not None else DEFAULT_BALANCES)
     book = Book(markets, clock, balances, options.commission, options.volume_cap)
+    if options.speed != 0:
+        book.wall_ms = wall_ms
     book.advance()
     return LocalExchange(book, options.api_key, options.secret, options.faults)
 

@@ -1,9 +1,9 @@
 """One symbol's bars kept in columns (a ``domain.market.BarSource``): open times as int64 and
-each value column as scaled integers (``FixedPointColumn``: the file's decimal places, exact)
-or, where a column does not fit that (mixed decimal places, exponent notation, huge values),
-as codes into its distinct texts (``TextColumn``). A ``Bar`` is built only when read, a range
-at a time, with the same ``Decimal`` its text always gave: a million bars hold ~50 MB of
-columns instead of ~1 GB of objects."""
+each value column as scaled integers (``FixedPointColumn``: the file's decimal places, exact;
+``MixedPointColumn`` where the places differ from row to row) or, where a column does not fit
+that (exponent notation, huge values), as codes into its distinct texts (``TextColumn``). A
+``Bar`` is built only when read, a range at a time, with the same ``Decimal`` its text always
+gave: a million bars hold ~50 MB of columns instead of ~1 GB of objects."""
 
 from __future__ import annotations
 
@@ -57,6 +57,29 @@ class FixedPointColumn:
 
     def __reduce__(self) -> tuple[object, ...]:
         return FixedPointColumn, (self._values, self._places)
+
+
+_QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(19))  # 10**-places, exactly
+
+
+class MixedPointColumn:
+    """Integers each scaled by its own row's ``10**places``: a float column's shortest texts
+    (``42000``, ``41996.46``) as exactly as ``FixedPointColumn`` keeps one-place columns."""
+
+    __slots__ = ("_places", "_values")
+
+    def __init__(self, values: np.ndarray, places: np.ndarray) -> None:
+        self._values = values
+        self._places = places
+
+    def take(self, start: int, stop: int) -> list[Decimal]:
+        quanta = _QUANTA
+        places: list[int] = self._places[start:stop].tolist()
+        values: list[int] = self._values[start:stop].tolist()
+        return [Decimal(value) * quanta[place] for value, place in zip(values, places, strict=True)]
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return MixedPointColumn, (self._values, self._places)
 
 
 class TextColumn:

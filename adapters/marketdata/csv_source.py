@@ -15,12 +15,16 @@ from adapters.marketdata.errors import MarketDataError
 HEADER_BYTES = 1 << 16
 
 
-def read_csv_columns(path: Path) -> dict[str, pa.Array]:
-    """Our column name -> Arrow string array (one chunk), for every column the file has."""
+def read_csv_columns(path: Path) -> dict[str, pa.ChunkedArray]:
+    """Our column name -> Arrow string column (the symbol's dictionary-encoded), for every
+    column the file has."""
     where = str(path)
     mapping = map_columns(_header(path), where)
+    types = {name: pa.string() for name in mapping.values()}
+    if "symbol" in mapping:  # a few distinct names: codes, not a million strings
+        types[mapping["symbol"]] = pa.dictionary(pa.int32(), pa.string())
     convert = pacsv.ConvertOptions(
-        column_types={name: pa.string() for name in mapping.values()},
+        column_types=types,
         include_columns=list(mapping.values()),
         strings_can_be_null=False,
     )
@@ -34,17 +38,13 @@ def read_csv_columns(path: Path) -> dict[str, pa.Array]:
         raise MarketDataError(f"{where}: not a readable CSV file: {_short(error)}") from None
     if table.num_rows == 0:
         raise MarketDataError(f"{where}: no data rows (only a header)")
-    return one_chunk_columns(table, mapping)
+    return table_columns(table, mapping)
 
 
-def one_chunk_columns(table: pa.Table, mapping: dict[str, str]) -> dict[str, pa.Array]:
-    """Each column in one chunk, the table's chunks of it let go as soon as it is copied, so a
-    file is held about once while it is combined, not twice."""
-    columns: dict[str, pa.Array] = {}
-    for ours, theirs in mapping.items():
-        columns[ours] = table.column(theirs).combine_chunks()
-        table = table.drop_columns([theirs])
-    return columns
+def table_columns(table: pa.Table, mapping: dict[str, str]) -> dict[str, pa.ChunkedArray]:
+    """Each column in the chunks it was read in: combining them would copy the whole file's
+    text once more (and fault in its pages), for no check that needs it."""
+    return {ours: table.column(theirs) for ours, theirs in mapping.items()}
 
 
 def _header(path: Path) -> list[str]:

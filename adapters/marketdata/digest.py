@@ -10,25 +10,32 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.arrays import arrow_of, repeated
+
 CHUNK_ROWS = 1 << 16  # lines built per step: bounded memory, and 32-bit offsets never overflow
 
 
-def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.Array]) -> str:
+def columns_digest(symbol: str, times_us: np.ndarray, values: Sequence[pa.ChunkedArray]) -> str:
     """Hex SHA-256 of the lines ``symbol,time_us,open,high,low,close,volume\\n``.
 
-    ``values`` are the five value columns exactly as ``str`` writes their Decimals (see
-    ``numbers.canonical_texts``); ``times_us`` are the open times in µs.
+    ``values`` are the five value columns whose text is exactly what ``str`` writes for their
+    Decimals (see ``numbers.canonical_texts``): text, or decimal or integer columns whose cast
+    to text is that (``numbers.exponent_form`` says where it is not); ``times_us`` are the
+    open times in µs.
     """
-    times = pc.cast(pa.array(times_us, pa.int64()), pa.string())
-    name = pa.scalar(symbol, pa.string())
+    times = arrow_of(times_us)
+    rows = min(len(times), CHUNK_ROWS)
+    name, empty, comma, newline = (repeated(text, rows) for text in (symbol, "", ",", "\n"))
     digest = hashlib.sha256()
     for start in range(0, len(times), CHUNK_ROWS):
         parts = [
             pc.cast(column.slice(start, CHUNK_ROWS), pa.string()) for column in (times, *values)
         ]
-        last = pc.binary_join_element_wise(parts[-1], pa.scalar("", pa.string()), "\n")
-        lines = pc.binary_join_element_wise(name, *parts[:-1], last, ",")
-        digest.update(_data(lines))
+        count = len(parts[0])
+        last = pc.binary_join_element_wise(parts[-1], empty[:count], newline[:count])
+        lines = pc.binary_join_element_wise(name[:count], *parts[:-1], last, comma[:count])
+        for chunk in lines.chunks:
+            digest.update(_data(chunk))
     return digest.hexdigest()
 
 

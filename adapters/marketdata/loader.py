@@ -11,9 +11,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.arrays import arrow_of, numpy_of
 from adapters.marketdata.columnar import (
     ColumnarBars,
     FixedPointColumn,
+    MixedPointColumn,
     TextColumn,
     ValueColumn,
 )
@@ -24,6 +26,7 @@ from adapters.marketdata.errors import GapsError, MarketDataError
 from adapters.marketdata.numbers import (
     NumericColumn,
     canonical_texts,
+    exponent_form,
     fixed_point,
     numeric_column,
     written_as_str,
@@ -146,7 +149,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _read_columns(path: Path) -> dict[str, pa.Array]:
+def _read_columns(path: Path) -> dict[str, pa.ChunkedArray]:
     name = path.name.lower()
     if name.endswith(CSV_SUFFIXES):
         return read_csv_columns(path)
@@ -158,17 +161,34 @@ def _read_columns(path: Path) -> dict[str, pa.Array]:
 
 
 def _select_symbols(
-    column: pa.Array | None, wanted: str | None, path: Path, rows: int
+    column: pa.ChunkedArray | None, wanted: str | None, path: Path, rows: int
 ) -> dict[str, np.ndarray]:
-    """Symbol -> row indices (0-based), in order of first appearance."""
+    """Symbol -> row indices (0-based), in order of first appearance. The names are compared
+    as dictionary codes: a file's few distinct names are trimmed, not its million rows."""
     if column is None:
         name = wanted or path.name.split(".")[0].upper()
         return {name: np.arange(rows, dtype=np.int64)}
-    names = pc.utf8_trim_whitespace(pc.fill_null(pc.cast(column, pa.string()), ""))
-    empty = np.flatnonzero(pc.equal(names, "").to_numpy(zero_copy_only=False))
-    if len(empty):
-        raise MarketDataError(f"{path}: row {int(empty[0]) + 1}: empty symbol")
-    present = [str(value) for value in pc.unique(names).to_pylist()]
+    if pa.types.is_dictionary(column.type):
+        column = column.combine_chunks()  # one dictionary for all chunks (4 bytes a row)
+    else:
+        column = pc.dictionary_encode(column.combine_chunks())
+    trimmed = pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string())).to_pylist()
+    names = [name or "" for name in trimmed]  # a null name is an empty one
+    code_of = {name: code for code, name in enumerate(dict.fromkeys(names))}
+    codes = np.array([code_of[name] for name in names], dtype=np.int64)
+    blank = numpy_of(column.is_null())
+    of_row = codes[np.clip(numpy_of(column.indices, nulls=True), 0, max(len(codes) - 1, 0))]
+    if "" in code_of and len(codes):
+        blank = blank | (of_row == code_of[""])
+    if bool(blank.any()):
+        raise MarketDataError(f"{path}: row {int(np.argmax(blank)) + 1}: empty symbol")
+    if len(code_of) == 1:
+        order = np.zeros(1, dtype=np.int64)
+    else:
+        used, first = np.unique(of_row, return_index=True)
+        order = used[np.argsort(first)]
+    every_name = list(code_of)
+    present = [every_name[code] for code in order.tolist()]
     chosen = present
     if wanted is not None:
         if wanted not in present:
@@ -178,11 +198,8 @@ def _select_symbols(
             )
         chosen = [wanted]
     if len(present) == 1:
-        return {chosen[0]: np.arange(len(names), dtype=np.int64)}
-    return {
-        name: np.flatnonzero(pc.equal(names, name).to_numpy(zero_copy_only=False))
-        for name in chosen
-    }
+        return {chosen[0]: np.arange(rows, dtype=np.int64)}
+    return {name: np.flatnonzero(of_row == code_of[name]) for name in chosen}
 
 
 def _build_bars(
@@ -195,24 +212,30 @@ def _build_bars(
     """The symbol's bars kept in columns (built as ``Bar`` objects only when read), and their
     digest computed from the same texts by Arrow kernels (no Python work per bar)."""
     everything = len(indices) == rows
-    take = pa.array(indices)
-    texts = [
-        numbers[name].text if everything else numbers[name].text.take(take)
-        for name in VALUE_COLUMNS
-    ]
+    take = None if everything else arrow_of(indices)
     times = np.ascontiguousarray(micros if everything else micros[indices], dtype=np.int64)
     columns: list[ValueColumn] = []
-    written: list[pa.Array] = []
-    for name, text in zip(VALUE_COLUMNS, texts, strict=True):
-        fixed = fixed_point(numbers[name], None if everything else indices)
+    written: list[pa.ChunkedArray] = []
+    for name in VALUE_COLUMNS:
+        number = numbers[name]
+        fixed = fixed_point(number, None if everything else indices)
         if fixed is None:
-            encoded = pc.dictionary_encode(text)
-            codes = encoded.indices.to_numpy(zero_copy_only=False)
+            text = number.texts() if everything else number.texts().take(take)
+            encoded = pc.dictionary_encode(text.combine_chunks())  # one dictionary
+            codes = numpy_of(encoded.indices)
             columns.append(TextColumn(codes, encoded.dictionary))
+            written.extend(canonical_texts([text]))
+            continue
+        integers, places = fixed
+        if isinstance(places, int):
+            columns.append(FixedPointColumn(integers, places))
         else:
-            columns.append(FixedPointColumn(*fixed))
-        plain = fixed is not None and written_as_str(text, *fixed)
-        written.extend([text] if plain else canonical_texts([text]))
+            columns.append(MixedPointColumn(integers, places))
+        text = number.text if everything else number.text.take(take)
+        # a decimal or integer column is cast to text in the digest: ``str`` of its Decimals
+        # unless in exponent form
+        plain = written_as_str(text, *fixed) if number.scaled is None else not exponent_form(*fixed)
+        written.extend([text] if plain else canonical_texts([pc.cast(text, pa.string())]))
     digest = columns_digest(symbol, times, written)
     source = ColumnarBars(symbol, times, tuple(columns))
     return BarSeries.from_source(symbol, source, digest)

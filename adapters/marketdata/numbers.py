@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.arrays import numpy_of
 from domain.values import SCALE
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$"
@@ -30,24 +31,35 @@ class NumericColumn:
     """``values`` has NaN where ``text`` is not a number; ``unparsable`` marks those rows;
     ``too_fine`` marks numbers with more decimal places than the read models keep;
     ``places`` is each text's number of decimal places when every text is a number in plain
-    notation (no exponent), else ``None``."""
+    notation (no exponent), else ``None``. ``scaled`` is set for a decimal or integer column
+    (Parquet): its exact integers and decimal places, read without any text; its ``text`` is
+    then the column as read, whose cast to text is ``str`` of each value's ``Decimal``."""
 
-    text: pa.Array
+    text: pa.ChunkedArray
     values: np.ndarray
     unparsable: np.ndarray
     too_fine: np.ndarray
     places: np.ndarray | None
+    scaled: tuple[np.ndarray, int] | None = None
+
+    def texts(self) -> pa.ChunkedArray:
+        """The column as ``pa.string()`` (cast from a decimal or integer column)."""
+        return self.text if pa.types.is_string(self.text.type) else pc.cast(self.text, pa.string())
 
 
-def numeric_column(column: pa.Array) -> NumericColumn:
-    """Read any Arrow column as numbers via its text form (floats: the shortest repr).
+def numeric_column(column: pa.ChunkedArray) -> NumericColumn:
+    """Read any Arrow column as numbers: decimal and integer columns directly from their
+    integers, any other via its text form (floats: the shortest repr).
 
     Every column's text is ``pa.string()`` (a Parquet file may hold ``large_string``), so the
     value columns can be encoded together."""
+    exact = _exact_column(column)
+    if exact is not None:
+        return exact
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
-    text = _trimmed(pc.fill_null(text, "") if text.null_count else text)
+    text = trimmed(pc.fill_null(text, "") if text.null_count else text)
     try:
-        values = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+        values = numpy_of(pc.cast(text, pa.float64()))
     except pa.ArrowInvalid:
         pass
     else:
@@ -58,53 +70,101 @@ def numeric_column(column: pa.Array) -> NumericColumn:
         return NumericColumn(text, values, parsed, _too_fine(text), None)
     ok = pc.match_substring_regex(text, _NUMBER, ignore_case=True)
     cleaned = pc.if_else(ok, text, "nan")
-    values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False)
-    return NumericColumn(text, values, ~ok.to_numpy(zero_copy_only=False), _too_fine(text), None)
+    values = numpy_of(pc.cast(cleaned, pa.float64()))
+    return NumericColumn(text, values, ~numpy_of(ok), _too_fine(text), None)
 
 
-def _trimmed(text: pa.Array) -> pa.Array:
+def _exact_column(column: pa.ChunkedArray) -> NumericColumn | None:
+    """An integer or ``decimal128`` column without nulls, of at most ``SCALE`` places and below
+    2**53 in its integers: the integers as they are stored, and floats from them as exact as
+    from the text (an integer below 2**53 is a float exactly, and one division rounds once).
+    ``None`` for any other column, which goes through its text."""
+    kind = column.type
+    if column.null_count:
+        return None
+    if pa.types.is_integer(kind):
+        try:
+            integers = numpy_of(pc.cast(column, pa.int64()))
+        except pa.ArrowInvalid:  # uint64 beyond int64
+            return None
+        places = 0
+    elif pa.types.is_decimal128(kind) and 0 <= kind.scale <= SCALE:
+        words = np.concatenate([_words(chunk) for chunk in column.chunks])
+        if not bool(np.array_equal(words[:, 1], words[:, 0] >> 63)):  # beyond int64
+            return None
+        integers, places = np.ascontiguousarray(words[:, 0]), kind.scale
+    else:
+        return None
+    if bool(np.any((integers >= 2**53) | (integers <= -(2**53)))):
+        return None
+    nothing = np.zeros(len(integers), dtype=bool)
+    values = integers / 10.0**places
+    return NumericColumn(column, values, nothing, nothing, None, (integers, places))
+
+
+def _words(chunk: pa.Array) -> np.ndarray:
+    """A ``decimal128`` array's values as rows of (low, high) 64-bit words (little-endian)."""
+    data = chunk.buffers()[1]
+    if not len(chunk):
+        return np.empty((0, 2), dtype=np.int64)
+    words = np.frombuffer(data, dtype=np.int64, count=2 * len(chunk), offset=chunk.offset * 16)
+    return words.reshape(-1, 2)
+
+
+def trimmed(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """``text`` without leading or trailing whitespace; copied only when a text starts or ends
-    with a whitespace byte or a non-ASCII one (Unicode spaces), which bar files rarely have."""
-    _, offsets, data = text.buffers()
-    if data is None or len(text) == 0:
-        return text
-    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(text) + 1, offset=text.offset * 4)
-    starts, ends = bounds[:-1], bounds[1:]
-    filled = starts < ends
-    raw = np.frombuffer(data, dtype=np.uint8)
-    edges = np.concatenate([raw[starts[filled]], raw[ends[filled] - 1]])
-    if bool(np.any((edges <= 32) | (edges >= 128))):
+    with a whitespace byte or a non-ASCII one (Unicode spaces), which bar files rarely have.
+    A ``large_string`` column (64-bit offsets) is always trimmed by Arrow."""
+    if not pa.types.is_string(text.type) or any(map(_untrimmed, text.chunks)):
         return pc.utf8_trim_whitespace(text)
     return text
 
 
-def _plain_places(text: pa.Array) -> np.ndarray | None:
+def _has_exponent_letter(chunk: pa.Array) -> bool:
+    _, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:
+        return False
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+    raw = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]) : int(bounds[-1])]
+    return bool(np.any((raw | 0x20) == ord("e")))  # "e" or "E"
+
+
+def _untrimmed(chunk: pa.Array) -> bool:
+    _, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:
+        return False
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+    starts, ends = bounds[:-1], bounds[1:]
+    filled = starts < ends
+    raw = np.frombuffer(data, dtype=np.uint8)
+    edges = np.concatenate([raw[starts[filled]], raw[ends[filled] - 1]])
+    return bool(np.any((edges <= 32) | (edges >= 128)))
+
+
+def _plain_places(text: pa.ChunkedArray) -> np.ndarray | None:
     """Decimal places of each text of a column whose every text parsed as a float, unless one
     is in exponent form: such a text is ``[+-]digits[.digits]`` (or ``nan``/``inf``, without a
     point), so its places are what follows the point; the same as ``_TOO_FINE`` decides, with
-    two substring searches instead of two regexes."""
-    for letter in ("e", "E"):
-        if pc.any(pc.greater_equal(pc.find_substring(text, letter), 0)).as_py():
-            return None
-    point = pc.find_substring(text, ".").to_numpy(zero_copy_only=False)
-    length = pc.binary_length(text).to_numpy(zero_copy_only=False)
+    a scan of the text bytes for an exponent letter instead of two regexes."""
+    if any(map(_has_exponent_letter, text.chunks)):
+        return None
+    point = numpy_of(pc.find_substring(text, "."))
+    length = numpy_of(pc.binary_length(text))
     places: np.ndarray = np.where(point >= 0, length - point - 1, 0)
     return places
 
 
-def _too_fine(text: pa.Array) -> np.ndarray:
+def _too_fine(text: pa.ChunkedArray) -> np.ndarray:
     """Rows whose number has more than ``SCALE`` decimal places: a regex over the column, and a
     ``Decimal`` only for each distinct text in exponent form (rare in bar files)."""
-    fine: np.ndarray = pc.match_substring_regex(text, _TOO_FINE).to_numpy(zero_copy_only=False)
+    fine: np.ndarray = numpy_of(pc.match_substring_regex(text, _TOO_FINE))
     exponent = pc.match_substring_regex(text, _EXPONENT)
     if not pc.any(exponent).as_py():
         return fine
     written = pc.filter(text, exponent)
     wrong = [value for value in pc.unique(written).to_pylist() if too_fine(Decimal(value))]
     if wrong:
-        listed: np.ndarray = pc.is_in(text, pa.array(wrong, text.type)).to_numpy(
-            zero_copy_only=False
-        )
+        listed: np.ndarray = numpy_of(pc.is_in(text, pa.array(wrong, text.type)))
         fine = fine | listed
     return fine
 
@@ -115,58 +175,95 @@ def too_fine(value: Decimal) -> bool:
     return type(exponent) is int and exponent < -SCALE
 
 
-def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndarray, int] | None:
+Places = int | np.ndarray
+"""Decimal places: one for a whole column, or one per row (int8)."""
+
+
+def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndarray, Places] | None:
     """The column's numbers (at ``rows``, or all) as integers scaled by ``10**places``, when
     that is exact and gives back each text's own ``Decimal``: every text plain notation (no
-    exponent) with the same number of decimal places, not negative (``-0.0`` would lose its
+    exponent) with at most ``SCALE`` decimal places, not negative (``-0.0`` would lose its
     sign), and every scaled value below 10**15, where ``rint(float * 10**places)`` is exactly
-    the text's integer (the float is within 2**-53 of it, relative). ``None`` otherwise."""
+    the text's integer (the float is within 2**-53 of it, relative). ``None`` otherwise.
+    ``places`` is one number when every text has the same, else one per row (a float
+    column's shortest texts: ``42000``, ``41996.46``). A decimal or integer column has its
+    integers already (``scaled``)."""
+    if column.scaled is not None:
+        integers, scale = column.scaled
+        chosen = integers if rows is None else integers[rows]
+        return None if bool(np.any(chosen < 0)) else (chosen, scale)
     if column.places is None:
         return None
     values = column.values if rows is None else column.values[rows]
     decimals = column.places if rows is None else column.places[rows]
-    places = int(decimals[0])
-    if not (0 <= places <= SCALE) or bool(np.any(decimals != places)):
+    if not (int(decimals.min()) >= 0 and int(decimals.max()) <= SCALE):
         return None
+    places: Places = int(decimals[0])
+    if bool(np.any(decimals != places)):
+        places = decimals.astype(np.int8)
     if not bool(np.all(np.isfinite(values))) or bool(np.any(np.signbit(values))):
         return None
-    scaled = np.rint(values * 10.0**places)
+    factor = 10.0**places
+    scaled = np.rint(values * factor)
     if bool(np.any(scaled >= 1e15)):
         return None
     integers = scaled.astype(np.int64)
-    if not bool(np.array_equal(integers / 10.0**places, values)):
+    if not bool(np.array_equal(integers / factor, values)):
         return None
     return integers, places
 
 
-_POWERS_OF_TEN = np.array([10**power for power in range(1, 19)], dtype=np.int64)
+def exponent_form(integers: np.ndarray, places: Places) -> bool:
+    """Whether ``str`` writes one of these non-negative fixed-point numbers in exponent form:
+    below 1e-6 in size, or a zero with over six places (``1E-7``, ``0E-7``)."""
+    if isinstance(places, int):
+        return places > 6 and (
+            bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6)
+        )
+    fine = places > 6
+    if not bool(fine.any()):
+        return False
+    smallest = 10 ** np.maximum(places.astype(np.int64) - 6, 0)
+    return bool(np.any(fine & ((integers == 0) | (integers < smallest))))
 
 
-def written_as_str(text: pa.Array, integers: np.ndarray, places: int) -> bool:
+def written_as_str(text: pa.ChunkedArray, integers: np.ndarray, places: Places) -> bool:
     """Whether each text of a ``fixed_point`` column is already what ``str`` writes for its
     ``Decimal``: then the texts themselves go into the digest. Such a text is
-    ``[+]digits[.digits]`` with ``places`` digits after the point and the value of its
-    integer; ``str`` writes the same digits after the point and the integer part without
-    leading zeros (``0`` if none), so apart from a ``+`` the two can only differ in the
-    integer part's length. False too where ``str`` uses exponent form (below 1e-6 in size,
-    a zero with over six places)."""
-    if places > 6 and (bool(np.any(integers == 0)) or int(integers.min()) < 10 ** (places - 6)):
+    ``[+]digits[.digits]`` with ``places`` digits after the point; ``str`` writes the same
+    digits after the point and the integer part without leading zeros (``0`` if none), so
+    the two are the same unless the text starts with ``+``, ``.`` or a ``0`` not followed by
+    the point (``007.5``), or ends with the point (``1.``). False too where ``str`` uses
+    exponent form (below 1e-6 in size, a zero with over six places)."""
+    if exponent_form(integers, places):
         return False
-    _, offsets, data = text.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int32, count=len(text), offset=text.offset * 4)
-    if bool(np.any(np.frombuffer(data, dtype=np.uint8)[starts] == ord("+"))):
-        return False
-    digits = np.searchsorted(_POWERS_OF_TEN, integers, side="right") + 1
-    written = np.maximum(digits, places + 1) + 1 if places else digits
-    length = pc.binary_length(text).to_numpy(zero_copy_only=False)
-    return bool(np.array_equal(length, written))
+    return all(map(_written_plainly, text.chunks))
 
 
-def canonical_texts(texts: list[pa.Array]) -> list[pa.Array]:
+def _written_plainly(chunk: pa.Array) -> bool:
+    """No text of this ``pa.string()`` chunk of plain decimals starts with ``+``, ``.`` or a
+    leading zero, or ends with ``.``: byte checks at each text's two ends."""
+    _, offsets, data = chunk.buffers()
+    if data is None or len(chunk) == 0:
+        return True
+    bounds = np.frombuffer(offsets, dtype=np.int32, count=len(chunk) + 1, offset=chunk.offset * 4)
+    starts, ends = bounds[:-1], bounds[1:]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    first, last = raw[starts], raw[ends - 1]
+    if bool(np.any((first == ord("+")) | (first == ord(".")) | (last == ord(".")))):
+        return False
+    zero = np.flatnonzero(first == ord("0"))
+    if not len(zero):
+        return True
+    single = ends[zero] - starts[zero] == 1
+    return bool(np.all(single | (raw[np.minimum(starts[zero] + 1, len(raw) - 1)] == ord("."))))
+
+
+def canonical_texts(texts: list[pa.ChunkedArray]) -> list[pa.ChunkedArray]:
     """Validated number columns as ``str`` of their Decimals writes them, without Python work
     per value: a text matching ``CANONICAL`` is its own ``str``; only the others (rare) are
     converted, each distinct one once."""
-    written: list[pa.Array] = []
+    written: list[pa.ChunkedArray] = []
     for text in texts:
         plain = pc.match_substring_regex(text, CANONICAL)
         if pc.all(plain).as_py():

@@ -15,7 +15,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adapters.marketdata.arrays import numpy_of
 from adapters.marketdata.errors import MarketDataError
+from adapters.marketdata.numbers import trimmed
 
 # Upper bounds (exclusive) of |value| per epoch unit, with the factor to microseconds.
 _EPOCH_UNITS: tuple[tuple[float, str, Fraction], ...] = (
@@ -38,7 +40,7 @@ class Timestamps:
     description: str
 
 
-def parse_timestamps(column: pa.Array, where: str) -> Timestamps:
+def parse_timestamps(column: pa.ChunkedArray, where: str) -> Timestamps:
     """Parse ``column``; ``where`` (the file name) prefixes every error."""
     parsed = _parse(column, where)
     outside = np.flatnonzero((parsed.micros < EARLIEST_US) | (parsed.micros >= LATEST_US))
@@ -51,22 +53,22 @@ def parse_timestamps(column: pa.Array, where: str) -> Timestamps:
     return parsed
 
 
-def _parse(column: pa.Array, where: str) -> Timestamps:
+def _parse(column: pa.ChunkedArray, where: str) -> Timestamps:
     if column.null_count:
         raise MarketDataError(f"{where}: row {_first_true(column.is_null())}: empty timestamp")
     kind = column.type
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return _arrow_timestamps(column)
     if pa.types.is_integer(kind):
-        return _epoch(pc.cast(column, pa.int64()).to_numpy(), where)
+        return _epoch(numpy_of(pc.cast(column, pa.int64())), where)
     if pa.types.is_floating(kind):
-        return _epoch(np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64), where)
+        return _epoch(numpy_of(pc.cast(column, pa.float64())), where)
     if not pa.types.is_string(kind) and not pa.types.is_large_string(kind):
         raise MarketDataError(f"{where}: timestamp column has unsupported type {kind}")
-    text = pc.utf8_trim_whitespace(column)
-    numeric = pc.match_substring_regex(text, _DECIMAL)
-    if not len(text) or not numeric[0].as_py():
+    text = trimmed(column)
+    if not len(text) or not pc.match_substring_regex(text.slice(0, 1), _DECIMAL)[0].as_py():
         return _iso(text, where)
+    numeric = pc.match_substring_regex(text, _DECIMAL)
     if not pc.all(numeric).as_py():
         row = _first_true(pc.invert(numeric))
         raise MarketDataError(
@@ -75,19 +77,19 @@ def _parse(column: pa.Array, where: str) -> Timestamps:
         )
     if pc.all(pc.match_substring_regex(text, _INTEGER)).as_py():
         with contextlib.suppress(pa.ArrowInvalid):  # beyond int64: read as floats below
-            return _epoch(pc.cast(text, pa.int64()).to_numpy(), where, text)
-    return _epoch(pc.cast(text, pa.float64()).to_numpy(), where, text)
+            return _epoch(numpy_of(pc.cast(text, pa.int64())), where, text)
+    return _epoch(numpy_of(pc.cast(text, pa.float64())), where, text)
 
 
-def _arrow_timestamps(column: pa.Array) -> Timestamps:
+def _arrow_timestamps(column: pa.ChunkedArray) -> Timestamps:
     zone = getattr(column.type, "tz", None)
     as_us = pc.cast(column, pa.timestamp("us", tz=zone))
-    micros = pc.cast(as_us, pa.int64()).to_numpy()
+    micros = numpy_of(pc.cast(as_us, pa.int64()))
     how = f"Arrow timestamps ({zone})" if zone else "Arrow timestamps without zone, read as UTC"
     return Timestamps(micros, how)
 
 
-def _epoch(values: np.ndarray, where: str, text: pa.Array | None = None) -> Timestamps:
+def _epoch(values: np.ndarray, where: str, text: pa.ChunkedArray | None = None) -> Timestamps:
     """Pick one unit for the file from the median magnitude; refuse rows of another unit.
 
     Integers are scaled with integer arithmetic (nanoseconds do not fit a float exactly).
@@ -113,7 +115,7 @@ def _epoch(values: np.ndarray, where: str, text: pa.Array | None = None) -> Time
     return Timestamps(micros, f"epoch {name} (detected by magnitude)")
 
 
-def _iso(text: pa.Array, where: str) -> Timestamps:
+def _iso(text: pa.ChunkedArray, where: str) -> Timestamps:
     """ISO 8601: with a zone offset (``Z``, ``+08:00``) or without one (read as UTC)."""
     zoned = pa.timestamp("us", tz="UTC")
     naive = pa.timestamp("us")
@@ -129,7 +131,7 @@ def _iso(text: pa.Array, where: str) -> Timestamps:
             f"{where}: row {row + 1}: timestamp {text[row].as_py()!r} is neither ISO 8601 "
             "(like 2024-01-01T00:00:00Z, all rows with or all without a zone) nor an epoch number"
         ) from None
-    return Timestamps(pc.cast(parsed, pa.int64()).to_numpy(), how)
+    return Timestamps(numpy_of(pc.cast(parsed, pa.int64())), how)
 
 
 def _casts(part: pa.Array, target: pa.DataType) -> bool:
@@ -153,4 +155,4 @@ def _first_failure(values: pa.Array, ok: Callable[[pa.Array], bool]) -> int:
 
 
 def _first_true(mask: pa.Array) -> int:
-    return int(np.flatnonzero(mask.to_numpy(zero_copy_only=False))[0]) + 1
+    return int(np.flatnonzero(numpy_of(mask))[0]) + 1

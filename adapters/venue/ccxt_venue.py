@@ -8,7 +8,9 @@
   venue's code; no answer at all (network, timeout, HTTP 5xx, 429) raises
   ``VenueUnavailableError``: the order's fate is unknown until asked for by client id.
 - Fills and cancels are polled (``poll``/``on_bar``); a fill reported twice or out of order
-  is reported once, in time order.
+  is reported once, in time order. Trades are read from the latest one seen (or a day before
+  the first order's placement) in the windows and pages the exchange accepts
+  (``ccxt_trades``); a restarted session that has seen no trade reads the most recent page.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import ccxt
 
 from adapters.venue.ccxt_client import make_client, venue_code, venue_message
 from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
+from adapters.venue.ccxt_trades import DAY_MS, PAGE_ROWS, trades_since
 from domain import ids
 from domain.engine.live_ports import (
     VenueBalance,
@@ -45,7 +48,10 @@ from domain.events.types import Liquidity, OrderType, Side, TimeInForce
 from domain.market import Bar
 
 T = TypeVar("T")
-TRADES_PAGE = 1000
+PLACED_LOOKBACK_MS = DAY_MS
+"""With no trade seen yet, polls read from this long before the first order's placement: a
+trade is stamped no earlier than the bar it filled in opened (the local exchange stamps a
+fill with its bar's open time, which may precede the order), and bars are a day at most."""
 UNAVAILABLE = (ccxt.NetworkError, ccxt.ExchangeNotAvailable)
 """ccxt's "no answer" errors (timeouts, 5xx, 429, broken connections, clock drift)."""
 
@@ -130,6 +136,8 @@ class CcxtVenue:
             tracked.done = True
             return [Rejected(order.order_id, refused.reason)]
         self._remember(tracked, str(placed["id"]))
+        if placed.get("timestamp") is not None:
+            self._since_ms.setdefault(symbol, int(placed["timestamp"]) - PLACED_LOOKBACK_MS)
         return [Accepted(order.order_id, tracked.venue_order_id)]
 
     def cancel(self, order_id: str, reason: str) -> list[VenueReport]:
@@ -202,9 +210,12 @@ class CcxtVenue:
             market = self._symbol(symbol)
             if market is None:
                 continue
-            for trade in self._trades(market, since_us // 1000):
+            trades = self._trades(market, since_us // 1000)
+            for trade in trades:
                 if int(trade["timestamp"]) * 1000 >= since_us:
                     fills[str(trade["id"])] = self._venue_fill(trade, symbol, market)
+            if trades:  # polls read on from here
+                self._since_ms[market] = max(int(trade["timestamp"]) for trade in trades)
         return sorted(fills.values(), key=lambda fill: (fill.time_us, fill.venue_fill_id))
 
     def balances(self) -> list[VenueBalance]:
@@ -345,25 +356,13 @@ class CcxtVenue:
         return self._client_ids.get(client_order_id, client_order_id)
 
     def _trades(self, market: str, since_ms: int | None) -> list[dict[str, Any]]:
-        """Every trade at or after ``since_ms``, each once, oldest first (pages of
-        ``TRADES_PAGE`` followed by time: a duplicate on a page boundary is dropped)."""
-        unique: dict[str, dict[str, Any]] = {}
-        while True:
-            page: list[dict[str, Any]] = self._call(
-                partial(self.client.fetch_my_trades, market, since_ms, TRADES_PAGE)
-            )
-            fresh = [trade for trade in page if str(trade["id"]) not in unique]
-            unique.update((str(trade["id"]), trade) for trade in fresh)
-            if len(page) < TRADES_PAGE or not fresh:
-                break
-            since_ms = max(int(trade["timestamp"]) for trade in page)
-        return sorted(
-            unique.values(),
-            key=lambda trade: (
-                trade["timestamp"],
-                int(trade["id"]) if str(trade["id"]).isdigit() else 0,
-            ),
-        )
+        """Every trade at or after ``since_ms``, each once, oldest first (``trades_since``)."""
+        rows = PAGE_ROWS.get(self.name, min(PAGE_ROWS.values()))
+
+        def fetch(since: int | None, limit: int, params: dict[str, Any]) -> list[dict[str, Any]]:
+            return self._call(partial(self.client.fetch_my_trades, market, since, limit, params))
+
+        return trades_since(fetch, since_ms, rows)
 
     def _new_fill(self, trade: dict[str, Any]) -> None:
         fill_id = str(trade["id"])

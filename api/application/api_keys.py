@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 from pathlib import Path
 
+from infra.private_file import replace_private_file
 from infra.settings import var_dir
 
 KEY_FILE = "api-keys.json"
@@ -136,17 +136,6 @@ class ApiKeyStore:
         self._stamp = stamp
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
         body = {"keys": [asdict(record) for record in self._records.values()]}
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(body, handle, indent=1)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError:
-            temporary.unlink()  # a full disk leaves the key file as it was, and no litter
-            raise
-        os.replace(temporary, self.path)
+        replace_private_file(self.path, json.dumps(body, indent=1))
         self._stamp = None

@@ -164,6 +164,11 @@ class SessionControl:
         self._applied = set(applied)
         self._seen = 0  # control stream version read so far
 
+    @property
+    def applied(self) -> frozenset[str]:
+        """The event ids of the requests applied so far (a snapshot keeps them)."""
+        return frozenset(self._applied)
+
     def apply_pending(self, engine: TradingEngine) -> int:
         """Apply the requests appended since the last call (one cheap version query when
         there are none); how many were applied."""

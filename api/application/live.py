@@ -66,6 +66,8 @@ def check_deployment(config: LiveConfig, store: EventStore) -> None:
         )
     if config.max_bars is not None and config.max_bars < 1:
         raise RunConfigError(f"--max-bars must be at least 1, got {config.max_bars}")
+    if config.snapshot_every < 0:
+        raise RunConfigError(f"--snapshot-every must be 0 or more, got {config.snapshot_every}")
     try:
         parse_interval(config.timeframe)
     except ValueError as error:
@@ -131,14 +133,25 @@ def _next_run_id(store: EventStore, base: str) -> str:
 
 def _next_run(store: EventStore, base: str, *, numbered: bool) -> tuple[str, list[RecordedEvent]]:
     """The run id to trade under (``_next_run_id``; ``base`` itself unless ``numbered``) and
-    its run stream as recorded so far (read once: a long run's stream is large)."""
+    the first and last events of its run stream (a long run's stream is large: only they are
+    read)."""
     number, run_id = 1, base
-    events = store.read_stream(run_stream(run_id))
+    events = _ends(store, run_id)
     while numbered and _ended(events):
         number += 1
         run_id = f"{base}.{number}"
-        events = store.read_stream(run_stream(run_id))
+        events = _ends(store, run_id)
     return run_id, events
+
+
+def _ends(store: EventStore, run_id: str) -> list[RecordedEvent]:
+    """The first and the last event of the run's stream (one when it holds one; none)."""
+    stream = run_stream(run_id)
+    version = store.stream_version(stream)
+    if version == 0:
+        return []
+    first = store.read_stream_after(stream, 0, limit=1)
+    return first if version == 1 else first + store.read_stream_after(stream, version - 1)
 
 
 def _ended(events: list[RecordedEvent]) -> bool:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from adapters.objectstore import ObjectStore
+from api.application.live_snapshot import SNAPSHOT_EVERY
 from domain import ids
 from domain.engine.live_ports import LiveVenue
 from domain.engine.ports import LiveFeed
@@ -46,6 +48,8 @@ class LiveConfig:
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
     max_drift_ms: float = 1_000.0
     valuation_interval: str = "1h"
+    snapshot_every: int = SNAPSHOT_EVERY
+    """Bar times between two snapshots (``live_snapshot``; 0: none)."""
 
     @property
     def account_name(self) -> str:
@@ -68,3 +72,5 @@ class LiveParts:
     reconciles no sooner than this after the log's last event."""
     on_ready: Callable[[str], None] = lambda run_id: None
     """Called with the run id once the session is reconciled and may trade."""
+    snapshots: ObjectStore | None = None
+    """Where the session's snapshots go (``live_snapshot``); ``None``: none are taken."""

@@ -4,31 +4,37 @@ circuit breaker's hold on trading (see ``api.application.live``)."""
 
 from __future__ import annotations
 
+import logging
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
+from adapters.objectstore.s3 import ObjectStoreError
+from api.application import live_snapshot
 from api.application.control import SessionControl
 from api.application.lease import RunLease
 from api.application.live_config import LiveConfig, LiveParts
 from api.application.live_connection import ConnectionManager
+from api.application.live_snapshot import FactsSink, Outside, SessionFacts, SnapshotUnusableError
 from api.application.live_venue import GuardedVenue
 from api.application.paper import WallClock
-from api.application.recorded_run import RecordedRun
+from api.application.recorded_run import RecordedRun, RecoveryError
 from api.application.recovery import (
     FILL_LOOKBACK_US,
     LiveReplay,
     reconcile_live,
     resume_live_engine,
+    resume_live_from_snapshot,
 )
 from api.application.runloop import RecordingSink, Session
 from api.application.runs import BacktestConfig, PreparedRun, RunConfigError
 from domain.engine.engine import RunSpec, TradingEngine, parse_interval
 from domain.engine.live_ports import VenueUnavailableError, WarmUpFeed
-from domain.engine.ports import EventSink, VenueOrder
+from domain.engine.ports import CollectingSink, EventSink, VenueOrder
 from domain.engine.warmup import bar_groups, warm_up
-from domain.events.catalog import OrderSubmitted, TradingStateChanged, VenueConnectionChanged
-from domain.events.streams import order_stream
+from domain.events.catalog import OrderSubmitted, VenueConnectionChanged
+from domain.events.streams import order_stream, run_stream
 from domain.events.types import RunMode, TradingState
 from domain.live.breaker import BreakerState, CircuitBreaker, Transition
 from domain.live.replay import VenueSwitch
@@ -37,6 +43,7 @@ from domain.risk import RiskEngine
 from domain.strategy import Strategy
 from infra.eventstore.store import EventStore, wall_clock_us
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 BREAKER = "circuit-breaker"
 """The operator name of the trading-state changes the circuit breaker makes."""
@@ -98,6 +105,10 @@ class LiveSession:
         self.groups: list[tuple[Bar, ...]] = []
         self.warmed_up = 0
         """How many history bars the strategy was warmed up on (0: none)."""
+        self.bar_times = 0
+        """Bar times the run has processed (since its start, or its latest snapshot's)."""
+        self.facts = SessionFacts(0)
+        self.unpicklable = False
 
     def prepare(self, run_id: str, *, digest: str, code: str, cash: Decimal) -> None:
         """The run's spec (``cash``: the recorded one, or the venue's quote balance now)."""
@@ -138,17 +149,7 @@ class LiveSession:
     ) -> tuple[TradingEngine, RecordedRun | None]:
         """Rebuild or start the engine, reconcile; then it may trade (connected already)."""
         spec = self.spec
-        replay = resume_live_engine(
-            self._build,
-            self.switch,
-            self.store,
-            spec.run_id,
-            sink,
-            config_hash=spec.config_hash,
-            strategy_hash=spec.strategy_hash,
-            beat=lease.beat,
-            warm_up=self._warm_up_again,
-        )
+        replay = self._replay(sink, lease)
         if replay is None:
             history = self._history()
             first = next(self.bar_groups, None)
@@ -158,18 +159,20 @@ class LiveSession:
             engine = self._build(sink)
             engine.start(self.first[0].time_us)
             self.warmed_up = warm_up(engine, history)
-            fill_ids: set[str] = set()
-            adjustments: dict[str, Decimal] = {}
-            since_us = wall_clock_us() - FILL_LOOKBACK_US
+            facts = SessionFacts(wall_clock_us())
+            since_us = facts.last_fill_us - FILL_LOOKBACK_US
             recorded = None
         else:
-            engine, recorded = replay.engine, replay.recorded
+            engine, recorded, facts = replay.engine, replay.recorded, replay.facts
             self.groups.extend(replay.groups)
+            self.bar_times += len(replay.groups)
             if replay.groups:
                 self.done_us = replay.groups[-1][0].time_us
-            fill_ids, adjustments = replay.fill_ids, replay.adjustments
-            since_us = replay.last_fill_us - FILL_LOOKBACK_US
-            self.halted_by_breaker = _last_state_change_by_breaker(engine, replay)
+            since_us = facts.last_fill_us - FILL_LOOKBACK_US
+            self.halted_by_breaker = _halted_by_breaker(engine, facts)
+        fill_ids, adjustments = set(facts.fill_ids), dict(facts.adjustments)
+        self.facts = facts
+        engine.journal.sink = FactsSink(engine.journal.sink, facts)
         self.switch.current = self.guarded
         self.guarded.before_send = engine.journal.flush
         self.engine = engine
@@ -195,6 +198,70 @@ class LiveSession:
             self._restore_trading("the venue answers again after a restart")
         self.parts.on_ready(spec.run_id)
         return engine, recorded
+
+    def _replay(self, sink: RecordingSink, lease: RunLease) -> LiveReplay | None:
+        """The run rebuilt from its log: from its latest snapshot when one is usable (a
+        warning says why not otherwise), else by replaying the whole log; ``None`` for a
+        run the log does not hold."""
+        spec, objects = self.spec, self.parts.snapshots
+        if objects is not None and self.store.stream_version(run_stream(spec.run_id)):
+            dry = CollectingSink()
+            try:
+                snapshot = live_snapshot.load(
+                    objects, self.store, spec.run_id, Outside(self.switch, self.clock, dry)
+                )
+                self.done_us, self.bar_times = snapshot.done_us, snapshot.bar_times
+                return resume_live_from_snapshot(
+                    snapshot,
+                    self.switch,
+                    self.store,
+                    spec.run_id,
+                    dry=dry,
+                    sink=sink,
+                    beat=lease.beat,
+                )
+            except (SnapshotUnusableError, RecoveryError) as error:
+                log.warning("%s; replaying the whole log of run %s", error, spec.run_id)
+                self.done_us, self.bar_times = -1, 0
+        return resume_live_engine(
+            self._build,
+            self.switch,
+            self.store,
+            spec.run_id,
+            sink,
+            config_hash=spec.config_hash,
+            strategy_hash=spec.strategy_hash,
+            beat=lease.beat,
+            warm_up=self._warm_up_again,
+        )
+
+    def _snapshot(self, engine: TradingEngine, applied: frozenset[str]) -> None:
+        """Take a snapshot every ``snapshot_every`` bar times (none without an object store or
+        with 0); a strategy that cannot be pickled is told once, and the session goes on; a
+        snapshot that cannot be stored is told, and the restart uses the previous one."""
+        objects, every = self.parts.snapshots, self.config.snapshot_every
+        if objects is None or not every or self.bar_times % every or self.unpicklable:
+            return
+        self.facts.applied = applied
+        try:
+            live_snapshot.take(
+                objects,
+                engine,
+                self.facts,
+                done_us=self.done_us,
+                bar_times=self.bar_times,
+                outside=Outside(self.switch, self.clock, engine.journal.sink),
+            )
+        except (pickle.PicklingError, TypeError, AttributeError) as error:
+            self.unpicklable = True
+            log.warning(
+                "no snapshots for run %s: its strategy cannot be saved (%s); a restart "
+                "replays the whole log",
+                self.spec.run_id,
+                error,
+            )
+        except (ObjectStoreError, OSError) as error:
+            log.warning("snapshot of run %s not stored: %s", self.spec.run_id, error)
 
     def _history(self) -> list[tuple[Bar, ...]]:
         """A new run's warm-up bars: the strategy's ``warmup_bars`` closed before the first
@@ -303,7 +370,9 @@ class LiveSession:
                 engine.process(bars)
                 self.groups.append(bars)
                 self.done_us = bars[0].time_us
+                self.bar_times += 1
                 control.apply_pending(engine)
+                self._snapshot(engine, session.applied | control.applied)
                 processed += 1
                 if self.config.max_bars is not None and processed >= self.config.max_bars:
                     return MAX_BARS
@@ -364,11 +433,11 @@ def _chain(first: Sequence[Bar], rest: Iterator[Sequence[Bar]]) -> Iterator[Sequ
     yield from rest
 
 
-def _last_state_change_by_breaker(engine: TradingEngine, replay: LiveReplay) -> bool:
+def _halted_by_breaker(engine: TradingEngine, facts: SessionFacts) -> bool:
     """Whether trading is not ACTIVE because the breaker moved it (restored after a restart)."""
-    changes = [c for _, c in replay.recorded.commands if isinstance(c, TradingStateChanged)]
+    change = facts.last_state_change
     return (
         engine.risk.state is not TradingState.ACTIVE
-        and bool(changes)
-        and changes[-1].operator == BREAKER
+        and change is not None
+        and change.operator == BREAKER
     )

@@ -123,6 +123,20 @@ def fold_run(run_id: str, events: list[RecordedEvent], versions: dict[str, int])
     return recorded
 
 
+def fold_after(start: RecordedRun, events: list[RecordedEvent]) -> RecordedRun:
+    """Fold the events that follow ``start`` (a run's state after ``start.events`` events,
+    from a snapshot) into it: the state the log tells after them."""
+    base = start.events
+    start.payload_hashes = [_current_hash(e) for e in events]
+    for sequence, event in enumerate(events, start=base + 1):
+        _fold(start, sequence, event)
+        start.versions[event.stream_id] = event.stream_version
+    start.events = base + len(events)
+    if start.stopped:
+        start.stop_from = base + _stop_block_start(events)
+    return start
+
+
 def run_events(store: EventStore, run_id: str) -> tuple[list[RecordedEvent], dict[str, int]] | None:
     """Every event of ``run_id`` (its run stream and its orders' streams) in the order the run
     recorded them, and each stream's version; ``None`` if the run was never started."""

@@ -25,16 +25,24 @@ simply processed again, which records nothing again (the run is deterministic).
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from adapters.venue.registry import VENUES, VenueRegistry
+from api.application.live_snapshot import (
+    SessionFacts,
+    Snapshot,
+    SnapshotUnusableError,
+    facts_of,
+)
 from api.application.recorded_run import (
     RecordedRun,
     RecoveryError,
     RunClosedError,
+    fold_after,
     fold_run,
     read_run,
     run_events,
@@ -47,21 +55,23 @@ from domain.events.base import DomainEvent
 from domain.events.catalog import (
     BalanceAdjusted,
     BarClosed,
-    FillRecorded,
     KillSwitchEngaged,
     KillSwitchReleased,
     OperatorCommandApplied,
     OperatorCommandRejected,
     OrderCancelRequested,
     ReconciliationCompleted,
+    RiskDecisionMade,
     RiskLimitsChanged,
     RunFailed,
+    RunSnapshotSaved,
     TradingStateChanged,
     VenueConnectionChanged,
-    VenueReportUnmatched,
 )
 from domain.events.codec import payload_hash
 from domain.events.envelope import RecordedEvent, to_microseconds
+from domain.events.streams import order_stream
+from domain.ids import event_sequence
 from domain.live.reconcile import (
     LocalOrder,
     VenueAnswers,
@@ -245,7 +255,12 @@ def reconciliation(engine: TradingEngine, recorded: RecordedRun) -> Reconciliati
 
 MID_CALL_FACTS = (VenueConnectionChanged, TradingStateChanged)
 """Facts a live venue call records itself (the breaker opening, probing, closing)."""
-SESSION_FACTS = (VenueConnectionChanged, ReconciliationCompleted, BalanceAdjusted)
+SESSION_FACTS = (
+    VenueConnectionChanged,
+    ReconciliationCompleted,
+    BalanceAdjusted,
+    RunSnapshotSaved,
+)
 """Facts of a live session's own, re-recorded where they are in the log."""
 RECONCILER = "reconciliation"
 BEAT_EVERY = 1_000
@@ -262,9 +277,7 @@ class LiveReplay:
     engine: TradingEngine
     recorded: RecordedRun
     groups: list[tuple[Bar, ...]]
-    fill_ids: set[str]
-    adjustments: dict[str, Decimal]
-    last_fill_us: int
+    facts: SessionFacts
     last_event_us: int
 
 
@@ -295,6 +308,90 @@ def resume_live_engine(
     _refuse_other_run(recorded, config_hash=config_hash, strategy_hash=strategy_hash)
     dry = CollectingSink()
     engine = build(dry)
+    bars = [e.payload for e in events if isinstance(e.payload, BarClosed)]
+    first_us = to_microseconds(bars[0].open_time) if bars else None
+    engine.start(_start_us(events) if first_us is None else first_us)
+    warm_up(engine, first_us)
+    groups = _replay_log(engine, switch, events, run_id, beat)
+    _check_replay(engine, recorded, dry)
+    engine.journal.sink = sink
+    return LiveReplay(engine, recorded, groups, facts_of(events), events[-1].event_time_us)
+
+
+def resume_live_from_snapshot(
+    snapshot: Snapshot,
+    switch: VenueSwitch,
+    store: EventStore,
+    run_id: str,
+    *,
+    dry: CollectingSink,
+    sink: EventSink,
+    beat: Callable[[], None] = lambda: None,
+) -> LiveReplay:
+    """``resume_live_engine`` from a loaded snapshot (its engine on ``dry``): only the
+    events after it are read (``tail_events``) and replayed, and checked against the log."""
+    engine = snapshot.engine
+    events = tail_events(store, run_id, snapshot)
+    recorded = fold_after(_state_of(engine), events)
+    groups = _replay_log(engine, switch, events, run_id, beat, base=snapshot.covers)
+    _check_replay(engine, recorded, dry)
+    engine.journal.sink = sink
+    recorded.causes |= snapshot.facts.applied
+    facts = facts_of(events, snapshot.facts)
+    return LiveReplay(engine, recorded, groups, facts, events[-1].event_time_us)
+
+
+def tail_events(store: EventStore, run_id: str, snapshot: Snapshot) -> list[RecordedEvent]:
+    """The run's events after the snapshot, in the order recorded: its run stream's, and
+    those of the orders open at the snapshot or submitted after it (an order closed before
+    the snapshot records nothing more; ``SnapshotUnusableError`` if the sequence has gaps)."""
+    versions = snapshot.engine.journal.versions
+    events = list(snapshot.run_tail)
+    for order_id in snapshot.engine.orders:
+        stream = order_stream(order_id)
+        events.extend(store.read_stream_after(stream, versions.get(stream, 0)))
+    for event in snapshot.run_tail:
+        payload = event.payload
+        if isinstance(payload, RiskDecisionMade) and payload.order_id is not None:
+            stream = order_stream(payload.order_id)
+            if stream not in versions:
+                events.extend(store.read_stream(stream))
+    events.sort(key=lambda e: event_sequence(e.event_id))
+    expected = range(snapshot.covers + 1, snapshot.covers + 1 + len(events))
+    if [event_sequence(e.event_id) for e in events] != list(expected):
+        raise SnapshotUnusableError("the events after the snapshot are not all in the log")
+    return events
+
+
+def _state_of(engine: TradingEngine) -> RecordedRun:
+    """The run's state after the snapshot's events, for ``fold_after`` (the book copied:
+    the replay moves the engine's on)."""
+    spec = engine.spec
+    return RecordedRun(
+        spec.run_id,
+        engine.journal.sequence,
+        dict(engine.journal.versions),
+        0,
+        False,
+        copy.deepcopy(engine.book),
+        config_hash=spec.config_hash,
+        strategy_hash=spec.strategy_hash,
+        open_orders={order.order_id: order.leaves for order in engine.orders.values()},
+        last_valuation=engine.last_valuation,
+    )
+
+
+def _replay_log(
+    engine: TradingEngine,
+    switch: VenueSwitch,
+    events: Sequence[RecordedEvent],
+    run_id: str,
+    beat: Callable[[], None],
+    *,
+    base: int = 0,
+) -> list[tuple[Bar, ...]]:
+    """Replay ``events`` (the run's events after its first ``base``) through ``engine``, the
+    venue answering from them; the bar times processed."""
     journal = engine.journal
 
     def on_fact(event: RecordedEvent) -> bool:
@@ -303,13 +400,9 @@ def resume_live_engine(
         _apply_live(engine, event.payload)
         return True
 
-    switch.current = LogVenue(switch.name, events, lambda: journal.sequence, on_fact)
-    bars = [e.payload for e in events if isinstance(e.payload, BarClosed)]
-    first_us = to_microseconds(bars[0].open_time) if bars else None
-    engine.start(_start_us(events) if first_us is None else first_us)
-    warm_up(engine, first_us)
+    switch.current = LogVenue(switch.name, events, lambda: journal.sequence - base, on_fact)
     groups: list[tuple[Bar, ...]] = []
-    while (index := journal.sequence) < len(events):
+    while (index := journal.sequence - base) < len(events):
         group = _group_at(events, index)
         if group is not None:
             engine.process(group)
@@ -321,20 +414,20 @@ def resume_live_engine(
                 engine.on_venue_report(report)
         else:
             _apply_live(engine, events[index].payload)
-        if journal.sequence == index:
+        if journal.sequence - base == index:
             raise RecoveryError(
-                f"cannot resume run {run_id}: the replay records nothing at event {index + 1} "
-                f"({events[index].event_type})"
+                f"cannot resume run {run_id}: the replay records nothing at event "
+                f"{base + index + 1} ({events[index].event_type})"
             )
     journal.flush()
+    return groups
+
+
+def _check_replay(engine: TradingEngine, recorded: RecordedRun, dry: CollectingSink) -> None:
     verify_replay(engine, recorded)
     replayed = [payload_hash(e.payload.model_dump(mode="json")) for e in dry.events]
     if replayed != recorded.payload_hashes:
-        raise RecoveryError(f"cannot resume run {run_id}: the replay differs from the log")
-    journal.sink = sink
-    return LiveReplay(
-        engine, recorded, groups, *_fills_and_adjustments(events), events[-1].event_time_us
-    )
+        raise RecoveryError(f"cannot resume run {recorded.run_id}: the replay differs from the log")
 
 
 def reconcile_live(
@@ -447,26 +540,6 @@ def _group_at(events: Sequence[RecordedEvent], index: int) -> tuple[Bar, ...] | 
 
 def _start_us(events: Sequence[RecordedEvent]) -> int:
     return events[0].event_time_us
-
-
-def _fills_and_adjustments(
-    events: Sequence[RecordedEvent],
-) -> tuple[set[str], dict[str, Decimal], int]:
-    """The venue fill ids the log holds, the balance adjustments it recorded per currency,
-    and the time of its last fill (its start when it has none)."""
-    fill_ids: set[str] = set()
-    adjustments: dict[str, Decimal] = {}
-    last_fill_us = events[0].event_time_us
-    for event in events:
-        payload = event.payload
-        if isinstance(payload, FillRecorded | VenueReportUnmatched) and payload.venue_fill_id:
-            fill_ids.add(payload.venue_fill_id)
-            last_fill_us = max(last_fill_us, event.event_time_us)
-        elif isinstance(payload, BalanceAdjusted):
-            adjustments[payload.currency] = (
-                adjustments.get(payload.currency, Decimal(0)) + payload.amount
-            )
-    return fill_ids, adjustments, last_fill_us
 
 
 def _local_balances(

@@ -24,6 +24,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from adapters.venue.ccxt_config import SUPPORTED_EXCHANGES, CcxtVenueConfig, VenueCredentials
 from adapters.venue.registry import VenueConfig, VenueFactory
 from domain.engine.ports import Venue
+from infra.private_file import replace_private_file
 from infra.settings import var_dir
 
 KEY_FILE = "venue-keys.json"
@@ -188,14 +189,7 @@ class VenueKeyStore:
         return keys
 
     def _write(self, keys: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            json.dump({"keys": keys}, file, indent=1, sort_keys=True)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, self.path)
+        replace_private_file(self.path, json.dumps({"keys": keys}, indent=1, sort_keys=True))
 
     def _record_use(self, name: str, exchange: str, purpose: str) -> None:
         self.usage_path.parent.mkdir(parents=True, exist_ok=True)

@@ -175,6 +175,22 @@ def _read_only(error: BaseException, urls: Sequence[str]) -> str | None:
     )
 
 
+_LOCKED_TEXTS = ("database is locked", "database table is locked")
+
+
+def _locked(error: BaseException, urls: Sequence[str]) -> str | None:
+    """SQLite's busy timeout ran out: another process held the file's write lock throughout
+    (a paused or hung process, or a tool with a write transaction left open)."""
+    if not _says(error, _LOCKED_TEXTS):
+        return None
+    return (
+        f"{_what(error, urls)} is locked: another process held its write lock until this "
+        "command gave up waiting (a paused or hung lh process, or a tool with a write "
+        "transaction open; `fuser FILE` names it); what was recorded before is intact: let "
+        "that process finish or stop it, and run the command again"
+    )
+
+
 def _sqlite(error: BaseException, _urls: Sequence[str]) -> str | None:
     """SQLite (event store or read model) that cannot open or write its file."""
     driver = getattr(error, "orig", None)  # SQLAlchemy wraps the driver's error
@@ -240,6 +256,7 @@ _DESCRIBERS: tuple[Callable[[BaseException, Sequence[str]], str | None], ...] = 
     _own,
     _disk_full,
     _read_only,
+    _locked,
     _redis,
     _sqlite,
     _sqlalchemy,

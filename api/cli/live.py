@@ -8,6 +8,7 @@ import typer
 
 from api.application.live import LiveConfig, LiveParts, check_deployment, run_live
 from api.application.live_connection import ClockDriftError, VenueUnreachableError
+from api.application.live_snapshot import SNAPSHOT_EVERY
 from api.application.live_venues import open_live_venue
 from api.application.recorded_run import RecoveryError
 from api.application.runs import BacktestResult, RunConfigError
@@ -34,6 +35,12 @@ TimeframeOption = typer.Option(..., "--timeframe", help="Bar interval, e.g. 1m, 
 MaxBarsOption = typer.Option(
     None, "--max-bars", help="End the session cleanly after this many closed bars."
 )
+SnapshotEveryOption = typer.Option(
+    SNAPSHOT_EVERY,
+    "--snapshot-every",
+    help="Save the session's state every N bar times, so a restart replays only what follows "
+    "(in the object store, LH_OBJECT_STORE; 0: never).",
+)
 ParamOption = typer.Option([], "--param", help="Strategy parameter name=value (repeatable).")
 LimitOption = typer.Option([], "--limit", help="Risk limit name=value (repeatable).")
 AccountOption = typer.Option(None, "--account", help="Account name (default VENUE:KEY).")
@@ -50,6 +57,7 @@ def live(
     symbol: list[str] = SymbolOption,
     timeframe: str = TimeframeOption,
     max_bars: int | None = MaxBarsOption,
+    snapshot_every: int = SnapshotEveryOption,
     param: list[str] = ParamOption,
     limit: list[str] = LimitOption,
     account: str | None = AccountOption,
@@ -78,6 +86,7 @@ def live(
         account=account,
         run_id=run_id,
         max_bars=max_bars,
+        snapshot_every=snapshot_every,
     )
     with event_store(app) as store:
         try:
@@ -85,7 +94,8 @@ def live(
             exchange, feed = open_live_venue(
                 venue, key=key, url=venue_url, symbols=config.symbols, timeframe=timeframe
             )
-            result = run_live(config, store, LiveParts(exchange, feed))
+            snapshots = app.object_store if snapshot_every else None
+            result = run_live(config, store, LiveParts(exchange, feed, snapshots=snapshots))
         except (
             RunConfigError,
             UnsafeEventStoreError,

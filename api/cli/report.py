@@ -31,6 +31,7 @@ from api.application.reporting.generate import (
 )
 from api.application.reporting.kinds import KINDS
 from api.application.reporting.pdf_process import PdfFailedError
+from api.application.reporting.replay_process import ReplayFailedError
 from api.application.reporting.schedule import Cadence, closed_periods, event_time_span
 from api.application.reporting.thresholds import configured_thresholds
 from api.cli.common import app_or_exit, console, fail, settings_or_exit
@@ -173,7 +174,7 @@ def generate_or_fail(inputs: ReportInputs, request: ReportRequest) -> GeneratedR
         )
     except ReportScopeError as error:
         raise fail(str(error), 2) from None
-    except (ReportRefusedError, PdfFailedError) as error:
+    except (ReportRefusedError, PdfFailedError, ReplayFailedError) as error:
         raise fail(str(error), 1) from None
 
 

@@ -9,7 +9,7 @@ from rich.text import Text
 from api.application.bootstrap import App
 from api.cli.common import BAD_INPUT, app_or_exit, err_console, event_store, fail
 from api.http.app import DEFAULT_BURST, DEFAULT_RATE, create_app
-from api.http.workers import FACTORY, pass_options
+from api.http.workers import FACTORY, pass_options, settled
 from infra.secrets import redact_url
 from projections.sql.projection import SqlProjection
 
@@ -63,7 +63,7 @@ def serve(
         uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port,
                     log_level="warning", access_log=False)  # fmt: skip
         return
-    api = create_app(app, cors_origins=cors_origin, rate=rate, burst=burst)
+    api = settled(create_app(app, cors_origins=cors_origin, rate=rate, burst=burst))
     uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
 
 

@@ -34,9 +34,10 @@ _SHAPES: dict[type[BaseModel], tuple[KeysView[str], set[str]]] = {}
 _set_attribute = object.__setattr__
 
 
-def trusted(cls: type[M], **values: Any) -> M:
+def trusted(cls: type[M], values: dict[str, Any]) -> M:
     """A model of ``cls`` from values that are already valid. Every field must be given; the
-    result serializes exactly as the validated model would. Models of one class share one
+    result serializes exactly as the validated model would. ``values`` becomes the model's
+    ``__dict__`` (no copy: the caller hands it over). Models of one class share one
     fields-set (frozen models never change it; pydantic copies it on copy)."""
     shape = _SHAPES.get(cls)
     if shape is None:

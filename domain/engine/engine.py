@@ -19,6 +19,7 @@ times (simulated in a backtest, the wall clock in paper and live).
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -434,19 +435,38 @@ class TradingEngine:
         book = self.book
         valuation = trusted(
             PortfolioValued,
-            run_id=self.spec.run_id,
-            account=self.spec.account,
-            strategy=self.spec.strategy,
-            cash=book.cash,
-            positions_value=book.positions_value,
-            equity=equity,
-            realized_pnl=book.realized,
-            unrealized_pnl=book.unrealized,
-            fees=book.fees,
-            positions=book.open_positions(),
+            {
+                "run_id": self.spec.run_id,
+                "account": self.spec.account,
+                "strategy": self.spec.strategy,
+                "cash": book.cash,
+                "positions_value": book.positions_value,
+                "equity": equity,
+                "realized_pnl": book.realized,
+                "unrealized_pnl": book.unrealized,
+                "fees": book.fees,
+                "positions": book.open_positions(),
+            },
         )
         self.last_valuation = valuation
         self._record(valuation)
+
+    # --- snapshots -------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, object]:
+        """The state a live session snapshot pickles, the equity curve packed: a million
+        pickled ``Decimal``s take seconds, one string of them a fraction of that."""
+        state = dict(vars(self))
+        state["_curve_times"] = array("q", self._curve_times)
+        state["_curve_equity"] = "\n".join(map(str, self._curve_equity))
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        times, equity = state.pop("_curve_times"), state.pop("_curve_equity")
+        assert isinstance(times, array) and isinstance(equity, str)
+        vars(self).update(state)
+        self._curve_times = times.tolist()
+        self._curve_equity = list(map(Decimal, equity.split("\n"))) if equity else []
 
     # --- helpers ---------------------------------------------------------------------------
 

@@ -36,15 +36,15 @@ class Journal:
         self,
         stream_id: str,
         payload: DomainEvent,
-        *,
         time_us: int,
         actor: Actor,
         causation_id: str | None = None,
     ) -> str:
-        version = self.versions.get(stream_id, 0) + 1
-        self.versions[stream_id] = version
-        self.sequence += 1
-        event_id = make_event_id(self.run_id, self.sequence)
+        """Append one event to the batch; returns its id. Positional: called for every event."""
+        versions = self.versions
+        version = versions[stream_id] = versions.get(stream_id, 0) + 1
+        sequence = self.sequence = self.sequence + 1
+        event_id = make_event_id(self.run_id, sequence)
         self.pending.append(
             _new_event(
                 NewEvent,

@@ -59,7 +59,7 @@ ZERO = Decimal(0)
 _AVERAGE_PLACES = Decimal("0.00000001")
 
 
-@dataclass
+@dataclass(slots=True)
 class OpenOrder:
     """The engine's view of one order until it is filled, canceled, expired or rejected."""
 
@@ -162,7 +162,7 @@ class OrderManager:
         )
         try:
             if plain:
-                intent = trusted(OrderIntent, **intent_fields)
+                intent = trusted(OrderIntent, intent_fields)
             else:
                 refuse_out_of_bounds(quantity, limit_price, stop_price)
                 intent = OrderIntent(**intent_fields)
@@ -180,7 +180,7 @@ class OrderManager:
                 "bar_close": bar.close,
             }
             signal = (
-                trusted(SignalGenerated, **signal_fields)
+                trusted(SignalGenerated, signal_fields)
                 if plain
                 else SignalGenerated(**signal_fields)
             )
@@ -206,12 +206,14 @@ class OrderManager:
             self.run_stream,
             trusted(
                 RiskDecisionMade,
-                decision_id=ids.decision_id,
-                intent=intent,
-                approved=check.approved,
-                rules=check.rule_outcomes(),
-                signal_id=ids.signal_id,
-                order_id=ids.order_id if check.approved else None,
+                {
+                    "decision_id": ids.decision_id,
+                    "intent": intent,
+                    "approved": check.approved,
+                    "rules": check.rule_outcomes(),
+                    "signal_id": ids.signal_id,
+                    "order_id": ids.order_id if check.approved else None,
+                },
             ),
             actor,
             signal_event,
@@ -227,19 +229,21 @@ class OrderManager:
             # Every value was validated in ``intent`` (or is ours): no second validation.
             trusted(
                 OrderSubmitted,
-                order_id=order_id,
-                client_order_id=ids.client_order_id,
-                account=intent.account,
-                strategy=intent.strategy,
-                symbol=symbol,
-                side=side,
-                order_type=intent.order_type,
-                quantity=quantity,
-                limit_price=intent.limit_price,
-                stop_price=intent.stop_price,
-                time_in_force=time_in_force,
-                decision_id=ids.decision_id,
-                venue=self.venue.name,
+                {
+                    "order_id": order_id,
+                    "client_order_id": ids.client_order_id,
+                    "account": intent.account,
+                    "strategy": intent.strategy,
+                    "symbol": symbol,
+                    "side": side,
+                    "order_type": intent.order_type,
+                    "quantity": quantity,
+                    "limit_price": intent.limit_price,
+                    "stop_price": intent.stop_price,
+                    "time_in_force": time_in_force,
+                    "decision_id": ids.decision_id,
+                    "venue": self.venue.name,
+                },
             ),
             actor,
             decision_event,
@@ -348,8 +352,7 @@ class OrderManager:
                 stream,
                 trusted(
                     OrderAccepted,
-                    order_id=order.order_id,
-                    venue_order_id=str(report.venue_order_id),
+                    {"order_id": order.order_id, "venue_order_id": str(report.venue_order_id)},
                 ),
                 actor,
                 order.submitted_event_id,
@@ -413,7 +416,7 @@ class OrderManager:
             "venue_fill_id": report.venue_fill_id,
         }
         fill = (
-            trusted(FillRecorded, **fields)
+            trusted(FillRecorded, fields)
             if plain_fill(report)
             else FillRecorded.model_validate(fields)
         )
@@ -425,10 +428,12 @@ class OrderManager:
                 stream,
                 trusted(
                     OrderPartiallyFilled,
-                    order_id=order.order_id,
-                    filled_quantity=order.filled,
-                    leaves_quantity=report.leaves,
-                    average_price=average,
+                    {
+                        "order_id": order.order_id,
+                        "filled_quantity": order.filled,
+                        "leaves_quantity": report.leaves,
+                        "average_price": average,
+                    },
                 ),
                 actor,
                 fill_event,
@@ -438,9 +443,11 @@ class OrderManager:
                 stream,
                 trusted(
                     OrderFilled,
-                    order_id=order.order_id,
-                    filled_quantity=order.filled,
-                    average_price=average,
+                    {
+                        "order_id": order.order_id,
+                        "filled_quantity": order.filled,
+                        "average_price": average,
+                    },
                 ),
                 actor,
                 fill_event,

@@ -35,6 +35,4 @@ class Recorder:
         self, stream: str, payload: DomainEvent, actor: Actor, cause: str | None = None
     ) -> str:
         """Record ``payload`` on ``stream``; returns its event id (the cause of what follows)."""
-        return self.journal.record(
-            stream, payload, time_us=self.clock.now_us(), actor=actor, causation_id=cause
-        )
+        return self.journal.record(stream, payload, self.clock.now_us(), actor, cause)

@@ -447,6 +447,19 @@ class ReconciliationCompleted(DomainEvent):
     mismatches: list[str]
 
 
+class RunSnapshotSaved(DomainEvent):
+    """A live session saved its state after the run's first ``covers_events`` events, so a
+    restart can load it and replay only what follows; ``sha256`` is of the saved bytes,
+    which are loaded only when they hash to it (``format``: the code that wrote them)."""
+
+    run_id: str
+    covers_events: int = Field(ge=1)
+    bar_times: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=0)
+    format: str
+
+
 class AccountFunded(DomainEvent):
     """Cash entered the account."""
 

@@ -25,7 +25,7 @@ import orjson
 from eventsourcing.persistence import Notification, StoredEvent
 from pydantic import BaseModel
 
-from domain.events.base import event_class, upcast
+from domain.events.base import DomainEvent, event_class, upcast
 from domain.events.envelope import Actor, NewEvent, RecordedEvent
 from domain.events.types import ActorKind
 
@@ -88,16 +88,29 @@ SerializedRow = tuple[
 ]  # ``SerializedEvent``'s fields as a plain tuple
 
 
+_KINDS: dict[type[DomainEvent], tuple[str, int]] = {}
+
+
+def _kind(cls: type[DomainEvent]) -> tuple[str, int]:
+    kind = _KINDS[cls] = (cls.event_type(), cls.schema_version)
+    return kind
+
+
 def serialized_row(event: NewEvent) -> SerializedRow:
     """``serialize`` as a plain tuple: what a pipe carries (pickle writes plain tuples in C,
-    a named tuple costs it a Python call each)."""
+    a named tuple costs it a Python call each). A class's type and schema version are read
+    once per process."""
     model = event.payload
+    cls = type(model)
+    event_type, schema_version = _KINDS.get(cls) or _kind(cls)
     return (
         event.stream_id,
         event.stream_version,
-        model.event_type(),
-        model.schema_version,
-        payload_json(model),
+        event_type,
+        schema_version,
+        orjson.dumps(
+            model.__dict__, default=_payload_value, option=_PAYLOAD_OPTIONS
+        ),  # payload_json
         event.event_id,
         event.event_time_us,
         event.actor,

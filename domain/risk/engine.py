@@ -22,7 +22,7 @@ from domain.events.catalog import (
 )
 from domain.events.types import OrderType, TradingState
 from domain.risk.limits import CompiledLimits, LimitValueError, RiskLimits
-from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule
+from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule, all_outcomes
 
 ZERO = Decimal(0)
 SIX_PLACES = Decimal("0.000001")
@@ -99,7 +99,8 @@ class RiskEngine:
         self.last_prices[symbol] = price
 
     def update_equity(self, equity: Decimal, now_us: int) -> None:
-        self._roll_day(now_us)
+        if now_us // DAY_US != self._day:  # (asked every bar a position is open)
+            self._roll_day(now_us)
         if self._day_start_equity is None:
             self._day_start_equity = equity
         if self._peak_equity is None or equity > self._peak_equity:
@@ -213,21 +214,34 @@ class RiskEngine:
             drawdown_text=self._drawdown_text,
         )
         limits = self._compiled
-        outcomes = tuple([rule(facts, limits, counters) for rule in self._rules])
+        rules = self._rules
+        if rules is ALL_RULES:
+            outcomes = all_outcomes(facts, limits, counters)
+        else:
+            outcomes = tuple([rule(facts, limits, counters) for rule in rules])
         approved = True
         for outcome in outcomes:
             if not outcome["passed"]:
                 approved = False
                 break
         if approved:
-            self.note_submitted(intent.strategy, key, now_us)
+            self._count(intent.strategy, key, now_us, strategy_recent)
         return RiskCheck(approved, outcomes, unit_cost)
 
     def note_submitted(self, strategy: str, key: tuple[Any, ...], now_us: int) -> None:
         """Count an order that went to the venue (also used when rebuilding from the log)."""
         self._roll_day(now_us)
+        recent = self._strategy_recent.get(strategy)
+        if recent is None:
+            recent = self._strategy_recent[strategy] = deque()
+        self._count(strategy, key, now_us, recent)
+
+    def _count(
+        self, strategy: str, key: tuple[Any, ...], now_us: int, strategy_recent: deque[int]
+    ) -> None:
+        """``note_submitted`` once the day is rolled and the strategy's window is at hand."""
         self._account_recent.append(now_us)
-        self._strategy_recent.setdefault(strategy, deque()).append(now_us)
+        strategy_recent.append(now_us)
         self._account_today += 1
         self._strategy_today[strategy] = self._strategy_today.get(strategy, 0) + 1
         self._last_identical[key] = now_us

@@ -34,6 +34,7 @@ from domain.events.catalog import (
     RiskDecisionMade,
     RiskLimitsChanged,
     RunFailed,
+    RunSnapshotSaved,
     SignalGenerated,
     StrategyRunStarted,
     StrategyRunStopped,
@@ -226,6 +227,7 @@ IGNORED: frozenset[type[DomainEvent]] = frozenset(
         KillSwitchReleased,  # idem
         VenueConnectionChanged,  # link status: no fact table keeps it
         ReconciliationCompleted,  # a report of a comparison; no fact table keeps it
+        RunSnapshotSaved,  # recovery's bookkeeping (a live session saved its state)
     }
 )
 ROUTES = EventRoutes("clickhouse", HANDLED, IGNORED)

@@ -41,6 +41,7 @@ from domain.events.catalog import (
     RiskDecisionMade,
     RiskLimitsChanged,
     RunFailed,
+    RunSnapshotSaved,
     SignalGenerated,
     StrategyRunStarted,
     StrategyRunStopped,
@@ -246,6 +247,7 @@ IGNORED: frozenset[type[DomainEvent]] = frozenset(
         KillSwitchReleased,  # idem
         VenueConnectionChanged,  # link status: moves no position
         ReconciliationCompleted,  # a report of a comparison; moves no position
+        RunSnapshotSaved,  # recovery's bookkeeping (a live session saved its state)
     }
 )
 ROUTES = EventRoutes("objectstore", HANDLED, IGNORED)

@@ -51,6 +51,7 @@ from domain.events.catalog import (
     RiskDecisionMade,
     RiskLimitsChanged,
     RunFailed,
+    RunSnapshotSaved,
     SignalGenerated,
     StrategyRunStarted,
     StrategyRunStopped,
@@ -192,6 +193,7 @@ IGNORED: frozenset[type[DomainEvent]] = frozenset(
         KillSwitchReleased,  # idem
         VenueConnectionChanged,  # link status: moves nothing
         ReconciliationCompleted,  # a report of a comparison; changes nothing by itself
+        RunSnapshotSaved,  # recovery's bookkeeping (a live session saved its state)
     }
 )
 ROUTES = EventRoutes("log state", HANDLED, IGNORED)

@@ -44,6 +44,7 @@ from domain.events.catalog import (
     RiskDecisionMade,
     RiskLimitsChanged,
     RunFailed,
+    RunSnapshotSaved,
     SignalGenerated,
     StrategyRunStarted,
     StrategyRunStopped,
@@ -541,6 +542,7 @@ IGNORED: frozenset[type[DomainEvent]] = frozenset(
         SignalGenerated,  # a wish: current state starts at the risk decision
         VenueConnectionChanged,  # link status: no table keeps it
         ReconciliationCompleted,  # a report of a comparison; changes no row by itself
+        RunSnapshotSaved,  # recovery's bookkeeping (a live session saved its state)
     }
 )
 ROUTES = EventRoutes("sql", HANDLED, IGNORED)

@@ -121,6 +121,15 @@ def test_positions_are_gapless_and_read_all_honours_after_and_stop(store: EventS
     assert [[record.id for record in page] for page in pages] == [[3, 4, 5], [6, 7, 8], [9, 10]]
 
 
+def test_read_stream_after_reads_from_a_version_on(store: EventStore) -> None:
+    store.append([venue_event("venue-a", version) for version in range(1, 6)])
+    store.append([venue_event("venue-b", 1)])
+    assert [e.stream_version for e in store.read_stream_after("venue-a", 3)] == [4, 5]
+    assert [e.stream_version for e in store.read_stream_after("venue-a", 0, limit=1)] == [1]
+    assert store.read_stream_after("venue-a", 5) == []
+    assert [e.event_id for e in store.read_stream_after("venue-b", 0)] == ["venue-b:1"]
+
+
 def test_follow_yields_events_appended_by_another_thread(store: EventStore) -> None:
     store.append([venue_event("venue-a", 1)])
     seen: list[int] = []

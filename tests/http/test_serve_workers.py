@@ -1,8 +1,10 @@
 """``lh serve --workers N``: N uvicorn worker processes, each building its own application from
-the environment and the options ``lh serve`` was given; a bad count is refused in one line."""
+the environment and the options ``lh serve`` was given; a bad count is refused in one line.
+What is served has its startup heap frozen out of the garbage collector's walks."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -12,7 +14,10 @@ import httpx
 from typer.testing import CliRunner
 
 from api.application.api_keys import ApiKeyStore, Role
+from api.application.bootstrap import bootstrap
 from api.cli import app
+from api.http.app import create_app
+from api.http.workers import settled
 from tests.control.helpers import ROOT
 from tests.services import free_port, wait_for_port
 
@@ -45,3 +50,13 @@ def test_two_workers_serve_with_the_given_rate_limit() -> None:
         child.send_signal(signal.SIGINT)
         child.communicate(timeout=30)
     assert child.returncode == 0
+
+
+def test_the_served_app_is_out_of_the_collectors_walks() -> None:
+    api = create_app(bootstrap(), rate=0)
+    try:
+        assert settled(api) is api
+        assert gc.get_freeze_count() > 0
+        assert all(found is not api for found in gc.get_objects())  # not in any generation
+    finally:
+        gc.unfreeze()  # this test process goes on collecting as before

@@ -1,9 +1,11 @@
 """A live session in a process of its own, through ccxt against ``lh exchange serve`` (the
 soak kills it).
 
-``python -m tests.live.live_child STORE_URL EXCHANGE_URL END_MS`` prints ``ready RUN_ID``
-once it may trade, then trades the exchange's closed 1m bars of BTC/USDT; with END_MS > 0 the
-feed ends (a clean stop) after the bar that opens at END_MS, and the run id is printed."""
+``python -m tests.live.live_child STORE_URL EXCHANGE_URL END_MS [OBJECT_STORE_URL EVERY]``
+prints ``ready RUN_ID`` once it may trade, then trades the exchange's closed 1m bars of
+BTC/USDT; with END_MS > 0 the feed ends (a clean stop) after the bar that opens at END_MS,
+and the run id is printed. With OBJECT_STORE_URL it saves a snapshot there every EVERY bar
+times."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from adapters.exchange_local.defaults import DEFAULT_API_KEY, DEFAULT_SECRET
+from adapters.objectstore import open_object_store
 from adapters.venue.ccxt_client import make_client
 from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
 from adapters.venue.ccxt_feed import CcxtBarFeed
@@ -48,14 +51,17 @@ def main() -> None:
     venue = CcxtVenue(config, client=client)
     feed = EndingFeed(client, [SYMBOL], "1m", poll_s=POLL_S)
     feed.end_us = end_ms * 1000
+    snapshots = sys.argv[4:6]
     parts = LiveParts(
         venue,
         feed,
         backoff=Backoff(0.05, 0.5),
         settle_seconds=SETTLE_S,
         on_ready=lambda run_id: print(f"ready {run_id}", flush=True),
+        snapshots=open_object_store(snapshots[0]) if snapshots else None,
     )
-    result = run_live(live_config(), store, parts)
+    live = live_config(snapshot_every=int(snapshots[1])) if snapshots else live_config()
+    result = run_live(live, store, parts)
     print(result.run_id, flush=True)
 
 

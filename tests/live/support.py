@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from adapters.objectstore import ObjectStore
 from api.application.live import LiveConfig, LiveParts, run_live
 from api.application.recorded_run import run_events
 from api.application.runs import BacktestResult
@@ -50,9 +51,11 @@ def session(
     *,
     monotonic: Callable[[], float] = time.monotonic,
     on_ready: Callable[[str], None] = lambda run_id: None,
+    snapshots: ObjectStore | None = None,
     **changes: object,
 ) -> BacktestResult:
-    """One live session over ``bars`` (no waiting: back-off sleeps are skipped)."""
+    """One live session over ``bars`` (no waiting: back-off sleeps are skipped), saving its
+    snapshots in ``snapshots``."""
     parts = LiveParts(
         exchange,
         TickingFeed(exchange, bars),
@@ -61,6 +64,7 @@ def session(
         backoff=Backoff(0.01, 0.01),
         on_ready=on_ready,
         settle_seconds=0.0,
+        snapshots=snapshots,
     )
     return run_live(live_config(**changes), store, parts)
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,45 +16,12 @@ from domain.events.catalog import ReconciliationCompleted, StrategyRunStopped
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.redis.datastore import ReplicaNotConfirmedError
 from tests.eventstore.events import venue_event
+from tests.live.redis_pair import start_redis, wait_linked
 from tests.live.support import check_agreement, exchange_at, groups, log_of, session
 from tests.live.test_live_session import Crashing, _Crash
+from tests.services import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(directory: Path, port: int, primary: int | None = None) -> subprocess.Popen[bytes]:
-    directory.mkdir()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)]
-    command += ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
-    command += ["--repl-diskless-sync-delay", "0"]
-    if primary is not None:
-        command += ["--replicaof", "127.0.0.1", str(primary)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    for _ in range(200):
-        try:
-            client.ping()
-            return server
-        except redis.ConnectionError:
-            time.sleep(0.02)
-    server.kill()
-    raise RuntimeError(f"redis-server on port {port} did not start")
-
-
-def _linked(primary_port: int) -> None:
-    client = redis.Redis(port=primary_port, decode_responses=True)
-    for _ in range(300):
-        info = client.info("replication")
-        if info.get("connected_slaves") == 1 and info.get("slave0", {}).get("state") == "online":
-            return
-        time.sleep(0.02)
-    raise RuntimeError("the replica did not come online")
 
 
 @pytest.fixture
@@ -65,10 +29,10 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int,
     monkeypatch.setenv("LH_REDIS_WAIT_REPLICAS", "1")
     monkeypatch.setenv("LH_REDIS_WAIT_TIMEOUT_MS", "2000")  # a fresh replica may rewrite its AOF
     monkeypatch.setenv("LH_RUN_LEASE_SECONDS", "2")
-    primary_port, replica_port = _free_port(), _free_port()
-    servers = [_start(tmp_path / "primary", primary_port)]
-    servers.append(_start(tmp_path / "replica", replica_port, primary_port))
-    _linked(primary_port)
+    primary_port, replica_port = free_port(), free_port()
+    servers = [start_redis(tmp_path / "primary", primary_port)]
+    servers.append(start_redis(tmp_path / "replica", replica_port, primary_port))
+    wait_linked(primary_port)
     yield primary_port, replica_port, servers
     for server in servers:
         if server.poll() is None:

@@ -1,7 +1,8 @@
-"""Bars kept in columns: the loader stores a column whose texts all have the same decimal places
-as scaled integers, and the Decimals it builds from them are the very Decimals of the texts
-(same value, same exponent, same ``str``), with the same digest as the documented lines;
-texts it cannot store that way keep their own Decimals through a table of distinct texts."""
+"""Bars kept in columns: the loader stores a column whose texts are plain decimals as scaled
+integers (one number of places, or one per row), and a Parquet decimal or integer column as
+its own integers; the Decimals it builds from them are the very Decimals of the texts (same
+value, same exponent, same ``str``), with the same digest as the documented lines; texts it
+cannot store that way keep their own Decimals through a table of distinct texts."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.marketdata import load_bars
-from adapters.marketdata.columnar import ColumnarBars, FixedPointColumn, TextColumn
+from adapters.marketdata.columnar import (
+    ColumnarBars,
+    FixedPointColumn,
+    MixedPointColumn,
+    TextColumn,
+)
 from domain.market import Bar, BarSeries, bars_digest, build_bars
 from tests.marketdata.test_digest import HEADER, T0, expected_lines, sha256_of
 
@@ -173,3 +182,113 @@ def test_bars_built_in_bulk_are_ordinary_frozen_bars() -> None:
         built[0].close = Decimal(0)  # type: ignore[misc]
     with pytest.raises(ValueError, match="zip"):
         build_bars("BTC", [0], ([one], [], [], [], []))
+
+
+@st.composite
+def mixed_columns(draw: st.DrawFn) -> list[list[str]]:
+    """Five columns whose rows each have their own number of decimal places (as a float
+    column's shortest texts do); the four prices of a row are one value."""
+    count = draw(st.integers(2, 20))
+    columns: list[list[str]] = [[] for _ in range(5)]
+    for _ in range(count):
+        whole = draw(st.sampled_from([1, 7, 42_000, 10**8]))
+        places = draw(st.integers(0, 8))
+        digits = draw(st.text("0123456789", min_size=places, max_size=places))
+        for column in columns[:4]:
+            column.append(written(whole, digits, draw(styles)))
+        volume_places = draw(st.integers(0, 12))
+        volume_digits = draw(st.text("0123456789", min_size=volume_places, max_size=volume_places))
+        columns[4].append(written(draw(st.sampled_from([0, 3, 1_000])), volume_digits, "plain"))
+    return columns
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_columns())
+def test_rows_with_their_own_places_build_the_decimals_of_their_texts(
+    columns: list[list[str]],
+) -> None:
+    with tempfile.TemporaryDirectory() as work:
+        series = loaded_from(columns, Path(work))
+    for row, bar in enumerate(series):
+        values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+        for value, column in zip(values, columns, strict=True):
+            assert same_decimal(value, column[row]), (value, column[row])
+
+
+def test_a_float_column_is_kept_as_integers_with_each_rows_places(tmp_path: Path) -> None:
+    """A float's Decimal is that of its shortest text (``42000``, ``41996.46``): the places
+    differ from row to row, and the integers keep them exactly."""
+    floats = [42000.0, 41996.46, 41987.4, 0.1, 123.456]
+    table = pa.table(
+        {
+            "timestamp": pa.array([T0 + 60 * i for i in range(5)], pa.int64()),
+            **{name: pa.array(floats) for name in ("open", "high", "low", "close", "volume")},
+        }
+    )
+    path = tmp_path / "floats.parquet"
+    pq.write_table(table, path)
+    series = load_bars(path)["FLOATS"]
+    assert isinstance(series.source, ColumnarBars)
+    assert [type(column) for column in series.source.columns] == [MixedPointColumn] * 5
+    texts = pc.cast(pa.array(floats), pa.string()).to_pylist()
+    assert texts[0] == "42000"
+    assert [bar.close.as_tuple() for bar in series] == [Decimal(t).as_tuple() for t in texts]
+    assert series.digest == bars_digest("FLOATS", list(series))
+
+
+@st.composite
+def exact_parquet_columns(draw: st.DrawFn) -> tuple[int, list[int], list[int]]:
+    """Decimal places, and rows of prices and volumes as integers scaled by them (tiny
+    volumes and zeros that ``str`` writes in exponent form included)."""
+    places = draw(st.integers(0, 18))
+    count = draw(st.integers(1, 12))
+    largest = min(10**15, 10 ** (10 + places) - 1)  # prices are below 10^10
+    prices = draw(st.lists(st.integers(1, largest), min_size=count, max_size=count))
+    volumes = draw(
+        st.lists(st.sampled_from([0, 1, 7, 10**6, 10**14]), min_size=count, max_size=count)
+    )
+    return places, prices, volumes
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exact_parquet_columns(), st.sampled_from(["decimal", "integer"]))
+def test_parquet_decimal_and_integer_columns_are_read_as_their_integers(
+    columns: tuple[int, list[int], list[int]], kind: str
+) -> None:
+    """Decimal and integer columns go to scaled integers without a text: every Decimal built
+    is the column's own Decimal, and the digest is the documented one (``str`` of each)."""
+    places, prices, volumes = columns
+    if kind == "integer":  # whole numbers, prices still below 10^10
+        places, prices = 0, [price % (10**10 - 1) + 1 for price in prices]
+    quantum = Decimal(1).scaleb(-places)
+    exact = {
+        "price": [Decimal(value) * quantum for value in prices],
+        "volume": [Decimal(value) * quantum for value in volumes],
+    }
+    kind_of = pa.decimal128(18, places) if kind == "decimal" else pa.int64()
+    values = {
+        name: pa.array(decimals if kind == "decimal" else [int(d) for d in decimals], kind_of)
+        for name, decimals in exact.items()
+    }
+    count = len(prices)
+    table = pa.table(
+        {
+            "timestamp": pa.array([T0 + 60 * i for i in range(count)], pa.int64()),
+            **dict.fromkeys(("open", "high", "low", "close"), values["price"]),
+            "volume": values["volume"],
+        }
+    )
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "x.parquet"
+        pq.write_table(table, path)
+        series = load_bars(path)["X"]
+    assert isinstance(series.source, ColumnarBars)
+    assert [type(column) for column in series.source.columns] == [FixedPointColumn] * 5
+    for bar, price, volume in zip(series, exact["price"], exact["volume"], strict=True):
+        assert bar.close.as_tuple() == price.as_tuple() and str(bar.open) == str(price)
+        assert bar.volume.as_tuple() == volume.as_tuple()
+    lines = "".join(
+        f"X,{(T0 + 60 * i) * 10**6},{p},{p},{p},{p},{v}\n"
+        for i, (p, v) in enumerate(zip(exact["price"], exact["volume"], strict=True))
+    )
+    assert series.digest == sha256_of(lines) == bars_digest("X", list(series))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -207,3 +209,36 @@ def test_unreadable_paths(tmp_path: Path) -> None:
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(MarketDataError, match=r"cut.parquet: not a readable Parquet file"):
         load_bars(truncated)
+
+
+def test_loading_does_not_import_pandas(tmp_path: Path) -> None:
+    """pyarrow imports pandas on its first ``to_numpy``, ``pa.array`` or ``pa.scalar``, at a
+    fifth of a million-row load's cost; the loader goes through Arrow buffers instead."""
+    csv = write(
+        tmp_path,
+        "timestamp,symbol,open,high,low,close,volume\n"
+        + "".join(f"{T0 + 60 * i},BTC,100.10,100.30,99.90,100.{i % 3}0,1.5\n" for i in range(50)),
+    )
+    table = pa.table(
+        {
+            "timestamp": pa.array([T0, T0 + 60], pa.int64()),
+            "symbol": ["X", "X"],
+            **{
+                name: pa.array([Decimal("1.50"), Decimal("1.50")], pa.decimal128(9, 2))
+                for name in ("open", "high", "low", "close", "volume")
+            },
+        }
+    )
+    parquet = tmp_path / "x.parquet"
+    pq.write_table(table, parquet)
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom adapters.marketdata import load_bars\n"
+        f"load_bars(Path({str(csv)!r}))\nload_bars(Path({str(parquet)!r}))\n"
+        "print('pandas' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]  # ``-c`` puts the working directory on the path
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -3,25 +3,32 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import create_engine
 
 from adapters.objectstore import open_object_store
 from api.application.reporting.generate import ReportRefusedError, ReportRequest, generate_report
+from api.application.reporting.replay_process import ReplayFailedError
 from domain.events.types import OrderType, Side
 from infra.eventstore.factory import open_event_store
 from projections.queries.reports.compliance import build_compliance_report, generate_compliance
 from projections.queries.reports.compliance import facts as facts_module
+from projections.queries.reports.compliance import replay as replay_module
 from projections.queries.reports.compliance.integrity import ArchiveEvidence, ArchiveSegment
 from projections.queries.reports.compliance.replay import replay_figures
 from projections.queries.reports.document import ReportDocument, Section
 from projections.queries.reports.source import ReportScope, ReportSource, Thresholds
+from projections.registry import bind_to_store
+from projections.runner import ProjectionRunner
+from projections.sql.projection import SqlProjection
 from tests.reports.tiny_log import T0, TinyLog, rule
 
 DAY = 86_400
@@ -298,11 +305,14 @@ def test_the_integrity_section_shows_the_archive_evidence_it_is_given(store_url:
     assert integrity.notes == ("Chain check: ok 1..40",)
 
 
-def test_a_section_fold_that_changes_the_shared_events_is_refused(
-    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("replay_beside", [True, False], ids=["replay-beside", "one-read"])
+def test_a_section_fold_that_changes_the_events_it_reads_is_refused(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replay_beside: bool
 ) -> None:
-    """One read of the log feeds both sides; a sections' bug that even rewrites the decoded
-    events in place cannot make the replay agree with it (the replay sees each event first)."""
+    """The replay reads the log in a child process, or (a store that cannot be opened again
+    there: here a store with its own clock) in the same read as the sections; either way a
+    sections' bug that even rewrites the decoded events in place cannot make the replay agree
+    with it (in one read the replay sees each event first)."""
     handlers = dict(facts_module._HANDLERS)
     original = handlers["FillRecorded"]
 
@@ -311,7 +321,8 @@ def test_a_section_fold_that_changes_the_shared_events_is_refused(
         original(facts, event, data)
 
     monkeypatch.setitem(facts_module._HANDLERS, "FillRecorded", doubled)
-    store = open_event_store(store_url)
+    store = open_event_store(store_url) if replay_beside else open_event_store(store_url, clock=_us)
+    assert store.reopenable is replay_beside
     objects = open_object_store(f"file://{tmp_path / 'objects'}")
     request = ReportRequest(ReportScope("compliance", T0, T0 + timedelta(days=2)), ("json",))
     try:
@@ -322,6 +333,72 @@ def test_a_section_fold_that_changes_the_shared_events_is_refused(
     finally:
         store.close()
     assert list(objects.list("reports/")) == []
+
+
+def test_a_replay_that_fails_in_its_process_is_one_line_and_nothing_is_published(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any) -> dict[str, str]:
+        raise ArithmeticError("no figures today")
+
+    monkeypatch.setattr(replay_module, "_figures", broken)  # inherited by the forked child
+    store = open_event_store(store_url)
+    objects = open_object_store(f"file://{tmp_path / 'objects'}")
+    request = ReportRequest(ReportScope("compliance", T0, T0 + timedelta(days=2)), ("json",))
+    try:
+        with pytest.raises(ReplayFailedError) as refused:
+            generate_report(request, store, create_engine("sqlite://"), objects, now=_now)
+    finally:
+        store.close()
+    assert str(refused.value) == (
+        "report not published: the replay of the log failed: ArithmeticError: no figures today"
+    )
+    assert list(objects.list("reports/")) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "replay_beside"),
+    [("compliance", True), ("compliance", False), ("trades", True), ("filing", True)],
+)
+def test_a_log_edited_in_the_window_is_refused_by_its_chain_check(
+    tmp_path: Path, kind: str, replay_beside: bool
+) -> None:
+    """Checked by the replay's child on the records it reads (every kind), or by the single
+    read where the store cannot be opened again in a child."""
+    path = tmp_path / "log.sqlite"
+    url = f"sqlite:///{path}"
+    store = open_event_store(url)
+    tiny_log().write(store)
+    sql = SqlProjection.open(f"sqlite:///{tmp_path / 'readmodel.sqlite'}", create=True)
+    bind_to_store([sql], store)
+    ProjectionRunner(store, [sql]).catch_up()
+    store.close()
+    with sqlite3.connect(path) as db:  # as someone with write access to the file would
+        (state,) = db.execute("SELECT state FROM stored_events WHERE rowid=3").fetchone()
+        record = orjson.loads(state)
+        record["payload"]["edited"] = True
+        db.execute(
+            "UPDATE stored_events SET state=? WHERE rowid=3",
+            (orjson.dumps(record, option=orjson.OPT_SORT_KEYS),),
+        )
+    store = open_event_store(url) if replay_beside else open_event_store(url, clock=_us)
+    objects = open_object_store(f"file://{tmp_path / 'objects'}")
+    request = ReportRequest(ReportScope(kind, T0, T0 + timedelta(days=2)), ("json",))
+    try:
+        with pytest.raises(ReportRefusedError) as refused:
+            generate_report(request, store, sql.engine, objects, now=_now)
+    finally:
+        store.close()
+        sql.close()
+    assert str(refused.value) == (
+        "report not published: the log fails its chain check at position 3 (payload hash); "
+        "see lh audit verify"
+    )
+    assert list(objects.list("reports/")) == []
+
+
+def _us() -> int:
+    return 0
 
 
 def _now() -> datetime:

@@ -21,6 +21,8 @@ from api.application.reporting.formats import (
 )
 from api.application.reporting.pdf_process import PdfBeside
 from projections.queries.reports.compliance.bracket import (
+    BracketedSum,
+    Quotient,
     quotient,
     rounded_quotient,
     rounded_ratio_of_sums,
@@ -81,6 +83,13 @@ def _exact(value: Fraction, places: int) -> str:
     return format(Decimal(round(value * 10**places)).scaleb(-places), "f")
 
 
+def summed(*terms: Quotient) -> BracketedSum:
+    total = BracketedSum()
+    for term in terms:
+        total.add(term)
+    return total
+
+
 def test_ties_and_signs_round_as_fractions_do() -> None:
     # 1/3 + 1/6 is exactly one half: the brackets straddle the tie, the fractions decide.
     third, sixth, one = (
@@ -88,9 +97,10 @@ def test_ties_and_signs_round_as_fractions_do() -> None:
         quotient(Decimal(1), Decimal(6)),
         (quotient(Decimal(1), Decimal(1))),
     )
-    assert rounded_ratio_of_sums([third, sixth], [one], 0) == "0"  # half to even
-    assert rounded_ratio_of_sums([third, sixth, one], [one], 0) == "2"
-    assert rounded_ratio_of_sums([third], [quotient(Decimal(0), Decimal(7))], 2) == "n/a"
+    assert rounded_ratio_of_sums(summed(third, sixth), summed(one), 0) == "0"  # half to even
+    assert rounded_ratio_of_sums(summed(third, sixth, one), summed(one), 0) == "2"
+    zero = summed(quotient(Decimal(0), Decimal(7)))
+    assert rounded_ratio_of_sums(summed(third), zero, 2) == "n/a"
     assert rounded_quotient(Decimal(1), Decimal(8), 2) == "0.12"
     assert rounded_quotient(Decimal(-1), Decimal(1000), 2) == "0.00"  # no "-0.00"
     assert rounded_quotient(Decimal(1), Decimal(-3), 4) == "-0.3333"
@@ -112,9 +122,13 @@ def test_bracketed_sums_equal_fraction_arithmetic(
 ) -> None:
     top = [quotient(n, d) for n, d, _, _ in terms]
     bottom = [quotient(n, d) for _, _, n, d in terms]
+    half = len(terms) // 2  # sums of parts merged: the sum of the whole
+    top_sum, bottom_sum = summed(*top[:half]), summed(*bottom[:half])
+    top_sum.merge(summed(*top[half:]))
+    bottom_sum.merge(summed(*bottom[half:]))
     exact = sum((Fraction(n) / Fraction(d) for n, d, _, _ in terms), Fraction(0))
     base = sum((Fraction(n) / Fraction(d) for _, _, n, d in terms), Fraction(0))
-    assert rounded_ratio_of_sums(top, bottom, places, scale=scale) == _exact(
+    assert rounded_ratio_of_sums(top_sum, bottom_sum, places, scale=scale) == _exact(
         exact * 10**scale / base, places
     )
     n, d = terms[0][0], terms[0][1]

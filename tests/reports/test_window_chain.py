@@ -1,6 +1,8 @@
 """The chain check a report's single pass makes (``WindowChainCheck``) finds what
 ``verify_log`` finds over the same covered positions: on an intact log, and on one edited
-in the window, in a stretch after it that the window comes back to, and after the window."""
+in the window, in a stretch after it that the window comes back to, and after the window;
+also where the pass decodes the window's records for a fold (the check then takes its part
+of each record from that parse), even a fold that rewrites the events it is given."""
 
 from __future__ import annotations
 
@@ -12,13 +14,13 @@ import orjson
 import pytest
 
 from domain.events.catalog import VenueConnectionChanged
-from domain.events.envelope import Actor, NewEvent
+from domain.events.envelope import Actor, NewEvent, RecordedEvent
 from domain.events.types import ActorKind
 from infra.eventstore.factory import open_event_store
 from infra.eventstore.store import EventStore
 from projections.integrity import IntegrityReport, verify_log
 from projections.queries.reports import window_chain
-from projections.queries.reports.source import ReportScope, ReportSource
+from projections.queries.reports.source import Fold, ReportScope, ReportSource
 
 DAY_US = 86_400_000_000
 T0_US = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
@@ -63,16 +65,27 @@ def _edit(path: Path, position: int) -> None:
         )
 
 
-def _in_the_pass(store: EventStore) -> tuple[tuple[int, int], IntegrityReport | None]:
+def _rewrite(event: RecordedEvent) -> None:
+    event.data["reason"] = "rewritten by a fold"
+
+
+def _in_the_pass(
+    store: EventStore, folds: list[Fold]
+) -> tuple[tuple[int, int], IntegrityReport | None]:
     source = ReportSource.open(store, ReportScope("compliance", *WINDOW), check_chain=True)
-    source.fold_once([])
+    source.fold_once(folds)
     return source.covered(), source.chain_check()
 
 
+@pytest.mark.parametrize("decoded", [False, True], ids=["not-decoded", "decoded"])
 @pytest.mark.parametrize("held", [window_chain.HELD, 4])
 @pytest.mark.parametrize("edited", [(), (7, 12, 30, 40)])
 def test_the_pass_finds_what_verify_log_finds_over_the_covered_range(
-    log_path: Path, monkeypatch: pytest.MonkeyPatch, held: int, edited: tuple[int, ...]
+    log_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held: int,
+    edited: tuple[int, ...],
+    decoded: bool,
 ) -> None:
     monkeypatch.setattr(window_chain, "HELD", held)
     monkeypatch.setattr(window_chain, "CHUNK", 2)
@@ -80,7 +93,8 @@ def test_the_pass_finds_what_verify_log_finds_over_the_covered_range(
         _edit(log_path, position)
     store = open_event_store(f"sqlite:///{log_path}")
     try:
-        (first, last), in_pass = _in_the_pass(store)
+        folds = [Fold(_rewrite, frozenset({"VenueConnectionChanged"}))] if decoded else []
+        (first, last), in_pass = _in_the_pass(store, folds)
         alone = verify_log(store, first=first, last=last)
     finally:
         store.close()

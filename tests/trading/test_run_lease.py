@@ -171,7 +171,7 @@ def test_killed_holder_is_taken_over_and_the_run_resumes_to_the_same_result(
 def test_paused_holder_loses_its_lease_and_appends_nothing_when_woken(
     csv_file: Path, store_env: dict[str, str], running: subprocess.Popen[str], tmp_path: Path
 ) -> None:
-    os.kill(running.pid, signal.SIGSTOP)
+    pause_outside_a_write(running, store_env)
     try:
         time.sleep(2.5)  # past the lease's expiry: nobody renewed it
         taken = run_paper_cli(csv_file, store_env)
@@ -185,6 +185,31 @@ def test_paused_holder_loses_its_lease_and_appends_nothing_when_woken(
     [line] = stderr.strip().splitlines()
     assert f"run {RUN_ID} lost its lease" in line
     assert head(store_env) == finished
+
+
+def pause_outside_a_write(child: subprocess.Popen[str], store_env: dict[str, str]) -> None:
+    """SIGSTOP ``child`` at an instant it holds no SQLite write lock.
+
+    A process stopped inside a write transaction keeps the file locked for everyone (SQLite's
+    own rule, whatever the lease says: the next writer gives up with "is locked"); this test is
+    about the lease, so it stops the holder between two writes, as a pause usually finds it.
+    """
+    url = store_env["LH_EVENT_STORE"]
+    for _ in range(200):
+        os.kill(child.pid, signal.SIGSTOP)
+        if not url.startswith("sqlite"):
+            return
+        probe = sqlite3.connect(sqlite_path(url), timeout=0.2, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(child.pid, signal.SIGCONT)
+            time.sleep(0.01)
+        finally:
+            probe.close()
+    pytest.fail("the holder held the SQLite write lock at every attempt to pause it")
 
 
 def lease_recorded(url: str, key_prefix: str = "lh", run_id: str = RUN_ID) -> bool:

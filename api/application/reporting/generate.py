@@ -1,7 +1,10 @@
 """``lh report``'s use case: generate -> cross-check -> render -> publish -> manifest.
 
-Nothing is written before the cross-check passes: a figure the replay of the log does not
-reproduce, or a log range that fails its chain check, refuses the whole report in one line.
+The replay of every figure, and the chain check of the range it covers, run in a child process
+beside the build where the store can be opened there again (``replay_process``). Nothing is
+written before the cross-check passes: a figure the replay of the log does not reproduce, a
+replay that fails, or a log range that fails its chain check, refuses the whole report in one
+line.
 A report is published under ``reports/KIND/ACCOUNT/FROM_TO/VARIANT/`` (VARIANT: ``all``,
 ``strategy-S`` or ``run-R``), its files first and ``manifest.json`` last; one whose manifest
 is already there is not written again (the store is write-once), the files are still
@@ -11,7 +14,7 @@ written to ``--out``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +23,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from adapters.objectstore import ObjectStore
+from api.application.reporting import replay_process
 from api.application.reporting.formats import CONTENT_TYPES, pdf_page, render
-from api.application.reporting.kinds import KINDS
+from api.application.reporting.kinds import KINDS, ReportKind
 from api.application.reporting.manifest import (
     Coverage,
     archive_segments,
@@ -29,10 +33,13 @@ from api.application.reporting.manifest import (
 )
 from api.application.reporting.pdf_process import PdfBeside
 from api.application.reporting.publish import publish_object
+from api.application.reporting.replay_process import ReplayBeside
 from infra.archive.layout import Archive
 from infra.eventstore.store import EventStore
 from infra.settings import Retention
+from projections.integrity import IntegrityReport
 from projections.queries.reports.crosscheck import cross_check
+from projections.queries.reports.document import ReportDocument
 from projections.queries.reports.software import software_line
 from projections.queries.reports.source import ReportScope, ReportScopeError, ReportSource
 
@@ -72,6 +79,43 @@ def key_prefix(scope: ReportScope) -> str:
     return f"reports/{scope.kind}/{scope.owner}/{scope.period}/{variant}/"
 
 
+@dataclass(frozen=True)
+class _Generated:
+    source: ReportSource
+    document: ReportDocument
+    replayed: Mapping[str, str]
+    chain: Callable[[], IntegrityReport | None]
+    """The chain check of the covered positions: the replay's child made it, else this one."""
+
+
+def _generate(
+    kind: ReportKind, scope: ReportScope, store: EventStore, engine: Engine, head: int | None
+) -> _Generated:
+    """The document and the replayed figures: the replay (and the chain check) in a child
+    process beside the build where it can run there, else both here."""
+    beside = replay_process.possible(store)
+    source = ReportSource.open(store, scope, engine=engine, head=head, check_chain=not beside)
+    if not beside:
+        document, figures = kind.generate(source, source.scope)
+        return _Generated(source, document, figures, source.chain_check)
+    replay = ReplayBeside(kind.replay, source)
+    try:
+        document = kind.build(source, source.scope)
+        replayed = replay.result()
+    finally:
+        replay.close()
+    if replayed.covered != source.covered():
+        raise ReportRefusedError(
+            "report not published: the replay read the window at positions "
+            f"{_span(replayed.covered)}, the report at {_span(source.covered())}"
+        )
+    return _Generated(source, document, replayed.figures, lambda: replayed.chain)
+
+
+def _span(covered: tuple[int, int]) -> str:
+    return f"{covered[0]}..{covered[1]}"
+
+
 def generate_report(
     request: ReportRequest,
     store: EventStore,
@@ -90,10 +134,10 @@ def generate_report(
         raise ReportScopeError(
             f"report kind {request.scope.kind!r} is not available (one of {', '.join(KINDS)})"
         )
-    source = ReportSource.open(store, request.scope, engine=engine, head=head, check_chain=True)
+    generated = _generate(kind, request.scope, store, engine, head)
+    source, document = generated.source, generated.document
     scope = source.scope
-    document, replayed = kind.generate(source, scope)
-    disagreements = cross_check(document, replayed)
+    disagreements = cross_check(document, generated.replayed)
     if disagreements:
         others = ", ".join(d.figure for d in disagreements[1:])
         more = f" (also {others})" if others else ""
@@ -105,9 +149,9 @@ def generate_report(
         if "pdf" in formats
         else None
     )  # printed on another core while the other formats are written (and the chain checked
-    # here, unless the kind's single pass checked it)
+    # here, unless the replay's child or the kind's single pass checked it)
     try:
-        chain = source.chain_check()
+        chain = generated.chain()
         if chain is not None and not chain.ok:
             finding = chain.findings[0]
             raise ReportRefusedError(

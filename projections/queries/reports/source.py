@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from domain.events.codec import decode
 from domain.events.envelope import RecordedEvent, to_microseconds
 from infra.eventstore.store import EventStore
-from projections.integrity import IntegrityReport, verify_log
+from projections.integrity import IntegrityReport, parsed_record, verify_log
 from projections.queries.reports.window_chain import WindowChainCheck
 
 REPORT_KINDS = ("trades", "compliance", "filing")
@@ -239,22 +239,27 @@ class ReportSource:
                 for watch in watchers:
                     watch(notification.id, moment)
                 topic = notification.topic
-                in_window = start <= moment < end
-                if record is not None:
-                    record(notification, in_window)
-                if in_window:
-                    first = first or notification.id
-                    last = notification.id
-                    if topic in inside:
+                if not start <= moment < end:
+                    if record is not None:
+                        record(notification, False)
+                    if moment < start and topic in before:
                         event = decode(notification)
                         for fold in folds:
-                            if topic in fold.types:
+                            if topic in fold.earlier:
                                 fold.see(event)
-                elif moment < start and topic in before:
-                    event = decode(notification)
-                    for fold in folds:
-                        if topic in fold.earlier:
-                            fold.see(event)
+                    continue
+                first = first or notification.id
+                last = notification.id
+                if topic not in inside:
+                    if record is not None:
+                        record(notification, True)
+                    continue
+                event = decode(notification)
+                if record is not None:  # its part of the check, taken before any fold sees it
+                    record(notification, True, parsed_record(event))
+                for fold in folds:
+                    if topic in fold.types:
+                        fold.see(event)
         self._covered = (first, last)
         self._chain = window_chain
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from eventsourcing.persistence import Notification
 
 from infra.eventstore.store import EventStore
-from projections.integrity import ChainVerifier, IntegrityReport
+from projections.integrity import ChainVerifier, IntegrityReport, ParsedRecord
 
 CHUNK = 1_000
 """Confirmed records are checked this many at a time (the verifier's per-page work)."""
@@ -23,19 +23,23 @@ HELD = 10_000
 
 
 class WindowChainCheck:
-    """``see`` every record of the pass in log order, saying whether it is in the window;
+    """``see`` every record of the pass in log order, saying whether it is in the window
+    (and, for one the pass decoded, its ``parsed_record``: it is not parsed again);
     ``result()`` is the chain check of ``first..last`` (``None`` when the window is empty)."""
 
     def __init__(self, store: EventStore, until: int) -> None:
         self._store, self._until = store, until
         self._verifier: ChainVerifier | None = None
         self._held: list[Notification] = []
+        self._parsed: dict[int, ParsedRecord] = {}
         self._confirmed = 0
         self._fed = 0
         self._dropped = False
         self._report: IntegrityReport | None = None
 
-    def see(self, notification: Notification, inside: bool) -> None:
+    def see(
+        self, notification: Notification, inside: bool, parsed: ParsedRecord | None = None
+    ) -> None:
         if self._verifier is None:
             if not inside:
                 return
@@ -47,6 +51,8 @@ class WindowChainCheck:
             self._read_again(notification.id - 1)
         held = self._held
         held.append(notification)
+        if parsed is not None:
+            self._parsed[notification.id] = parsed
         if inside:
             self._confirmed = len(held)
             if self._confirmed >= CHUNK:
@@ -54,6 +60,7 @@ class WindowChainCheck:
         elif len(held) - self._confirmed > HELD:
             self._feed_confirmed()
             held.clear()
+            self._parsed.clear()
             self._dropped = True
 
     def result(self) -> IntegrityReport | None:
@@ -62,13 +69,14 @@ class WindowChainCheck:
         self._feed_confirmed()
         self._report = self._verifier.finish(self._fed)
         self._verifier, self._held = None, []  # its sets of ids are not needed any more
+        self._parsed = {}
         return self._report
 
     def _feed_confirmed(self) -> None:
         confirmed = self._confirmed
         if not confirmed or self._verifier is None:
             return
-        self._verifier.feed(self._held[:confirmed])
+        self._verifier.feed(self._held[:confirmed], self._parsed)
         self._fed = self._held[confirmed - 1].id
         del self._held[:confirmed]
         self._confirmed = 0

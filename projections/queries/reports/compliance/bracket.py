@@ -12,8 +12,7 @@ arithmetic (half to even, and no sign on a zero), so the replay can keep its fra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 
@@ -69,27 +68,43 @@ def rounded_quotient(numerator: Decimal, denominator: Decimal, places: int) -> s
     return _exact_text(Fraction(numerator) / Fraction(denominator), places)
 
 
+@dataclass(slots=True)
+class BracketedSum:
+    """A sum of quotients as a bracket (added rounding down and up) and its terms (for the
+    rare exact fallback). Sums of parts ``merge`` into the sum of the whole: the bracket stays
+    one (each bound is still a bound), and what is read off it is exact either way."""
+
+    low: Decimal = _ZERO
+    high: Decimal = _ZERO
+    terms: list[Quotient] = field(default_factory=list)
+
+    def add(self, term: Quotient) -> None:
+        self.low = _DOWN.add(self.low, term.low)
+        self.high = _UP.add(self.high, term.high)
+        self.terms.append(term)
+
+    def merge(self, other: BracketedSum) -> None:
+        self.low = _DOWN.add(self.low, other.low)
+        self.high = _UP.add(self.high, other.high)
+        self.terms.extend(other.terms)
+
+    def exact(self) -> Fraction:
+        return sum((term.exact() for term in self.terms), Fraction(0))
+
+
 def rounded_ratio_of_sums(
-    top: Sequence[Quotient], bottom: Sequence[Quotient], places: int, *, scale: int = 0
+    top: BracketedSum, bottom: BracketedSum, places: int, *, scale: int = 0
 ) -> str:
-    """``10**scale x Σ top / Σ bottom`` rounded half to even to ``places``; "n/a" when
-    ``Σ bottom`` is zero. The terms of ``bottom`` must not be negative."""
-    top_low = top_high = bottom_low = bottom_high = _ZERO
-    for term in top:
-        top_low = _DOWN.add(top_low, term.low)
-        top_high = _UP.add(top_high, term.high)
-    for term in bottom:
-        bottom_low = _DOWN.add(bottom_low, term.low)
-        bottom_high = _UP.add(bottom_high, term.high)
-    if bottom_low > 0:
-        top_low, top_high = _DOWN.scaleb(top_low, scale), _UP.scaleb(top_high, scale)
-        low = _DOWN.divide(top_low, bottom_high if top_low >= 0 else bottom_low)
-        high = _UP.divide(top_high, bottom_low if top_high >= 0 else bottom_high)
+    """``10**scale x top / bottom`` rounded half to even to ``places``; "n/a" when ``bottom``
+    is zero. The terms of ``bottom`` must not be negative."""
+    if bottom.low > 0:
+        top_low, top_high = _DOWN.scaleb(top.low, scale), _UP.scaleb(top.high, scale)
+        low = _DOWN.divide(top_low, bottom.high if top_low >= 0 else bottom.low)
+        high = _UP.divide(top_high, bottom.low if top_high >= 0 else bottom.high)
         shown = _text(low, places)
         if shown == _text(high, places):
             return shown
-    exact_bottom = sum((term.exact() for term in bottom), Fraction(0))
+    exact_bottom = bottom.exact()
     if not exact_bottom:
         return NOT_AVAILABLE
-    exact_top = sum((term.exact() for term in top), Fraction(0))
-    return _exact_text(exact_top * 10**scale / exact_bottom, places)
+    return _exact_text(top.exact() * 10**scale / exact_bottom, places)

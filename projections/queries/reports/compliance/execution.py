@@ -9,11 +9,12 @@ not fill. Every amount is exact; only the basis points and averages are rounded,
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
 from projections.queries.reports.compliance.bracket import (
+    BracketedSum,
     Quotient,
     quotient,
     rounded_quotient,
@@ -111,6 +112,75 @@ def order_costs(facts: ComplianceFacts) -> list[OrderCost]:
     return costs
 
 
+@dataclass(slots=True)
+class _Sums:
+    """What a roll-up adds up over its orders. Every sum is exact (120 digits; the VWAP's
+    quotients bracketed), so the sums of the finest groups (venue, symbol and order type)
+    ``merge`` into any coarser group's and the total's: each order is added up once."""
+
+    orders: int = 0
+    ordered: Decimal = ZERO
+    filled: Decimal = ZERO
+    decision_cost: Decimal = ZERO
+    """Over the filled orders, as the two below and the VWAP's."""
+    decision_base: Decimal = ZERO
+    arrival_cost: Decimal = ZERO
+    arrival_base: Decimal = ZERO
+    vwap_cost: BracketedSum = field(default_factory=BracketedSum)
+    vwap_base: BracketedSum = field(default_factory=BracketedSum)
+    vwap_orders: int = 0
+    delay: Decimal = ZERO
+    impact: Decimal = ZERO
+    fees: Decimal = ZERO
+    opportunity: Decimal = ZERO
+    shortfall: Decimal = ZERO
+    waited_us: int = 0
+    waits: int = 0
+
+    def add(self, cost: OrderCost) -> None:
+        filled = cost.filled
+        self.orders += 1
+        self.ordered += cost.order.quantity
+        self.filled += filled
+        self.delay += cost.delay
+        self.impact += cost.impact
+        self.fees += cost.fees
+        self.opportunity += cost.opportunity
+        self.shortfall += cost.shortfall
+        if cost.time_to_fill_us is not None:
+            self.waited_us += cost.time_to_fill_us
+            self.waits += 1
+        if not filled:
+            return
+        self.decision_cost += cost.decision_cost
+        self.decision_base += cost.decision_price * filled
+        self.arrival_cost += cost.arrival_cost
+        self.arrival_base += cost.arrival_price * filled
+        if cost.vwap_cost is not None and cost.vwap_base is not None:
+            self.vwap_cost.add(cost.vwap_cost)
+            self.vwap_base.add(cost.vwap_base)
+            self.vwap_orders += 1
+
+    def merge(self, other: _Sums) -> None:
+        self.orders += other.orders
+        self.ordered += other.ordered
+        self.filled += other.filled
+        self.decision_cost += other.decision_cost
+        self.decision_base += other.decision_base
+        self.arrival_cost += other.arrival_cost
+        self.arrival_base += other.arrival_base
+        self.vwap_cost.merge(other.vwap_cost)
+        self.vwap_base.merge(other.vwap_base)
+        self.vwap_orders += other.vwap_orders
+        self.delay += other.delay
+        self.impact += other.impact
+        self.fees += other.fees
+        self.opportunity += other.opportunity
+        self.shortfall += other.shortfall
+        self.waited_us += other.waited_us
+        self.waits += other.waits
+
+
 @dataclass(frozen=True)
 class Rollup:
     orders: int
@@ -128,47 +198,47 @@ class Rollup:
     time_to_fill: str
 
 
-def _weighted(
-    filled: list[OrderCost],
-    cost: Callable[[OrderCost], Decimal],
-    price: Callable[[OrderCost], Decimal],
-) -> str:
-    """Σ cost against the benchmark / Σ benchmark x filled, in bps, over the filled orders."""
-    return bps(
-        sum(map(cost, filled), ZERO), sum((price(item) * item.filled for item in filled), ZERO)
-    )
-
-
-def _weighted_vwap(filled: list[OrderCost]) -> str:
-    """``_weighted`` against each order's interval VWAP, over the filled orders that have one
-    (quotients: added bracketed, ``bracket.py``)."""
-    with_vwap = [item for item in filled if item.vwap_cost is not None]
-    return rounded_ratio_of_sums(
-        [item.vwap_cost for item in with_vwap if item.vwap_cost is not None],
-        [item.vwap_base for item in with_vwap if item.vwap_base is not None],
-        BPS_PLACES,
-        scale=4,
-    )
-
-
-def rollup(costs: list[OrderCost]) -> Rollup:
-    filled = [c for c in costs if c.filled]
-    done = [c for c in costs if c.time_to_fill_us is not None]
+def rollup(sums: _Sums) -> Rollup:
+    """Slippage is Σ cost against the benchmark / Σ benchmark x filled, in bps, over the
+    filled orders (against the interval VWAP: those that have one)."""
     return Rollup(
-        orders=len(costs),
-        ordered=sum((c.order.quantity for c in costs), ZERO),
-        filled=sum((c.filled for c in costs), ZERO),
-        slippage_decision=_weighted(filled, lambda c: c.decision_cost, lambda c: c.decision_price),
-        slippage_arrival=_weighted(filled, lambda c: c.arrival_cost, lambda c: c.arrival_price),
-        slippage_vwap=_weighted_vwap(filled),
-        vwap_orders=sum(c.vwap is not None for c in filled),
-        delay=sum((c.delay for c in costs), ZERO),
-        impact=sum((c.impact for c in costs), ZERO),
-        fees=sum((c.fees for c in costs), ZERO),
-        opportunity=sum((c.opportunity for c in costs), ZERO),
-        shortfall=sum((c.shortfall for c in costs), ZERO),
-        time_to_fill=seconds(sum(c.time_to_fill_us or 0 for c in done), len(done)),
+        orders=sums.orders,
+        ordered=sums.ordered,
+        filled=sums.filled,
+        slippage_decision=bps(sums.decision_cost, sums.decision_base),
+        slippage_arrival=bps(sums.arrival_cost, sums.arrival_base),
+        slippage_vwap=rounded_ratio_of_sums(sums.vwap_cost, sums.vwap_base, BPS_PLACES, scale=4),
+        vwap_orders=sums.vwap_orders,
+        delay=sums.delay,
+        impact=sums.impact,
+        fees=sums.fees,
+        opportunity=sums.opportunity,
+        shortfall=sums.shortfall,
+        time_to_fill=seconds(sums.waited_us, sums.waits),
     )
+
+
+Group = tuple[str, str, str]
+"""The finest roll-up group: venue, symbol, order type."""
+
+
+def _finest_sums(costs: list[OrderCost]) -> dict[Group, _Sums]:
+    groups: dict[Group, _Sums] = {}
+    for cost in costs:
+        order = cost.order
+        key = (order.venue, order.symbol, order.order_type)
+        sums = groups.get(key)
+        if sums is None:
+            sums = groups[key] = _Sums()
+        sums.add(cost)
+    return groups
+
+
+def _merged(parts: Iterable[_Sums]) -> _Sums:
+    whole = _Sums()
+    for part in parts:
+        whole.merge(part)
+    return whole
 
 
 def _order_row(cost: OrderCost) -> tuple[str, ...]:
@@ -267,15 +337,14 @@ ROLLUP_SLIPPAGE_COLUMNS = 9
 """Each roll-up is shown as two tables (slippage; costs), keyed by the group's name."""
 
 
-def _rollup_rows(
-    costs: list[OrderCost], key: Callable[[OrderCost], str]
-) -> tuple[tuple[str, ...], ...]:
-    groups: dict[str, list[OrderCost]] = {}
-    for cost in costs:
-        groups.setdefault(key(cost), []).append(cost)
+def _rollup_rows(groups: dict[Group, _Sums], level: int) -> tuple[tuple[str, ...], ...]:
+    """One row per name at ``level`` of the finest groups' key (0 venue, 1 symbol, 2 type)."""
+    named: dict[str, list[_Sums]] = {}
+    for key, sums in groups.items():
+        named.setdefault(key[level], []).append(sums)
     rows = []
-    for name in sorted(groups):
-        r = rollup(groups[name])
+    for name in sorted(named):
+        r = rollup(_merged(named[name]))
         rows.append(
             (
                 name,
@@ -297,11 +366,7 @@ def _rollup_rows(
     return tuple(rows)
 
 
-_ROLLUPS: tuple[tuple[str, Callable[[OrderCost], str]], ...] = (
-    ("venue", lambda c: c.order.venue),
-    ("symbol", lambda c: c.order.symbol),
-    ("order_type", lambda c: c.order.order_type),
-)
+_ROLLUPS = (("venue", 0), ("symbol", 1), ("order_type", 2))
 
 
 def _histogram(costs: list[OrderCost]) -> Series:
@@ -322,7 +387,8 @@ def _histogram(costs: list[OrderCost]) -> Series:
 
 def execution_section(facts: ComplianceFacts) -> Section:
     costs = order_costs(facts)
-    total = rollup(costs)
+    groups = _finest_sums(costs)
+    total = rollup(_merged(groups.values()))
     figures = (
         Figure("tca.orders", "Orders analysed", str(total.orders)),
         Figure("tca.ordered_quantity", "Quantity ordered", number(total.ordered)),
@@ -362,7 +428,7 @@ def execution_section(facts: ComplianceFacts) -> Section:
             ),
             *(
                 table
-                for group, key in _ROLLUPS
+                for group, level in _ROLLUPS
                 for table in _split(
                     f"tca.by_{group}",
                     (
@@ -370,7 +436,7 @@ def execution_section(facts: ComplianceFacts) -> Section:
                         f"By {group.replace('_', ' ')}: costs",
                     ),
                     (group, *ROLLUP_COLUMNS),
-                    _rollup_rows(costs, key),
+                    _rollup_rows(groups, level),
                     ROLLUP_SLIPPAGE_COLUMNS,
                 )
             ),

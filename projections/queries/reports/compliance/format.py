@@ -25,6 +25,9 @@ _EXACT = Context(prec=120, rounding=ROUND_HALF_EVEN)
 _STEPS = {places: Decimal(1).scaleb(-places) for places in range(13)}
 
 Exact = Decimal | int | Fraction
+_PLAIN = (Decimal, int)
+"""Checked for instead of ``Fraction``: an ``isinstance`` against that abstract-based class
+goes through ``ABCMeta``, which cost seconds over a month's order rows."""
 
 
 def when(micros: int | None) -> str:
@@ -55,7 +58,7 @@ def number(value: Decimal | int | None) -> str:
     with "n/a" for an amount the log does not give."""
     if value is None:
         return NOT_AVAILABLE
-    return amount(Decimal(value))
+    return amount(value if isinstance(value, Decimal) else Decimal(value))
 
 
 def rounded(numerator: Exact, denominator: Exact, places: int) -> str:
@@ -64,11 +67,11 @@ def rounded(numerator: Exact, denominator: Exact, places: int) -> str:
     tie a quotient of such numbers could sit near, so the result is that of the exact one."""
     if not denominator:
         return NOT_AVAILABLE
-    if isinstance(numerator, Fraction) or isinstance(denominator, Fraction):
-        scaled = round(Fraction(numerator) / Fraction(denominator) * 10**places)
-        return format(Decimal(scaled).scaleb(-places), "f")
-    quotient = _EXACT.divide(Decimal(numerator), Decimal(denominator))
-    return format(quotient.quantize(_STEPS[places], context=_EXACT), "f")
+    if isinstance(numerator, _PLAIN) and isinstance(denominator, _PLAIN):
+        quotient = _EXACT.divide(Decimal(numerator), Decimal(denominator))
+        return format(quotient.quantize(_STEPS[places], context=_EXACT), "f")
+    scaled = round(Fraction(numerator) / Fraction(denominator) * 10**places)
+    return format(Decimal(scaled).scaleb(-places), "f")
 
 
 def ratio(numerator: Exact, denominator: Exact) -> str:
@@ -77,7 +80,7 @@ def ratio(numerator: Exact, denominator: Exact) -> str:
 
 def bps(cost: Exact, base: Exact) -> str:
     """``cost / base`` in basis points (cost positive = worse for the order)."""
-    scaled = cost * 10_000 if isinstance(cost, Fraction) else _EXACT.multiply(cost, 10_000)
+    scaled = _EXACT.multiply(cost, 10_000) if isinstance(cost, _PLAIN) else cost * 10_000
     return rounded(scaled, base, BPS_PLACES)
 
 
