@@ -8,6 +8,10 @@ from datetime import datetime
 from typing import Protocol
 
 
+class ObjectStoreError(RuntimeError):
+    """The object store failed or refused a request (message names the redacted URL)."""
+
+
 class ObjectNotFoundError(KeyError):
     """No object under that key."""
 

@@ -40,15 +40,14 @@ from adapters.objectstore.base import (
     ObjectVersion,
 )
 
+# The error moved to the port; importers may still name it here (an explicit re-export).
+from adapters.objectstore.base import ObjectStoreError as ObjectStoreError  # noqa: PLC0414
+
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _MISSING_CODES = ("NoSuchKey", "NoSuchObject")
 _ACCESS_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied")
 _TAKEN_CODES = ("PreconditionFailed", "ConditionalRequestConflict")
 _NO_LOCK_CODE = "ObjectLockConfigurationNotFoundError"
-
-
-class ObjectStoreError(RuntimeError):
-    """The object store failed or refused a request (message names the redacted URL)."""
 
 
 class ObjectStoreUnavailableError(ObjectStoreError):

@@ -28,7 +28,6 @@ from infra.eventstore.store import EventStore
 from infra.settings import Settings, load_settings
 from projections.base import Projection
 from projections.failures import FailureRecords, failure_records
-from projections.registry import open_projections
 
 ClockFactory = Callable[[RunMode], Clock]
 _OPENING = threading.Lock()
@@ -89,6 +88,8 @@ class App:
         """The configured read models (``projections.registry.open_projections``); the caller
         closes them. Opened one caller at a time: opening migrates, and alembic's migration
         context is one per process (threads racing through it fail with ``KeyError``)."""
+        from projections.registry import open_projections  # sqlalchemy, alembic: only here
+
         with _OPENING:
             return open_projections(self.settings, only, create=create, read_only=read_only)
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import typer
 from rich.table import Table
 
-from adapters.objectstore.s3 import ObjectStoreError
+from adapters.objectstore.base import ObjectStoreError
 from api.application.bootstrap import App
 from api.cli.common import (
     app_or_exit,

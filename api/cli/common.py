@@ -14,28 +14,30 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
-from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from api.application.bootstrap import App, bootstrap
 from api.cli.failures import describe_failure
+from api.cli.lazy import LazyGroup
 from infra.eventstore.errors import LogUnreadableError, PositionTrimmedError
-from infra.eventstore.store import EventStore
 from infra.secrets import redact_text
 from infra.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from api.application.bootstrap import App
+    from infra.eventstore.store import EventStore
 
 console = Console()
 err_console = Console(stderr=True)
 BAD_INPUT = 2
 
 
-class GuardedGroup(TyperGroup):
+class GuardedGroup(LazyGroup):
     """The top-level group: translates known failures of any command into one line, exit 2."""
 
     def invoke(self, ctx: Any) -> Any:
@@ -118,7 +120,10 @@ def settings_or_exit() -> Settings:
 
 def app_or_exit() -> App:
     """The command's application from the configured settings: each command calls this once
-    and opens its stores, read models and venues through it."""
+    and opens its stores, read models and venues through it. (The composition root is imported
+    here, not with this module: ``lh --help`` and ``lh COMMAND --help`` never need it.)"""
+    from api.application.bootstrap import bootstrap
+
     return bootstrap(settings_or_exit())
 
 

@@ -4,6 +4,9 @@ A store that is down, a path that cannot be written, a SQLite URL pointing nowhe
 drivers raise their own classes (often wrapped by ``eventsourcing``), with multi-line messages
 that may repeat a URL and its password. ``describe_failure`` walks the exception's chain for
 a class it knows and returns the line to print (secrets masked), or ``None`` for a bug.
+
+Nothing here imports a driver or a store module up front: every ``lh`` command imports this
+module, and most of them never load minio, sqlalchemy or clickhouse_connect.
 """
 
 from __future__ import annotations
@@ -11,16 +14,14 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator, Sequence
 
-from adapters.objectstore.s3 import ObjectStoreError
-from infra.eventstore.factory import sqlite_path
+from adapters.objectstore.base import ObjectStoreError
 from infra.eventstore.leases import LeaseError
 from infra.secrets import redact_text, redact_url
 from infra.settings import ConfigError, var_dir
 from infra.sqlite_readonly import ROOM_TO_OPEN, ReadOnlyOpenError
-from projections.clickhouse.client import ClickHouseUnavailableError
-from projections.sql.engine import SqlReadModelError
 
 
 def describe_failure(error: BaseException, urls: Sequence[str] = ()) -> str | None:
@@ -54,13 +55,22 @@ def _store(urls: Sequence[str], index: int) -> str:
 
 def _own(error: BaseException, _urls: Sequence[str]) -> str | None:
     """Our errors already name the setting and the problem."""
-    if isinstance(error, ConfigError | ClickHouseUnavailableError | LeaseError | ReadOnlyOpenError):
+    if isinstance(error, ConfigError | LeaseError | ReadOnlyOpenError) or _is(
+        error, "projections.clickhouse.client", "ClickHouseUnavailableError"
+    ):
         return _first_line(error)
     if isinstance(error, ObjectStoreError):
         return f"{_first_line(error)}; check LH_OBJECT_STORE and that the server is up"
-    if isinstance(error, SqlReadModelError):
+    if _is(error, "projections.sql.engine", "SqlReadModelError"):
         return _first_line(error) + ("" if "LH_SQL_URL" in str(error) else "; check LH_SQL_URL")
     return None
+
+
+def _is(error: BaseException, module: str, name: str) -> bool:
+    """``isinstance(error, module.name)`` without importing ``module``: if it is not imported,
+    nothing raised its error."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(error, getattr(loaded, name))
 
 
 def _redis(error: BaseException, urls: Sequence[str]) -> str | None:
@@ -139,6 +149,8 @@ _IO_TEXTS = ("disk I/O error",)
 
 def _sqlite_disk_full(urls: Sequence[str]) -> bool:
     """Whether the directory of a configured SQLite file has no room to open it."""
+    from infra.eventstore.factory import sqlite_path
+
     for url in urls:
         if url.startswith("sqlite:"):
             folder = sqlite_path(url).parent

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from api.application.api_keys import ApiKeyError, ApiKeyStore, Role
+from api.cli import keys_venue
 from api.cli.common import BAD_INPUT, console, fail
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ api_keys = typer.Typer(
     help="API keys of `lh serve`: create (printed once), list, revoke.", no_args_is_help=True
 )
 app.add_typer(api_keys, name="api")
+app.add_typer(keys_venue.app, name="venue")
 JsonOption = typer.Option(False, "--json", help="Print exactly one JSON object.")
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from api.application.bootstrap import App
 from api.cli.common import fail
 from infra.observability.exposition import MetricsPortError, start_metrics_server
 from infra.observability.logging import configure_logging, json_requested
+
+if TYPE_CHECKING:
+    from api.application.bootstrap import App
 
 METRICS_PORT = typer.Option(
     0, "--metrics-port", min=0, help="Serve Prometheus metrics on this port; 0: off."

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -18,7 +18,6 @@ from rich.text import Text
 from adapters.marketdata import DataReport, GapsError, MarketDataError, read_bars
 from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import run_backtest
-from api.application.bootstrap import App
 from api.application.failures import RunFailedError
 from api.application.optimize import GridRun, check_grid, parse_grid, rank, run_grid
 from api.application.paper import run_paper
@@ -50,6 +49,9 @@ from infra.eventstore.errors import StreamVersionConflictError
 from infra.eventstore.leases import LeaseHeldError, LeaseLostError
 from infra.secrets import redact_url
 from infra.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from api.application.bootstrap import App
 
 BAD_INPUT = 2
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from eventsourcing.persistence import Notification
 
 from adapters.objectstore import open_object_store
-from adapters.objectstore.s3 import ObjectStoreError
+from adapters.objectstore.base import ObjectStoreError
 from infra.archive.errors import ArchiveError
 from infra.archive.layout import Archive, Manifest, SegmentEntry
 from infra.archive.verify import check_links
