@@ -24,7 +24,7 @@ from tests.trading.helpers import wave_bars, write_bars_csv
 
 HEAVY = {
     "fastapi", "uvicorn", "sqlalchemy", "alembic", "ccxt", "textual", "weasyprint",
-    "clickhouse_connect", "chdb", "grafana_client",
+    "clickhouse_connect", "chdb", "grafana_client", "minio",
 }  # fmt: skip
 ALWAYS = {"api.cli", "api.cli.common", "api.cli.failures", "api.cli.lazy"}
 

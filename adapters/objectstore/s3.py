@@ -37,11 +37,9 @@ from adapters.objectstore.base import (
     ObjectExistsError,
     ObjectNotFoundError,
     ObjectRetainedError,
+    ObjectStoreError,
     ObjectVersion,
 )
-
-# The error moved to the port; importers may still name it here (an explicit re-export).
-from adapters.objectstore.base import ObjectStoreError as ObjectStoreError  # noqa: PLC0414
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 _MISSING_CODES = ("NoSuchKey", "NoSuchObject")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from typing import Protocol, TypeVar, runtime_checkable
 
-from adapters.objectstore.s3 import ObjectStoreError
+from adapters.objectstore.base import ObjectStoreError
 from api.application import live_snapshot
 from api.application.control import SessionControl
 from api.application.lease import RunLease

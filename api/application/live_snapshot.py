@@ -36,7 +36,7 @@ from pathlib import Path
 
 import domain
 from adapters.objectstore import ObjectNotFoundError, ObjectStore
-from adapters.objectstore.s3 import ObjectStoreError
+from adapters.objectstore.base import ObjectStoreError
 from domain.engine.engine import TradingEngine
 from domain.engine.ports import Clock, EventSink, Venue
 from domain.events.base import DomainEvent
