@@ -4,6 +4,7 @@ its value or its error as one line, and the parent waits for it only when it nee
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -21,6 +22,10 @@ class ChildFailedError(RuntimeError):
 
 
 def _call_and_send(function: Callable[..., Any], args: tuple[Any, ...], send: Connection) -> None:
+    # What the child inherits is never collected here: a native library's handle (chDB, a
+    # driver's pool) finalized in the child could wait on a lock held by a parent thread that
+    # does not exist in the child. Objects the child makes are collected as usual.
+    gc.freeze()
     try:
         send.send((True, function(*args)))
     except Exception as error:  # every failure goes back to the parent as one line
