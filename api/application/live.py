@@ -82,6 +82,11 @@ def run_live(config: LiveConfig, store: EventStore, parts: LiveParts) -> Backtes
     digest = _config_hash(config, code)
     base = ids.run_id(RunMode.LIVE, digest)
     run_id, recorded = _next_run(store, config.run_id or base, numbered=config.run_id is None)
+    if _ended(recorded):
+        raise RunConfigError(
+            f"run {run_id} ended cleanly (its last event is StrategyRunStopped) and is not "
+            "resumed: give another --run-id, or none for an id made from the settings"
+        )
     session = LiveSession(config, store, parts, strategy)
     session.connection.connect()
     recorded_cash = _recorded_cash(recorded)

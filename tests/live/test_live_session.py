@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from api.application.runs import RunConfigError
 from domain.events.catalog import (
     BalanceAdjusted,
     FillRecorded,
@@ -64,3 +65,13 @@ def test_a_crashed_session_resumes_from_its_log_and_reconciles(tmp_path: Path) -
     assert types.count(ReconciliationCompleted) == 2
     assert isinstance(events[-1].payload, StrategyRunStopped)
     check_agreement(store, result.run_id, exchange)
+
+
+def test_a_run_that_ended_cleanly_is_not_resumed_under_its_own_id(tmp_path: Path) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path}/events.sqlite")
+    exchange = exchange_at()
+    ended = session(store, exchange, groups(30), max_bars=10, run_id="live-desk-1")
+    recorded = log_of(store, ended.run_id)
+    with pytest.raises(RunConfigError, match="run live-desk-1 ended cleanly"):
+        session(store, exchange, groups(30), max_bars=10, run_id="live-desk-1")
+    assert log_of(store, ended.run_id) == recorded
