@@ -60,7 +60,7 @@ class LazyCommands(MutableMapping[str, "Command"]):
             return self._built[name]
         entry = self._entries[name]
         if self._summaries_only:
-            return TyperCommand(name, help=entry.summary)
+            return TyperCommand(name, help=" ".join(entry.summary.split()))  # one flowing line
         self._built[name] = command = entry.load()
         return command
 
