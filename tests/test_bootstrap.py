@@ -210,7 +210,7 @@ def test_only_infra_settings_reads_the_config_file() -> None:
 def test_the_cli_builds_one_app_per_command(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every command's stores come from the composition root: count the apps one command
     builds (``lh audit verify`` opens the log, the archive and the read models)."""
-    import api.cli.common as common
+    import api.application.bootstrap as composition_root  # imported by each command, on use
 
     built: list[App] = []
 
@@ -219,7 +219,7 @@ def test_the_cli_builds_one_app_per_command(monkeypatch: pytest.MonkeyPatch) -> 
         built.append(app)
         return app
 
-    monkeypatch.setattr(common, "bootstrap", counting)
+    monkeypatch.setattr(composition_root, "bootstrap", counting)
     result = runner.invoke(cli, ["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert len(built) == 1
