@@ -100,7 +100,7 @@ def soak(
     if isinstance(store, RedisPair):
         env |= {"LH_REDIS_WAIT_REPLICAS": "1", "LH_REDIS_WAIT_TIMEOUT_MS": str(WAIT_MS)}
     turns = set(rng.sample(range(kills + failovers), failovers))
-    data = _bar_file(workdir / "BTCUSDT.csv", rows=HISTORY + int(3600 / pause))
+    data = bar_file(workdir / "BTCUSDT.csv", rows=HISTORY + int(3600 / pause))
     serve = [sys.executable, "-m", "api", "exchange", "serve", "--port", "0", "--data", str(data),
              "--speed", str(60 / pause), "--history", str(HISTORY)]  # fmt: skip
     exchange = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -237,7 +237,7 @@ def check_exchange_agrees(events: list[RecordedEvent], state: dict[str, Any]) ->
     assert not [a for a in adjusted if a.currency == "BTC"], adjusted  # restarts found each fill
 
 
-def _bar_file(path: Path, rows: int) -> Path:
+def bar_file(path: Path, rows: int) -> Path:
     """``rows`` 1m bars of a wave (SMA crosses every few dozen bars) from 2024-01-01."""
     lines = ["timestamp,open,high,low,close,volume"]
     for number, bar in enumerate(wave_bars(rows, "BTCUSDT")):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -67,6 +69,26 @@ def session(
         snapshots=snapshots,
     )
     return run_live(live_config(**changes), store, parts)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_lh(
+    env: dict[str, str], *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``lh ARGS`` in a fresh interpreter with ``env``, output captured."""
+    command = [sys.executable, "-m", "api", *args]
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def add_venue_key(env: dict[str, str]) -> None:
+    """Store the venue key ``main`` (binance) from ``$KEY`` and ``$SECRET`` of ``env``."""
+    added = run_lh(env, "keys", "venue", "add", "main", "--exchange", "binance",
+                   "--api-key-env", "KEY", "--secret-env", "SECRET")  # fmt: skip
+    assert added.returncode == 0, added.stderr
 
 
 def log_of(store: EventStore, run_id: str) -> list[RecordedEvent]:

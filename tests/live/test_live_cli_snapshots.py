@@ -16,10 +16,9 @@ from adapters.exchange_local.defaults import DEFAULT_API_KEY, DEFAULT_SECRET
 from adapters.objectstore.local import LocalObjectStore
 from domain.events.catalog import RunSnapshotSaved
 from infra.eventstore.factory import open_event_store
-from tests.live.soak import FULL_REPLAY, HISTORY, _bar_file
-from tests.live.support import log_of
+from tests.live.soak import FULL_REPLAY, HISTORY, bar_file
+from tests.live.support import ROOT, add_venue_key, log_of, run_lh
 
-ROOT = Path(__file__).resolve().parents[2]
 RUN = "live-cli-snapshots"
 LIVE = ["live", "--venue", "binance", "--key", "main", "--strategy", "sma_cross",
         "--symbol", "BTC/USDT", "--timeframe", "1m", "--param", "fast=2", "--param", "slow=4",
@@ -40,16 +39,8 @@ def test_lh_live_restarts_from_its_snapshot_in_the_object_store(tmp_path: Path) 
 
     snapshots = tmp_path / "objects" / "live-snapshots"
 
-    def lh(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "api", *args]
-        return subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
-        )
-
-    added = lh("keys", "venue", "add", "main", "--exchange", "binance",
-               "--api-key-env", "KEY", "--secret-env", "SECRET")  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    data = _bar_file(tmp_path / "BTCUSDT.csv", rows=HISTORY + 600)
+    add_venue_key(env)
+    data = bar_file(tmp_path / "BTCUSDT.csv", rows=HISTORY + 600)
     serve = [sys.executable, "-m", "api", "exchange", "serve", "--port", "0", "--data",
              str(data), "--speed", "300", "--history", str(HISTORY)]  # fmt: skip
     exchange = subprocess.Popen(serve, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -61,7 +52,7 @@ def test_lh_live_restarts_from_its_snapshot_in_the_object_store(tmp_path: Path) 
         _wait_for(snapshots / f"{RUN}.snapshot", first)
         first.send_signal(signal.SIGKILL)
         first.wait()
-        again = lh(*LIVE, "--venue-url", url, "--max-bars", "3", "--run-id", RUN)
+        again = run_lh(env, *LIVE, "--venue-url", url, "--max-bars", "3", "--run-id", RUN)
     finally:
         exchange.terminate()
         exchange.wait(timeout=30)

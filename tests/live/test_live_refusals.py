@@ -5,8 +5,6 @@ guard decided was never received is not looked up again."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,8 +20,8 @@ from domain.engine.ports import Rejected, VenueOrder
 from domain.events.types import OrderType, Side
 from domain.live.breaker import CircuitBreaker
 from tests.live.exchange_support import config, local_exchange, venue
+from tests.live.support import ROOT, add_venue_key, run_lh
 
-ROOT = Path(__file__).resolve().parents[2]
 RUN = "live-0123456789abcdef"
 
 
@@ -47,20 +45,13 @@ def test_lh_live_with_a_wrong_key_fails_in_one_line(tmp_path: Path) -> None:
         "SECRET": "not-the-secret",
     }
 
-    def lh(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "api", *args]
-        return subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
-        )
-
-    added = lh("keys", "venue", "add", "main", "--exchange", "binance",
-               "--api-key-env", "KEY", "--secret-env", "SECRET")  # fmt: skip
-    assert added.returncode == 0, added.stderr
+    add_venue_key(env)
     with local_exchange() as running:
-        result = lh("live", "--venue", "binance", "--key", "main", "--venue-url", running.url,
-                    "--strategy", "sma_cross", "--symbol", "BTC/USDT", "--timeframe", "1m",
-                    "--limit", "max_order_notional=1000", "--limit", "max_position=1",
-                    "--limit", "max_daily_loss=100")  # fmt: skip
+        result = run_lh(env, "live", "--venue", "binance", "--key", "main",
+                        "--venue-url", running.url, "--strategy", "sma_cross",
+                        "--symbol", "BTC/USDT", "--timeframe", "1m",
+                        "--limit", "max_order_notional=1000", "--limit", "max_position=1",
+                        "--limit", "max_daily_loss=100", timeout=120)  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
