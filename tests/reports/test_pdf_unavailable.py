@@ -37,18 +37,12 @@ def _lh(tmp_path: Path, *args: str, fake: Path | None = None) -> subprocess.Comp
     )
 
 
+FILING_AS_PDF = ("report", "filing", "--from", "2024-01-01", "--to", "2024-01-02",
+                 "--format", "json,pdf")  # fmt: skip
+
+
 def test_a_pdf_without_pango_is_one_line_and_nothing_is_published(tmp_path: Path) -> None:
-    done = _lh(
-        tmp_path,
-        "report",
-        "filing",
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-01-02",
-        "--format",
-        "json,pdf",
-    )
+    done = _lh(tmp_path, *FILING_AS_PDF)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "PDF reports need WeasyPrint and Debian's Pango" in lines[0]
@@ -69,20 +63,7 @@ def test_a_pdf_that_fails_to_print_is_one_line_and_nothing_is_published(tmp_path
         "        raise RuntimeError('layout ran out of pages')\n"
     )
     out = tmp_path / "out"
-    done = _lh(
-        tmp_path,
-        "report",
-        "filing",
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-01-02",
-        "--format",
-        "json,pdf",
-        "--out",
-        str(out),
-        fake=fake,
-    )
+    done = _lh(tmp_path, *FILING_AS_PDF, "--out", str(out), fake=fake)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.strip().splitlines()
     assert lines == ["the PDF could not be printed: RuntimeError: layout ran out of pages"]
