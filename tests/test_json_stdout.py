@@ -19,11 +19,7 @@ from pathlib import Path
 import pytest
 
 from api.application.reporting.formats import pdf_problem
-from infra.eventstore.factory import open_event_store
-from projections.registry import bind_to_store
-from projections.runner import ProjectionRunner
-from projections.sql.projection import SqlProjection
-from tests.fixtures.synthetic import SyntheticLog
+from tests.fixtures.session import record_session
 
 LIBRARY_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")
 
@@ -50,16 +46,7 @@ def var(tmp_path: Path) -> Path:
     """A day of the synthetic session and its SQL read model."""
     var = tmp_path / "var"
     var.mkdir()
-    store = open_event_store(f"sqlite:///{var / 'events.sqlite'}")
-    sql = SqlProjection.open(f"sqlite:///{var / 'readmodel.sqlite'}", create=True)
-    try:
-        for batch in SyntheticLog(seed=11).batches(300):
-            store.append(batch)
-        bind_to_store([sql], store)
-        ProjectionRunner(store, [sql]).catch_up()
-    finally:
-        sql.close()
-        store.close()
+    record_session(var, seed=11, bars=300)
     return var
 
 

@@ -18,12 +18,9 @@ from typer.testing import CliRunner
 from adapters.objectstore import open_object_store
 from api.application.reporting.manifest import GENERATION_FIELDS
 from api.cli import app
-from infra.eventstore.factory import open_event_store
 from infra.settings import load_settings
-from projections.registry import bind_to_store
-from projections.runner import ProjectionRunner
 from projections.sql.models import FILLS
-from projections.sql.projection import SqlProjection
+from tests.fixtures.session import record_session
 from tests.fixtures.synthetic import SyntheticLog
 
 SEED = 11
@@ -42,16 +39,7 @@ def lh(*args: str) -> tuple[int, str]:
 def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The synthetic session's store and its SQL read model, built once per module."""
     folder = tmp_path_factory.mktemp("session")
-    store = open_event_store(f"sqlite:///{folder / 'events.sqlite'}")
-    sql = SqlProjection.open(f"sqlite:///{folder / 'readmodel.sqlite'}", create=True)
-    try:
-        for batch in SyntheticLog(seed=SEED).batches(BARS):
-            store.append(batch)
-        bind_to_store([sql], store)
-        ProjectionRunner(store, [sql]).catch_up()
-    finally:
-        sql.close()
-        store.close()
+    record_session(folder, seed=SEED, bars=BARS)
     return folder
 
 
