@@ -31,38 +31,95 @@ class Bar:
         return from_microseconds(self.time_us)
 
 
-_BAR_SETTERS = tuple(
-    Bar.__dict__[name].__set__
-    for name in ("symbol", "time_us", "open", "high", "low", "close", "volume")
+class BarColumns(Protocol):
+    """A range of bars' value columns, each made into its Decimals when first asked."""
+
+    def column(self, number: int) -> list[Decimal]:
+        """Column ``number`` (0 open, 1 high, 2 low, 4 volume) of the range's bars."""
+        ...
+
+
+class ColumnBar(Bar):
+    """A ``Bar`` built with its symbol, time and close only: its open, high, low and volume
+    are read from its range's columns when first asked (a backtest's loop needs the close of
+    every bar, the others only when an order is working or the strategy reads them).
+    Equal, hashed, shown and pickled as the ``Bar`` of the same values."""
+
+    __slots__ = ("_columns", "_row")
+    _columns: BarColumns
+    _row: int
+
+    def __new__(cls, *args: object, **kwargs: object) -> Bar:  # type: ignore[misc]
+        """A ``Bar`` of the values given (``dataclasses.replace`` of a ``ColumnBar``)."""
+        return Bar(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def open(self) -> Decimal:
+        return self._columns.column(0)[self._row]
+
+    @property
+    def high(self) -> Decimal:
+        return self._columns.column(1)[self._row]
+
+    @property
+    def low(self) -> Decimal:
+        return self._columns.column(2)[self._row]
+
+    @property
+    def volume(self) -> Decimal:
+        return self._columns.column(4)[self._row]
+
+    def _values(self) -> tuple[str, int, Decimal, Decimal, Decimal, Decimal, Decimal]:
+        return (self.symbol, self.time_us, self.open, self.high, self.low, self.close, self.volume)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Bar):
+            return self._values() == (
+                other.symbol,
+                other.time_us,
+                other.open,
+                other.high,
+                other.low,
+                other.close,
+                other.volume,
+            )
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return Bar, self._values()
+
+    def __repr__(self) -> str:
+        return repr(Bar(*self._values()))
+
+
+_SET_COLUMN_BAR = (
+    Bar.__dict__["symbol"].__set__,
+    Bar.__dict__["time_us"].__set__,
+    Bar.__dict__["close"].__set__,
+    ColumnBar.__dict__["_columns"].__set__,
+    ColumnBar.__dict__["_row"].__set__,
 )
 
 
-def build_bars(
-    symbol: str, times: Iterable[int], values: tuple[Iterable[Decimal], ...]
+def build_column_bars(
+    symbol: str, times: Iterable[int], closes: Iterable[Decimal], columns: BarColumns
 ) -> list[Bar]:
-    """``symbol``'s bars from their open times and five value columns (open, high, low, close,
-    volume) at about two thirds of the cost of ``Bar(...)`` each, for loaders building bars in
-    bulk.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; this
-    sets the same slots through their descriptors, so the bars are the same (``Bar`` has no
-    ``__post_init__``): equal, hashed, copied and immutable as any other."""
+    """``symbol``'s bars of one range from their open times and closes, the other values
+    read from ``columns`` when asked (``ColumnBar``)."""
     new = object.__new__
-    set_symbol, set_time, set_open, set_high, set_low, set_close, set_volume = _BAR_SETTERS
-    opens, highs, lows, closes, volumes = values
+    set_symbol, set_time, set_close, set_columns, set_row = _SET_COLUMN_BAR
     built: list[Bar] = []
     add = built.append
-    for time_us, open_, high, low, close, volume in zip(
-        times, opens, highs, lows, closes, volumes, strict=True
-    ):
-        bar = new(Bar)
+    for row, (time_us, close) in enumerate(zip(times, closes, strict=True)):
+        bar = new(ColumnBar)
         set_symbol(bar, symbol)
         set_time(bar, time_us)
-        set_open(bar, open_)
-        set_high(bar, high)
-        set_low(bar, low)
         set_close(bar, close)
-        set_volume(bar, volume)
+        set_columns(bar, columns)
+        set_row(bar, row)
         add(bar)
     return built
 

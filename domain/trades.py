@@ -31,17 +31,18 @@ class EquityPoint:
     equity: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class EquityCurve(Sequence[EquityPoint]):
     """Equity over time as two parallel columns that read as a sequence of ``EquityPoint``.
 
-    A run has a point per bar time, a million or more: two tuples are cheap to build, copy and
-    pickle, where as many ``EquityPoint`` objects would cost most of a second to create and
-    slow every garbage collection. Points are made only when one is asked for.
+    A run has a point per bar time, a million or more: two columns (tuples, an int64
+    ``array``, a run's ``EquityValues`` that computes each equity when read) are cheap to
+    build, copy and pickle, where as many ``EquityPoint`` objects would cost most of a second
+    to create and slow every garbage collection. Points are made only when one is asked for.
     """
 
-    times: tuple[int, ...]
-    equity: tuple[Decimal, ...]
+    times: Sequence[int]
+    equity: Sequence[Decimal]
 
     def __post_init__(self) -> None:
         if len(self.times) != len(self.equity):
@@ -71,3 +72,12 @@ class EquityCurve(Sequence[EquityPoint]):
 
     def __iter__(self) -> Iterator[EquityPoint]:
         return map(EquityPoint, self.times, self.equity)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a curve of the same points, whatever sequences hold them."""
+        if not isinstance(other, EquityCurve):
+            return NotImplemented
+        return tuple(self.times) == tuple(other.times) and tuple(self.equity) == tuple(other.equity)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.times), tuple(self.equity)))

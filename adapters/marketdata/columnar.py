@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from domain.market import Bar, build_bars
+from domain.market import Bar, build_column_bars
 
 
 class ValueColumn(Protocol):
@@ -123,17 +123,13 @@ class ColumnarBars:
         return len(self._times)
 
     def bars(self, start: int, stop: int) -> list[Bar]:
-        open_column, high_column, low_column, close_column, volume_column = self._columns
-        closes = close_column.take(start, stop)
-        if isinstance(open_column, FixedPointColumn):
-            opens = open_column.take_after(start, stop, close_column, closes)
-        else:
-            opens = open_column.take(start, stop)
-        highs, lows, volumes = (
-            column.take(start, stop) for column in (high_column, low_column, volume_column)
-        )
+        """The bars ``start:stop`` with their closes; the other values are made for the whole
+        range when a bar of it is first asked for one (``domain.market.ColumnBar``)."""
+        closes = self._columns[3].take(start, stop)
         times: list[int] = self._times[start:stop].tolist()
-        return build_bars(self._symbol, times, (opens, highs, lows, closes, volumes))
+        return build_column_bars(
+            self._symbol, times, closes, _RangeColumns(self._columns, start, stop, closes)
+        )
 
     def open_times(self) -> np.ndarray:
         return self._times
@@ -145,3 +141,30 @@ class ColumnarBars:
 
     def __reduce__(self) -> tuple[object, ...]:
         return ColumnarBars, (self._symbol, self._times, self._columns)
+
+
+class _RangeColumns:
+    """One range's value columns, each taken when first asked (opens reuse the closes of the
+    bar before, as ``FixedPointColumn.take_after`` does)."""
+
+    __slots__ = ("_closes", "_columns", "_start", "_stop", "_taken")
+
+    def __init__(
+        self, columns: tuple[ValueColumn, ...], start: int, stop: int, closes: list[Decimal]
+    ) -> None:
+        self._columns = columns
+        self._start = start
+        self._stop = stop
+        self._closes = closes
+        self._taken: list[list[Decimal] | None] = [None, None, None, closes, None]
+
+    def column(self, number: int) -> list[Decimal]:
+        taken = self._taken[number]
+        if taken is None:
+            column, start, stop = self._columns[number], self._start, self._stop
+            if number == 0 and isinstance(column, FixedPointColumn):
+                taken = column.take_after(start, stop, self._columns[3], self._closes)
+            else:
+                taken = column.take(start, stop)
+            self._taken[number] = taken
+        return taken

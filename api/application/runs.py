@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -324,7 +325,7 @@ def result_of(
 ) -> BacktestResult:
     """The run's result; the curve is copied from the engine's columns, never made of points."""
     book = engine.book
-    curve = EquityCurve(tuple(engine.curve_times), tuple(engine.curve_equity))
+    curve = EquityCurve(array("q", engine.curve_times), engine.curve_equity)
     metrics = compute_metrics(
         curve,
         book.trades,

@@ -19,7 +19,6 @@ times (simulated in a backtest, the wall clock in paper and live).
 from __future__ import annotations
 
 import re
-from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +26,7 @@ from decimal import Decimal
 from domain.engine.building import trusted
 from domain.engine.context import EngineContext
 from domain.engine.controls import OperatorControls
+from domain.engine.equity_track import EquityTrack, EquityValues
 from domain.engine.failures import StrategyFailedError
 from domain.engine.journal import Journal
 from domain.engine.orders import EngineCounters, OpenOrder, OrderManager
@@ -44,7 +44,7 @@ from domain.events.catalog import (
 from domain.events.streams import run_stream
 from domain.events.types import CancelOrigin, OrderType, RunMode, Side, TimeInForce, TradingState
 from domain.market import Bar
-from domain.portfolio import Book
+from domain.portfolio import ZERO, Book
 from domain.risk.engine import RiskEngine
 from domain.strategy.base import OrderTicket, Strategy, StrategyFill
 from domain.strategy.params import StrategyError
@@ -153,11 +153,14 @@ class TradingEngine:
             recorder=self._recorder,
             orders=self.order_manager,
         )
-        # The equity curve as two flat lists (ints and Decimals are not tracked by the garbage
-        # collector; a million ``EquityPoint``s would be, and slow every collection down).
-        self._curve_times: list[int] = []
-        self._curve_equity: list[Decimal] = []
-        self.bars_in_market = 0
+        self._track = EquityTrack()
+        self._track_fills = -1  # the fill count the track's last segment was opened at
+        self._bars_held = 0  # bars in market of a run of several symbols
+        self._one_symbol = len(spec.symbols) == 1 and not spec.record_bars
+        self._bar_context: _BarContext | None = None
+        self._risk_closes: list[Decimal] = []  # closes the risk engine has not been given
+        self._risk_us = 0
+        self._day_end_us = 0
         self.last_valuation: PortfolioValued | None = None
         self._flush_every = max(1, flush_every)
         self._flush_events = max(0, flush_events)
@@ -229,12 +232,117 @@ class TradingEngine:
             self._in_step = False
 
     def _process(self, groups: Iterable[Sequence[Bar]]) -> None:
+        if self._one_symbol:
+            self._process_one_symbol(groups)
+        else:
+            self._process_groups(groups)
+
+    def _process_one_symbol(self, groups: Iterable[Sequence[Bar]]) -> None:
+        """The loop of a one-symbol run. Its book changes only on fills, so each bar adds only
+        its close time and (while a position is open) its close to the equity track, and the
+        risk engine is given the bars' equity in one step when it is about to be asked, a
+        fill is about to change the book, or a UTC day ends (``_sync_risk``): the same
+        states it would reach bar by bar."""
+        observe, venue_on_bar = self.clock.observe, self._venue.on_bar
+        counters, journal, book = self.counters, self.journal, self.book
+        marks, strategy_on_bar = book.marks, self._strategy.on_bar
+        add_time, pending = self._track.times.append, self._risk_closes
+        interval_us, valuation_us = self._interval_us, self._valuation_us
+        flush_every, flush_events = self._flush_every, self._flush_events
+        on_report, sync_risk = self.order_manager.on_venue_report, self._sync_risk
+        context = self._bar_context
+        held = self._track.held_closes()
+        for bars in groups:
+            (bar,) = bars
+            open_us = bar.time_us
+            close_us = open_us + interval_us
+            if close_us >= self._day_end_us:
+                if pending:
+                    sync_risk()
+                self._day_end_us = (close_us // DAY_US + 1) * DAY_US
+            observe(open_us)
+            self.market_us = open_us
+            reports = venue_on_bar(bar)
+            if reports:
+                if pending:
+                    sync_risk()
+                for report in reports:
+                    on_report(report)
+            close = bar.close
+            marks[bar.symbol] = close
+            observe(close_us)
+            self.market_us = close_us
+            if not pending:
+                self._risk_us = close_us
+            pending.append(close)
+            if context is None:
+                context = self._bar_context = self._last_bars[bar.symbol] = _BarContext(bar, None)
+            else:
+                context.bar = bar
+            try:
+                strategy_on_bar(bar)
+            except StrategyFailedError:
+                raise
+            except Exception as error:
+                raise StrategyFailedError("on_bar", error) from error
+            if counters.fills != self._track_fills:
+                held = self._open_segment()
+            add_time(close_us)
+            if held is not None:
+                held.append(close)
+            if close_us >= self._next_valuation_us:
+                self._value(book.valuation()[0])
+                self._next_valuation_us = (close_us // valuation_us + 1) * valuation_us
+            counters.bars += 1
+            self._since_flush += 1
+            if self._since_flush >= flush_every or (
+                flush_events and len(journal.pending) >= flush_events
+            ):
+                journal.flush()
+                self._since_flush = 0
+
+    def _open_segment(self) -> list[Decimal] | None:
+        """The book changed (a fill): the equity track's next bars follow the new one."""
+        book = self.book
+        self._track_fills = self.counters.fills
+        equity, in_market = book.valuation()
+        if in_market:
+            ((_, quantity),) = book.open_positions().items()
+            return self._track.open_held(book.cash, quantity)
+        self._track.open_flat(equity)
+        return None
+
+    def _sync_risk(self) -> None:
+        """Give the risk engine the equity of the bars it has not seen (one book, one UTC
+        day): the first (which may start its day), the extreme (its peak) and the last. Its
+        state after these three is the state after each bar's equity in turn, since equity
+        here is monotonic in the close."""
+        closes = self._risk_closes
+        if not closes:
+            return
+        now_us, risk, book = self._risk_us, self.risk, self.book
+        (symbol,) = self.spec.symbols
+        risk.update_price(symbol, closes[-1])
+        quantity = book.position(symbol)
+        if not quantity:
+            flat = book.valuation()[0]
+            risk.update_equity(flat, now_us)
+        else:
+            cash = book.cash
+            extreme = max(closes) if quantity > 0 else min(closes)
+            for close in (closes[0], extreme, closes[-1]):
+                risk.update_equity(cash + (ZERO + quantity * close), now_us)
+        closes.clear()
+
+    def _process_groups(self, groups: Iterable[Sequence[Bar]]) -> None:
+        """The loop of a run of several symbols: each bar time valued and given to the risk
+        engine as it closes."""
         observe, venue_on_bar = self.clock.observe, self._venue.on_bar
         book, risk, counters, journal = self.book, self.risk, self.counters, self.journal
         marks, valuation = book.marks, book.valuation
         update_price, update_equity = risk.update_price, risk.update_equity
         strategy_on_bar, last_bars = self._strategy.on_bar, self._last_bars
-        add_time, add_equity = self._curve_times.append, self._curve_equity.append
+        add_equity = self._track.add
         interval_us, valuation_us = self._interval_us, self._valuation_us
         flush_every, flush_events = self._flush_every, self._flush_events
         record_bars, record, system = self._record_bars, self._recorder.record, self._system
@@ -277,10 +385,9 @@ class TradingEngine:
                     raise StrategyFailedError("on_bar", error) from error
             if counters.fills != marked_fills:
                 equity, in_market = valuation()  # an order filled as the strategy placed it
-            add_time(close_us)
-            add_equity(equity)
+            add_equity(close_us, equity)
             if in_market:
-                self.bars_in_market += 1
+                self._bars_held += 1
             if close_us >= self._next_valuation_us:
                 self._value(equity)
                 self._next_valuation_us = (close_us // valuation_us + 1) * valuation_us
@@ -296,6 +403,7 @@ class TradingEngine:
         """Ends the run: the strategy's ``on_stop``, working orders canceled, final facts."""
         if self._stopped:
             return
+        self._sync_risk()
         try:
             self._strategy.on_stop()
         except StrategyFailedError:
@@ -319,6 +427,7 @@ class TradingEngine:
     def fail(self, failure: RunFailed) -> None:
         """Ends the run on an error in the strategy: working orders canceled, the failure
         recorded after every fact so far (the failing bar time's included)."""
+        self._sync_risk()
         self._stopped = True
         self._running = False
         self.order_manager.cancel_all(
@@ -347,6 +456,7 @@ class TradingEngine:
         confirms later): recorded against its order, or as ``VenueReportUnmatched`` when the
         run does not track the order. Flushed at once unless a bar time is being processed
         (then it is flushed with that bar time's facts)."""
+        self._sync_risk()
         self.order_manager.on_venue_report(report)
         if not self._in_step:
             self.journal.flush()
@@ -364,6 +474,7 @@ class TradingEngine:
         reason: str,
     ) -> OrderTicket:
         """A strategy's order request, priced at the last bar seen of ``symbol``."""
+        self._sync_risk()
         context = self._last_bars.get(symbol)
         if context is None:
             raise StrategyError(f"no bar seen yet for {symbol}; cannot price an order")
@@ -407,25 +518,30 @@ class TradingEngine:
 
     def engage_kill_switch(self, *, operator: str, reason: str, cause: str | None = None) -> None:
         """Stop all trading and cancel every working order, with who and why on record."""
+        self._sync_risk()
         self._controls.engage_kill_switch(operator=operator, reason=reason, cause=cause)
 
     def release_kill_switch(self, *, operator: str, reason: str, cause: str | None = None) -> None:
+        self._sync_risk()
         self._controls.release_kill_switch(operator=operator, reason=reason, cause=cause)
 
     def set_trading_state(
         self, state: TradingState, *, operator: str, reason: str, cause: str | None = None
     ) -> None:
+        self._sync_risk()
         self._controls.set_trading_state(state, operator=operator, reason=reason, cause=cause)
 
     def change_limit(
         self, name: str, value: str, *, operator: str, reason: str, cause: str | None = None
     ) -> None:
+        self._sync_risk()
         self._controls.change_limit(name, value, operator=operator, reason=reason, cause=cause)
 
     def cancel_order(
         self, order_id: str, *, reason: str, requested_by: str, cause: str | None = None
     ) -> None:
         """An operator's cancel of one open order (a strategy cancels through its context)."""
+        self._sync_risk()
         self._controls.cancel_order(order_id, operator=requested_by, reason=reason, cause=cause)
 
     # --- valuation -------------------------------------------------------------------------
@@ -454,36 +570,31 @@ class TradingEngine:
     # --- snapshots -------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, object]:
-        """The state a live session snapshot pickles, the equity curve packed: a million
-        pickled ``Decimal``s take seconds, one string of them a fraction of that."""
-        state = dict(vars(self))
-        state["_curve_times"] = array("q", self._curve_times)
-        state["_curve_equity"] = "\n".join(map(str, self._curve_equity))
-        return state
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        times, equity = state.pop("_curve_times"), state.pop("_curve_equity")
-        assert isinstance(times, array) and isinstance(equity, str)
-        vars(self).update(state)
-        self._curve_times = times.tolist()
-        self._curve_equity = list(map(Decimal, equity.split("\n"))) if equity else []
+        """The state a live session snapshot pickles (the equity track packs itself)."""
+        self._sync_risk()
+        return dict(vars(self))
 
     # --- helpers ---------------------------------------------------------------------------
 
     @property
-    def curve_times(self) -> list[int]:
+    def curve_times(self) -> Sequence[int]:
         """Close time (UTC µs) of every bar time processed; read-only, do not mutate."""
-        return self._curve_times
+        return self._track.times
 
     @property
-    def curve_equity(self) -> list[Decimal]:
-        """Equity at each of ``curve_times``; read-only, do not mutate."""
-        return self._curve_equity
+    def curve_equity(self) -> EquityValues:
+        """Equity at each of ``curve_times`` so far (computed when read)."""
+        return self._track.values()
 
     @property
     def equity_curve(self) -> list[EquityPoint]:
         """Equity at the close of every bar time processed (a new list on each call)."""
-        return list(map(EquityPoint, self._curve_times, self._curve_equity))
+        return list(map(EquityPoint, self._track.times, self._track.values()))
+
+    @property
+    def bars_in_market(self) -> int:
+        """Bar times at whose close a position was open."""
+        return self._bars_held + self._track.held_bars()
 
     @property
     def venue_name(self) -> str:

@@ -6,6 +6,7 @@ cannot store that way keep their own Decimals through a table of distinct texts.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pickle
 import tempfile
@@ -27,7 +28,7 @@ from adapters.marketdata.columnar import (
     MixedPointColumn,
     TextColumn,
 )
-from domain.market import Bar, BarSeries, bars_digest, build_bars
+from domain.market import Bar, BarSeries, bars_digest, build_column_bars
 from tests.marketdata.test_digest import HEADER, T0, expected_lines, sha256_of
 
 
@@ -172,21 +173,37 @@ def test_an_open_equal_to_the_previous_close_is_that_close_across_chunks(tmp_pat
     assert bars[4_098].open is bars[4_097].close  # shared within a chunk, equal across one
 
 
-def test_bars_built_in_bulk_are_ordinary_frozen_bars() -> None:
-    """``build_bars`` skips the dataclass ``__init__``: its bars must still equal, hash, repr,
-    copy and refuse changes exactly as ``Bar(...)`` does."""
+def test_column_bars_are_ordinary_frozen_bars() -> None:
+    """``build_column_bars`` skips the dataclass ``__init__`` and reads open, high, low and
+    volume when asked: its bars must still equal, hash, repr, pickle, copy and refuse changes
+    exactly as ``Bar(...)`` does."""
     one, two = Decimal("1.10"), Decimal("2")
     times = [0, 60_000_000, 120_000_000]
-    built = build_bars("BTC", times, ([one] * 3, [two] * 3, [one] * 3, [two] * 3, [one] * 3))
+
+    class Columns:
+        asked: list[int] = []
+
+        def column(self, number: int) -> list[Decimal]:
+            self.asked.append(number)
+            return [one if number in (0, 2, 4) else two] * 3
+
+    columns = Columns()
+    built = build_column_bars("BTC", times, [two] * 3, columns)
+    assert columns.asked == []
     expected = [Bar("BTC", time_us, one, two, one, two, one) for time_us in times]
-    assert built == expected
+    assert built == expected and expected == built
     assert [repr(bar) for bar in built] == [repr(bar) for bar in expected]
     assert [hash(bar) for bar in built] == [hash(bar) for bar in expected]
+    assert pickle.loads(pickle.dumps(built)) == expected
+    assert type(pickle.loads(pickle.dumps(built[0]))) is Bar
+    assert copy.copy(built[1]) == expected[1]
     assert dataclasses.replace(built[0], symbol="ETH") == Bar("ETH", 0, one, two, one, two, one)
     with pytest.raises(dataclasses.FrozenInstanceError):
         built[0].close = Decimal(0)  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        built[0].open = Decimal(0)  # type: ignore[misc]
     with pytest.raises(ValueError, match="zip"):
-        build_bars("BTC", [0], ([one], [], [], [], []))
+        build_column_bars("BTC", [0], [], columns)
 
 
 @st.composite
