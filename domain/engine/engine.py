@@ -242,7 +242,8 @@ class TradingEngine:
         its close time and (while a position is open) its close to the equity track, and the
         risk engine is given the bars' equity in one step when it is about to be asked, a
         fill is about to change the book, or a UTC day ends (``_sync_risk``): the same
-        states it would reach bar by bar."""
+        states it would reach bar by bar. Per-bar counters live in locals, written back when
+        the call ends (however it ends)."""
         observe, venue_on_bar = self.clock.observe, self._venue.on_bar
         counters, journal, book = self.counters, self.journal, self.book
         marks, strategy_on_bar = book.marks, self._strategy.on_bar
@@ -252,54 +253,61 @@ class TradingEngine:
         on_report, sync_risk = self.order_manager.on_venue_report, self._sync_risk
         context = self._bar_context
         held = self._track.held_closes()
-        for bars in groups:
-            (bar,) = bars
-            open_us = bar.time_us
-            close_us = open_us + interval_us
-            if close_us >= self._day_end_us:
-                if pending:
-                    sync_risk()
-                self._day_end_us = (close_us // DAY_US + 1) * DAY_US
-            observe(open_us)
-            self.market_us = open_us
-            reports = venue_on_bar(bar)
-            if reports:
-                if pending:
-                    sync_risk()
-                for report in reports:
-                    on_report(report)
-            close = bar.close
-            marks[bar.symbol] = close
-            observe(close_us)
-            self.market_us = close_us
-            if not pending:
-                self._risk_us = close_us
-            pending.append(close)
-            if context is None:
-                context = self._bar_context = self._last_bars[bar.symbol] = _BarContext(bar, None)
-            else:
-                context.bar = bar
-            try:
-                strategy_on_bar(bar)
-            except StrategyFailedError:
-                raise
-            except Exception as error:
-                raise StrategyFailedError("on_bar", error) from error
-            if counters.fills != self._track_fills:
-                held = self._open_segment()
-            add_time(close_us)
-            if held is not None:
-                held.append(close)
-            if close_us >= self._next_valuation_us:
-                self._value(book.valuation()[0])
-                self._next_valuation_us = (close_us // valuation_us + 1) * valuation_us
-            counters.bars += 1
-            self._since_flush += 1
-            if self._since_flush >= flush_every or (
-                flush_events and len(journal.pending) >= flush_events
-            ):
-                journal.flush()
-                self._since_flush = 0
+        day_end_us, next_valuation_us = self._day_end_us, self._next_valuation_us
+        since_flush = self._since_flush
+        try:
+            for bars in groups:
+                (bar,) = bars
+                open_us = bar.time_us
+                close_us = open_us + interval_us
+                if close_us >= day_end_us:
+                    if pending:
+                        sync_risk()
+                    day_end_us = (close_us // DAY_US + 1) * DAY_US
+                observe(open_us)
+                self.market_us = open_us
+                reports = venue_on_bar(bar)
+                if reports:
+                    if pending:
+                        sync_risk()
+                    for report in reports:
+                        on_report(report)
+                close = bar.close
+                marks[bar.symbol] = close
+                observe(close_us)
+                self.market_us = close_us
+                if not pending:
+                    self._risk_us = close_us
+                pending.append(close)
+                if context is None:
+                    context = self._last_bars[bar.symbol] = _BarContext(bar, None)
+                    self._bar_context = context
+                else:
+                    context.bar = bar
+                try:
+                    strategy_on_bar(bar)
+                except StrategyFailedError:
+                    raise
+                except Exception as error:
+                    raise StrategyFailedError("on_bar", error) from error
+                if counters.fills != self._track_fills:
+                    held = self._open_segment()
+                add_time(close_us)
+                if held is not None:
+                    held.append(close)
+                if close_us >= next_valuation_us:
+                    self._value(book.valuation()[0])
+                    next_valuation_us = (close_us // valuation_us + 1) * valuation_us
+                since_flush += 1
+                if since_flush >= flush_every or (
+                    flush_events and len(journal.pending) >= flush_events
+                ):
+                    journal.flush()
+                    since_flush = 0
+        finally:
+            self._day_end_us, self._next_valuation_us = day_end_us, next_valuation_us
+            self._since_flush = since_flush
+            counters.bars = len(self._track)
 
     def _open_segment(self) -> list[Decimal] | None:
         """The book changed (a fill): the equity track's next bars follow the new one."""
