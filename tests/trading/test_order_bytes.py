@@ -15,13 +15,26 @@ import sqlite3
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.marketdata import load_bars
-from adapters.venue.simulated import SimulatedVenueConfig
+from adapters.venue.simulated import SimulatedVenue, SimulatedVenueConfig
 from api.application.backtest import BacktestConfig, run_backtest
+from domain.engine.journal import Journal
+from domain.engine.orders import EngineCounters, OrderManager
+from domain.engine.ports import CollectingSink, SimulatedClock
+from domain.engine.recorder import Recorder
+from domain.events.catalog import RuleOutcome
+from domain.events.codec import canonical_json, payload_json, serialized_row
+from domain.events.types import CancelOrigin, OrderType, Side, TimeInForce
+from domain.portfolio import Book
+from domain.risk.engine import RiskEngine
+from domain.risk.limits import CompiledLimits
+from domain.risk.rules import ALL_RULES, Counters, OrderFacts, Rule
 from infra.eventstore.factory import open_event_store
+from tests.trading.helpers import bar
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "adapters/marketdata/sample/SYNTHETIC_btc_eth_5m.csv"
@@ -89,3 +102,66 @@ def test_a_fixed_backtest_records_the_pinned_bytes(name: str, tmp_path: Path) ->
     count, digest, kinds = stored_digest(database)
     assert kinds.get("FillRecorded", 0) > 10, kinds
     assert (count, digest) == PINNED[name]
+
+
+def _custom_rule(o: OrderFacts, lim: CompiledLimits, c: Counters) -> RuleOutcome:
+    """A rule of a caller's own, its outcome's keys in no particular order."""
+    return {"value": str(o.quantity), "rule": "custom", "passed": True, "limit": "", "detail": ""}
+
+
+@pytest.mark.parametrize("rules", [ALL_RULES, (_custom_rule, *ALL_RULES)], ids=["fused", "own"])
+def test_every_order_path_event_is_encoded_as_its_canonical_json(rules: tuple[Rule, ...]) -> None:
+    """Events built in sorted key order skip the sort; the bytes must equal the canonical form
+    of ``model_dump`` for every event, whichever path (plain or validated) built it."""
+    clock = SimulatedClock()
+    sink = CollectingSink()
+    journal = Journal("bt-test", sink)
+    recorder = Recorder(journal, clock, account="acct", strategy="mine", venue="SIM")
+    venue = SimulatedVenue(commission=Decimal("0.001"), volume_cap=Decimal("0.4"))
+    risk = RiskEngine("acct", rules=rules, fee_rate=Decimal("0.001"))
+    manager = OrderManager(
+        run_id="bt-test",
+        run_stream="run-bt-test",
+        venue=venue,
+        risk=risk,
+        book=Book("mine", Decimal(10**6)),
+        recorder=recorder,
+        counters=EngineCounters(),
+        market_time=clock.now_us,
+        on_fill=lambda fill: None,
+    )
+    requests: list[tuple[Side, Any, OrderType, Any, Any]] = [
+        (Side.BUY, Decimal(3), OrderType.MARKET, None, None),
+        (Side.SELL, Decimal("1.5"), OrderType.LIMIT, Decimal(99), None),
+        (Side.SELL, 1.25, OrderType.STOP, None, Decimal(90)),  # a float: validated
+        (Side.BUY, Decimal(2), OrderType.LIMIT, 101.5, None),  # a float price: validated
+        (Side.SELL, Decimal(40), OrderType.MARKET, None, None),  # refused (no short sales)
+    ]
+    for index, (side, quantity, order_type, limit, stop) in enumerate(requests * 3 + requests[:1]):
+        candle = bar(index, "100", "104", "89", "100", "5")
+        clock.observe(candle.time_us)
+        risk.update_price(candle.symbol, candle.close)
+        for report in venue.on_bar(candle):
+            manager.on_venue_report(report)
+        manager.submit(
+            candle,
+            None,
+            candle.symbol,
+            side,
+            quantity,
+            order_type=order_type,
+            limit_price=limit,
+            stop_price=stop,
+            time_in_force=TimeInForce.GTC,
+            reason="test",
+        )
+    manager.cancel_all(  # the last order has seen no bar since: canceled
+        "done", requested_by="test", origin=CancelOrigin.RUN_STOPPED
+    )
+    journal.flush()
+    kinds = {type(event.payload).__name__ for event in sink.events}
+    assert {"OrderPartiallyFilled", "FillRecorded", "OrderCanceled"} <= kinds, kinds
+    for event in sink.events:
+        expected = canonical_json(event.payload.model_dump(mode="json"))
+        assert serialized_row(event)[4] == expected, type(event.payload).__name__
+        assert payload_json(event.payload) == expected
