@@ -74,6 +74,7 @@ class OpenOrder:
     venue_order_id: str = ""
     unit_cost: Decimal = ZERO  # cash each unit still to buy keeps reserved (0 for a sale)
     cancel_event_id: str | None = None  # the pending cancel request: what a cancel answers
+    stream: str = ""  # ``order_stream(order_id)``, made once
 
     @property
     def leaves(self) -> Decimal:
@@ -227,8 +228,9 @@ class OrderManager:
             )
         order_id = ids.order_id
         side, quantity = intent.side, intent.quantity
+        stream = order_stream(order_id)
         submitted = recorder.record(
-            order_stream(order_id),
+            stream,
             # Every value was validated in ``intent`` (or is ours): no second validation.
             trusted(
                 OrderSubmitted,
@@ -254,7 +256,14 @@ class OrderManager:
         )
         unit_cost = check.unit_cost
         self.orders[order_id] = OpenOrder(
-            order_id, strategy, symbol, side, quantity, submitted, unit_cost=unit_cost
+            order_id,
+            strategy,
+            symbol,
+            side,
+            quantity,
+            submitted,
+            unit_cost=unit_cost,
+            stream=stream,
         )
         if unit_cost:
             self.reserved += quantity * unit_cost
@@ -326,7 +335,7 @@ class OrderManager:
         cause: str | None = None,
     ) -> None:
         order.cancel_event_id = self.recorder.record(
-            order_stream(order.order_id),
+            order.stream,
             OrderCancelRequested(
                 order_id=order.order_id, reason=reason, requested_by=requested_by, origin=origin
             ),
@@ -345,7 +354,7 @@ class OrderManager:
         if order is None:
             self._unmatched(report)
             return
-        stream = order_stream(order.order_id)
+        stream = order.stream
         actor = self.recorder.venue
         record = self.recorder.record
         if isinstance(report, Filled):
@@ -402,7 +411,7 @@ class OrderManager:
             self.reserved -= report.quantity * order.unit_cost
         order.filled += report.quantity
         order.notional += notional
-        stream = order_stream(order.order_id)
+        stream = order.stream
         recorder = self.recorder
         fields: dict[str, Any] = {  # in sorted key order, as below
             "account": recorder.account,
