@@ -44,10 +44,9 @@ class Journal:
         version = versions[stream_id] = versions.get(stream_id, 0) + 1
         sequence = self.sequence = self.sequence + 1
         event_id = make_event_id(self.run_id, sequence)
-        # Encoded now, while the payload is in the CPU's caches (see ``EncodedEvent``).
         self.pending.append(
             encoded_event(
-                stream_id, version, payload, event_id, time_us, actor, causation_id, self.run_id
+                (stream_id, version, payload, event_id, time_us, actor, causation_id, self.run_id)
             )
         )
         return event_id

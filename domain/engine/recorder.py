@@ -53,14 +53,7 @@ class Recorder:
         event_id = make_event_id(run_id, sequence)
         journal.pending.append(
             encoded_event(
-                stream,
-                version,
-                payload,
-                event_id,
-                self.clock.now_us(),
-                actor,
-                cause,
-                run_id,
+                (stream, version, payload, event_id, self.clock.now_us(), actor, cause, run_id),
                 PRESORTED_OPTIONS if presorted else PAYLOAD_OPTIONS,
             )
         )

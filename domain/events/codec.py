@@ -100,17 +100,13 @@ def _kind(cls: type[DomainEvent]) -> tuple[str, int]:
 
 
 class EncodedEvent(NewEvent):
-    """A ``NewEvent`` whose serialized row (``serialized_row``) was made when it was recorded.
-
-    Encoding a payload the moment it is built, while its values are still in the CPU's
-    caches, measured several times cheaper than encoding a batch of thousands of them at flush
-    time. It is a ``NewEvent`` in every other respect (fields, equality, pickling); a changed
-    copy (``_replace``) is a plain ``NewEvent``, encoded again when it is serialized."""
+    """A ``NewEvent`` whose serialized row (``serialized_row``) was made when it was recorded:
+    the recorder knows then whether the payload was built in sorted key order
+    (``PRESORTED_OPTIONS``), and a flush only hands the rows on. It is a ``NewEvent`` in every
+    other respect (fields, equality, pickling); a changed copy (``_replace``) has no row and
+    is encoded again when it is serialized."""
 
     row: SerializedRow
-
-    def _replace(self, /, **changes: Any) -> NewEvent:
-        return NewEvent(*self)._replace(**changes)
 
 
 _new_tuple = tuple.__new__  # a named tuple without its Python-level ``__new__``
@@ -118,41 +114,24 @@ _dumps = orjson.dumps
 
 
 def encoded_event(
-    stream_id: str,
-    stream_version: int,
-    payload: DomainEvent,
-    event_id: str,
-    event_time_us: int,
-    actor: Actor,
-    causation_id: str | None,
-    correlation_id: str | None,
+    fields: tuple[str, int, DomainEvent, str, int, Actor, str | None, str | None],
     options: int = PAYLOAD_OPTIONS,
 ) -> EncodedEvent:
-    """An ``EncodedEvent``: the payload's canonical bytes and the row are made here, once.
-    ``options``: ``PRESORTED_OPTIONS`` for a payload built with every dict in key order."""
+    """An ``EncodedEvent`` of ``NewEvent``'s ``fields``: the payload's canonical bytes and the
+    row are made here, once. ``options``: ``PRESORTED_OPTIONS`` for a payload built with every
+    dict in sorted key order."""
+    stream_id, version, payload, event_id, time_us, actor, causation_id, correlation_id = fields
     cls = type(payload)
     event_type, schema_version = _KINDS.get(cls) or _kind(cls)
-    event = _new_tuple(
-        EncodedEvent,
-        (
-            stream_id,
-            stream_version,
-            payload,
-            event_id,
-            event_time_us,
-            actor,
-            causation_id,
-            correlation_id,
-        ),
-    )
+    event = _new_tuple(EncodedEvent, fields)
     event.row = (
         stream_id,
-        stream_version,
+        version,
         event_type,
         schema_version,
         _dumps(payload.__dict__, default=payload_value, option=options),  # payload_json
         event_id,
-        event_time_us,
+        time_us,
         actor,
         causation_id,
         correlation_id,
@@ -164,8 +143,9 @@ def serialized_row(event: NewEvent) -> SerializedRow:
     """``serialize`` as a plain tuple: what a pipe carries (pickle writes plain tuples in C,
     a named tuple costs it a Python call each). A class's type and schema version are read
     once per process; an ``EncodedEvent`` already holds its row."""
-    if type(event) is EncodedEvent:
-        return event.row
+    row: SerializedRow | None = getattr(event, "row", None)
+    if row is not None:
+        return row
     model = event.payload
     cls = type(model)
     event_type, schema_version = _KINDS.get(cls) or _kind(cls)

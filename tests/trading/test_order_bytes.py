@@ -26,8 +26,9 @@ from domain.engine.journal import Journal
 from domain.engine.orders import EngineCounters, OrderManager
 from domain.engine.ports import CollectingSink, SimulatedClock
 from domain.engine.recorder import Recorder
-from domain.events.catalog import RuleOutcome
-from domain.events.codec import canonical_json, payload_json, serialized_row
+from domain.events.catalog import OrderAccepted, RuleOutcome
+from domain.events.codec import canonical_json, encoded_event, payload_json, serialized_row
+from domain.events.envelope import SYSTEM, NewEvent
 from domain.events.types import CancelOrigin, OrderType, Side, TimeInForce
 from domain.portfolio import Book
 from domain.risk.engine import RiskEngine
@@ -165,3 +166,13 @@ def test_every_order_path_event_is_encoded_as_its_canonical_json(rules: tuple[Ru
         expected = canonical_json(event.payload.model_dump(mode="json"))
         assert serialized_row(event)[4] == expected, type(event.payload).__name__
         assert payload_json(event.payload) == expected
+
+
+def test_a_changed_copy_of_an_encoded_event_is_encoded_again() -> None:
+    first = OrderAccepted(order_id="o1", venue_order_id="v1")
+    second = OrderAccepted(order_id="o2", venue_order_id="v2")
+    event = encoded_event(("order-o1", 1, first, "run:1", 5, SYSTEM, None, "run"))
+    changed = event._replace(payload=second)
+    assert changed == NewEvent("order-o1", 1, second, "run:1", 5, SYSTEM, None, "run")
+    assert serialized_row(event)[4] == payload_json(first)
+    assert serialized_row(changed)[4] == payload_json(second)
