@@ -8,8 +8,15 @@ The event digest is the SHA-256 of the ``stored_events`` rows (``originator_id``
 the same bars and rules that digest alike recorded the same bytes. A change to the engine's
 order path must keep it (docs/performance.md gives main's figure). Prints ONE JSON object.
 
+``--isolated N`` times the order path alone instead, without bars, strategy or store: N
+market orders (alternately bought and sold, each filled at the next bar) through the order
+manager, the risk engine, the book, the simulated venue and the journal, every row serialized
+and pickled as the writer process sink does; CPU microseconds per order, the minimum and the
+median of ``--repeat`` rounds (the minimum is the figure least moved by other load).
+
     PYTHONPATH=. .venv/bin/python -m benchmarks.order_path --bars 200000
     PYTHONPATH=. .venv/bin/python -m benchmarks.order_path --bars 200000 --repeat 3
+    PYTHONPATH=. .venv/bin/python -m benchmarks.order_path --isolated 4000 --repeat 7
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import argparse
 import hashlib
 import json
 import os
+import pickle
 import re
 import sqlite3
+import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -88,6 +98,86 @@ def run_once(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+class _PickledSink:
+    """What a ``WriterProcessSink`` does in the engine's process: rows, pickled."""
+
+    def append(self, events: Sequence[Any]) -> None:
+        from domain.events.codec import serialized_row
+
+        pickle.dumps(list(map(serialized_row, events)), pickle.HIGHEST_PROTOCOL)
+
+
+def isolated_once(orders: int) -> float:
+    """CPU microseconds per market order through the order path alone."""
+    from adapters.venue.simulated import SimulatedVenue
+    from domain.engine.journal import Journal
+    from domain.engine.orders import EngineCounters, OrderManager
+    from domain.engine.ports import SimulatedClock
+    from domain.engine.recorder import Recorder
+    from domain.events.types import OrderType, Side, TimeInForce
+    from domain.market import Bar
+    from domain.portfolio import Book
+    from domain.risk.engine import RiskEngine
+
+    run = "bt-0123456789abcdef"
+    bars = []
+    for index in range(2 * orders):
+        price = Decimal(42_000 + index * 37 % 1_000)
+        bars.append(
+            Bar(SYMBOL, 1_700_000_000_000_000 + index * 60_000_000, price, price + 5,
+                price - 5, price + 1, Decimal("100.5"))
+        )  # fmt: skip
+    clock = SimulatedClock()
+    journal = Journal(run, _PickledSink())
+    venue = SimulatedVenue(commission=Decimal("0.001"))
+    risk = RiskEngine(run, fee_rate=Decimal("0.001"))
+    manager = OrderManager(
+        run_id=run,
+        run_stream=f"run-{run}",
+        venue=venue,
+        risk=risk,
+        book=Book("sma_cross", Decimal(10**9)),
+        recorder=Recorder(journal, clock, account=run, strategy="sma_cross", venue=venue.name),
+        counters=EngineCounters(),
+        market_time=clock.now_us,
+        on_fill=lambda fill: None,
+    )
+    one, side = Decimal(1), Side.BUY
+    cpu = time.process_time()
+    for index in range(orders):
+        bar = bars[2 * index]
+        clock.observe(bar.time_us)
+        risk.update_price(SYMBOL, bar.close)
+        venue.on_bar(bar)
+        manager.submit(
+            bar, None, SYMBOL, side, one, order_type=OrderType.MARKET, limit_price=None,
+            stop_price=None, time_in_force=TimeInForce.GTC, reason="fast above slow",
+        )  # fmt: skip
+        following = bars[2 * index + 1]
+        clock.observe(following.time_us)
+        for report in venue.on_bar(following):
+            manager.on_venue_report(report)
+        side = Side.SELL if side is Side.BUY else Side.BUY
+        if len(journal.pending) >= 10_000:  # as a backtest flushes (FLUSH_EVENTS)
+            journal.flush()
+    journal.flush()
+    return (time.process_time() - cpu) / orders * 1e6
+
+
+def isolated(args: argparse.Namespace) -> dict[str, Any]:
+    import gc
+
+    gc.disable()  # as a backtest runs (its collector is paused)
+    rounds = [isolated_once(args.isolated) for _ in range(max(1, args.repeat))]
+    return {
+        "orders": args.isolated,
+        "load_average": os.getloadavg(),
+        "per_order_cpu_us": [round(r, 2) for r in rounds],
+        "min_us": round(min(rounds), 2),
+        "median_us": round(statistics.median(rounds), 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=200_000)
@@ -96,7 +186,11 @@ def main() -> None:
     parser.add_argument("--slow", type=int, default=30)
     parser.add_argument("--commission", default="0.001")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--isolated", type=int, default=0, metavar="ORDERS")
     args = parser.parse_args()
+    if args.isolated:
+        print(json.dumps(isolated(args)))
+        return
     with tempfile.TemporaryDirectory(prefix="lh-order-path-") as directory:
         work = Path(directory)
         csv = write_csv(to_table(generate(args.bars, seed=args.seed)), work / "bars.csv")

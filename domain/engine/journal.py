@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from domain.engine.ports import EventSink
 from domain.events.base import DomainEvent
+from domain.events.codec import encoded_event
 from domain.events.envelope import Actor, NewEvent
 from domain.ids import event_id as make_event_id
-
-_new_event = tuple.__new__  # ``NewEvent(...)`` without the named tuple's Python-level __new__
 
 
 class Journal:
@@ -46,9 +45,8 @@ class Journal:
         sequence = self.sequence = self.sequence + 1
         event_id = make_event_id(self.run_id, sequence)
         self.pending.append(
-            _new_event(
-                NewEvent,
-                (stream_id, version, payload, event_id, time_us, actor, causation_id, self.run_id),
+            encoded_event(
+                (stream_id, version, payload, event_id, time_us, actor, causation_id, self.run_id)
             )
         )
         return event_id

@@ -74,6 +74,7 @@ class OpenOrder:
     venue_order_id: str = ""
     unit_cost: Decimal = ZERO  # cash each unit still to buy keeps reserved (0 for a sale)
     cancel_event_id: str | None = None  # the pending cancel request: what a cancel answers
+    stream: str = ""  # ``order_stream(order_id)``, made once
 
     @property
     def leaves(self) -> Decimal:
@@ -143,17 +144,19 @@ class OrderManager:
         strategy = recorder.strategy.name
         position = self.book.position(symbol)
         pending = self.pending_quantity(symbol)
+        # Payload dicts are written in sorted key order: recorded with ``presorted`` (their
+        # canonical bytes need no sort) wherever no validation rebuilt them.
         intent_fields: dict[str, Any] = {
-            "client_order_id": ids.client_order_id,
             "account": recorder.account,
+            "client_order_id": ids.client_order_id,
+            "limit_price": limit_price,
+            "order_type": order_type,
+            "quantity": quantity,
+            "reference_price": bar.close,
+            "side": side,
+            "stop_price": stop_price,
             "strategy": strategy,
             "symbol": symbol,
-            "side": side,
-            "quantity": quantity,
-            "order_type": order_type,
-            "limit_price": limit_price,
-            "stop_price": stop_price,
-            "reference_price": bar.close,
         }
         # A request of plain valid values skips pydantic; anything else is validated, for its
         # precise error messages.
@@ -168,16 +171,16 @@ class OrderManager:
                 intent = OrderIntent(**intent_fields)
                 refuse_out_of_bounds(intent.quantity, intent.limit_price, intent.stop_price)
             signal_fields: dict[str, Any] = {
-                "signal_id": ids.signal_id,
+                "bar_close": bar.close,
+                "bar_time": bar.time,
+                "quantity": intent.quantity,
+                "reason": reason,
                 "run_id": self.run_id,
+                "side": intent.side,
+                "signal_id": ids.signal_id,
                 "strategy": strategy,
                 "symbol": symbol,
-                "side": intent.side,
-                "quantity": intent.quantity,
                 "target_position": position + pending + intent.side.sign * intent.quantity,
-                "reason": reason,
-                "bar_time": bar.time,
-                "bar_close": bar.close,
             }
             signal = (
                 trusted(SignalGenerated, signal_fields)
@@ -192,7 +195,7 @@ class OrderManager:
             except ValueError:
                 raise StrategyError(f"invalid time in force {time_in_force!r}") from None
         actor = recorder.strategy
-        signal_event = recorder.record(self.run_stream, signal, actor, bar_event_id)
+        signal_event = recorder.record(self.run_stream, signal, actor, bar_event_id, plain)
         check = self.risk.check(
             intent,
             now_us=self._market_time(),
@@ -207,16 +210,17 @@ class OrderManager:
             trusted(
                 RiskDecisionMade,
                 {
+                    "approved": check.approved,
                     "decision_id": ids.decision_id,
                     "intent": intent,
-                    "approved": check.approved,
+                    "order_id": ids.order_id if check.approved else None,
                     "rules": check.rule_outcomes(),
                     "signal_id": ids.signal_id,
-                    "order_id": ids.order_id if check.approved else None,
                 },
             ),
             actor,
             signal_event,
+            plain and check.presorted,
         )
         if not check.approved:
             return OrderTicket(
@@ -224,33 +228,42 @@ class OrderManager:
             )
         order_id = ids.order_id
         side, quantity = intent.side, intent.quantity
+        stream = order_stream(order_id)
         submitted = recorder.record(
-            order_stream(order_id),
+            stream,
             # Every value was validated in ``intent`` (or is ours): no second validation.
             trusted(
                 OrderSubmitted,
                 {
-                    "order_id": order_id,
-                    "client_order_id": ids.client_order_id,
                     "account": intent.account,
-                    "strategy": intent.strategy,
-                    "symbol": symbol,
-                    "side": side,
+                    "client_order_id": ids.client_order_id,
+                    "decision_id": ids.decision_id,
+                    "limit_price": intent.limit_price,
+                    "order_id": order_id,
                     "order_type": intent.order_type,
                     "quantity": quantity,
-                    "limit_price": intent.limit_price,
+                    "side": side,
                     "stop_price": intent.stop_price,
+                    "strategy": intent.strategy,
+                    "symbol": symbol,
                     "time_in_force": time_in_force,
-                    "decision_id": ids.decision_id,
                     "venue": self.venue.name,
                 },
             ),
             actor,
             decision_event,
+            True,
         )
         unit_cost = check.unit_cost
         self.orders[order_id] = OpenOrder(
-            order_id, strategy, symbol, side, quantity, submitted, unit_cost=unit_cost
+            order_id,
+            strategy,
+            symbol,
+            side,
+            quantity,
+            submitted,
+            unit_cost=unit_cost,
+            stream=stream,
         )
         if unit_cost:
             self.reserved += quantity * unit_cost
@@ -322,7 +335,7 @@ class OrderManager:
         cause: str | None = None,
     ) -> None:
         order.cancel_event_id = self.recorder.record(
-            order_stream(order.order_id),
+            order.stream,
             OrderCancelRequested(
                 order_id=order.order_id, reason=reason, requested_by=requested_by, origin=origin
             ),
@@ -341,7 +354,7 @@ class OrderManager:
         if order is None:
             self._unmatched(report)
             return
-        stream = order_stream(order.order_id)
+        stream = order.stream
         actor = self.recorder.venue
         record = self.recorder.record
         if isinstance(report, Filled):
@@ -356,6 +369,7 @@ class OrderManager:
                 ),
                 actor,
                 order.submitted_event_id,
+                True,
             )
         elif isinstance(report, Rejected):
             record(
@@ -397,31 +411,28 @@ class OrderManager:
             self.reserved -= report.quantity * order.unit_cost
         order.filled += report.quantity
         order.notional += notional
-        stream = order_stream(order.order_id)
+        stream = order.stream
         recorder = self.recorder
-        fields: dict[str, Any] = {
-            "fill_id": fill_id(self.run_id, counters.fills),
-            "order_id": order.order_id,
+        fields: dict[str, Any] = {  # in sorted key order, as below
             "account": recorder.account,
-            "strategy": order.strategy,
-            "symbol": order.symbol,
-            "side": order.side,
-            "price": report.price,
-            "quantity": report.quantity,
             "fee": report.fee,
             "fee_currency": report.fee_currency,
+            "fill_id": fill_id(self.run_id, counters.fills),
             "liquidity": report.liquidity,
+            "order_id": order.order_id,
+            "price": report.price,
+            "quantity": report.quantity,
+            "side": order.side,
+            "strategy": order.strategy,
+            "symbol": order.symbol,
             "venue": self.venue.name,
-            "venue_order_id": report.venue_order_id,
             "venue_fill_id": report.venue_fill_id,
+            "venue_order_id": report.venue_order_id,
         }
-        fill = (
-            trusted(FillRecorded, fields)
-            if plain_fill(report)
-            else FillRecorded.model_validate(fields)
-        )
+        plain = plain_fill(report)
+        fill = trusted(FillRecorded, fields) if plain else FillRecorded.model_validate(fields)
         actor = recorder.venue
-        fill_event = recorder.record(stream, fill, actor, order.submitted_event_id)
+        fill_event = recorder.record(stream, fill, actor, order.submitted_event_id, plain)
         average = (order.notional / order.filled).quantize(_AVERAGE_PLACES)
         if report.leaves > 0:
             recorder.record(
@@ -429,14 +440,15 @@ class OrderManager:
                 trusted(
                     OrderPartiallyFilled,
                     {
-                        "order_id": order.order_id,
+                        "average_price": average,
                         "filled_quantity": order.filled,
                         "leaves_quantity": report.leaves,
-                        "average_price": average,
+                        "order_id": order.order_id,
                     },
                 ),
                 actor,
                 fill_event,
+                True,
             )
         else:
             recorder.record(
@@ -444,13 +456,14 @@ class OrderManager:
                 trusted(
                     OrderFilled,
                     {
-                        "order_id": order.order_id,
-                        "filled_quantity": order.filled,
                         "average_price": average,
+                        "filled_quantity": order.filled,
+                        "order_id": order.order_id,
                     },
                 ),
                 actor,
                 fill_event,
+                True,
             )
             self._close(order)
         self._on_fill(

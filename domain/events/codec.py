@@ -40,10 +40,13 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=_SORTED)
 
 
-_PAYLOAD_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+PAYLOAD_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+PRESORTED_OPTIONS = orjson.OPT_UTC_Z
+"""For a payload whose dicts (its fields and every nested dict) are already in sorted key
+order: the same bytes as ``PAYLOAD_OPTIONS`` without orjson sorting them again."""
 
 
-def _payload_value(value: Any) -> Any:
+def payload_value(value: Any) -> Any:
     """What orjson cannot write itself, as pydantic's JSON mode writes it."""
     if type(value) is Decimal:
         return str(value)
@@ -55,7 +58,7 @@ def _payload_value(value: Any) -> Any:
 def payload_json(model: BaseModel) -> bytes:
     """Canonical bytes of an event payload, equal to ``canonical_json(model.model_dump(
     mode="json"))``."""
-    return orjson.dumps(model.__dict__, default=_payload_value, option=_PAYLOAD_OPTIONS)
+    return orjson.dumps(model.__dict__, default=payload_value, option=PAYLOAD_OPTIONS)
 
 
 def payload_hash(payload: dict[str, Any]) -> str:
@@ -96,10 +99,53 @@ def _kind(cls: type[DomainEvent]) -> tuple[str, int]:
     return kind
 
 
+class EncodedEvent(NewEvent):
+    """A ``NewEvent`` whose serialized row (``serialized_row``) was made when it was recorded:
+    the recorder knows then whether the payload was built in sorted key order
+    (``PRESORTED_OPTIONS``), and a flush only hands the rows on. It is a ``NewEvent`` in every
+    other respect (fields, equality, pickling); a changed copy (``_replace``) has no row and
+    is encoded again when it is serialized."""
+
+    row: SerializedRow
+
+
+_new_tuple = tuple.__new__  # a named tuple without its Python-level ``__new__``
+_dumps = orjson.dumps
+
+
+def encoded_event(
+    fields: tuple[str, int, DomainEvent, str, int, Actor, str | None, str | None],
+    options: int = PAYLOAD_OPTIONS,
+) -> EncodedEvent:
+    """An ``EncodedEvent`` of ``NewEvent``'s ``fields``: the payload's canonical bytes and the
+    row are made here, once. ``options``: ``PRESORTED_OPTIONS`` for a payload built with every
+    dict in sorted key order."""
+    stream_id, version, payload, event_id, time_us, actor, causation_id, correlation_id = fields
+    cls = type(payload)
+    event_type, schema_version = _KINDS.get(cls) or _kind(cls)
+    event = _new_tuple(EncodedEvent, fields)
+    event.row = (
+        stream_id,
+        version,
+        event_type,
+        schema_version,
+        _dumps(payload.__dict__, default=payload_value, option=options),  # payload_json
+        event_id,
+        time_us,
+        actor,
+        causation_id,
+        correlation_id,
+    )
+    return event
+
+
 def serialized_row(event: NewEvent) -> SerializedRow:
     """``serialize`` as a plain tuple: what a pipe carries (pickle writes plain tuples in C,
     a named tuple costs it a Python call each). A class's type and schema version are read
-    once per process."""
+    once per process; an ``EncodedEvent`` already holds its row."""
+    row: SerializedRow | None = getattr(event, "row", None)
+    if row is not None:
+        return row
     model = event.payload
     cls = type(model)
     event_type, schema_version = _KINDS.get(cls) or _kind(cls)
@@ -108,9 +154,7 @@ def serialized_row(event: NewEvent) -> SerializedRow:
         event.stream_version,
         event_type,
         schema_version,
-        orjson.dumps(
-            model.__dict__, default=_payload_value, option=_PAYLOAD_OPTIONS
-        ),  # payload_json
+        _dumps(model.__dict__, default=payload_value, option=PAYLOAD_OPTIONS),  # payload_json
         event.event_id,
         event.event_time_us,
         event.actor,

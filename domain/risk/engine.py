@@ -43,6 +43,7 @@ class RiskCheck:
     approved: bool
     outcomes: tuple[RuleOutcome, ...]
     unit_cost: Decimal = ZERO  # cash a bought unit reserves until it fills (0 for a sale)
+    presorted: bool = False  # every outcome's keys are in sorted order (``ALL_RULES``'s are)
 
     @property
     def failed(self) -> list[str]:
@@ -215,7 +216,8 @@ class RiskEngine:
         )
         limits = self._compiled
         rules = self._rules
-        if rules is ALL_RULES:
+        presorted = rules is ALL_RULES
+        if presorted:
             outcomes = all_outcomes(facts, limits, counters)
         else:
             outcomes = tuple([rule(facts, limits, counters) for rule in rules])
@@ -226,7 +228,7 @@ class RiskEngine:
                 break
         if approved:
             self._count(intent.strategy, key, now_us, strategy_recent)
-        return RiskCheck(approved, outcomes, unit_cost)
+        return RiskCheck(approved, outcomes, unit_cost, presorted)
 
     def note_submitted(self, strategy: str, key: tuple[Any, ...], now_us: int) -> None:
         """Count an order that went to the venue (also used when rebuilding from the log)."""

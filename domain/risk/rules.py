@@ -1,7 +1,8 @@
 """Pre-trade rules: small pure functions of (order facts, limits, counters) -> RuleOutcome.
 
 Each rule returns the catalog's ``RuleOutcome`` (a typed dict) built afresh, which goes into
-``RiskDecisionMade`` as it is: no second form to convert, nothing shared between decisions.
+``RiskDecisionMade`` as it is: no second form to convert, nothing shared between decisions;
+its keys in sorted order, so the decision's canonical bytes need no sort (``presorted``).
 ``all_outcomes`` is ``ALL_RULES`` fused into one function, the risk engine's hot path (one
 call per check instead of two per rule); tests/trading/test_risk_fused.py proves it returns
 what the rules return, for any facts, limits and counters.
@@ -59,7 +60,7 @@ class Counters:
 
 
 def _outcome(rule: str, passed: bool, value: str, limit: str, detail: str = "") -> RuleOutcome:
-    return {"rule": rule, "passed": passed, "value": value, "limit": limit, "detail": detail}
+    return {"detail": detail, "limit": limit, "passed": passed, "rule": rule, "value": value}
 
 
 Rule = Callable[[OrderFacts, CompiledLimits, Counters], RuleOutcome]
@@ -254,11 +255,11 @@ def all_outcomes(o: OrderFacts, lim: CompiledLimits, c: Counters) -> tuple[RuleO
         )
     else:
         order_notional = {
-            "rule": "max_order_notional",
-            "passed": notional <= lim.max_order_notional,
-            "value": str(notional),
-            "limit": notional_limit,
             "detail": "",
+            "limit": notional_limit,
+            "passed": notional <= lim.max_order_notional,
+            "rule": "max_order_notional",
+            "value": str(notional),
         }
     size = abs(o.projected)
     cost = o.cost
@@ -271,21 +272,21 @@ def all_outcomes(o: OrderFacts, lim: CompiledLimits, c: Counters) -> tuple[RuleO
     else:
         reserved = o.reserved
         buying = {
-            "rule": "buying_power",
-            "passed": cost <= o.available,
-            "value": str(cost),
-            "limit": available,
             "detail": f"cash less {reserved} reserved by open orders" if reserved else "",
+            "limit": available,
+            "passed": cost <= o.available,
+            "rule": "buying_power",
+            "value": str(cost),
         }
     last, price = o.last_price, o.price
     collar: RuleOutcome
     if last is not None and price == last:
         collar = {
-            "rule": "price_collar",
-            "passed": True,
-            "value": "0",
-            "limit": text["price_collar"],
             "detail": "",
+            "limit": text["price_collar"],
+            "passed": True,
+            "rule": "price_collar",
+            "value": "0",
         }
     else:
         collar = price_collar(o, lim, c)
@@ -294,11 +295,11 @@ def all_outcomes(o: OrderFacts, lim: CompiledLimits, c: Counters) -> tuple[RuleO
     duplicate: RuleOutcome
     if age is None:
         duplicate = {
-            "rule": "duplicate_order",
-            "passed": True,
-            "value": "none",
-            "limit": window,
             "detail": "",
+            "limit": window,
+            "passed": True,
+            "rule": "duplicate_order",
+            "value": "none",
         }
     else:
         duplicate = duplicate_order(o, lim, c)
@@ -309,85 +310,85 @@ def all_outcomes(o: OrderFacts, lim: CompiledLimits, c: Counters) -> tuple[RuleO
     daily_loss, drawdown = lim.max_daily_loss, lim.max_drawdown
     return (
         {
-            "rule": "kill_switch",
-            "passed": not c.kill_switch,
-            "value": "engaged" if c.kill_switch else "released",
-            "limit": "released",
             "detail": "",
+            "limit": "released",
+            "passed": not c.kill_switch,
+            "rule": "kill_switch",
+            "value": "engaged" if c.kill_switch else "released",
         },
         trading,
         {
-            "rule": "restricted_symbol",
-            "passed": o.symbol not in lim.restricted_symbols,
-            "value": o.symbol,
-            "limit": text["restricted_symbols"] or "none",
             "detail": "",
+            "limit": text["restricted_symbols"] or "none",
+            "passed": o.symbol not in lim.restricted_symbols,
+            "rule": "restricted_symbol",
+            "value": o.symbol,
         },
         {
-            "rule": "max_order_quantity",
-            "passed": o.quantity <= lim.max_order_quantity,
-            "value": str(o.quantity),
-            "limit": text["max_order_quantity"],
             "detail": "",
+            "limit": text["max_order_quantity"],
+            "passed": o.quantity <= lim.max_order_quantity,
+            "rule": "max_order_quantity",
+            "value": str(o.quantity),
         },
         order_notional,
         {
-            "rule": "max_position",
-            "passed": size <= lim.max_position or reducing,
-            "value": str(size),
-            "limit": text["max_position"],
             "detail": "",
+            "limit": text["max_position"],
+            "passed": size <= lim.max_position or reducing,
+            "rule": "max_position",
+            "value": str(size),
         },
         buying,
         {
-            "rule": "short_sale",
-            "passed": o.short <= lim.max_short_position,
-            "value": str(o.short),
-            "limit": text["max_short_position"],
             "detail": "",
+            "limit": text["max_short_position"],
+            "passed": o.short <= lim.max_short_position,
+            "rule": "short_sale",
+            "value": str(o.short),
         },
         collar,
         {
-            "rule": "max_orders_per_second",
-            "passed": account_second <= lim.max_orders_per_second,
-            "value": str(account_second),
+            "detail": "",
             "limit": text["max_orders_per_second"],
-            "detail": "",
+            "passed": account_second <= lim.max_orders_per_second,
+            "rule": "max_orders_per_second",
+            "value": str(account_second),
         },
         {
-            "rule": "max_strategy_orders_per_second",
-            "passed": strategy_second <= lim.max_strategy_orders_per_second,
-            "value": str(strategy_second),
+            "detail": "",
             "limit": text["max_strategy_orders_per_second"],
-            "detail": "",
+            "passed": strategy_second <= lim.max_strategy_orders_per_second,
+            "rule": "max_strategy_orders_per_second",
+            "value": str(strategy_second),
         },
         {
-            "rule": "max_orders_per_day",
-            "passed": account_day <= lim.max_orders_per_day,
-            "value": str(account_day),
+            "detail": "",
             "limit": text["max_orders_per_day"],
-            "detail": "",
+            "passed": account_day <= lim.max_orders_per_day,
+            "rule": "max_orders_per_day",
+            "value": str(account_day),
         },
         {
-            "rule": "max_strategy_orders_per_day",
-            "passed": strategy_day <= lim.max_strategy_orders_per_day,
-            "value": str(strategy_day),
-            "limit": text["max_strategy_orders_per_day"],
             "detail": "",
+            "limit": text["max_strategy_orders_per_day"],
+            "passed": strategy_day <= lim.max_strategy_orders_per_day,
+            "rule": "max_strategy_orders_per_day",
+            "value": str(strategy_day),
         },
         duplicate,
         {
-            "rule": "max_daily_loss",
-            "passed": daily_loss is None or c.daily_loss <= daily_loss or reducing,
-            "value": c.daily_loss_text,
-            "limit": text["max_daily_loss"],
             "detail": "",
+            "limit": text["max_daily_loss"],
+            "passed": daily_loss is None or c.daily_loss <= daily_loss or reducing,
+            "rule": "max_daily_loss",
+            "value": c.daily_loss_text,
         },
         {
-            "rule": "max_drawdown",
-            "passed": drawdown is None or c.drawdown <= drawdown or reducing,
-            "value": c.drawdown_text,
-            "limit": text["max_drawdown"],
             "detail": "",
+            "limit": text["max_drawdown"],
+            "passed": drawdown is None or c.drawdown <= drawdown or reducing,
+            "rule": "max_drawdown",
+            "value": c.drawdown_text,
         },
     )
