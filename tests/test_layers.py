@@ -63,12 +63,22 @@ def test_package_imports_respect_the_layers(package: str) -> None:
 
 
 def test_domain_opens_no_files() -> None:
+    """No ``open(...)`` or ``x.open(...)`` call (a bar's ``open`` price is not a call)."""
     calls = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "domain").rglob("*.py")
-        if "open(" in path.read_text().replace("_open(", "")
+        if any(_opens(node) for node in ast.walk(ast.parse(path.read_text())))
     ]
     assert calls == []
+
+
+def _opens(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    called = node.func
+    return (isinstance(called, ast.Name) and called.id == "open") or (
+        isinstance(called, ast.Attribute) and called.attr == "open"
+    )
 
 
 def _modules(path: Path) -> set[str]:
