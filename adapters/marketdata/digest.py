@@ -54,8 +54,9 @@ def _digits(width: int) -> np.ndarray:
     """Every integer below ``10**width`` as ``width`` zero-padded ASCII digits, one unsigned
     integer of that many bytes each (little-endian): a column's digits are written four at a
     time by looking them up."""
-    text = b"".join(f"{number:0{width}d}".encode() for number in range(10**width))
-    return np.frombuffer(text, dtype=np.dtype(f"<u{width}") if width > 1 else np.uint8)
+    powers = 10 ** np.arange(width - 1, -1, -1)
+    text = (np.arange(10**width)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+    return text.reshape(-1).view(np.dtype(f"<u{width}") if width > 1 else np.uint8)
 
 
 _POWERS = 10 ** np.arange(19, dtype=np.int64)
