@@ -98,14 +98,15 @@ def _lines(prefix: bytes, fields: list[Scaled]) -> memoryview:
     layouts = [_Layout(integers, places) for integers, places in fields]
     width = len(prefix) + sum(layout.width + 1 for layout in layouts)  # each with "," or "\n"
     matrix = np.empty((rows, width), dtype=np.uint8)
+    starts = np.cumsum([len(prefix)] + [layout.width + 1 for layout in layouts[:-1]]).tolist()
+    for start, layout in zip(starts, layouts, strict=True):  # digits first: see _write_digits
+        layout.write_digits(matrix, start)
     _write_text(matrix, 0, prefix)
     keep: np.ndarray | None = None
-    column = len(prefix)
-    for number, layout in enumerate(layouts):
-        keep = layout.write(matrix, column, keep)
-        column += layout.width
-        _column(matrix, column, np.uint8)[:] = ord("\n" if number == len(layouts) - 1 else ",")
-        column += 1
+    for number, (start, layout) in enumerate(zip(starts, layouts, strict=True)):
+        keep = layout.write_rest(matrix, start, keep)
+        end = ord("\n" if number == len(layouts) - 1 else ",")
+        _column(matrix, start + layout.width, np.uint8)[:] = end
     if keep is None:
         return memoryview(matrix.reshape(-1).data)
     # Arrow's filter copies the runs of kept bytes in blocks: a few times faster than NumPy's
@@ -157,29 +158,34 @@ class _Layout:
             units = integers // int(_POWERS[places])
             fraction = integers - units * int(_POWERS[places])
         elif int(integers.max()) * 10 ** (self.point - int(places.min())) < 2**63:
-            aligned = integers * _POWERS[self.point - places]  # all at ``point`` places
+            aligned = integers * _POWERS.take(self.point - places)  # all at ``point`` places
             units = aligned // int(_POWERS[self.point])
             fraction = aligned - units * int(_POWERS[self.point])
         else:
-            divisor = _POWERS[places]
+            divisor = _POWERS.take(places)
             units = integers // divisor
-            fraction = (integers - units * divisor) * _POWERS[self.point - places]
+            fraction = (integers - units * divisor) * _POWERS.take(self.point - places)
         self._units, self._fraction = units, fraction  # places left-aligned in ``point``
         largest = int(units.max()) if len(units) else 0
         self.digits = len(str(largest))
         self.width = self.digits + (self.point + 1 if self.point else 0)
 
-    def write(self, matrix: np.ndarray, column: int, keep: np.ndarray | None) -> np.ndarray | None:
-        """Writes the field's characters at ``column`` onwards; returns which bytes of the
-        matrix are text (``None``: all so far), marking this field's padding."""
+    def write_digits(self, matrix: np.ndarray, column: int) -> None:
+        """The field's digits at ``column`` onwards, the places after a gap for the point."""
         _write_digits(matrix, column, self.digits, self._units)
+        if self.point:
+            _write_digits(matrix, column + self.digits + 1, self.point, self._fraction)
+
+    def write_rest(
+        self, matrix: np.ndarray, column: int, keep: np.ndarray | None
+    ) -> np.ndarray | None:
+        """The point, after ``write_digits``; returns which bytes of the matrix are text
+        (``None``: all so far), marking this field's padding."""
         units = self._units
         padded = self.digits > 1 and int(units.min()) < int(_POWERS[self.digits - 1])
         varying = not isinstance(self._places, int) and int(self._places.min()) < self.point
         if self.point:
-            point = column + self.digits
-            _column(matrix, point, np.uint8)[:] = ord(".")
-            _write_digits(matrix, point + 1, self.point, self._fraction)
+            _column(matrix, column + self.digits, np.uint8)[:] = ord(".")
         if not (padded or varying):
             return keep
         if keep is None:
@@ -195,11 +201,13 @@ class _Layout:
 
 
 def _write_digits(matrix: np.ndarray, column: int, count: int, numbers: np.ndarray) -> None:
-    """``numbers`` (each below ``10**count``) as ``count`` zero-padded digits at ``column``."""
+    """``numbers`` (each below ``10**count``) as ``count`` zero-padded digits at ``column``.
+    Three leading digits are written as four, the first a ``0`` in the column before: that
+    one is a separator, the symbol's ``,`` or a point, which are written afterwards."""
     end = column + count
     rest = numbers
     while end > column:
-        width = 4 if end - column >= 4 else 2 if end - column >= 2 else 1
+        width = 4 if end - column >= 3 else end - column
         end -= width
         if end > column:
             higher = rest // int(_POWERS[width])

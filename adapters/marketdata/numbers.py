@@ -180,7 +180,7 @@ def _least_places(values: np.ndarray) -> tuple[np.ndarray, Places] | None:
             for power in range(1, guess + 1):
                 fewer += (some // _TENS[power] * _TENS[power] == some).astype(np.int8)
             row_places[rows] -= fewer
-            integers[rows] = some // _TENS[fewer]
+            integers[rows] = some // _TENS.take(fewer)
     others = np.flatnonzero(~fits)
     if len(others):
         each = _fewest_places_each(values[others])
@@ -189,12 +189,12 @@ def _least_places(values: np.ndarray) -> tuple[np.ndarray, Places] | None:
         integers[others], row_places[others] = each
     fewest, most = int(row_places.min()), int(row_places.max())
     if int(integers.max()) >= int(_PLAIN_BELOW[fewest]) and bool(
-        np.any(integers >= _PLAIN_BELOW[row_places])
+        np.any(integers >= _PLAIN_BELOW.take(row_places))
     ):
         return None  # 1e10 or more: "1e+10"
     if most > 6:
         tiny = (row_places > 6) & (integers != 0)
-        if bool(np.any(tiny & (integers < _TENS[np.maximum(row_places, 6) - 6]))):
+        if bool(np.any(tiny & (integers < _TENS.take(np.maximum(row_places, 6) - 6)))):
             return None  # below 1e-6: "1e-7"
     if fewest == most:
         return integers, most
@@ -319,7 +319,7 @@ def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndar
     places = _one_if_same(decimals)
     if not bool(np.all(np.isfinite(values))) or bool(np.any(np.signbit(values))):
         return None
-    factor = _FACTORS[places] if isinstance(places, np.ndarray) else 10.0**places
+    factor = _FACTORS.take(places) if isinstance(places, np.ndarray) else 10.0**places
     scaled = np.rint(values * factor)
     if bool(np.any(scaled >= 1e15)):
         return None
