@@ -175,6 +175,8 @@ def _select_symbols(
         column = pc.dictionary_encode(column.combine_chunks())
     trimmed = pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string())).to_pylist()
     names = [name or "" for name in trimmed]  # a null name is an empty one
+    if len(names) == 1 and names[0] and not column.null_count and wanted in (None, names[0]):
+        return {names[0]: np.arange(rows, dtype=np.int64)}  # one name on every row
     code_of = {name: code for code, name in enumerate(dict.fromkeys(names))}
     codes = np.array([code_of[name] for name in names], dtype=np.int64)
     blank = numpy_of(column.is_null())
