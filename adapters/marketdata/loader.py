@@ -21,10 +21,11 @@ from adapters.marketdata.columnar import (
 )
 from adapters.marketdata.columns import VALUE_COLUMNS
 from adapters.marketdata.csv_source import read_csv_columns
-from adapters.marketdata.digest import columns_digest
+from adapters.marketdata.digest import columns_digest, fixed_digest
 from adapters.marketdata.errors import GapsError, MarketDataError
 from adapters.marketdata.numbers import (
     NumericColumn,
+    Places,
     canonical_texts,
     exponent_form,
     fixed_point,
@@ -90,7 +91,7 @@ def _read_bars(
     calendar_gaps: list[CalendarGaps] = []
 
     def text_of(name: str, row: int) -> str:
-        return str(numbers[name].text[row - 1].as_py())
+        return numbers[name].text_at(row - 1)
 
     for name, indices in selection.items():
         rows_of = _rows_of(indices, rows)
@@ -174,6 +175,8 @@ def _select_symbols(
         column = pc.dictionary_encode(column.combine_chunks())
     trimmed = pc.utf8_trim_whitespace(pc.cast(column.dictionary, pa.string())).to_pylist()
     names = [name or "" for name in trimmed]  # a null name is an empty one
+    if len(names) == 1 and names[0] and not column.null_count and wanted in (None, names[0]):
+        return {names[0]: np.arange(rows, dtype=np.int64)}  # one name on every row
     code_of = {name: code for code, name in enumerate(dict.fromkeys(names))}
     codes = np.array([code_of[name] for name in names], dtype=np.int64)
     blank = numpy_of(column.is_null())
@@ -215,27 +218,44 @@ def _build_bars(
     take = None if everything else arrow_of(indices)
     times = np.ascontiguousarray(micros if everything else micros[indices], dtype=np.int64)
     columns: list[ValueColumn] = []
-    written: list[pa.ChunkedArray] = []
+    fixed_columns: list[tuple[np.ndarray, Places] | None] = []
     for name in VALUE_COLUMNS:
         number = numbers[name]
         fixed = fixed_point(number, None if everything else indices)
+        fixed_columns.append(fixed)
         if fixed is None:
             text = number.texts() if everything else number.texts().take(take)
             encoded = pc.dictionary_encode(text.combine_chunks())  # one dictionary
             codes = numpy_of(encoded.indices)
             columns.append(TextColumn(codes, encoded.dictionary))
-            written.extend(canonical_texts([text]))
             continue
         integers, places = fixed
         if isinstance(places, int):
             columns.append(FixedPointColumn(integers, places))
         else:
             columns.append(MixedPointColumn(integers, places))
-        text = number.text if everything else number.text.take(take)
-        # a decimal or integer column is cast to text in the digest: ``str`` of its Decimals
-        # unless in exponent form
-        plain = written_as_str(text, *fixed) if number.scaled is None else not exponent_form(*fixed)
-        written.extend([text] if plain else canonical_texts([pc.cast(text, pa.string())]))
-    digest = columns_digest(symbol, times, written)
+    scaled = [fixed for fixed in fixed_columns if fixed is not None]
+    digest = fixed_digest(symbol, times, scaled) if len(scaled) == len(fixed_columns) else None
+    if digest is None:
+        written = [
+            _digest_text(numbers[name], fixed, take)
+            for name, fixed in zip(VALUE_COLUMNS, fixed_columns, strict=True)
+        ]
+        digest = columns_digest(symbol, times, written)
     source = ColumnarBars(symbol, times, tuple(columns))
     return BarSeries.from_source(symbol, source, digest)
+
+
+def _digest_text(
+    number: NumericColumn, fixed: tuple[np.ndarray, Places] | None, take: pa.Array | None
+) -> pa.ChunkedArray:
+    """A column's texts for the digest when ``fixed_digest`` cannot write them (a column of
+    texts, an exponent form, a negative time): ``str`` of each value's Decimal."""
+    if fixed is None:
+        text = number.texts() if take is None else number.texts().take(take)
+        return canonical_texts([text])[0]
+    text = number.text if take is None else number.text.take(take)
+    # a decimal, integer or float column is cast to text in the digest: ``str`` of its
+    # Decimals unless in exponent form
+    plain = written_as_str(text, *fixed) if number.scaled is None else not exponent_form(*fixed)
+    return text if plain else canonical_texts([pc.cast(text, pa.string())])[0]

@@ -12,6 +12,9 @@ import pyarrow.compute as pc
 from adapters.marketdata.arrays import numpy_of
 from domain.values import SCALE
 
+Places = int | np.ndarray
+"""Decimal places: one for a whole column, or one per row (int8)."""
+
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(nan|inf|infinity)$"
 # Texts that ``str(Decimal(text))`` gives back unchanged: plain notation without "+", leading
 # zeros or a bare "." (``.5``, ``1.``), not below 1e-6 in size nor a zero with over six places,
@@ -31,20 +34,26 @@ class NumericColumn:
     """``values`` has NaN where ``text`` is not a number; ``unparsable`` marks those rows;
     ``too_fine`` marks numbers with more decimal places than the read models keep;
     ``places`` is each text's number of decimal places when every text is a number in plain
-    notation (no exponent), else ``None``. ``scaled`` is set for a decimal or integer column
-    (Parquet): its exact integers and decimal places, read without any text; its ``text`` is
-    then the column as read, whose cast to text is ``str`` of each value's ``Decimal``."""
+    notation (no exponent), else ``None``. ``scaled`` is set for a decimal, integer or float
+    column (Parquet): its exact integers and decimal places (one, or one per row), read
+    without any text; its ``text`` is then the column as read, whose cast to text is ``str``
+    of each value's ``Decimal`` (unless ``exponent_form``)."""
 
     text: pa.ChunkedArray
     values: np.ndarray
     unparsable: np.ndarray
     too_fine: np.ndarray
     places: np.ndarray | None
-    scaled: tuple[np.ndarray, int] | None = None
+    scaled: tuple[np.ndarray, Places] | None = None
 
     def texts(self) -> pa.ChunkedArray:
-        """The column as ``pa.string()`` (cast from a decimal or integer column)."""
+        """The column as ``pa.string()`` (cast from a decimal, integer or float column)."""
         return self.text if pa.types.is_string(self.text.type) else pc.cast(self.text, pa.string())
+
+    def text_at(self, index: int) -> str:
+        """Row ``index``'s text, for messages: as ``texts`` has it, without casting the rest."""
+        text = self.text.slice(index, 1)
+        return str((text if pa.types.is_string(text.type) else pc.cast(text, pa.string()))[0])
 
 
 def numeric_column(column: pa.ChunkedArray) -> NumericColumn:
@@ -56,6 +65,9 @@ def numeric_column(column: pa.ChunkedArray) -> NumericColumn:
     exact = _exact_column(column)
     if exact is not None:
         return exact
+    floats = _float_column(column)
+    if floats is not None:
+        return floats
     text = column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
     text = trimmed(pc.fill_null(text, "") if text.null_count else text)
     try:
@@ -89,17 +101,123 @@ def _exact_column(column: pa.ChunkedArray) -> NumericColumn | None:
             return None
         places = 0
     elif pa.types.is_decimal128(kind) and 0 <= kind.scale <= SCALE:
-        words = np.concatenate([_words(chunk) for chunk in column.chunks])
-        if not bool(np.array_equal(words[:, 1], words[:, 0] >> 63)):  # beyond int64
+        parts = [_words(chunk) for chunk in column.chunks]
+        words = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        low, high = words[:, 0], words[:, 1]
+        if not _within_low_word(low, high):  # beyond int64
             return None
-        integers, places = np.ascontiguousarray(words[:, 0]), kind.scale
+        integers, places = np.ascontiguousarray(low), kind.scale
     else:
         return None
-    if bool(np.any((integers >= 2**53) | (integers <= -(2**53)))):
+    if len(integers) and (int(integers.max()) >= 2**53 or int(integers.min()) <= -(2**53)):
         return None
     nothing = np.zeros(len(integers), dtype=bool)
     values = integers / 10.0**places
     return NumericColumn(column, values, nothing, nothing, None, (integers, places))
+
+
+def _within_low_word(low: np.ndarray, high: np.ndarray) -> bool:
+    """Whether each 128-bit value is its low word's int64: the high word is the low word's
+    sign. Two reductions when every value is non-negative (prices), else the full check."""
+    if not len(low):
+        return True
+    if int(high.min()) == 0 == int(high.max()) and int(low.min()) >= 0:
+        return True
+    return bool(np.array_equal(high, low >> 63))
+
+
+def _float_column(column: pa.ChunkedArray) -> NumericColumn | None:
+    """A ``float64`` column without nulls whose every value is finite, not negative (nor
+    ``-0.0``) and has a shortest text in plain notation with at most ``SCALE`` places and
+    below 10**15 as an integer of those places: its integers and places as ``fixed_point``
+    finds them from those texts, without writing any text. ``None`` for any other column,
+    which goes through its text (Arrow's shortest one, which defines the float's Decimal).
+
+    Such a float's shortest text has the fewest decimal places ``p`` with which some decimal
+    of ``p`` places rounds to it; below 10**15 at ``p`` places, exactly one does, the
+    integer ``rint(x * 10**p)``. Arrow writes it in plain notation when its leading digit's
+    exponent is -6 to 9 (``0.000001``, ``9999999999``; ``1e-7``, ``1e+10``)."""
+    if not pa.types.is_float64(column.type) or column.null_count:
+        return None
+    values = numpy_of(column)
+    if not len(values) or not bool(np.all(np.isfinite(values))) or bool(np.any(np.signbit(values))):
+        return None
+    fitted = _least_places(values)
+    if fitted is None:
+        return None
+    integers, places = fitted
+    nothing = np.zeros(len(values), dtype=bool)
+    return NumericColumn(column, values, nothing, nothing, None, (integers, places))
+
+
+_TENS = 10 ** np.arange(SCALE + 1, dtype=np.int64)
+_FACTORS = 10.0 ** np.arange(SCALE + 1)
+_PLAIN_BELOW = np.array([min(10 ** (p + 10), 2**63 - 1) for p in range(SCALE + 1)], np.int64)
+
+
+def _least_places(values: np.ndarray) -> tuple[np.ndarray, Places] | None:
+    """Each finite non-negative float's fewest decimal places and its integer at those (see
+    ``_float_column``), or ``None`` where one needs more than ``SCALE`` places or 10**15,
+    or its shortest text is in exponent form. Most rows have the places most of the first
+    few have: those are tried on every row at once, the others row by row."""
+    sample = _fewest_places_each(values[:256])
+    if sample is None:
+        return None
+    guess = int(np.bincount(sample[1]).argmax())
+    factor = float(_FACTORS[guess])
+    scaled = np.rint(values * factor)
+    fits = scaled / factor == values
+    if float(scaled.max()) >= 1e15:
+        fits &= scaled < 1e15
+    with np.errstate(invalid="ignore"):  # rows that do not fit: found below
+        integers = scaled.astype(np.int64)
+    row_places = np.full(len(values), guess, dtype=np.int8)
+    if guess:  # a fitting row with trailing zeros has fewer places: 42000.0 is "42000"
+        rows = np.flatnonzero(fits & (integers // 10 * 10 == integers))
+        if len(rows):
+            some = integers[rows]
+            fewer = np.zeros(len(rows), dtype=np.int8)
+            for power in range(1, guess + 1):
+                fewer += (some // _TENS[power] * _TENS[power] == some).astype(np.int8)
+            row_places[rows] -= fewer
+            integers[rows] = some // _TENS.take(fewer)
+    others = np.flatnonzero(~fits)
+    if len(others):
+        each = _fewest_places_each(values[others])
+        if each is None:
+            return None
+        integers[others], row_places[others] = each
+    fewest, most = int(row_places.min()), int(row_places.max())
+    if int(integers.max()) >= int(_PLAIN_BELOW[fewest]) and bool(
+        np.any(integers >= _PLAIN_BELOW.take(row_places))
+    ):
+        return None  # 1e10 or more: "1e+10"
+    if most > 6:
+        tiny = (row_places > 6) & (integers != 0)
+        if bool(np.any(tiny & (integers < _TENS.take(np.maximum(row_places, 6) - 6)))):
+            return None  # below 1e-6: "1e-7"
+    if fewest == most:
+        return integers, most
+    return integers, row_places
+
+
+def _fewest_places_each(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each value's fewest places and its integer at those, one row at a time in effect."""
+    integers = np.zeros(len(values), dtype=np.int64)
+    row_places = np.zeros(len(values), dtype=np.int8)
+    left = np.arange(len(values))
+    for places in range(SCALE + 1):
+        factor = float(_FACTORS[places])
+        scaled = np.rint(values[left] * factor)
+        if bool(np.any(scaled >= 1e15)):
+            return None  # more places make it larger still
+        fits = scaled / factor == values[left]
+        integers[left[fits]] = scaled[fits].astype(np.int64)
+        row_places[left[fits]] = places
+        left = left[~fits]
+        if not len(left):
+            return integers, row_places
+    return None
 
 
 def _words(chunk: pa.Array) -> np.ndarray:
@@ -175,10 +293,6 @@ def too_fine(value: Decimal) -> bool:
     return type(exponent) is int and exponent < -SCALE
 
 
-Places = int | np.ndarray
-"""Decimal places: one for a whole column, or one per row (int8)."""
-
-
 def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndarray, Places] | None:
     """The column's numbers (at ``rows``, or all) as integers scaled by ``10**places``, when
     that is exact and gives back each text's own ``Decimal``: every text plain notation (no
@@ -191,19 +305,21 @@ def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndar
     if column.scaled is not None:
         integers, scale = column.scaled
         chosen = integers if rows is None else integers[rows]
-        return None if bool(np.any(chosen < 0)) else (chosen, scale)
+        if len(chosen) and int(chosen.min()) < 0:
+            return None
+        if isinstance(scale, int):
+            return chosen, scale
+        return chosen, _one_if_same(scale if rows is None else scale[rows])
     if column.places is None:
         return None
     values = column.values if rows is None else column.values[rows]
     decimals = column.places if rows is None else column.places[rows]
     if not (int(decimals.min()) >= 0 and int(decimals.max()) <= SCALE):
         return None
-    places: Places = int(decimals[0])
-    if bool(np.any(decimals != places)):
-        places = decimals.astype(np.int8)
+    places = _one_if_same(decimals)
     if not bool(np.all(np.isfinite(values))) or bool(np.any(np.signbit(values))):
         return None
-    factor = 10.0**places
+    factor = _FACTORS.take(places) if isinstance(places, np.ndarray) else 10.0**places
     scaled = np.rint(values * factor)
     if bool(np.any(scaled >= 1e15)):
         return None
@@ -211,6 +327,14 @@ def fixed_point(column: NumericColumn, rows: np.ndarray | None) -> tuple[np.ndar
     if not bool(np.array_equal(integers / factor, values)):
         return None
     return integers, places
+
+
+def _one_if_same(decimals: np.ndarray) -> Places:
+    """Per-row places as one number when every row has the same, else as int8."""
+    first = int(decimals[0])
+    if int(decimals.min()) == first == int(decimals.max()):
+        return first
+    return decimals.astype(np.int8)
 
 
 def exponent_form(integers: np.ndarray, places: Places) -> bool:

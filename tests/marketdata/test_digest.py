@@ -244,6 +244,7 @@ def test_digest_is_the_same_in_any_number_of_chunks(monkeypatch: pytest.MonkeyPa
     """Both sample symbols (12,096 rows each) hashed 1,000 lines at a time, a partial last."""
     whole = load_bars(SAMPLE_CSV)
     monkeypatch.setattr(digest, "CHUNK_ROWS", 1_000)
+    monkeypatch.setattr(digest, "LINE_ROWS", 1_000)
     chunked = load_bars(SAMPLE_CSV)
     for symbol, rows in chunked.items():
         assert len(rows) % 1_000
