@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 TRIM_CHUNK = 5_000
-_HEADER = struct.Struct("<IQII")
+_HEADER = struct.Struct("<IQI")
 MAX_VERSION = 2**53
 CHAIN_RETRIES = 1_000
 CATCH_UP_PAGE = 5_000
@@ -73,35 +73,32 @@ if tonumber(ARGV[2]) > known then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) 
 """
 
 
-def records_of(stored_events: Sequence[StoredEvent]) -> list[chain.Record]:
-    """The batch as (id, version, topic, state) tuples, read once for both the chain and the
-    packing; refuses a version a Lua number (a double) cannot hold exactly."""
-    records = [
-        (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
-    ]
-    for originator_id, version, _, _ in records:
+def records_of(
+    stored_events: Sequence[StoredEvent],
+) -> tuple[list[chain.Record], bytes, list[bytes]]:
+    """The batch as (id, version, topic, state) tuples for the chain, its ids, versions and
+    topics packed as one binary argument (see insert.lua for the layout), and its states; in
+    one pass. Refuses a version a Lua number (a double) cannot hold exactly."""
+    records: list[chain.Record] = []
+    parts: list[bytes] = []
+    states: list[bytes] = []
+    header = _HEADER.pack
+    for event in stored_events:
+        originator_id = str(event.originator_id)
+        version = event.originator_version
         if type(version) is not int or not 0 <= version <= MAX_VERSION:
             raise DataError(
                 f"originator version {version!r} of {originator_id} is not an integer "
                 f"from 0 to {MAX_VERSION} (Lua numbers are doubles)"
             )
-    return records
-
-
-def pack_events(records: Sequence[chain.Record]) -> bytes:
-    """One binary argument for the whole batch (see insert.lua for the layout)."""
-    parts: list[bytes] = []
-    header = _HEADER.pack
-    for originator_id, version, topic, state in records:
+        topic = event.topic
+        state = event.state
+        records.append((originator_id, version, topic, state))
+        states.append(state)
         encoded_id = originator_id.encode()
         encoded_topic = topic.encode()
-        parts += (
-            header(len(encoded_id), version, len(encoded_topic), len(state)),
-            encoded_id,
-            encoded_topic,
-            state,
-        )
-    return b"".join(parts)
+        parts += (header(len(encoded_id), version, len(encoded_topic)), encoded_id, encoded_topic)
+    return records, b"".join(parts), states
 
 
 class RedisRecorder:
@@ -127,14 +124,14 @@ class RedisRecorder:
     ) -> int:
         """Run the insert script; return the notification id before the first event."""
         keys = self.keys
-        records = records_of(stored_events)
+        records, packed, states = records_of(stored_events)
         args: list[bytes | str | int] = [
             keys.aggregate_prefix,
             "1" if with_log else "0",
             tracking.application_name if tracking else "",
             tracking.notification_id if tracking else 0,
             len(stored_events),
-            pack_events(records),
+            packed,
         ]
         script_keys = [
             keys.sequence,
@@ -146,23 +143,25 @@ class RedisRecorder:
         ]
         if not (with_log and stored_events):
             with translated_errors():
-                return int(self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", ""]))
+                return int(
+                    self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", "", *states])
+                )
         for _ in range(CHAIN_RETRIES):
             counter, head, base_hash = self._head or self._read_head()
             previous = head or base_hash or chain.GENESIS
-            hashes = chain.extend(previous, counter + 1, records)
+            hashes = b"".join(chain.extend(previous, counter + 1, records))
             try:
                 with translated_errors():
                     base = int(
                         self.datastore.insert(
                             keys=script_keys,
-                            args=[*args, counter, head, b"".join(hashes), base_hash],
+                            args=[*args, counter, head, hashes, base_hash, *states],
                         )
                     )
             except ChainHeadMovedError:
                 self._head = None
                 continue
-            self._head = (base + len(stored_events), hashes[-1], b"")
+            self._head = (base + len(stored_events), hashes[-chain.HASH_SIZE :], b"")
             return base
         raise ChainHeadMovedError(
             f"the log head moved under {CHAIN_RETRIES} attempts to chain one batch"
