@@ -221,12 +221,14 @@ return 1
 
 
 def resp_command(args: Sequence[bytes | str | int]) -> bytes:
-    """One command in the Redis protocol (an array of bulk strings)."""
-    parts = [b"*%d\r\n" % len(args)]
+    """One command in the Redis protocol (an array of bulk strings): ``*<count>``, then
+    ``$<length>`` and the argument for each, every piece followed by CRLF (one join)."""
+    pieces = [b"*%d" % len(args)]
     for arg in args:
-        encoded = arg if isinstance(arg, bytes) else str(arg).encode()
-        parts += (b"$%d\r\n" % len(encoded), encoded, b"\r\n")
-    return b"".join(parts)
+        encoded = arg if type(arg) is bytes else str(arg).encode()
+        pieces += (b"$%d" % len(encoded), encoded)
+    pieces.append(b"")
+    return b"\r\n".join(pieces)
 
 
 def _lua(name: str) -> str:

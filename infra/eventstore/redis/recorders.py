@@ -31,7 +31,8 @@ need a trimmed event raise ``PositionTrimmedError``: those events must be read f
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID, uuid4
 
@@ -73,18 +74,35 @@ if tonumber(ARGV[2]) > known then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) 
 """
 
 
-def records_of(
-    stored_events: Sequence[StoredEvent],
-) -> tuple[list[chain.Record], bytes, list[bytes]]:
-    """The batch as (id, version, topic, state) tuples for the chain, its ids, versions and
-    topics packed as one binary argument (see insert.lua for the layout), and its states; in
-    one pass. Refuses a version a Lua number (a double) cannot hold exactly."""
-    records: list[chain.Record] = []
-    parts: list[bytes] = []
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch as the insert script takes it: ids, versions and topics packed into one
+    argument (see insert.lua for the layout), states one argument each; and its fields as
+    columns, which ``records`` zips into the chain's records without a tuple per event."""
+
+    ids: list[str]
+    versions: list[int]
+    topics: list[str]
+    states: list[bytes]
+    packed: bytes
+
+    def records(self) -> Iterator[chain.Record]:
+        return zip(self.ids, self.versions, self.topics, self.states, strict=True)
+
+
+def batch_of(stored_events: Sequence[StoredEvent]) -> Batch:
+    """Read the batch once for both the chain and the script; refuses a version a Lua
+    number (a double) cannot hold exactly."""
+    ids: list[str] = []
+    versions: list[int] = []
+    topics: list[str] = []
     states: list[bytes] = []
+    parts: list[bytes] = []
     header = _HEADER.pack
     for event in stored_events:
-        originator_id = str(event.originator_id)
+        originator_id = event.originator_id
+        if type(originator_id) is not str:
+            originator_id = str(originator_id)
         version = event.originator_version
         if type(version) is not int or not 0 <= version <= MAX_VERSION:
             raise DataError(
@@ -92,13 +110,14 @@ def records_of(
                 f"from 0 to {MAX_VERSION} (Lua numbers are doubles)"
             )
         topic = event.topic
-        state = event.state
-        records.append((originator_id, version, topic, state))
-        states.append(state)
+        ids.append(originator_id)
+        versions.append(version)
+        topics.append(topic)
+        states.append(event.state)
         encoded_id = originator_id.encode()
         encoded_topic = topic.encode()
         parts += (header(len(encoded_id), version, len(encoded_topic)), encoded_id, encoded_topic)
-    return records, b"".join(parts), states
+    return Batch(ids, versions, topics, states, b"".join(parts))
 
 
 class RedisRecorder:
@@ -124,14 +143,14 @@ class RedisRecorder:
     ) -> int:
         """Run the insert script; return the notification id before the first event."""
         keys = self.keys
-        records, packed, states = records_of(stored_events)
+        batch = batch_of(stored_events)
         args: list[bytes | str | int] = [
             keys.aggregate_prefix,
             "1" if with_log else "0",
             tracking.application_name if tracking else "",
             tracking.notification_id if tracking else 0,
             len(stored_events),
-            packed,
+            batch.packed,
         ]
         script_keys = [
             keys.sequence,
@@ -144,18 +163,18 @@ class RedisRecorder:
         if not (with_log and stored_events):
             with translated_errors():
                 return int(
-                    self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", "", *states])
+                    self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", "", *batch.states])
                 )
         for _ in range(CHAIN_RETRIES):
             counter, head, base_hash = self._head or self._read_head()
             previous = head or base_hash or chain.GENESIS
-            hashes = b"".join(chain.extend(previous, counter + 1, records))
+            hashes = b"".join(chain.extend(previous, counter + 1, batch.records()))
             try:
                 with translated_errors():
                     base = int(
                         self.datastore.insert(
                             keys=script_keys,
-                            args=[*args, counter, head, hashes, base_hash, *states],
+                            args=[*args, counter, head, hashes, base_hash, *batch.states],
                         )
                     )
             except ChainHeadMovedError:
