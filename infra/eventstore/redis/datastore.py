@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 from uuid import UUID
 
 import redis
@@ -137,7 +137,7 @@ class RedisDatastore:
         every argument through ``hiredis.pack_command`` (~1.7 ms for 1,000 events) or send
         a large command in ~6 KB pieces, one system call each (~1.5 µs an event)."""
         script = self.insert_script
-        head = ["EVALSHA", script.sha, len(keys), *keys]
+        head: list[bytes | str | int] = ["EVALSHA", script.sha, len(keys), *keys]
         command = resp_command([*head, *args])
         if self.wait_replicas:
             command += resp_command(["WAIT", self.wait_replicas, self.wait_timeout_ms])
@@ -148,18 +148,18 @@ class RedisDatastore:
         for reply in replies:
             if isinstance(reply, redis.ResponseError):
                 raise reply
-        if self.wait_replicas and int(replies[1]) < self.wait_replicas:
+        if self.wait_replicas and int(cast("int", replies[1])) < self.wait_replicas:
             raise ReplicaNotConfirmedError(
-                f"the append reached the Redis primary but {replies[1]} of "
+                f"the append reached the Redis primary but {replies[1]!r} of "
                 f"{self.wait_replicas} replica(s) confirmed it within {self.wait_timeout_ms} ms, "
                 "so it does not count as stored; check the replicas (INFO replication)"
             )
-        return int(replies[0])
+        return int(cast("int", replies[0]))
 
     def _send(self, command: bytes, replies: int) -> list[object]:
         """Send packed commands on one pooled connection and read their replies, errors
         included (read, not raised, so that none is left unread on the connection)."""
-        connection = self.pool.get_connection()
+        connection = self.pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             connection.send_packed_command([command])
             read: list[object] = []
@@ -170,7 +170,7 @@ class RedisDatastore:
                     read.append(error)
             return read
         finally:
-            self.pool.release(connection)
+            self.pool.release(connection)  # type: ignore[no-untyped-call]
 
     def event_keys(self, application: str, purpose: str) -> EventKeys:
         return EventKeys(f"{self.key_prefix}:{application}:{purpose}")

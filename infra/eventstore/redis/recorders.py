@@ -163,7 +163,9 @@ class RedisRecorder:
         if not (with_log and stored_events):
             with translated_errors():
                 return int(
-                    self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", "", *batch.states])
+                    self.datastore.insert(
+                        keys=script_keys, args=[*args, 0, "", "", "", *batch.states]
+                    )
                 )
         for _ in range(CHAIN_RETRIES):
             counter, head, base_hash = self._head or self._read_head()
