@@ -7,11 +7,11 @@ the server cannot be reached.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 from uuid import UUID
 
 import redis
@@ -129,24 +129,48 @@ class RedisDatastore:
         self.select_script = self.client.register_script(_lua("select.lua"))
         self.adopt_identity_script = self.client.register_script(_ADOPT_IDENTITY)
 
-    def insert(self, *, keys: list[str], args: list[bytes | str | int]) -> int:
+    def insert(self, *, keys: list[str], args: Sequence[bytes | str | int]) -> int:
         """Run the insert script; with ``wait_replicas``, ``WAIT`` on the same connection
-        right after it, and ``ReplicaNotConfirmedError`` unless enough replicas have it."""
-        if not self.wait_replicas:
-            return int(self.insert_script(keys=keys, args=args))
-        with self.client.pipeline(transaction=False) as pipe:
-            self.insert_script(keys=keys, args=args, client=pipe)
-            pipe.execute_command(  # type: ignore[no-untyped-call]
-                "WAIT", self.wait_replicas, self.wait_timeout_ms
-            )
-            result, confirmed = pipe.execute()
-        if int(confirmed) < self.wait_replicas:
+        right after it, and ``ReplicaNotConfirmedError`` unless enough replicas have it.
+
+        The command is packed here and sent with one ``sendall``: redis-py would either copy
+        every argument through ``hiredis.pack_command`` (~1.7 ms for 1,000 events) or send
+        a large command in ~6 KB pieces, one system call each (~1.5 µs an event)."""
+        script = self.insert_script
+        head: list[bytes | str | int] = ["EVALSHA", script.sha, len(keys), *keys]
+        command = resp_command([*head, *args])
+        if self.wait_replicas:
+            command += resp_command(["WAIT", self.wait_replicas, self.wait_timeout_ms])
+        replies = self._send(command, 2 if self.wait_replicas else 1)
+        if isinstance(replies[0], redis.exceptions.NoScriptError):
+            self.client.script_load(script.script)
+            replies = self._send(command, len(replies))
+        for reply in replies:
+            if isinstance(reply, redis.ResponseError):
+                raise reply
+        if self.wait_replicas and int(cast("int", replies[1])) < self.wait_replicas:
             raise ReplicaNotConfirmedError(
-                f"the append reached the Redis primary but {confirmed} of "
+                f"the append reached the Redis primary but {replies[1]!r} of "
                 f"{self.wait_replicas} replica(s) confirmed it within {self.wait_timeout_ms} ms, "
                 "so it does not count as stored; check the replicas (INFO replication)"
             )
-        return int(result)
+        return int(cast("int", replies[0]))
+
+    def _send(self, command: bytes, replies: int) -> list[object]:
+        """Send packed commands on one pooled connection and read their replies, errors
+        included (read, not raised, so that none is left unread on the connection)."""
+        connection = self.pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            connection.send_packed_command([command])
+            read: list[object] = []
+            for _ in range(replies):
+                try:
+                    read.append(connection.read_response())
+                except redis.ResponseError as error:
+                    read.append(error)
+            return read
+        finally:
+            self.pool.release(connection)  # type: ignore[no-untyped-call]
 
     def event_keys(self, application: str, purpose: str) -> EventKeys:
         return EventKeys(f"{self.key_prefix}:{application}:{purpose}")
@@ -194,6 +218,17 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('LHNOTEMPTY'
 redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
+
+
+def resp_command(args: Sequence[bytes | str | int]) -> bytes:
+    """One command in the Redis protocol (an array of bulk strings): ``*<count>``, then
+    ``$<length>`` and the argument for each, every piece followed by CRLF (one join)."""
+    pieces = [b"*%d" % len(args)]
+    for arg in args:
+        encoded = arg if type(arg) is bytes else str(arg).encode()
+        pieces += (b"$%d" % len(encoded), encoded)
+    pieces.append(b"")
+    return b"\r\n".join(pieces)
 
 
 def _lua(name: str) -> str:

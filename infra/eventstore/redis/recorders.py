@@ -31,7 +31,8 @@ need a trimmed event raise ``PositionTrimmedError``: those events must be read f
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID, uuid4
 
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 TRIM_CHUNK = 5_000
-_HEADER = struct.Struct("<IQII")
+_HEADER = struct.Struct("<IQI")
 MAX_VERSION = 2**53
 CHAIN_RETRIES = 1_000
 CATCH_UP_PAGE = 5_000
@@ -73,35 +74,50 @@ if tonumber(ARGV[2]) > known then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) 
 """
 
 
-def records_of(stored_events: Sequence[StoredEvent]) -> list[chain.Record]:
-    """The batch as (id, version, topic, state) tuples, read once for both the chain and the
-    packing; refuses a version a Lua number (a double) cannot hold exactly."""
-    records = [
-        (str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events
-    ]
-    for originator_id, version, _, _ in records:
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """A batch as the insert script takes it: ids, versions and topics packed into one
+    argument (see insert.lua for the layout), states one argument each; and its fields as
+    columns, which ``records`` zips into the chain's records without a tuple per event."""
+
+    ids: list[str]
+    versions: list[int]
+    topics: list[str]
+    states: list[bytes]
+    packed: bytes
+
+    def records(self) -> Iterator[chain.Record]:
+        return zip(self.ids, self.versions, self.topics, self.states, strict=True)
+
+
+def batch_of(stored_events: Sequence[StoredEvent]) -> Batch:
+    """Read the batch once for both the chain and the script; refuses a version a Lua
+    number (a double) cannot hold exactly."""
+    ids: list[str] = []
+    versions: list[int] = []
+    topics: list[str] = []
+    states: list[bytes] = []
+    parts: list[bytes] = []
+    header = _HEADER.pack
+    for event in stored_events:
+        originator_id = event.originator_id
+        if type(originator_id) is not str:
+            originator_id = str(originator_id)
+        version = event.originator_version
         if type(version) is not int or not 0 <= version <= MAX_VERSION:
             raise DataError(
                 f"originator version {version!r} of {originator_id} is not an integer "
                 f"from 0 to {MAX_VERSION} (Lua numbers are doubles)"
             )
-    return records
-
-
-def pack_events(records: Sequence[chain.Record]) -> bytes:
-    """One binary argument for the whole batch (see insert.lua for the layout)."""
-    parts: list[bytes] = []
-    header = _HEADER.pack
-    for originator_id, version, topic, state in records:
+        topic = event.topic
+        ids.append(originator_id)
+        versions.append(version)
+        topics.append(topic)
+        states.append(event.state)
         encoded_id = originator_id.encode()
         encoded_topic = topic.encode()
-        parts += (
-            header(len(encoded_id), version, len(encoded_topic), len(state)),
-            encoded_id,
-            encoded_topic,
-            state,
-        )
-    return b"".join(parts)
+        parts += (header(len(encoded_id), version, len(encoded_topic)), encoded_id, encoded_topic)
+    return Batch(ids, versions, topics, states, b"".join(parts))
 
 
 class RedisRecorder:
@@ -127,14 +143,14 @@ class RedisRecorder:
     ) -> int:
         """Run the insert script; return the notification id before the first event."""
         keys = self.keys
-        records = records_of(stored_events)
+        batch = batch_of(stored_events)
         args: list[bytes | str | int] = [
             keys.aggregate_prefix,
             "1" if with_log else "0",
             tracking.application_name if tracking else "",
             tracking.notification_id if tracking else 0,
             len(stored_events),
-            pack_events(records),
+            batch.packed,
         ]
         script_keys = [
             keys.sequence,
@@ -146,23 +162,27 @@ class RedisRecorder:
         ]
         if not (with_log and stored_events):
             with translated_errors():
-                return int(self.datastore.insert(keys=script_keys, args=[*args, 0, "", "", ""]))
+                return int(
+                    self.datastore.insert(
+                        keys=script_keys, args=[*args, 0, "", "", "", *batch.states]
+                    )
+                )
         for _ in range(CHAIN_RETRIES):
             counter, head, base_hash = self._head or self._read_head()
             previous = head or base_hash or chain.GENESIS
-            hashes = chain.extend(previous, counter + 1, records)
+            hashes = b"".join(chain.extend(previous, counter + 1, batch.records()))
             try:
                 with translated_errors():
                     base = int(
                         self.datastore.insert(
                             keys=script_keys,
-                            args=[*args, counter, head, b"".join(hashes), base_hash],
+                            args=[*args, counter, head, hashes, base_hash, *batch.states],
                         )
                     )
             except ChainHeadMovedError:
                 self._head = None
                 continue
-            self._head = (base + len(stored_events), hashes[-1], b"")
+            self._head = (base + len(stored_events), hashes[-chain.HASH_SIZE :], b"")
             return base
         raise ChainHeadMovedError(
             f"the log head moved under {CHAIN_RETRIES} attempts to chain one batch"
