@@ -67,6 +67,7 @@ def project(store_url: str, ch_url: str, head: int, batch_size: int) -> dict[str
     store = open_event_store(store_url)
     projection = ClickHouseProjection.open(ch_url)
     latencies: list[float] = []
+    apply_cpu = 0.0  # process CPU: this thread's Python and chDB's insert and merge threads
     rows = 0
     read_seconds = 0.0
     started = time.perf_counter()
@@ -80,9 +81,10 @@ def project(store_url: str, ch_url: str, head: int, batch_size: int) -> dict[str
                 break
             batch = [decode(notification) for notification in page]
             read_seconds += time.perf_counter() - read_started
-            apply_started = time.perf_counter()
+            apply_started, cpu_started = time.perf_counter(), time.process_time()
             projection.apply(batch)
             latencies.append(time.perf_counter() - apply_started)
+            apply_cpu += time.process_time() - cpu_started
             rows += projection.rows_last_batch
             bar.update(task, completed=batch[-1].position)
     total = time.perf_counter() - started
@@ -92,9 +94,11 @@ def project(store_url: str, ch_url: str, head: int, batch_size: int) -> dict[str
         "rows": rows,
         "rows_by_table": projection.row_counts(),
         "apply_seconds": round(apply_seconds, 3),
+        "apply_cpu_seconds": round(apply_cpu, 3),
         "read_decode_seconds": round(read_seconds, 3),
         "end_to_end_seconds": round(total, 3),
         "rows_per_second_apply": round(rows / apply_seconds),
+        "rows_per_cpu_second_apply": round(rows / apply_cpu),
         "events_per_second_apply": round(head / apply_seconds),
         "events_per_second_end_to_end": round(head / total),
         "batch_latency_ms": {
