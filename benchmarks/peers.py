@@ -35,7 +35,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from benchmarks.backtest import CASH, compare, peak_rss_mib, run_backtrader, run_ours
+from benchmarks.backtest import CASH, SYMBOL, compare, peak_rss_mib, run_backtrader, run_ours
 from benchmarks.data import generate, to_table, write_csv
 
 ENGINES = ("lianghua", "lh-cli", "backtrader", "backtesting", "vectorbt", "nautilus", "bare")
@@ -56,7 +56,7 @@ def run_lianghua(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, A
 def run_backtesting(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
     """backtesting.py: SMAs by pandas' rolling mean in ``init``, orders at the next open."""
     import pandas as pd  # type: ignore[import-untyped]
-    from backtesting import Backtest, Strategy  # type: ignore[import-not-found]
+    from backtesting import Backtest, Strategy  # type: ignore[import-not-found,unused-ignore]
 
     frame = _pandas_frame(csv)
     rss_after_load = peak_rss_mib()
@@ -110,7 +110,7 @@ def run_backtesting(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
 def run_vectorbt(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
     """vectorbt: signals from the SMA cross, filled at the next bar's open (vectorised); the
     engine time excludes numba's compilation (a first run on 100 bars), the whole time not."""
-    import vectorbt as vbt  # type: ignore[import-not-found]
+    import vectorbt as vbt  # type: ignore[import-not-found,unused-ignore]
 
     frame = _pandas_frame(csv)
     rss_after_load = peak_rss_mib()
@@ -152,8 +152,166 @@ def _vectorbt_run(vbt: Any, frame: Any, args: argparse.Namespace) -> Any:
 
 
 def run_nautilus(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Hook only: NautilusTrader did not install quickly here (see docs/performance.md)."""
-    raise NotImplementedError("NautilusTrader runner not written: the package is not installed")
+    """NautilusTrader: a ``BacktestEngine``, one spot pair on a cash account with the taker fee,
+    a Python ``Strategy`` on 1-minute bars stamped at their close (Nautilus' convention), its
+    own ``SimpleMovingAverage`` (same crosses as LiangHua's); ``engine.run()`` alone is timed.
+
+    Nautilus fills a market order on arrival at its book's last price, which with
+    ``bar_execution`` is bar t's close. So that it fills at bar t+1's open like the others, the
+    matching engine gets one trade tick per bar at its open instead, placed just before bar t
+    (the same nanosecond when bars are contiguous), and ``bar_execution`` is off.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    from nautilus_trader.backtest.engine import BacktestEngine  # type: ignore[import-not-found,unused-ignore]
+    from nautilus_trader.config import (  # type: ignore[import-not-found,unused-ignore]
+        BacktestEngineConfig,
+        LoggingConfig,
+        StrategyConfig,
+    )
+    from nautilus_trader.indicators.averages import (  # type: ignore[import-not-found,unused-ignore]
+        SimpleMovingAverage,
+    )
+    from nautilus_trader.model.currencies import BTC, USDT  # type: ignore[import-not-found,unused-ignore]
+    from nautilus_trader.model.data import (  # type: ignore[import-not-found,unused-ignore]
+        Bar,
+        BarType,
+        TradeTick,
+    )
+    from nautilus_trader.model.enums import (  # type: ignore[import-not-found,unused-ignore]
+        AccountType,
+        AggressorSide,
+        OmsType,
+        OrderSide,
+    )
+    from nautilus_trader.model.identifiers import (  # type: ignore[import-not-found,unused-ignore]
+        InstrumentId,
+        Symbol,
+        TradeId,
+        Venue,
+    )
+    from nautilus_trader.model.instruments import CurrencyPair  # type: ignore[import-not-found,unused-ignore]
+    from nautilus_trader.model.objects import Money, Price, Quantity  # type: ignore[import-not-found,unused-ignore]
+    from nautilus_trader.trading.strategy import Strategy  # type: ignore[import-not-found,unused-ignore]
+
+    text = pacsv.read_csv(
+        csv, convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(
+            ("open", "high", "low", "close", "volume"), pa.string()))
+    )  # fmt: skip
+    price_precision = len(text.column("close")[0].as_py().partition(".")[2])
+    size_precision = max(
+        len(text.column("volume")[0].as_py().partition(".")[2]),
+        -int(Decimal(args.size).normalize().as_tuple().exponent),
+    )
+    stamps = text.column("timestamp").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+    opens_ns = stamps.to_numpy().astype(np.uint64)  # a writable copy
+    step = int(opens_ns[1] - opens_ns[0]) if len(opens_ns) > 1 else 60_000_000_000
+    closes_ns = opens_ns + np.uint64(step)
+    column = {
+        name: text.column(name).cast(pa.float64()).to_numpy().copy()  # writable, for Cython
+        for name in ("open", "high", "low", "close", "volume")
+    }
+    venue = Venue("SIM")
+    pair = CurrencyPair(
+        instrument_id=InstrumentId(Symbol(SYMBOL), venue),
+        raw_symbol=Symbol(SYMBOL),
+        base_currency=BTC,
+        quote_currency=USDT,
+        price_precision=price_precision,
+        size_precision=size_precision,
+        price_increment=Price(10.0**-price_precision, price_precision),
+        size_increment=Quantity(10.0**-size_precision, size_precision),
+        ts_event=0,
+        ts_init=0,
+        margin_init=Decimal(0),
+        margin_maint=Decimal(0),
+        maker_fee=Decimal(args.commission),
+        taker_fee=Decimal(args.commission),
+    )
+    bar_type = BarType.from_str(f"{pair.id}-{step // 60_000_000_000}-MINUTE-LAST-EXTERNAL")
+    bars = Bar.from_raw_arrays_to_list(
+        bar_type, price_precision, size_precision, column["open"], column["high"],
+        column["low"], column["close"], column["volume"], closes_ns, closes_ns,
+    )  # fmt: skip
+    # the open ticks carry at least the order's size: a whole fill at the open, as the other
+    # engines (no volume model), not the rest slipped a tick when the bar's volume is smaller
+    floor = float(Decimal(args.size))
+    data: list[Any] = []
+    for index, (stamp, open_, volume) in enumerate(
+        zip(opens_ns.tolist(), column["open"].tolist(), column["volume"].tolist(), strict=True)
+    ):
+        tick = TradeTick(pair.id, Price(open_, price_precision),
+                         Quantity(max(volume, floor), size_precision),
+                         AggressorSide.NO_AGGRESSOR, TradeId(str(index)), stamp, stamp)  # fmt: skip
+        data.append(tick)  # bar index's open, before bar index - 1 (the same nanosecond)
+        if index:
+            data.append(bars[index - 1])
+    data.append(bars[-1])
+
+    class CrossConfig(StrategyConfig, frozen=True):  # type: ignore[misc,call-arg,unused-ignore]
+        fast: int
+        slow: int
+        size: str
+
+    class SmaCross(Strategy):  # type: ignore[misc,unused-ignore]
+        def __init__(self, config: CrossConfig) -> None:
+            super().__init__(config)
+            self.fast = SimpleMovingAverage(config.fast)
+            self.slow = SimpleMovingAverage(config.slow)
+            self.size = pair.make_qty(Decimal(config.size))
+            self.above: bool | None = None
+
+        def on_start(self) -> None:
+            self.register_indicator_for_bars(bar_type, self.fast)  # updated before on_bar
+            self.register_indicator_for_bars(bar_type, self.slow)
+            self.subscribe_bars(bar_type)
+
+        def on_bar(self, bar: Any) -> None:
+            if not self.slow.initialized:
+                return
+            above = self.fast.value > self.slow.value
+            previous, self.above = self.above, above
+            if previous is None or previous == above:
+                return
+            side = OrderSide.BUY if above else OrderSide.SELL
+            self.submit_order(self.order_factory.market(pair.id, side, self.size))
+
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
+    engine.add_venue(
+        venue=venue,
+        oms_type=OmsType.NETTING,
+        account_type=AccountType.CASH,
+        base_currency=None,
+        starting_balances=[Money(CASH, USDT), Money(0, BTC)],
+        bar_execution=False,
+    )
+    engine.add_instrument(pair)
+    engine.add_data(data, sort=False)
+    strategy = SmaCross(CrossConfig(fast=args.fast, slow=args.slow, size=str(args.size)))
+    engine.add_strategy(strategy)
+    rss_after_load = peak_rss_mib()
+    started, cpu = time.perf_counter(), time.process_time()
+    engine.run()
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu
+    fills = sorted(
+        (event.ts_event, event.order_side == OrderSide.BUY, str(event.last_px))
+        for order in engine.cache.orders()
+        for event in order.events
+        if type(event).__name__ == "OrderFilled"
+    )
+    trips: list[dict[str, Any]] = []
+    entry: tuple[int, str] | None = None
+    for stamp_ns, buy, price in fills:
+        if buy:
+            entry = (stamp_ns // 1_000, price)
+        elif entry is not None:
+            trips.append({"entry_us": entry[0], "entry_price": entry[1],
+                          "exit_us": stamp_ns // 1_000, "exit_price": price})  # fmt: skip
+            entry = None
+    engine.dispose()
+    return _result(len(bars), seconds, cpu_seconds, rss_after_load, trips)
 
 
 def run_bare(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
