@@ -35,6 +35,7 @@ from api.cli.common import (
     console,
     err_console,
     event_store,
+    exit_done,
     fail,
     known_failure,
 )
@@ -163,6 +164,7 @@ def backtest(
             clock=app.clock(RunMode.BACKTEST),
         )
     _print_result(result, as_json, _shown_store(app))
+    exit_done()  # the store is closed and the writer reaped: skip tearing the run down
 
 
 def paper(
