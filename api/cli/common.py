@@ -38,13 +38,15 @@ if TYPE_CHECKING:
 console = Console()
 err_console = Console(stderr=True)
 BAD_INPUT = 2
-_owns_process = False  # ``api.cli.main`` runs: lh is the whole process (not a test's runner)
+
+
+class _Process:
+    owned = False  # ``api.cli.main`` runs: lh is the whole process (not a test's runner)
 
 
 def own_process() -> None:
     """Called by ``lh``'s entry point only: a command may then end the process itself."""
-    global _owns_process
-    _owns_process = True
+    _Process.owned = True
 
 
 def exit_done() -> None:
@@ -53,7 +55,7 @@ def exit_done() -> None:
     objects for nothing. Exit functions still run and stdout and stderr are flushed; nothing
     happens unless ``lh`` owns the process (not under a test's ``CliRunner``) and only the
     main thread is left (a thread still working is waited for by a normal exit)."""
-    if not _owns_process or threading.active_count() > 1:
+    if not _Process.owned or threading.active_count() > 1:
         return
     atexit._run_exitfuncs()
     try:
