@@ -6,6 +6,7 @@ fast > slow, flat when it ends, market orders decided on bar t fill at bar t+1's
 commission. Every engine runs in a fresh process, rounds interleaved (each round runs every
 engine once, in turn) so all see the same machine; the report gives medians and ranges, each
 engine's trade agreement with LiangHua, peak RSS and the load average. Prints ONE JSON object.
+Every process reads compiled bytecode (``cache_bytecode``), as installed packages do.
 
 Two speeds per engine: ``engine`` (its run alone, timed inside the process: LiangHua's
 ``run_backtest`` with every event recorded, backtrader's ``cerebro.run``, ...) and ``whole``
@@ -42,6 +43,7 @@ from benchmarks.data import generate, to_table, write_csv
 ENGINES = ("lianghua", "lh-cli", "backtrader", "backtesting", "vectorbt", "nautilus", "bare")
 MODULES = {"backtrader": "backtrader", "backtesting": "backtesting", "vectorbt": "vectorbt"}
 MODULES["nautilus"] = "nautilus_trader"
+PACKAGES = ("api", "domain", "adapters", "infra", "projections", "benchmarks")
 
 
 # --- the engines, each in its own process ---------------------------------------------------
@@ -231,6 +233,19 @@ def run_cli(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return cli_result(done.stdout)
 
 
+def cache_bytecode(folder: Path) -> None:
+    """Every engine's process reads compiled bytecode, as an installed package does: the peers'
+    come with theirs in site-packages, but with ``PYTHONDONTWRITEBYTECODE`` set (as on the
+    shared benchmark machine) LiangHua's modules, imported from the repository, would be
+    compiled from source in every process (lh's and its writer's). Compiled once here, untimed,
+    into ``folder`` (``PYTHONPYCACHEPREFIX``, nothing written to the repository)."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
+    root = Path(__file__).resolve().parent.parent
+    packages = [str(root / name) for name in PACKAGES]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True)
+
+
 def environ_with_path(environment: dict[str, str]) -> dict[str, str]:
     """The repository on ``PYTHONPATH`` so ``-m api`` imports it from any directory."""
     root = str(Path(__file__).resolve().parent.parent)
@@ -386,6 +401,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lh-peers-") as folder:
         work = Path(folder)
         csv = write_csv(to_table(generate(args.bars, seed=args.seed)), work / "bars.csv")
+        cache_bytecode(work / "pycache")
         for index in range(max(1, args.rounds)):
             for name in engines:
                 run_dir = work / f"{name}-{index}"
