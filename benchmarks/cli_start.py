@@ -37,7 +37,7 @@ COMMANDS = {
 }  # fmt: skip
 PEER_RULES = [
     "--strategy", "sma_cross", "--param", "fast=10", "--param", "slow=30", "--param", "size=1",
-    "--cash", "100000", "--commission", "0.001", "--json",
+    "--cash", "1000000000", "--commission", "0.001", "--json",
 ]  # fmt: skip
 
 
