@@ -233,14 +233,13 @@ def run_cli(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     return cli_result(done.stdout)
 
 
-def cache_bytecode(folder: Path) -> None:
-    """Every engine's process reads compiled bytecode, as an installed package does: the peers'
+def cache_bytecode() -> None:
+    """Every engine's process reads compiled bytecode, as an installed package does: the peers
     come with theirs in site-packages, but with ``PYTHONDONTWRITEBYTECODE`` set (as on the
     shared benchmark machine) LiangHua's modules, imported from the repository, would be
     compiled from source in every process (lh's and its writer's). Compiled once here, untimed,
-    into ``folder`` (``PYTHONPYCACHEPREFIX``, nothing written to the repository)."""
+    into the repository's ``__pycache__`` folders (ignored by git), where imports look."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(folder)
     root = Path(__file__).resolve().parent.parent
     packages = [str(root / name) for name in PACKAGES]
     subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True)
@@ -401,7 +400,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lh-peers-") as folder:
         work = Path(folder)
         csv = write_csv(to_table(generate(args.bars, seed=args.seed)), work / "bars.csv")
-        cache_bytecode(work / "pycache")
+        cache_bytecode()
         for index in range(max(1, args.rounds)):
             for name in engines:
                 run_dir = work / f"{name}-{index}"
