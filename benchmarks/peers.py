@@ -6,14 +6,16 @@ fast > slow, flat when it ends, market orders decided on bar t fill at bar t+1's
 commission. Every engine runs in a fresh process, rounds interleaved (each round runs every
 engine once, in turn) so all see the same machine; the report gives medians and ranges, each
 engine's trade agreement with LiangHua, peak RSS and the load average. Prints ONE JSON object.
+Every process reads compiled bytecode (``cache_bytecode``), as installed packages do.
 
 Two speeds per engine: ``engine`` (its run alone, timed inside the process: LiangHua's
 ``run_backtest`` with every event recorded, backtrader's ``cerebro.run``, ...) and ``whole``
 (bars / wall time of the whole process, interpreter start to exit, loading included;
-LiangHua's is the CLI, ``lh backtest --json``, recording into a fresh embedded store). On a
-shared machine wall time moves with the other jobs, so each speed is also given per CPU
-second (``bars_per_cpu_s``: the run's own process time; ``whole_bars_per_cpu_s``: user + sys
-of the process and its children, the writer included, from ``wait4``).
+LiangHua's is the CLI, ``lh backtest --json``, recording into a fresh embedded store, run
+by this process itself as each engine's child is). On a shared machine wall time moves with
+the other jobs, so each speed is also given per CPU second (``bars_per_cpu_s``: the run's own
+process time; ``whole_bars_per_cpu_s``: user + sys of the process and its children, the
+writer included, from ``wait4``).
 
     .venv/bin/python -m benchmarks.peers                      # 1,000,000 bars, 3 rounds
     .venv/bin/python -m benchmarks.peers --bars 200000 --rounds 5 --engines lianghua,bare
@@ -41,6 +43,7 @@ from benchmarks.data import generate, to_table, write_csv
 ENGINES = ("lianghua", "lh-cli", "backtrader", "backtesting", "vectorbt", "nautilus", "bare")
 MODULES = {"backtrader": "backtrader", "backtesting": "backtesting", "vectorbt": "vectorbt"}
 MODULES["nautilus"] = "nautilus_trader"
+PACKAGES = ("api", "domain", "adapters", "infra", "projections", "benchmarks")
 
 
 # --- the engines, each in its own process ---------------------------------------------------
@@ -357,8 +360,12 @@ def run_bare(csv: Path, args: argparse.Namespace) -> dict[str, Any]:
     return _result(len(closes), seconds, cpu_seconds, rss_after_load, trips)
 
 
-def run_cli(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """``lh backtest --json`` in ``work`` (its own embedded store); the parent times it."""
+def cli_command(
+    csv: Path, work: Path, args: argparse.Namespace
+) -> tuple[list[str], dict[str, str]]:
+    """``lh backtest --json`` in ``work`` (its own embedded store): the command and its
+    environment. The parent runs it itself (``spawn``), so the whole time is lh's process
+    alone, as backtesting.py's is its own process (no second interpreter in between)."""
     command = [
         sys.executable, "-m", "api", "backtest", "--data", str(csv), "--strategy", "sma_cross",
         "--param", f"fast={args.fast}", "--param", f"slow={args.slow}",
@@ -367,12 +374,33 @@ def run_cli(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     ]  # fmt: skip
     environment = {**os.environ, "LH_VAR_DIR": str(work), "LH_CONFIG": str(work / "none.toml")}
     (work / "none.toml").write_text("")
-    done = subprocess.run(command, cwd=work, env=environ_with_path(environment), check=False,
-                          capture_output=True, text=True)  # fmt: skip
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr.strip().splitlines()[-1:])
-    out: dict[str, Any] = json.loads(done.stdout)
+    return command, environ_with_path(environment)
+
+
+def cli_result(output: bytes) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(output)
     return {"events_recorded": out.get("events"), "trades": out.get("metrics", {}).get("trades")}
+
+
+def run_cli(csv: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """``lh backtest --json`` run from a child (``--child lh-cli``); ``spawn`` runs it directly."""
+    command, environment = cli_command(csv, work, args)
+    done = subprocess.run(command, cwd=work, env=environment, check=False, capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.decode(errors="replace").strip().splitlines()[-1:])
+    return cli_result(done.stdout)
+
+
+def cache_bytecode() -> None:
+    """Every engine's process reads compiled bytecode, as an installed package does: the peers
+    come with theirs in site-packages, but with ``PYTHONDONTWRITEBYTECODE`` set (as on the
+    shared benchmark machine) LiangHua's modules, imported from the repository, would be
+    compiled from source in every process (lh's and its writer's). Compiled once here, untimed,
+    into the repository's ``__pycache__`` folders (ignored by git), where imports look."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    root = Path(__file__).resolve().parent.parent
+    packages = [str(root / name) for name in PACKAGES]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *packages], check=True)
 
 
 def environ_with_path(environment: dict[str, str]) -> dict[str, str]:
@@ -447,11 +475,13 @@ def spawn(kind: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[st
         "--size", str(args.size), "--commission", str(args.commission),
         "--valuation-interval", args.valuation_interval,
     ]  # fmt: skip
+    environment, cwd = environ_with_path({**os.environ}), None
+    if kind == "lh-cli":
+        command, environment = cli_command(csv, work, args)
+        cwd = work
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(
-            command, stdout=out, stderr=err, env=environ_with_path({**os.environ})
-        )
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=environment, cwd=cwd)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
@@ -462,7 +492,7 @@ def spawn(kind: str, csv: Path, work: Path, args: argparse.Namespace) -> dict[st
     if process.returncode != 0:
         lines = errors.decode(errors="replace").strip().splitlines()
         return {"error": lines[-1] if lines else "failed", "wall_seconds": round(wall, 3)}
-    result: dict[str, Any] = json.loads(output)
+    result: dict[str, Any] = cli_result(output) if kind == "lh-cli" else json.loads(output)
     result["process_cpu_seconds"] = round(cpu, 3)
     result["whole_bars_per_cpu_s"] = round(args.bars / cpu)
     result["wall_seconds"] = round(wall, 3)
@@ -528,6 +558,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lh-peers-") as folder:
         work = Path(folder)
         csv = write_csv(to_table(generate(args.bars, seed=args.seed)), work / "bars.csv")
+        cache_bytecode()
         for index in range(max(1, args.rounds)):
             for name in engines:
                 run_dir = work / f"{name}-{index}"

@@ -18,7 +18,6 @@ from functools import cached_property
 
 from adapters.objectstore import ObjectStore, open_object_store
 from adapters.venue.registry import VENUES, VenueFactory, VenueRegistry
-from api.application.paper import WallClock
 from domain.engine.ports import Clock, SimulatedClock
 from domain.events.types import RunMode
 from infra.archive.layout import Archive
@@ -35,7 +34,11 @@ _OPENING = threading.Lock()
 
 def run_clock(mode: RunMode) -> Clock:
     """A new clock for a run: bar time for a backtest, the wall clock for paper and live."""
-    return SimulatedClock() if mode is RunMode.BACKTEST else WallClock()
+    if mode is RunMode.BACKTEST:
+        return SimulatedClock()
+    from api.application.paper import WallClock  # paper's logging (structlog): not a backtest's
+
+    return WallClock()
 
 
 class App:

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from api.cli.common import GuardedGroup, masked_excepthook
+from api.cli.common import GuardedGroup, masked_excepthook, own_process
 from api.cli.lazy import LazyCommand
 
 COMMANDS = (
@@ -118,4 +118,5 @@ app = typer.Typer(
 
 def main() -> None:
     sys.excepthook = masked_excepthook
+    own_process()
     app()

@@ -19,8 +19,6 @@ from adapters.marketdata import DataReport, GapsError, MarketDataError, read_bar
 from adapters.venue.simulated import SimulatedVenueConfig
 from api.application.backtest import run_backtest
 from api.application.failures import RunFailedError
-from api.application.optimize import GridRun, check_grid, parse_grid, rank, run_grid
-from api.application.paper import run_paper
 from api.application.recorded_run import RecoveryError
 from api.application.runs import (
     BacktestConfig,
@@ -35,6 +33,7 @@ from api.cli.common import (
     console,
     err_console,
     event_store,
+    exit_done,
     fail,
     known_failure,
 )
@@ -52,6 +51,7 @@ from infra.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from api.application.bootstrap import App
+    from api.application.optimize import GridRun
 
 BAD_INPUT = 2
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -163,6 +163,7 @@ def backtest(
             clock=app.clock(RunMode.BACKTEST),
         )
     _print_result(result, as_json, _shown_store(app))
+    exit_done()  # the store is closed and the writer reaped: skip tearing the run down
 
 
 def paper(
@@ -188,6 +189,8 @@ def paper(
 ) -> None:
     """Paper-trade a strategy on the wall clock, replaying a bar file; resumes after a crash.
     Steer a running session from another shell with `lh ctl`."""
+    from api.application.paper import run_paper  # imported here: a backtest needs none of it
+
     if speed < 0:
         raise fail(f"--speed must be >= 0, got {speed}", BAD_INPUT)
     app = app_or_exit()
@@ -252,6 +255,8 @@ def optimize(
     as_json: bool = JsonOption,
 ) -> None:
     """Backtest every combination of a parameter grid in parallel and rank the runs."""
+    from api.application.optimize import check_grid, parse_grid, rank, run_grid
+
     app = app_or_exit()
     config = _config(
         app.settings,

@@ -8,10 +8,9 @@ from urllib.parse import urlsplit
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
 from eventsourcing.utils import Environment
 
-from infra.eventstore.durability import require_durable
 from infra.eventstore.store import Clock, EventStore, SealedLog, wall_clock_us
-from infra.settings import check_url
 from infra.sqlite_readonly import read_only_uri, unwritable
+from infra.urls import check_url
 
 APPLICATION_NAME = "lianghua"
 
@@ -34,6 +33,8 @@ def open_recorder(
     check_url("event_store", url)
     scheme = urlsplit(url).scheme
     if live and scheme == "redis":
+        from infra.eventstore.durability import require_durable  # redis: 0.1 s to import
+
         require_durable(url)
     if scheme == "sqlite":
         path = sqlite_path(url)

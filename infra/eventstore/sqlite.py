@@ -281,8 +281,17 @@ class BatchSQLiteApplicationRecorder(library.SQLiteApplicationRecorder):
         for start in range(0, len(stored_events), step):
             chunk = stored_events[start : start + step]
             params: list[object] = []
+            extend = params.extend
             for event in chunk:
-                params += (_key(event), event.originator_version, event.topic, event.state)
+                stream = event.originator_id  # a str in our stores: no call to ``_key`` for it
+                extend(
+                    (
+                        stream if stream.__class__ is str else _key(event),
+                        event.originator_version,
+                        event.topic,
+                        event.state,
+                    )
+                )
             c.execute(self._insert_statement(len(chunk)), params)
             fields = iter(params)  # (stream, version, type, state) per row, as chain.Record
             rows = cast("Iterable[chain.Record]", zip(fields, fields, fields, fields, strict=True))

@@ -3,11 +3,12 @@
 For long backtests. One Python process can keep only one core busy (the GIL), and a
 backtest's engine already fills it; the log's other half of the work (envelopes, hashes,
 SQLite or Redis) is as big again. Here the engine's process turns each batch's payloads into
-canonical bytes (``serialized_row``, the one part that needs the event objects) and streams
-the batch, pickled, down a pipe; a writer process appends it with
-``EventStore.append_serialized`` on its own connection and answers with the positions. At
-most ``max_pending`` batches are in flight, so memory stays bounded and the engine cannot run
-away from the store.
+canonical bytes (``serialized_row``, the one part that needs the event objects) and pickles
+the batch; a thread of its own writes it down a pipe (a write that waits for the writer to
+read the pipe then waits there, the GIL released, not in the engine); a writer process
+appends it with ``EventStore.append_serialized`` on its own connection and answers with the
+positions. At most ``max_pending`` batches are in flight, so memory stays bounded and the
+engine cannot run away from the store.
 
 The writer is a fresh interpreter (``python -m infra.eventstore.writer_process``), not a fork:
 a forked child shares the engine's pages, a gigabyte of bars, and every reference count the
@@ -46,6 +47,7 @@ from infra.eventstore.leases import Lease, LeaseLostError, open_leases
 _PR_SET_PDEATHSIG = 1
 _PIPE_BYTES = 1 << 20
 _PICKLE = pickle.HIGHEST_PROTOCOL
+_as_serialized = tuple.__new__  # ``SerializedEvent._make`` without a Python call per event
 Reply = tuple[int, int, int, bool] | BaseException  # (events, first, last, duplicate)
 
 
@@ -91,6 +93,10 @@ class WriterProcessSink:
         self._requests: BinaryIO = open(requests, "wb", buffering=_PIPE_BYTES)  # noqa: SIM115
         self._replies = Connection(replies, writable=False)
         self._send((url, key_prefix, lease))
+        self._outbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._feed_failed = False
+        self._feeder = threading.Thread(target=self._feed, name="lh-writer-feed", daemon=True)
+        self._feeder.start()
 
     @property
     def writer_pid(self) -> int:
@@ -104,7 +110,9 @@ class WriterProcessSink:
             return
         while self._in_flight >= self._max_pending:
             self._collect(wait=True)
-        self._send(list(map(serialized_row, events)))
+        if self._feed_failed:
+            raise self._gone()
+        self._outbox.put(pickle.dumps(list(map(serialized_row, events)), protocol=_PICKLE))
         self._in_flight += 1
 
     def drain(self) -> None:
@@ -126,6 +134,8 @@ class WriterProcessSink:
 
     def _shut_down(self) -> None:
         """End the writer's input (it exits once done), reap it, close our ends."""
+        self._outbox.put(None)
+        self._feeder.join()
         with contextlib.suppress(BrokenPipeError):
             self._requests.close()
         self._process.wait()
@@ -143,12 +153,24 @@ class WriterProcessSink:
             return
 
     def _send(self, message: object) -> None:
-        """Pickle straight into the pipe: no copy of a batch's megabytes is ever held whole."""
+        """Pickle straight into the pipe (the store's URL, before the feeding thread starts)."""
         try:
             pickle.dump(message, self._requests, protocol=_PICKLE)
             self._requests.flush()
         except (BrokenPipeError, ConnectionResetError):
             raise self._gone() from None
+
+    def _feed(self) -> None:
+        """The feeding thread: write each pickled batch down the pipe, in order, until
+        ``None``. At most ``max_pending`` batches wait here (a few MiB). A writer gone is
+        found by the engine's thread too: its answers end (``_collect``)."""
+        while (data := self._outbox.get()) is not None:
+            try:
+                self._requests.write(data)
+                self._requests.flush()
+            except (BrokenPipeError, ConnectionResetError, ValueError):
+                self._feed_failed = True
+                return
 
     def _collect(self, *, wait: bool) -> None:
         """Take the writer's answers: all that are ready, and at least one if ``wait``."""
@@ -231,7 +253,9 @@ def main(parent: int, requests_fd: int, replies_fd: int) -> None:
         try:
             if leases is not None and not leases.holds(lease):
                 raise LeaseLostError(lease.name)
-            result = store.append_serialized([SerializedEvent._make(item) for item in batch])
+            result = store.append_serialized(
+                [_as_serialized(SerializedEvent, item) for item in batch]
+            )
         except BaseException as error:
             replies.send(error)
             break
@@ -279,3 +303,6 @@ def _die_with(parent: int) -> None:
 
 if __name__ == "__main__":
     main(*map(int, sys.argv[1:4]))
+    # Every answer is sent and the store closed: end here, not after the interpreter's
+    # teardown (~0.1 s), which the engine's process would wait for when it reaps this one.
+    os._exit(0)

@@ -363,13 +363,13 @@ def test_a_version_conflict_ends_in_one_line(
     lease cannot close, docs/architecture.md): one line and exit 1, not a traceback."""
     from typer.testing import CliRunner
 
+    from api.application import paper
     from api.cli import app
-    from api.cli import trading as trading_cli
 
     def conflicting(*_args: object, **_kwargs: object) -> object:
         raise StreamVersionConflictError(f"run-{RUN_ID}", 7)
 
-    monkeypatch.setattr(trading_cli, "run_paper", conflicting)
+    monkeypatch.setattr(paper, "run_paper", conflicting)  # `lh paper` imports it when run
     result = CliRunner().invoke(app, paper_args(csv_file, "0")[3:])
     assert result.exit_code == 1, result.output
     [line] = result.stderr.strip().splitlines()

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -171,3 +172,27 @@ def test_the_store_url_is_not_on_the_writers_command_line(tmp_path: Path) -> Non
         command_line = Path(f"/proc/{sink.writer_pid}/cmdline").read_bytes()
     assert b"infra.eventstore.writer_process" in command_line
     assert b"secret-name" not in command_line
+
+
+def test_the_engine_goes_on_while_the_writer_has_not_read_its_batches(tmp_path: Path) -> None:
+    """Batches beyond what the pipe holds (2 MiB of them, a 1 MiB pipe) wait in the feeding
+    thread, not in ``append``; once the writer reads again, all are recorded in order."""
+    batches = [[venue_event(f"s{b}", v) for v in range(1, 2_001)] for b in range(12)]
+    sink = WriterProcessSink(_url(tmp_path), max_pending=len(batches))
+    os.kill(sink.writer_pid, signal.SIGSTOP)
+    try:
+
+        def append_all() -> None:
+            for batch in batches:
+                sink.append(batch)
+
+        appending = threading.Thread(target=append_all)
+        appending.start()
+        appending.join(timeout=60)  # blocked on the full pipe, it would never end
+        assert not appending.is_alive()
+    finally:
+        os.kill(sink.writer_pid, signal.SIGCONT)
+    sink.close()
+    assert (sink.appended, sink.last_position) == (24_000, 24_000)
+    recorded = [r.event_id for r in open_event_store(_url(tmp_path)).read_all()]
+    assert recorded == [e.event_id for b in batches for e in b]
