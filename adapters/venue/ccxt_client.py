@@ -6,6 +6,8 @@ Only ``binance`` can be tested on these machines (against ``lh exchange serve``)
 
 from __future__ import annotations
 
+import decimal
+import functools
 import json
 from typing import Any
 
@@ -51,7 +53,42 @@ def make_client(config: CcxtVenueConfig, credentials: VenueCredentials | None) -
             client.urls["api"] = {"public": f"{base}/api/v3", "private": f"{base}/api/v3"}
         else:
             client.urls["api"] = {"rest": base, "public": base, "private": base}
-    return client
+    return decimal_safe(client)
+
+
+def decimal_safe(client: Any) -> Any:
+    """``client`` with every method run in a copy of the caller's decimal context.
+
+    ccxt's ``decimal_to_precision`` (behind ``amount_to_precision``, ``create_order`` and
+    more) sets the calling thread's rounding to ROUND_HALF_UP and traps Underflow, and never
+    puts them back: after a session's first order, every Decimal this process rounds (fee
+    splits, drawdowns) would round differently from a replay of the same log in a fresh
+    process. Wrapping twice is harmless."""
+    return client if isinstance(client, DecimalSafeClient) else DecimalSafeClient(client)
+
+
+class DecimalSafeClient:
+    """A ccxt client behind ``decimal_safe``: attributes pass through, methods are guarded."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Any) -> None:
+        object.__setattr__(self, "_client", client)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._client, name)
+        if not callable(value) or isinstance(value, type):
+            return value
+
+        @functools.wraps(value)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            with decimal.localcontext():
+                return value(*args, **kwargs)
+
+        return guarded
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._client, name, value)
 
 
 def venue_code(client: Any, error: Exception) -> str:

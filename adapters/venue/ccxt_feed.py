@@ -17,6 +17,7 @@ from typing import Any
 import ccxt
 
 from adapters.marketdata.validation import validate_bars
+from adapters.venue.ccxt_client import decimal_safe
 from domain.engine.engine import parse_interval
 from domain.engine.live_ports import VenueUnavailableError
 from domain.market import Bar
@@ -42,7 +43,7 @@ class CcxtBarFeed:
         allow_gaps: bool = False,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = client
+        self.client = decimal_safe(client)
         self.symbols = list(symbols)
         self.timeframe = timeframe
         self.poll_s = poll_s

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import ccxt
 
-from adapters.venue.ccxt_client import make_client, venue_code, venue_message
+from adapters.venue.ccxt_client import decimal_safe, make_client, venue_code, venue_message
 from adapters.venue.ccxt_config import CcxtVenueConfig, VenueCredentials
 from adapters.venue.ccxt_trades import DAY_MS, PAGE_ROWS, trades_since
 from domain import ids
@@ -97,7 +97,9 @@ class CcxtVenue:
     ) -> None:
         self.config = config
         self.name = config.exchange
-        self.client = client if client is not None else make_client(config, credentials)
+        self.client = (
+            decimal_safe(client) if client is not None else make_client(config, credentials)
+        )
         self._tracked: dict[str, _Tracked] = {}
         self._by_venue_id: dict[str, _Tracked] = {}
         self._client_ids: dict[str, str] = {}

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from adapters.venue.ccxt_client import DecimalSafeClient
 from adapters.venue.ccxt_config import VenueCredentials
 from adapters.venue.ccxt_venue import CcxtVenue
 from domain import ids
@@ -207,7 +208,8 @@ def test_stop_orders_are_sent_as_binance_stop_loss() -> None:
 
 def test_a_feed_client_is_the_same_ccxt_class() -> None:
     with local_exchange() as running:
-        assert type(client(running)).__name__ == "binance"
+        made = client(running)
+        assert made.id == "binance" and isinstance(made, DecimalSafeClient)
 
 
 def test_reports_learned_before_the_venue_stopped_answering_come_with_the_next_poll() -> None:
