@@ -157,7 +157,6 @@ class TradingEngine:
         self._track_fills = -1  # the fill count the track's last segment was opened at
         self._bars_held = 0  # bars in market of a run of several symbols
         self._one_symbol = len(spec.symbols) == 1 and not spec.record_bars
-        self._bar_context: _BarContext | None = None
         self._risk_closes: list[Decimal] = []  # closes the risk engine has not been given
         self._risk_us = 0
         self._day_end_us = 0
@@ -230,6 +229,7 @@ class TradingEngine:
             self._process(groups)
         finally:
             self._in_step = False
+            self.counters.bars = len(self._track)  # one close time per bar time processed
 
     def _process(self, groups: Iterable[Sequence[Bar]]) -> None:
         if self._one_symbol:
@@ -251,7 +251,7 @@ class TradingEngine:
         interval_us, valuation_us = self._interval_us, self._valuation_us
         flush_every, flush_events = self._flush_every, self._flush_events
         on_report, sync_risk = self.order_manager.on_venue_report, self._sync_risk
-        context = self._bar_context
+        context = self._last_bars.get(self.spec.symbols[0])
         held = self._track.held_closes()
         day_end_us, next_valuation_us = self._day_end_us, self._next_valuation_us
         since_flush = self._since_flush
@@ -281,7 +281,6 @@ class TradingEngine:
                 pending.append(close)
                 if context is None:
                     context = self._last_bars[bar.symbol] = _BarContext(bar, None)
-                    self._bar_context = context
                 else:
                     context.bar = bar
                 try:
@@ -307,7 +306,6 @@ class TradingEngine:
         finally:
             self._day_end_us, self._next_valuation_us = day_end_us, next_valuation_us
             self._since_flush = since_flush
-            counters.bars = len(self._track)
 
     def _open_segment(self) -> list[Decimal] | None:
         """The book changed (a fill): the equity track's next bars follow the new one."""
@@ -399,7 +397,6 @@ class TradingEngine:
             if close_us >= self._next_valuation_us:
                 self._value(equity)
                 self._next_valuation_us = (close_us // valuation_us + 1) * valuation_us
-            counters.bars += 1
             self._since_flush += 1
             if self._since_flush >= flush_every or (
                 flush_events and len(journal.pending) >= flush_events
